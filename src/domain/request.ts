@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { TargetSchema } from './target.ts';
+
+export const SOURCES = ['slack', 'hr', 'scim', 'cli', 'system'] as const;
+export const SourceSchema = z.enum(SOURCES);
+export type Source = z.infer<typeof SourceSchema>;
+
+/** Who asked: a Slack user id, an HR source name, the SCIM client, a shell user. */
+export const ActorSchema = z
+  .object({
+    source: SourceSchema,
+    id: z.string().min(1).max(256),
+    name: z.string().max(256).optional(),
+  })
+  .strict();
+export type Actor = z.infer<typeof ActorSchema>;
+
+export const REQUEST_STATES = [
+  'pending_approval',
+  'approved',
+  'denied',
+  'expired',
+  'cancelled',
+  'scheduled',
+  'queued',
+  'running',
+  'verified',
+  'failed',
+] as const;
+export const RequestStateSchema = z.enum(REQUEST_STATES);
+export type RequestState = z.infer<typeof RequestStateSchema>;
+export const TERMINAL_STATES: readonly RequestState[] = [
+  'denied',
+  'expired',
+  'cancelled',
+  'verified',
+  'failed',
+];
+
+/**
+ * Every trigger (Slack, HR, SCIM, CLI) becomes one RevocationRequest (DESIGN §1).
+ * `id` is chosen by the intake so that a repeated trigger maps to the same id (idempotency).
+ */
+export const RevocationRequestSchema = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]+$/),
+    target: TargetSchema,
+    reason: z.string().max(2000),
+    requestedBy: ActorSchema,
+    source: SourceSchema,
+    /** ISO-8601; in the future ⇒ the revocation is scheduled for then. */
+    effectiveAt: z.iso.datetime({ offset: true }).optional(),
+    createdAt: z.iso.datetime({ offset: true }),
+  })
+  .strict();
+export type RevocationRequest = z.infer<typeof RevocationRequestSchema>;

@@ -1,0 +1,78 @@
+import type { Actor, RequestState, RevocationRequest, Source } from '../domain/request.ts';
+import type { Target } from '../domain/target.ts';
+import type { RevocationPlan } from '../identity/port.ts';
+
+/** What any entry point (Slack, HR, SCIM, CLI) hands to the intake. */
+export interface SubmitInput {
+  target: Target;
+  reason: string;
+  requestedBy: Actor;
+  source: Source;
+  /** ISO-8601. In the future ⇒ scheduled as a delayed job. */
+  effectiveAt?: string;
+  /**
+   * Same key ⇒ same request (idempotency): an HR delivery id, a Slack view id, a CLI nonce.
+   * Without it, every submit is a new request.
+   */
+  idempotencyKey?: string;
+  /** Where to report back (e.g. Slack `channel`, `response_url`); never secrets. */
+  context?: Record<string, string>;
+}
+
+export interface Approval {
+  by: string;
+  name?: string;
+  at: string;
+}
+
+/** A request with its lifecycle, as stored in Redis and shown in Slack, the CLI and the API. */
+export interface RequestRecord extends RevocationRequest {
+  state: RequestState;
+  /** Name of the workflow that governs it. */
+  workflow: string;
+  requiredApprovals: number;
+  approvals: Approval[];
+  denial?: { by: string; name?: string; at: string; reason: string };
+  /** When a pending approval lapses. */
+  approvalExpiresAt?: string;
+  /** Impact estimated at submit time (dry run through the port). */
+  impact?: { tokenCount?: number; userCount: number };
+  progress: { done: number; total: number };
+  result?: { ok: boolean; revoked: number; remaining: number; error?: string };
+  context?: Record<string, string>;
+  updatedAt: string;
+}
+
+export interface SubmitResult {
+  request: RequestRecord;
+  /** True when the idempotency key matched an existing request: nothing new was enqueued. */
+  duplicate: boolean;
+}
+
+export interface ListFilter {
+  requestedBy?: string;
+  /** Requests waiting for an approval this Slack user may give. */
+  awaitingApprovalFrom?: string;
+  source?: Source;
+  states?: RequestState[];
+  limit?: number;
+}
+
+/**
+ * The application service every entry point calls. Errors are coded (src/domain/errors.ts):
+ * ForbiddenError (may not request / may not approve, with the reason), NotFoundError, ConflictError
+ * (already decided, expired, second click), ValidationError.
+ */
+export interface Intake {
+  submit(input: SubmitInput): Promise<SubmitResult>;
+  approve(requestId: string, approver: Actor): Promise<RequestRecord>;
+  deny(requestId: string, approver: Actor, reason: string): Promise<RequestRecord>;
+  /** Cancel a pending or scheduled request (e.g. an HR termination that was called off). */
+  cancel(requestId: string, actor: Actor, reason: string): Promise<RequestRecord>;
+  get(requestId: string): Promise<RequestRecord | undefined>;
+  list(filter: ListFilter): Promise<RequestRecord[]>;
+  /** Dry run through the IdP port: what a target would reach. */
+  preview(target: Target): Promise<RevocationPlan>;
+  /** Resolves when the request reaches a terminal state, or rejects after `timeoutMs`. */
+  waitForOutcome(requestId: string, timeoutMs: number): Promise<RequestRecord>;
+}

@@ -1,0 +1,44 @@
+import { type Logger, pino } from 'pino';
+
+export type { Logger };
+
+/**
+ * Paths pino replaces with "[redacted]" wherever they appear: credentials, token values, signatures.
+ * Token *ids* (`tok_…`) are references and stay visible.
+ */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'access_token',
+  '*.access_token',
+  'refresh_token',
+  '*.refresh_token',
+  'id_token',
+  '*.id_token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'headers.cookie',
+  'req.headers.cookie',
+  'secret',
+  '*.secret',
+  'clientSecret',
+  '*.clientSecret',
+  'signature',
+  '*.signature',
+];
+
+export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+  return pino({
+    name: options.name ?? 'revoker',
+    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+  });
+}
+
+/** For tests and libraries that want no output. */
+export const silentLogger: Logger = pino({ level: 'silent' });

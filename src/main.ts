@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import { register as registerAudit } from './cli/audit.ts';
+import { register as registerDemo } from './cli/demo.ts';
+import { register as registerHr } from './cli/hr.ts';
+import { register as registerIdaas } from './cli/idaas.ts';
+import { register as registerRevoke } from './cli/revoke.ts';
+import { register as registerServe } from './cli/serve.ts';
+import { register as registerWorkflows } from './cli/workflows.ts';
+import { isCodedError } from './domain/errors.ts';
+
+/** `revoker` CLI. Each sub-command lives in src/cli/<name>.ts and registers itself. */
+const program = new Command('revoker')
+  .description('Revoke OAuth/OIDC tokens from Slack, HR webhooks, SCIM and the shell')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [
+  registerServe,
+  registerIdaas,
+  registerRevoke,
+  registerAudit,
+  registerWorkflows,
+  registerHr,
+  registerDemo,
+]) {
+  register(program);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  // One clear line, no stack trace, for errors we raise on purpose (bad config, bad input).
+  if (isCodedError(err)) {
+    process.stderr.write(`revoker: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
