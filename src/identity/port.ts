@@ -58,7 +58,13 @@ export interface Capabilities {
  */
 export interface RevocationPlan {
   target: Target;
+  /** Precise calls, one child job each (e.g. one per listed token, or one per user). */
   steps: Target[];
+  /**
+   * A final bulk call over the whole target, run after the steps, that also catches tokens issued
+   * after planning. Undefined when the IdP has no such call (then `steps` is the whole job).
+   */
+  sweep?: Target;
   /** Tokens in scope, when the IdP can list them; empty when it cannot. */
   tokens: TokenRef[];
   /** Distinct users reached. */

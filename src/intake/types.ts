@@ -69,6 +69,8 @@ export interface Intake {
   deny(requestId: string, approver: Actor, reason: string): Promise<RequestRecord>;
   /** Cancel a pending or scheduled request (e.g. an HR termination that was called off). */
   cancel(requestId: string, actor: Actor, reason: string): Promise<RequestRecord>;
+  /** Move a scheduled request to a new effective time (an HR re-delivery with a new date). */
+  reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord>;
   get(requestId: string): Promise<RequestRecord | undefined>;
   list(filter: ListFilter): Promise<RequestRecord[]>;
   /** Dry run through the IdP port: what a target would reach. */
