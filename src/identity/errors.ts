@@ -29,6 +29,12 @@ export class IdpRateLimitedError extends IdpError {
 export class IdpTransientError extends IdpError {
   readonly code = ErrorCode.IdpTransient;
   readonly retryable = true;
+  /** When the IdP said how long to wait (a 503 with Retry-After), in ms; otherwise back off as usual. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, options);
+    this.retryAfterMs = options.retryAfterMs;
+  }
 }
 
 export abstract class IdpPermanentError extends IdpError {
