@@ -1,0 +1,46 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { jsonError } from './errors.ts';
+
+export interface BasicAuthOptions {
+  user: string;
+  password: string;
+  /** Realm sent in `WWW-Authenticate`. Default `revoker`. */
+  realm?: string;
+}
+
+/** Hashing first gives equal-length inputs, so neither the length nor the content leaks through timing. */
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** Parses `Authorization: Basic base64(user:password)`; undefined when absent or malformed. */
+export function parseBasicAuth(header: string | undefined): { user: string; password: string } | undefined {
+  if (!header) return undefined;
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** HTTP basic authentication with a constant-time comparison of both user and password. */
+export function basicAuth(options: BasicAuthOptions): RequestHandler {
+  const expectedUser = digest(options.user);
+  const expectedPassword = digest(options.password);
+  const challenge = `Basic realm="${options.realm ?? 'revoker'}", charset="UTF-8"`;
+  return (req, res, next) => {
+    const given = parseBasicAuth(req.headers.authorization);
+    // Both comparisons always run (no short-circuit), so a right user name is not detectable by timing.
+    const userOk = timingSafeEqual(digest(given?.user ?? ''), expectedUser);
+    const passwordOk = timingSafeEqual(digest(given?.password ?? ''), expectedPassword);
+    if (given && userOk && passwordOk) {
+      next();
+      return;
+    }
+    res.locals.log?.warn({ credentials: given ? 'wrong' : 'missing' }, 'dashboard authentication refused');
+    res.setHeader('WWW-Authenticate', challenge);
+    jsonError(res, 401, 'unauthorized', 'authentication required');
+  };
+}

@@ -1,0 +1,80 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { BoardHooks } from '@bull-board/api/typings/app';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import { type RequestHandler, Router } from 'express';
+import { basicAuth } from './basic-auth.ts';
+import { jsonError } from './errors.ts';
+import { maskSecrets, maskString, scrubStrings } from './mask.ts';
+
+export interface DashboardOptions {
+  /** Queues shown on the board. */
+  queues: Queue[];
+  /** Basic-auth credentials (ADMIN_USER / ADMIN_PASSWORD). */
+  user: string;
+  password: string;
+  /** Refuse every change (retry, clean, pause, add, …) from the board. Default true. */
+  readOnly?: boolean;
+  /** Where the board is mounted; bull-board needs it for its asset URLs. Default `/admin/queues`. */
+  basePath?: string;
+}
+
+export const DEFAULT_DASHBOARD_PATH = '/admin/queues';
+
+/** Second line of defence behind bull-board's own `readOnlyMode`: no method but GET/HEAD gets through. */
+const refuseWrites: RequestHandler = (req, res, next) => {
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    next();
+    return;
+  }
+  res.setHeader('Allow', 'GET, HEAD');
+  jsonError(res, 405, 'read_only', 'the dashboard is read-only');
+};
+
+const noStore: RequestHandler = (_req, res, next) => {
+  // Job data is sensitive even masked; keep it out of browser and proxy caches.
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+/**
+ * Bull-board hook scrubbing emails and token values out of every API answer: job data and return
+ * values are masked by the adapters' formatters, but failure reasons, stack traces and job logs are not.
+ */
+const scrubResponses: BoardHooks = {
+  after: (_context, result) => ({ ...result, body: scrubStrings(result.body) as typeof result.body }),
+};
+
+function adapterFor(queue: Queue, readOnly: boolean): BullMQAdapter {
+  const adapter = new BullMQAdapter(queue, { readOnlyMode: readOnly, allowRetries: !readOnly });
+  adapter.setFormatter('data', (data: unknown) => maskSecrets(data));
+  adapter.setFormatter('returnValue', (value: unknown) => maskSecrets(value));
+  adapter.setFormatter('progress', (value: unknown) => maskSecrets(value));
+  adapter.setFormatter('name', (job: { name?: unknown }) => maskString(String(job.name ?? '')));
+  return adapter;
+}
+
+/**
+ * The queue dashboard (bull-board) behind basic auth, read-only by default, with job payloads masked.
+ * Mount the returned router at `basePath`.
+ */
+export function dashboardRouter(options: DashboardOptions): Router {
+  const basePath = options.basePath ?? DEFAULT_DASHBOARD_PATH;
+  const readOnly = options.readOnly ?? true;
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(basePath);
+  createBullBoard({
+    queues: options.queues.map((queue) => adapterFor(queue, readOnly)),
+    // @bull-board/express pins its own copy of @bull-board/api (9.10.1 vs 9.10.2): identical at runtime,
+    // but the private fields make the two BaseAdapter declarations nominally distinct to TypeScript.
+    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: 'Revoker queues' }, handlerHooks: scrubResponses },
+  });
+  const router = Router();
+  router.use(basicAuth({ user: options.user, password: options.password, realm: 'revoker-admin' }), noStore);
+  if (readOnly) router.use(refuseWrites);
+  // bull-board's adapter is an express app typed loosely (`any`) by the package; it is a RequestHandler.
+  router.use(serverAdapter.getRouter() as RequestHandler);
+  return router;
+}
