@@ -1,0 +1,348 @@
+import { createHash, randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ConflictError, ValidationError } from '../domain/errors.ts';
+import { TargetSchema } from '../domain/target.ts';
+import { canonicalJson } from './canonical-json.ts';
+import type { AuditEntry, AuditEntryInput, AuditLog, AuditVerifyResult } from './types.ts';
+
+/** prevHash of the first entry. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface RedisAuditLogOptions {
+  redis: Redis;
+  /** Keys live under `${prefix}:audit:*`. */
+  prefix: string;
+  /** Source of `at`; default `() => new Date()`. */
+  clock?: () => Date;
+  /** Attempts before an append gives up under contention from other processes; default 100. */
+  maxAttempts?: number;
+  /** Entries per XRANGE page when reading; default 1000. */
+  pageSize?: number;
+}
+
+/**
+ * Appends in one Lua step, only if the chain head is still the one the hash was computed from.
+ * Redis Lua has no sha256, so Node hashes and Redis checks: optimistic concurrency.
+ *
+ * KEYS: head, stream, dedupe key, request index.  ARGV: expected seq, expected hash, new hash,
+ * at (ms), use dedupe ('1'/'0'), use request index ('1'/'0'), genesis hash, then stream fields.
+ * Stream ids are `max(at, last)-n`, so they never go backwards and XRANGE by time finds every
+ * entry whose `at` is at or after the start even when process clocks disagree.
+ */
+const APPEND_SCRIPT = `
+if ARGV[5] == '1' then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then return {'dup', existing} end
+end
+local cur = redis.call('HMGET', KEYS[1], 'seq', 'hash', 'ms', 'n')
+local seq = cur[1] or '0'
+local hash = cur[2] or ARGV[7]
+if seq ~= ARGV[1] or hash ~= ARGV[2] then return {'conflict', seq, hash} end
+local lastMs = tonumber(cur[3] or '0')
+local n = 0
+local ms = tonumber(ARGV[4])
+if ms <= lastMs then
+  ms = lastMs
+  n = tonumber(cur[4] or '-1') + 1
+end
+local msStr = string.format('%.0f', ms)
+local nStr = string.format('%.0f', n)
+local id = msStr .. '-' .. nStr
+redis.call('XADD', KEYS[2], id, unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], 'seq', string.format('%.0f', tonumber(seq) + 1), 'hash', ARGV[3], 'id', id, 'ms', msStr, 'n', nStr)
+if ARGV[5] == '1' then redis.call('SET', KEYS[3], id) end
+if ARGV[6] == '1' then redis.call('RPUSH', KEYS[4], id) end
+return {'ok', id}
+`;
+
+const DetailSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+const ActorSchema = z.object({ source: z.string(), id: z.string(), name: z.string().optional() });
+const jsonField = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/** The stream entry's fields, as written by `append`. */
+const StoredEntrySchema = z.object({
+  seq: z
+    .string()
+    .regex(/^[1-9][0-9]*$/)
+    .transform(Number),
+  at: z.string().min(1),
+  prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  action: z.string().min(1),
+  actor: jsonField(ActorSchema),
+  requestId: z.string().optional(),
+  target: jsonField(TargetSchema).optional(),
+  detail: jsonField(DetailSchema).optional(),
+});
+
+type Decoded = { ok: true; entry: AuditEntry } | { ok: false; id: string; error: string };
+
+/** sha256 over the canonical JSON of every field except `id` and `hash`. */
+export function hashEntry(e: Omit<AuditEntry, 'id' | 'hash'>): string {
+  const body = {
+    seq: e.seq,
+    at: e.at,
+    prevHash: e.prevHash,
+    action: e.action,
+    actor: e.actor,
+    requestId: e.requestId,
+    target: e.target,
+    detail: e.detail,
+  };
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+function decode(id: string, flat: string[]): Decoded {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  const parsed = StoredEntrySchema.safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, id, error: `${issue.path.map(String).join('.') || 'entry'} ${issue.message}` };
+  }
+  const d = parsed.data;
+  const entry: AuditEntry = {
+    id,
+    seq: d.seq,
+    at: d.at,
+    prevHash: d.prevHash,
+    hash: d.hash,
+    // Stored as written by append; a foreign action string still hashes and verifies as stored.
+    action: d.action as AuditEntry['action'],
+    actor: d.actor,
+  };
+  if (d.requestId !== undefined) entry.requestId = d.requestId;
+  if (d.target !== undefined) entry.target = d.target;
+  if (d.detail !== undefined) entry.detail = d.detail;
+  return { ok: true, entry };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The hash-chained audit log on one Redis stream (DESIGN §1 Audit).
+ *
+ * Keys: `${prefix}:audit:stream` (entries), `:audit:head` (seq, hash and id of the last entry),
+ * `:audit:dedupe:<key>` (stream id of the entry appended under that key, kept forever),
+ * `:audit:req:<requestId>` (ids of a request's entries, so its history is read without a scan).
+ */
+export class RedisAuditLog implements AuditLog {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #clock: () => Date;
+  readonly #maxAttempts: number;
+  readonly #pageSize: number;
+  /** Last head this process saw; saves a read per append when no one else is writing. */
+  #head: { seq: number; hash: string } | undefined;
+  /** Appends from one process go one at a time: they would only race each other for the head. */
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: RedisAuditLogOptions) {
+    this.#redis = options.redis;
+    this.#prefix = `${options.prefix}:audit`;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#maxAttempts = options.maxAttempts ?? 100;
+    this.#pageSize = options.pageSize ?? 1000;
+  }
+
+  get streamKey(): string {
+    return `${this.#prefix}:stream`;
+  }
+
+  append(input: AuditEntryInput, options: { dedupeKey?: string } = {}): Promise<AuditEntry | undefined> {
+    const at = this.#clock();
+    const run = this.#tail.then(() => this.#append(input, at, options.dedupeKey));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #append(input: AuditEntryInput, atDate: Date, dedupeKey?: string): Promise<AuditEntry | undefined> {
+    const at = atDate.toISOString();
+    const headKey = `${this.#prefix}:head`;
+    const dedupe = dedupeKey === undefined ? `${this.#prefix}:dedupe` : `${this.#prefix}:dedupe:${dedupeKey}`;
+    const reqIndex =
+      input.requestId === undefined ? `${this.#prefix}:req` : `${this.#prefix}:req:${input.requestId}`;
+    if (this.#head === undefined) {
+      const [seq, hash] = await this.#redis.hmget(headKey, 'seq', 'hash');
+      this.#head = { seq: seq ? Number(seq) : 0, hash: hash ?? GENESIS_HASH };
+    }
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const head = this.#head;
+      const body: Omit<AuditEntry, 'id' | 'hash'> = {
+        seq: head.seq + 1,
+        at,
+        prevHash: head.hash,
+        action: input.action,
+        actor: input.actor,
+      };
+      if (input.requestId !== undefined) body.requestId = input.requestId;
+      if (input.target !== undefined) body.target = input.target;
+      if (input.detail !== undefined) body.detail = input.detail;
+      const hash = hashEntry(body);
+      const fields = ['seq', String(body.seq), 'at', at, 'prevHash', body.prevHash, 'hash', hash];
+      fields.push('action', body.action, 'actor', JSON.stringify(body.actor));
+      if (body.requestId !== undefined) fields.push('requestId', body.requestId);
+      if (body.target !== undefined) fields.push('target', JSON.stringify(body.target));
+      if (body.detail !== undefined) fields.push('detail', JSON.stringify(body.detail));
+
+      const reply = (await this.#redis.eval(
+        APPEND_SCRIPT,
+        4,
+        headKey,
+        this.streamKey,
+        dedupe,
+        reqIndex,
+        String(head.seq),
+        head.hash,
+        hash,
+        String(atDate.getTime()),
+        dedupeKey === undefined ? '0' : '1',
+        input.requestId === undefined ? '0' : '1',
+        GENESIS_HASH,
+        ...fields,
+      )) as [string, string, string?];
+
+      if (reply[0] === 'dup') return undefined;
+      if (reply[0] === 'ok') {
+        this.#head = { seq: body.seq, hash };
+        return { ...body, id: reply[1], hash };
+      }
+      // Another process appended first; its head came back with the refusal, so retry at once,
+      // with growing jitter so that many contenders spread out instead of colliding again.
+      this.#head = { seq: Number(reply[1]), hash: reply[2] ?? GENESIS_HASH };
+      if (attempt > 1) await sleep(randomInt(0, Math.min(2 ** attempt, 50) + 1));
+    }
+    throw new ConflictError(`audit append gave up after ${this.#maxAttempts} attempts under contention`);
+  }
+
+  async *entries(options: { since?: Date; requestId?: string } = {}): AsyncIterable<AuditEntry> {
+    const since = options.since?.getTime();
+    const keep = (e: AuditEntry) => since === undefined || Date.parse(e.at) >= since;
+    if (options.requestId !== undefined) {
+      const index = `${this.#prefix}:req:${options.requestId}`;
+      for (let start = 0; ; start += this.#pageSize) {
+        const ids = await this.#redis.lrange(index, start, start + this.#pageSize - 1);
+        if (ids.length === 0) return;
+        const pipeline = this.#redis.pipeline();
+        for (const id of ids) pipeline.xrange(this.streamKey, id, id);
+        for (const [err, rows] of (await pipeline.exec()) ?? []) {
+          if (err) throw err;
+          for (const [id, flat] of rows as [string, string[]][]) {
+            const entry = this.#decodeOrThrow(id, flat);
+            if (keep(entry)) yield entry;
+          }
+        }
+        if (ids.length < this.#pageSize) return;
+      }
+    }
+    // Ids never run behind `at` (see APPEND_SCRIPT), so starting the range at `since` misses nothing.
+    for await (const [id, flat] of this.#raw(since === undefined ? '-' : String(since))) {
+      const entry = this.#decodeOrThrow(id, flat);
+      if (keep(entry)) yield entry;
+    }
+  }
+
+  async verify(): Promise<AuditVerifyResult> {
+    // Read the head first: appends during the scan only add entries after it.
+    const [headSeqText, headHash, headId] = await this.#redis.hmget(
+      `${this.#prefix}:head`,
+      'seq',
+      'hash',
+      'id',
+    );
+    const headSeq = headSeqText ? Number(headSeqText) : 0;
+    let count = 0;
+    let prevHash = GENESIS_HASH;
+    let hashAtHead: string | undefined;
+    let lastId = '';
+    const it = this.#raw('-')[Symbol.asyncIterator]();
+    let current = await it.next();
+    while (!current.done) {
+      const [id, flat] = current.value;
+      const next = await it.next();
+      const bad = (reason: string): AuditVerifyResult => ({
+        ok: false,
+        count,
+        badSeq: count + 1,
+        badId: id,
+        reason,
+      });
+      const decoded = decode(id, flat);
+      if (!decoded.ok) return bad(`malformed entry: ${decoded.error}`);
+      const e = decoded.entry;
+      const expected = count + 1;
+      if (hashEntry(e) !== e.hash) return bad('hash mismatch: the entry was altered after it was written');
+      if (e.seq < expected) {
+        return bad(
+          `out-of-order seq: expected ${expected}, found ${e.seq} (entries reordered or duplicated)`,
+        );
+      }
+      if (e.seq > expected) {
+        const after = next.done ? undefined : decode(next.value[0], next.value[1]);
+        if (after?.ok && after.entry.seq === expected) {
+          return bad(`out-of-order seq: expected ${expected}, found ${e.seq} (entries swapped)`);
+        }
+        return bad(`seq gap: expected ${expected}, found ${e.seq} (entries removed)`);
+      }
+      if (e.prevHash !== prevHash) {
+        return bad(`prevHash mismatch: does not chain to the hash of entry ${expected - 1}`);
+      }
+      count = e.seq;
+      prevHash = e.hash;
+      lastId = id;
+      if (e.seq === headSeq) hashAtHead = e.hash;
+      current = next;
+    }
+    if (headSeq > count) {
+      return {
+        ok: false,
+        count,
+        badSeq: count + 1,
+        badId: headId ?? '',
+        reason: `missing entries: the chain head records seq ${headSeq} but the stream ends at seq ${count}`,
+      };
+    }
+    if (headSeq > 0 && hashAtHead !== headHash) {
+      return {
+        ok: false,
+        count: headSeq - 1,
+        badSeq: headSeq,
+        badId: headId ?? lastId,
+        reason: 'head mismatch: the chain head records a different hash for this entry',
+      };
+    }
+    return { ok: true, count };
+  }
+
+  /** The stream in pages of `pageSize`, from `start` (an id or ms) to the end. */
+  async *#raw(start: string): AsyncGenerator<[string, string[]]> {
+    let from = start;
+    for (;;) {
+      const rows = (await this.#redis.xrange(this.streamKey, from, '+', 'COUNT', this.#pageSize)) as [
+        string,
+        string[],
+      ][];
+      yield* rows;
+      if (rows.length < this.#pageSize) return;
+      from = `(${rows[rows.length - 1]![0]}`;
+    }
+  }
+
+  #decodeOrThrow(id: string, flat: string[]): AuditEntry {
+    const d = decode(id, flat);
+    if (!d.ok) throw new ValidationError(`audit entry ${id} is malformed: ${d.error}`);
+    return d.entry;
+  }
+}
