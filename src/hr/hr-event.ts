@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** What an HR delivery means for Revoker: the person is leaving, or no longer leaving. */
+export const HR_EVENT_KINDS = ['terminate', 'cancel'] as const;
+export type HrEventKind = (typeof HR_EVENT_KINDS)[number];
+
+/**
+ * One normalised HR event, whatever the vendor. `eventId` is the dedupe key within the source: the
+ * vendor's event id, or sha256 of source+type+employee+timestamp when the vendor sends none.
+ */
+export const HrEventSchema = z
+  .object({
+    source: z.string().regex(/^[a-z0-9_-]{1,32}$/),
+    eventId: z.string().min(1).max(256),
+    employeeId: z.string().min(1).max(256),
+    email: z.email().max(320).optional(),
+    /** ISO-8601 with offset: when the termination takes effect. Absent ⇒ now. */
+    effectiveAt: z.iso.datetime({ offset: true }).optional(),
+    kind: z.enum(HR_EVENT_KINDS),
+    /** The vendor's event type, for the audit trail and the fallback dedupe key. */
+    type: z.string().max(128).optional(),
+    reason: z.string().max(500).optional(),
+    /**
+     * True when the delivery carried only ids: the worker fetches email, date and state from the
+     * vendor's API before acting (never in the HTTP request, so the vendor gets its ack fast).
+     */
+    needsLookup: z.boolean().optional(),
+  })
+  .strict();
+export type HrEvent = z.infer<typeof HrEventSchema>;

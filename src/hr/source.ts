@@ -1,0 +1,37 @@
+import type { HrConfig } from './hr-config.ts';
+import type { HrEvent } from './hr-event.ts';
+
+/** Request headers, names lower-cased (as node gives them). */
+export type DeliveryHeaders = Record<string, string | undefined>;
+
+export interface VerifyInput {
+  headers: DeliveryHeaders;
+  /** The body exactly as received: signatures cover bytes, not parsed JSON. */
+  rawBody: Buffer;
+  secret: string;
+  now: Date;
+  /** Window for timestamped schemes, ms (default 5 minutes). */
+  toleranceMs?: number;
+}
+
+/**
+ * One HR vendor: how it signs, what its payloads mean, how to fetch what the payload leaves out.
+ * `verify` and `normalise` are pure (clock passed in) so they are tested without a server.
+ */
+export interface HrSource {
+  readonly name: string;
+  /** Throws SignatureInvalidError / SignatureStaleError. */
+  verify(input: VerifyInput): void;
+  /**
+   * Reads a verified body. Returns the events it carries ([] when nothing concerns offboarding, e.g.
+   * a ping or a job-title change); throws ValidationError with the reason when it cannot be read.
+   */
+  normalise(rawBody: Buffer, headers: DeliveryHeaders): HrEvent[];
+  /**
+   * Worker side, for events with `needsLookup`: completes email / date / kind from the vendor's API.
+   * Returns undefined when the vendor says there is nothing to do.
+   */
+  lookup?(event: HrEvent, config: HrConfig): Promise<HrEvent | undefined>;
+  /** Headers a delivery of `rawBody` carries when the vendor sends it (demo, e2e tests). */
+  sign(secret: string, rawBody: Buffer, now: Date, deliveryId?: string): Record<string, string>;
+}

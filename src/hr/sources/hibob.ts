@@ -1,0 +1,117 @@
+/**
+ * Source `hibob`.
+ *
+ * What HiBob documents (apidocs.hibob.com: working-with-webhooks, employee-data-webhooks, webhook
+ * event references): the `Bob-Signature` header = base64 HMAC-SHA512(secret, raw body); no timestamp
+ * is signed, so there is no replay window (deliveries are deduplicated instead). On connection Bob
+ * sends a test POST, the string `Ping test` or `{"text":"Ping test"}`: answered 2xx, nothing enqueued.
+ * Webhooks v2 payload: `{companyId, type, triggeredBy, triggeredAt, version: "v2", data: {employeeId, …}}`,
+ * ids only ("call Bob's Public API to fetch the full details"). Lifecycle events fire at midnight of
+ * the effective date (site timezone), so they mean "now":
+ *  - `employee.left` (terminated or garden leave), `employee.inactivated` (terminated or on leave),
+ *    `employee.access.revoked.immediately` ⇒ terminate;
+ *  - `employee.activated`, `employee.joined` (back / rehired) ⇒ cancel any pending termination.
+ * No event id: dedupe key = sha256(source, type, employee, triggeredAt). Email comes from the payload
+ * when present, else from `POST {HIBOB_API_URL}/v1/people/search` (Basic service-user id:token).
+ */
+import { z } from 'zod';
+import { ValidationError } from '../../domain/errors.ts';
+import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
+import { SignatureInvalidError } from '../errors.ts';
+import type { HrConfig } from '../hr-config.ts';
+import type { HrEvent, HrEventKind } from '../hr-event.ts';
+import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
+import { vendorRequest } from '../vendor-http.ts';
+import { issuesOf, parseJson } from './parse.ts';
+
+const KINDS: Record<string, HrEventKind> = {
+  'employee.left': 'terminate',
+  'employee.inactivated': 'terminate',
+  'employee.access.revoked.immediately': 'terminate',
+  'employee.activated': 'cancel',
+  'employee.joined': 'cancel',
+};
+
+const Payload = z.object({
+  type: z.string().min(1).max(128),
+  triggeredAt: z.string().min(1).max(64),
+  data: z.looseObject({
+    employeeId: z.union([z.string().min(1).max(64), z.number().int()]).transform(String),
+    email: z.string().max(320).optional(),
+  }),
+});
+
+const SearchAnswer = z.object({
+  employees: z.array(
+    z.looseObject({
+      id: z.union([z.string(), z.number()]).transform(String),
+      email: z.string().nullish(),
+    }),
+  ),
+});
+
+function isPing(rawBody: Buffer): boolean {
+  const text = rawBody.toString('utf8').trim();
+  return text === 'Ping test' || text === '"Ping test"' || /^\{\s*"text"\s*:\s*"Ping test"\s*\}$/.test(text);
+}
+
+export const hibobSource: HrSource = {
+  name: 'hibob',
+
+  verify({ headers, rawBody, secret }: VerifyInput): void {
+    const signature = headers['bob-signature'];
+    if (!signature) throw new SignatureInvalidError('missing Bob-Signature');
+    const expected = hmac('sha512', secret, rawBody, 'base64');
+    if (!safeEqual(signature, expected)) throw new SignatureInvalidError('signature mismatch');
+  },
+
+  normalise(rawBody: Buffer, _headers: DeliveryHeaders): HrEvent[] {
+    if (isPing(rawBody)) return [];
+    const parsed = Payload.safeParse(parseJson(rawBody));
+    if (!parsed.success) throw new ValidationError('unreadable HiBob payload', issuesOf(parsed.error));
+    const { type, triggeredAt, data } = parsed.data;
+    const kind = KINDS[type];
+    if (!kind) return [];
+    const email = data.email && z.email().safeParse(data.email).success ? data.email : undefined;
+    return [
+      {
+        source: 'hibob',
+        eventId: sha256Hex('hibob', type, data.employeeId, triggeredAt),
+        employeeId: data.employeeId,
+        email,
+        kind,
+        type,
+        needsLookup: kind === 'terminate' && !email ? true : undefined,
+      },
+    ];
+  },
+
+  async lookup(event: HrEvent, config: HrConfig): Promise<HrEvent | undefined> {
+    if (!config.HIBOB_API_USER || !config.HIBOB_API_TOKEN) {
+      throw new ValidationError('HIBOB_API_USER and HIBOB_API_TOKEN are needed to read HiBob employees');
+    }
+    const answer = await vendorRequest(
+      'HiBob',
+      {
+        method: 'POST',
+        url: `${config.HIBOB_API_URL}/v1/people/search`,
+        auth: { username: config.HIBOB_API_USER, password: config.HIBOB_API_TOKEN },
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        data: {
+          fields: ['root.id', 'root.email'],
+          filters: [{ fieldPath: 'root.id', operator: 'equals', values: [event.employeeId] }],
+          showInactive: true,
+        },
+        timeout: config.HR_API_TIMEOUT_MS,
+      },
+      SearchAnswer,
+    );
+    const person = answer.employees.find((e) => e.id === event.employeeId);
+    const email = person?.email && z.email().safeParse(person.email).success ? person.email : undefined;
+    return { ...event, email, needsLookup: undefined };
+  },
+
+  sign(secret: string, rawBody: Buffer): Record<string, string> {
+    return { 'bob-signature': hmac('sha512', secret, rawBody, 'base64') };
+  },
+};
