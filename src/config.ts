@@ -5,12 +5,20 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-const url = (fallback?: string) =>
+/** A URL with a default (always a string after parsing). */
+const url = (fallback: string) =>
   z
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? fallback : v.trim()))
-    .pipe(fallback === undefined ? z.url().optional() : z.url());
+    .pipe(z.url());
+/** A URL that may be absent. */
+const optionalUrl = () =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+    .pipe(z.url().optional());
 const idList = z
   .string()
   .optional()
@@ -45,7 +53,7 @@ export const EnvSchema = z.object({
   SLACK_NOTIFY_CHANNEL: optionalString,
 
   IDP: z.enum(['idaas', 'okta', 'entra', 'google', 'auth0', 'keycloak', 'oauth']).default('idaas'),
-  IDAAS_URL: url(),
+  IDAAS_URL: optionalUrl(),
   IDAAS_ADMIN_TOKEN: optionalString,
   IDAAS_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   IDAAS_STORE: z.enum(['memory', 'redis']).default('memory'),
@@ -54,7 +62,7 @@ export const EnvSchema = z.object({
   IDP_RATE_LIMIT: z.coerce.number().int().positive().default(50),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(10),
 
-  OKTA_ORG_URL: url(),
+  OKTA_ORG_URL: optionalUrl(),
   OKTA_API_TOKEN: optionalString,
   ENTRA_TENANT_ID: optionalString,
   ENTRA_CLIENT_ID: optionalString,
@@ -68,12 +76,12 @@ export const EnvSchema = z.object({
   AUTH0_DOMAIN: optionalString,
   AUTH0_CLIENT_ID: optionalString,
   AUTH0_CLIENT_SECRET: optionalString,
-  AUTH0_BASE_URL: url(),
-  KEYCLOAK_URL: url(),
+  AUTH0_BASE_URL: optionalUrl(),
+  KEYCLOAK_URL: optionalUrl(),
   KEYCLOAK_REALM: optionalString,
   KEYCLOAK_CLIENT_ID: optionalString,
   KEYCLOAK_CLIENT_SECRET: optionalString,
-  OAUTH_ISSUER: url(),
+  OAUTH_ISSUER: optionalUrl(),
   OAUTH_CLIENT_ID: optionalString,
   OAUTH_CLIENT_SECRET: optionalString,
 

@@ -35,6 +35,9 @@ export interface RequestRecord extends RevocationRequest {
   denial?: { by: string; name?: string; at: string; reason: string };
   /** When a pending approval lapses. */
   approvalExpiresAt?: string;
+  /** Who may approve (Slack user / group ids), frozen from the workflow at submit time. */
+  approvers: string[];
+  allowSelfApproval: boolean;
   /** Impact estimated at submit time (dry run through the port). */
   impact?: { tokenCount?: number; userCount: number };
   progress: { done: number; total: number };

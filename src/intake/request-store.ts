@@ -1,0 +1,276 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
+import type { ListFilter, RequestRecord } from './types.ts';
+
+/**
+ * Requests and their lifecycle in Redis. Every state change is one Lua script, so two processes
+ * (two approvers clicking at once, approve racing deny, a worker racing a cancel) get one outcome.
+ *
+ * Keys (under `${prefix}:req:`):
+ *   {id}            JSON RequestRecord
+ *   state:{state}   SET of ids in that state (reconciler, App Home)
+ *   recent          ZSET id by createdAt
+ *   by:{actorId}    ZSET id by createdAt, per requester
+ *   src:{source}    ZSET id by createdAt, per source
+ *   done:{id}       SET of finished step keys (progress that survives retries)
+ *   events          pub/sub channel: `{"id","state"}` after each change
+ */
+export interface RequestStoreOptions {
+  redis: Redis;
+  /** Key prefix shared by every Revoker key. */
+  prefix: string;
+}
+
+const ApprovalSchema = z.object({ by: z.string(), name: z.string().optional(), at: z.string() });
+/** cjson turns an empty array into `{}`; read it back as []. */
+const arrayOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (Array.isArray(v) ? v : []), z.array(item));
+
+const RecordSchema = RevocationRequestSchema.extend({
+  state: RequestStateSchema,
+  workflow: z.string(),
+  requiredApprovals: z.number().int().min(0),
+  approvals: arrayOf(ApprovalSchema),
+  approvers: arrayOf(z.string()),
+  allowSelfApproval: z.boolean(),
+  denial: z
+    .object({ by: z.string(), name: z.string().optional(), at: z.string(), reason: z.string() })
+    .optional(),
+  approvalExpiresAt: z.string().optional(),
+  impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
+  progress: z.object({ done: z.number(), total: z.number() }),
+  result: z
+    .object({ ok: z.boolean(), revoked: z.number(), remaining: z.number(), error: z.string().optional() })
+    .optional(),
+  context: z.record(z.string(), z.string()).optional(),
+  updatedAt: z.string(),
+});
+
+const TRANSITION = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {'missing'} end
+local rec = cjson.decode(raw)
+local allowed = cjson.decode(ARGV[1])
+local ok = false
+for _, s in ipairs(allowed) do if rec.state == s then ok = true end end
+if not ok then return {'state', rec.state, raw} end
+local patch = cjson.decode(ARGV[3])
+for k, v in pairs(patch) do rec[k] = v end
+local from = rec.state
+rec.state = ARGV[2]
+local out = cjson.encode(rec)
+redis.call('SET', KEYS[1], out)
+redis.call('SREM', ARGV[4] .. from, ARGV[5])
+redis.call('SADD', ARGV[4] .. ARGV[2], ARGV[5])
+redis.call('PUBLISH', ARGV[6], cjson.encode({id = ARGV[5], state = ARGV[2]}))
+return {'ok', out, from}
+`;
+
+// ARGV: approverId, approverName ('' = none), atIso, nowMs, statePrefix, id, channel
+const APPROVE = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {'missing'} end
+local rec = cjson.decode(raw)
+if rec.state ~= 'pending_approval' then return {'state', rec.state, raw} end
+local function move(to)
+  redis.call('SREM', ARGV[5] .. rec.state, ARGV[6])
+  redis.call('SADD', ARGV[5] .. to, ARGV[6])
+  rec.state = to
+end
+if rec.approvalExpiresAtMs and tonumber(ARGV[4]) >= tonumber(rec.approvalExpiresAtMs) then
+  move('expired')
+  rec.updatedAt = ARGV[3]
+  local out = cjson.encode(rec)
+  redis.call('SET', KEYS[1], out)
+  redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = 'expired'}))
+  return {'expired', out}
+end
+local approvals = rec.approvals
+if type(approvals) ~= 'table' then approvals = {} end
+for _, a in ipairs(approvals) do
+  if a.by == ARGV[1] then return {'already', raw} end
+end
+local entry = {by = ARGV[1], at = ARGV[3]}
+if ARGV[2] ~= '' then entry.name = ARGV[2] end
+table.insert(approvals, entry)
+rec.approvals = approvals
+rec.updatedAt = ARGV[3]
+local outcome = 'recorded'
+if #approvals >= tonumber(rec.requiredApprovals) then
+  move('approved')
+  outcome = 'approved'
+end
+local out = cjson.encode(rec)
+redis.call('SET', KEYS[1], out)
+redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = rec.state}))
+return {outcome, out}
+`;
+
+export type TransitionResult =
+  | { ok: true; record: RequestRecord; from: RequestState }
+  | { ok: false; reason: 'missing' }
+  | { ok: false; reason: 'state'; record: RequestRecord };
+
+export type ApproveResult =
+  | { outcome: 'recorded' | 'approved' | 'expired' | 'already'; record: RequestRecord }
+  | { outcome: 'state'; record: RequestRecord }
+  | { outcome: 'missing' };
+
+/** Internal field (not in RequestRecord): approval expiry as epoch ms, so Lua can compare it. */
+type StoredRecord = RequestRecord & { approvalExpiresAtMs?: number };
+
+export class RedisRequestStore {
+  private readonly redis: Redis;
+  private readonly base: string;
+
+  constructor(options: RequestStoreOptions) {
+    this.redis = options.redis;
+    this.base = `${options.prefix}:req:`;
+  }
+
+  get eventsChannel(): string {
+    return `${this.base}events`;
+  }
+
+  private key(id: string): string {
+    return `${this.base}${id}`;
+  }
+
+  private parse(raw: string): RequestRecord {
+    const { approvalExpiresAtMs: _ignored, ...rest } = JSON.parse(raw) as StoredRecord;
+    return RecordSchema.parse(rest) as RequestRecord;
+  }
+
+  /** Creates the record unless one with this id exists; returns [record, created]. */
+  async create(record: RequestRecord): Promise<[RequestRecord, boolean]> {
+    const stored: StoredRecord = { ...record };
+    if (record.approvalExpiresAt) stored.approvalExpiresAtMs = Date.parse(record.approvalExpiresAt);
+    const created = await this.redis.set(this.key(record.id), JSON.stringify(stored), 'NX');
+    if (created !== 'OK') {
+      const existing = await this.get(record.id);
+      if (!existing) throw new Error(`request ${record.id} vanished while being created`);
+      return [existing, false];
+    }
+    const score = Date.parse(record.createdAt);
+    await this.redis
+      .multi()
+      .sadd(`${this.base}state:${record.state}`, record.id)
+      .zadd(`${this.base}recent`, score, record.id)
+      .zadd(`${this.base}by:${record.requestedBy.id}`, score, record.id)
+      .zadd(`${this.base}src:${record.source}`, score, record.id)
+      .publish(this.eventsChannel, JSON.stringify({ id: record.id, state: record.state }))
+      .exec();
+    return [record, true];
+  }
+
+  async get(id: string): Promise<RequestRecord | undefined> {
+    const raw = await this.redis.get(this.key(id));
+    return raw === null ? undefined : this.parse(raw);
+  }
+
+  async getMany(ids: string[]): Promise<RequestRecord[]> {
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(...ids.map((id) => this.key(id)));
+    return raws.filter((r): r is string => r !== null).map((r) => this.parse(r));
+  }
+
+  /** Moves `id` from one of `from` to `to`, merging `patch`, atomically. */
+  async transition(
+    id: string,
+    from: readonly RequestState[],
+    to: RequestState,
+    patch: Partial<RequestRecord> = {},
+  ): Promise<TransitionResult> {
+    const res = (await this.redis.eval(
+      TRANSITION,
+      1,
+      this.key(id),
+      JSON.stringify(from),
+      to,
+      JSON.stringify({ ...patch, updatedAt: new Date().toISOString() }),
+      `${this.base}state:`,
+      id,
+      this.eventsChannel,
+    )) as string[];
+    if (res[0] === 'missing') return { ok: false, reason: 'missing' };
+    if (res[0] === 'state') return { ok: false, reason: 'state', record: this.parse(res[2]!) };
+    return { ok: true, record: this.parse(res[1]!), from: res[2] as RequestState };
+  }
+
+  /** Records one approval; moves to `approved` when enough, to `expired` when too late. */
+  async approve(id: string, approver: { id: string; name?: string }, now: Date): Promise<ApproveResult> {
+    const res = (await this.redis.eval(
+      APPROVE,
+      1,
+      this.key(id),
+      approver.id,
+      approver.name ?? '',
+      now.toISOString(),
+      String(now.getTime()),
+      `${this.base}state:`,
+      id,
+      this.eventsChannel,
+    )) as string[];
+    const outcome = res[0];
+    if (outcome === 'missing') return { outcome: 'missing' };
+    if (outcome === 'state') return { outcome: 'state', record: this.parse(res[2]!) };
+    return {
+      outcome: outcome as 'recorded' | 'approved' | 'expired' | 'already',
+      record: this.parse(res[1]!),
+    };
+  }
+
+  /** Marks one step done (idempotent) and returns how many are done. */
+  async markStepDone(id: string, stepKey: string): Promise<{ done: number; isNew: boolean }> {
+    const key = `${this.base}done:${id}`;
+    const [[, added], [, count]] = (await this.redis.multi().sadd(key, stepKey).scard(key).exec()) as [
+      [null, number],
+      [null, number],
+    ];
+    return { done: count, isNew: added === 1 };
+  }
+
+  /** Remembers a token this request revoked (for the result count); idempotent. */
+  async addRevoked(id: string, tokenId: string): Promise<void> {
+    await this.redis.sadd(`${this.base}revoked:${id}`, tokenId);
+  }
+
+  async countRevoked(id: string): Promise<number> {
+    return this.redis.scard(`${this.base}revoked:${id}`);
+  }
+
+  async idsInState(state: RequestState): Promise<string[]> {
+    return this.redis.smembers(`${this.base}state:${state}`);
+  }
+
+  async list(filter: ListFilter): Promise<RequestRecord[]> {
+    const limit = filter.limit ?? 20;
+    let ids: string[];
+    if (filter.awaitingApprovalFrom !== undefined) {
+      ids = await this.idsInState('pending_approval');
+    } else {
+      const index = filter.requestedBy
+        ? `by:${filter.requestedBy}`
+        : filter.source
+          ? `src:${filter.source}`
+          : 'recent';
+      // Over-fetch when filtering by state, so a page is still full after filtering.
+      const fetch = filter.states ? limit * 10 : limit;
+      ids = await this.redis.zrevrange(`${this.base}${index}`, 0, fetch - 1);
+    }
+    let records = await this.getMany(ids);
+    if (filter.source) records = records.filter((r) => r.source === filter.source);
+    if (filter.states) records = records.filter((r) => filter.states!.includes(r.state));
+    if (filter.awaitingApprovalFrom !== undefined) {
+      const who = filter.awaitingApprovalFrom;
+      records = records
+        .filter((r) => r.state === 'pending_approval')
+        .filter((r) => r.approvers.includes(who))
+        .filter((r) => r.allowSelfApproval || r.requestedBy.id !== who)
+        .filter((r) => !r.approvals.some((a) => a.by === who))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    }
+    return records.slice(0, limit);
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { TargetSchema } from '../domain/target.ts';
+
+/**
+ * Job data, validated when a worker picks a job up. Only references travel through Redis:
+ * request ids, user / application / token *ids* — never a token value or a secret.
+ */
+const RequestIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.-]+$/);
+
+/** `revocations` queue: one job per lifecycle step of a request. */
+export const RequestJobSchema = z
+  .object({
+    requestId: RequestIdSchema,
+    /** finalize only: the bulk call to make after the steps (RevocationPlan.sweep). */
+    sweep: TargetSchema.optional(),
+  })
+  .strict();
+export type RequestJob = z.infer<typeof RequestJobSchema>;
+
+/** `idp-calls` queue: one IdP call, a child of the request's `finalize` job. */
+export const IdpCallJobSchema = z
+  .object({
+    requestId: RequestIdSchema,
+    step: TargetSchema,
+    /** Stable key of the step, for progress that survives retries. */
+    stepKey: z.string().min(1).max(600),
+  })
+  .strict();
+export type IdpCallJob = z.infer<typeof IdpCallJobSchema>;
+
+/** `dead-letters` queue: a copy of what finally failed, for people to look at. */
+export const DeadLetterJobSchema = z
+  .object({
+    queue: z.string(),
+    jobId: z.string(),
+    jobName: z.string(),
+    requestId: RequestIdSchema.optional(),
+    errorCode: z.string(),
+    errorMessage: z.string().max(2000),
+    attemptsMade: z.number().int(),
+    failedAt: z.string(),
+  })
+  .strict();
+export type DeadLetterJob = z.infer<typeof DeadLetterJobSchema>;

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+
+/** Queue names (BullMQ's own prefix is Revoker's REVOKER_PREFIX). */
+export const QUEUE = {
+  /** Request lifecycle: start (scheduled), expire (approval), plan, finalize. */
+  revocations: 'revocations',
+  /** One IdP call each; rate-limited. */
+  idpCalls: 'idp-calls',
+  deadLetters: 'dead-letters',
+} as const;
+
+export const JOB = {
+  plan: 'plan',
+  finalize: 'finalize',
+  start: 'start',
+  expire: 'expire',
+  revokeStep: 'revoke-step',
+} as const;
+
+/**
+ * Job ids derive from the request id, so adding a job twice (a repeated webhook, a retried submit,
+ * the reconciler) is a no-op while the first one exists. BullMQ ids must not contain ':'.
+ */
+export const jobIds = {
+  plan: (requestId: string) => `${requestId}.plan`,
+  finalize: (requestId: string) => `${requestId}.finalize`,
+  start: (requestId: string) => `${requestId}.start`,
+  expire: (requestId: string) => `${requestId}.expire`,
+  step: (requestId: string, stepKey: string) =>
+    `${requestId}.s.${createHash('sha256').update(stepKey).digest('base64url').slice(0, 22)}`,
+};

@@ -1,0 +1,392 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AuditAction, AuditLog } from '../audit/types.ts';
+import { asCodedError } from '../domain/errors.ts';
+import type { Target } from '../domain/target.ts';
+import {
+  IdpNotFoundError,
+  IdpPermanentError,
+  IdpRateLimitedError,
+  IdpTransientError,
+  isIdpError,
+} from '../identity/errors.ts';
+import type { IdentityProvider, TokenRef } from '../identity/port.ts';
+import type { Notifier, RequestEventType } from '../intake/notifier.ts';
+import type { RedisRequestStore } from '../intake/request-store.ts';
+import type { RequestRecord } from '../intake/types.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { backoffWithJitter } from './backoff.ts';
+import { type IdpCallJob, IdpCallJobSchema, type RequestJob, RequestJobSchema } from './job-schemas.ts';
+import { JOB, jobIds, QUEUE } from './names.ts';
+import type { RevocationQueues } from './revocation-queues.ts';
+
+export interface PipelineWorkersOptions {
+  /** Connection for the workers (BullMQ duplicates it for blocking calls). */
+  connection: Redis;
+  prefix: string;
+  store: RedisRequestStore;
+  queues: RevocationQueues;
+  idp: IdentityProvider;
+  audit: AuditLog;
+  notifier: Notifier;
+  metrics: Metrics;
+  logger: Logger;
+  /** Concurrent IdP calls per process. Default 10. */
+  concurrency?: number;
+  /** IdP calls per second across every worker process (BullMQ's global limiter). Default 50. */
+  rateLimitPerSecond?: number;
+  /** Lock on an active job; a crashed worker's jobs are taken over after it lapses. Default 30,000 ms. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for. Default 30,000 ms (BullMQ's). */
+  stalledIntervalMs?: number;
+  /** Times the verify step re-checks before calling a request failed. Default 3. */
+  verifyAttempts?: number;
+  /** Reconcile orphaned requests every this many ms (0 = only at start). Default 30,000. */
+  reconcileIntervalMs?: number;
+}
+
+const SYSTEM = { source: 'system', id: 'revoker-worker' };
+
+/**
+ * The workers of the pipeline: lifecycle jobs (start, expire, plan, finalize) on `revocations`, and
+ * rate-limited IdP calls on `idp-calls`. Everything they do is idempotent: a job can run twice (a worker
+ * killed mid-job, Redis restarted) and the audit log still shows each token revoked exactly once.
+ */
+export class PipelineWorkers {
+  private readonly lifecycle: Worker<RequestJob>;
+  private readonly calls: Worker<IdpCallJob>;
+  private readonly log: Logger;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private readonly verifyAttempts: number;
+
+  constructor(private readonly o: PipelineWorkersOptions) {
+    this.log = o.logger.child({ component: 'workers' });
+    this.verifyAttempts = o.verifyAttempts ?? 3;
+    const common = {
+      connection: o.connection,
+      prefix: o.prefix,
+      lockDuration: o.lockDurationMs ?? 30_000,
+      stalledInterval: o.stalledIntervalMs ?? 30_000,
+      // Jobs are idempotent, so a job that stalled (its worker died) may safely run again, more than once.
+      maxStalledCount: 10,
+      settings: { backoffStrategy: backoffWithJitter },
+    };
+    this.lifecycle = new Worker<RequestJob>(QUEUE.revocations, (job) => this.runLifecycle(job), {
+      ...common,
+      concurrency: 5,
+    });
+    this.calls = new Worker<IdpCallJob>(QUEUE.idpCalls, (job, token) => this.runCall(job, token), {
+      ...common,
+      concurrency: o.concurrency ?? 10,
+      limiter: { max: o.rateLimitPerSecond ?? 50, duration: 1000 },
+    });
+    for (const w of [this.lifecycle, this.calls] as Worker[]) {
+      w.on('failed', (job, err) => void this.onFailed(w.name, job, err));
+      w.on('error', (err) => this.log.error({ err: err.message }, 'worker error'));
+      w.on('completed', (job) => {
+        o.metrics.jobLatency.observe({ queue: w.name }, (Date.now() - job.timestamp) / 1000);
+      });
+    }
+  }
+
+  /** Resolves when both workers are connected and taking jobs; runs a first reconcile. */
+  async start(): Promise<void> {
+    await Promise.all([this.lifecycle.waitUntilReady(), this.calls.waitUntilReady()]);
+    await this.reconcile().catch((err) => this.log.warn({ err: (err as Error).message }, 'reconcile failed'));
+    const every = this.o.reconcileIntervalMs ?? 30_000;
+    if (every > 0) {
+      this.reconcileTimer = setInterval(() => {
+        this.reconcile().catch((err) => this.log.warn({ err: (err as Error).message }, 'reconcile failed'));
+      }, every);
+      this.reconcileTimer.unref();
+    }
+  }
+
+  /**
+   * Stops taking jobs and lets active ones finish within `graceMs`; after that they are released
+   * (their locks lapse and another worker takes them over). Never loses a job.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    clearInterval(this.reconcileTimer);
+    const graceful = Promise.all([this.lifecycle.close(), this.calls.close()]).then(() => true);
+    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref());
+    if (!(await Promise.race([graceful, timedOut]))) {
+      this.log.warn({ graceMs }, 'active jobs did not finish in time; releasing them to other workers');
+      await Promise.all([this.lifecycle.close(true), this.calls.close(true)]);
+    }
+  }
+
+  /** Requests whose job may have been lost between a state change and an enqueue (a crash). */
+  async reconcile(): Promise<void> {
+    for (const id of await this.o.store.idsInState('queued')) await this.o.queues.enqueuePlan(id);
+    for (const id of await this.o.store.idsInState('approved')) {
+      const res = await this.o.store.transition(id, ['approved'], 'queued');
+      if (res.ok) await this.o.queues.enqueuePlan(id);
+    }
+  }
+
+  private async runLifecycle(job: Job<RequestJob>): Promise<void> {
+    const data = RequestJobSchema.parse(job.data);
+    switch (job.name) {
+      case JOB.start:
+        return this.start_(data.requestId);
+      case JOB.expire:
+        return this.expire(data.requestId);
+      case JOB.plan:
+        return this.plan(data.requestId);
+      case JOB.finalize:
+        return this.finalize(job, data.requestId, data.sweep);
+      default:
+        throw new UnrecoverableError(`unknown job ${job.name}`);
+    }
+  }
+
+  /** A scheduled request's time has come. A cancelled one is no longer `scheduled`: nothing happens. */
+  private async start_(requestId: string): Promise<void> {
+    const res = await this.o.store.transition(requestId, ['scheduled'], 'queued');
+    if (!res.ok) return;
+    await this.o.queues.enqueuePlan(requestId);
+    await this.stateChanged('request.queued', res.record, {});
+  }
+
+  private async expire(requestId: string): Promise<void> {
+    const res = await this.o.store.transition(requestId, ['pending_approval'], 'expired');
+    if (!res.ok) return;
+    this.o.metrics.outcomes.inc({ outcome: 'expired', scope: res.record.target.kind });
+    await this.stateChanged('request.expired', res.record, {});
+  }
+
+  /** Dry run at the IdP, then one flow: a child per IdP call under a finalize parent. */
+  private async plan(requestId: string): Promise<void> {
+    const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running');
+    if (!res.ok) return;
+    if (res.from === 'queued') await this.stateChanged('request.started', res.record, {});
+    // A rerun after a crash: the flow was already added, atomically, so there is nothing left to do.
+    if (await this.o.queues.finalizeExists(requestId)) return;
+    const plan = await this.idpCall('plan', () => this.o.idp.plan(res.record.target));
+    const updated = await this.o.store.transition(requestId, ['running'], 'running', {
+      progress: { done: 0, total: plan.steps.length },
+    });
+    await this.o.queues.addFlow(requestId, plan.steps, plan.sweep);
+    this.log.info({ requestId, steps: plan.steps.length, sweep: Boolean(plan.sweep) }, 'request planned');
+    if (updated.ok) await this.announce('request.progress', updated.record);
+  }
+
+  private async runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
+    const { requestId, step, stepKey } = IdpCallJobSchema.parse(job.data);
+    let revoked: TokenRef[];
+    try {
+      revoked = (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
+    } catch (err) {
+      // A token already gone is what we wanted (e.g. our own earlier attempt died before it was recorded).
+      if (!(err instanceof IdpNotFoundError && step.kind === 'token')) throw err;
+      revoked = [];
+    }
+    if (step.kind === 'token' && !revoked.some((t) => t.id === step.tokenId)) {
+      revoked.push({ id: step.tokenId, userId: step.userId });
+    }
+    await this.auditRevoked(requestId, revoked);
+    const { done, isNew } = await this.o.store.markStepDone(requestId, stepKey);
+    if (isNew) await this.maybeReportProgress(requestId, done);
+  }
+
+  /** After every step: catch stragglers with the bulk call, then prove the tokens are gone. */
+  private async finalize(job: Job<RequestJob>, requestId: string, sweep: Target | undefined): Promise<void> {
+    const rec = await this.o.store.get(requestId);
+    if (rec?.state !== 'running') return;
+    const failures = Object.values(await job.getIgnoredChildrenFailures());
+    if (sweep) {
+      const result = await this.idpCall('revoke', () => this.o.idp.revoke(sweep));
+      await this.auditRevoked(requestId, result.revoked);
+    }
+    const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target));
+    const revokedCount = await this.o.store.countRevoked(requestId);
+    if (!verify.ok && job.attemptsMade + 1 < this.verifyAttempts) {
+      throw new Error(`${verify.remaining.length} token(s) still alive; verifying again`);
+    }
+    const result = {
+      ok: verify.ok,
+      revoked: revokedCount,
+      remaining: verify.remaining.length,
+      ...(verify.ok
+        ? {}
+        : {
+            error: `${verify.remaining.length} token(s) still work after revocation (${failures.length} call(s) failed)`,
+          }),
+    };
+    const to = verify.ok ? 'verified' : 'failed';
+    const res = await this.o.store.transition(requestId, ['running'], to, {
+      result,
+      progress: { done: rec.progress.total, total: rec.progress.total },
+    });
+    if (!res.ok) return;
+    this.o.metrics.outcomes.inc({ outcome: to, scope: rec.target.kind });
+    await this.stateChanged(verify.ok ? 'request.verified' : 'request.failed', res.record, {
+      revoked: result.revoked,
+      remaining: result.remaining,
+      method: verify.method,
+      failedCalls: failures.length,
+    });
+  }
+
+  /**
+   * One IdP call with the outcome counted. Inside an `idp-calls` job, a 429 (or a 503 that says when to
+   * come back) pauses the whole queue for exactly that long, across every worker, and puts the job back
+   * without spending an attempt; other transient errors back off per job; permanent ones fail fast.
+   */
+  private async idpCall<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    job?: Job<IdpCallJob>,
+    token?: string,
+  ): Promise<T> {
+    const idp = this.o.idp.name;
+    try {
+      const value = await fn();
+      this.o.metrics.idpCalls.inc({ idp, operation, outcome: 'ok' });
+      return value;
+    } catch (err) {
+      if (!isIdpError(err)) throw err;
+      const wait =
+        err instanceof IdpRateLimitedError
+          ? err.retryAfterMs
+          : err instanceof IdpTransientError
+            ? (err as IdpTransientError & { retryAfterMs?: number }).retryAfterMs
+            : undefined;
+      const outcome =
+        err instanceof IdpRateLimitedError
+          ? 'rate_limited'
+          : err instanceof IdpPermanentError
+            ? 'permanent'
+            : 'transient';
+      this.o.metrics.idpCalls.inc({ idp, operation, outcome });
+      if (job && token && wait !== undefined) {
+        await this.calls.rateLimit(wait);
+        throw Worker.RateLimitError();
+      }
+      if (err instanceof IdpNotFoundError) throw err;
+      if (err instanceof IdpPermanentError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private async auditRevoked(requestId: string, tokens: TokenRef[]): Promise<void> {
+    for (const t of tokens) {
+      const entry = await this.o.audit.append(
+        {
+          action: 'token.revoked',
+          actor: SYSTEM,
+          requestId,
+          detail: { tokenId: t.id, ...(t.userId ? { userId: t.userId } : {}) },
+        },
+        { dedupeKey: `${requestId}:token:${t.id}` },
+      );
+      await this.o.store.addRevoked(requestId, t.id);
+      if (entry) this.o.metrics.tokensRevoked.inc();
+    }
+  }
+
+  /** Progress reaches Slack in about ten steps per request, not one per call. */
+  private async maybeReportProgress(requestId: string, done: number): Promise<void> {
+    const rec = await this.o.store.get(requestId);
+    if (rec?.state !== 'running') return;
+    const total = rec.progress.total;
+    const stride = Math.max(1, Math.ceil(total / 10));
+    if (done !== total && done % stride !== 0) return;
+    const res = await this.o.store.transition(requestId, ['running'], 'running', {
+      progress: { done, total },
+    });
+    if (res.ok) await this.announce('request.progress', res.record);
+  }
+
+  /** Final failures: copied to the dead-letter queue (idempotently) and announced. */
+  private async onFailed(queue: string, job: Job | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    const final =
+      err instanceof UnrecoverableError ||
+      err.name === 'UnrecoverableError' ||
+      job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    const requestId = (job.data as { requestId?: string }).requestId;
+    const coded = asCodedError(err);
+    this.log.error(
+      { queue, jobId: job.id, requestId, code: coded.code, err: err.message },
+      'job dead-lettered',
+    );
+    try {
+      await this.o.queues.deadLetters.add(
+        'dead-letter',
+        {
+          queue,
+          jobId: String(job.id),
+          jobName: job.name,
+          ...(requestId ? { requestId } : {}),
+          errorCode: coded.code,
+          errorMessage: err.message.slice(0, 2000),
+          attemptsMade: job.attemptsMade,
+          failedAt: new Date().toISOString(),
+        },
+        { jobId: `dl.${String(job.id)}`, removeOnComplete: false, removeOnFail: false },
+      );
+      if (requestId) {
+        const rec = await this.o.store.get(requestId);
+        if (rec) {
+          await this.o.audit.append(
+            {
+              action: 'request.dead_lettered',
+              actor: SYSTEM,
+              requestId,
+              target: rec.target,
+              detail: { queue, job: job.name, code: coded.code },
+            },
+            { dedupeKey: `${requestId}:dead:${String(job.id)}` },
+          );
+          await this.announce('request.dead_lettered', rec);
+          // A lifecycle job that gave up leaves the request failed, so nobody waits for it forever.
+          if (queue === QUEUE.revocations && job.id !== jobIds.expire(requestId)) {
+            const res = await this.o.store.transition(
+              requestId,
+              ['queued', 'running', 'scheduled'],
+              'failed',
+              {
+                result: {
+                  ok: false,
+                  revoked: 0,
+                  remaining: -1,
+                  error: `${coded.code}: ${err.message}`.slice(0, 500),
+                },
+              },
+            );
+            if (res.ok) {
+              this.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
+              await this.stateChanged('request.failed', res.record, { error: coded.code });
+            }
+          }
+        }
+      }
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'could not dead-letter a job');
+    }
+  }
+
+  private async stateChanged(
+    type: RequestEventType & AuditAction,
+    rec: RequestRecord,
+    detail: Record<string, string | number | boolean | null>,
+  ): Promise<void> {
+    await this.o.audit.append(
+      { action: type, actor: SYSTEM, requestId: rec.id, target: rec.target, detail },
+      { dedupeKey: `${rec.id}:${type}` },
+    );
+    await this.announce(type, rec);
+  }
+
+  private async announce(type: RequestEventType, request: RequestRecord): Promise<void> {
+    try {
+      await this.o.notifier.notify({ type, request });
+    } catch (err) {
+      this.log.warn({ requestId: request.id, err: (err as Error).message }, 'notifier failed');
+    }
+  }
+}
