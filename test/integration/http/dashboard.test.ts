@@ -1,0 +1,158 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createHttpApp,
+  type HttpAppOptions,
+  type RunningHttpServer,
+  startHttpServer,
+} from '../../../src/http/index.ts';
+import { connectRedis, randomPrefix } from '../../helpers/redis.ts';
+
+const USER = 'admin';
+const PASSWORD = 'correct horse battery staple';
+
+function basic(user: string, password: string): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+let redis: Redis;
+let queue: Queue;
+let running: RunningHttpServer | undefined;
+
+beforeEach(() => {
+  redis = connectRedis();
+  queue = new Queue(randomPrefix('http-queue'), { connection: redis, prefix: randomPrefix('bull') });
+});
+
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await redis.quit();
+});
+
+async function start(options: HttpAppOptions): Promise<string> {
+  running = await startHttpServer(createHttpApp(options), { port: 0, host: '127.0.0.1' });
+  return running.url;
+}
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text with revoker_queue_depth refreshed from the queue', async () => {
+    await queue.addBulk([1, 2, 3].map((n) => ({ name: 'revoke', data: { n } })));
+    const url = await start({ queueDepth: [queue] });
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toContain(`revoker_queue_depth{queue="${queue.name}",state="waiting"} 3`);
+    expect(text).toContain(`revoker_queue_depth{queue="${queue.name}",state="failed"} 0`);
+
+    await queue.add('revoke', { n: 4 });
+    const again = await (await fetch(`${url}/metrics`)).text();
+    expect(again).toContain(`revoker_queue_depth{queue="${queue.name}",state="waiting"} 4`);
+  });
+});
+
+describe('/admin/queues dashboard', () => {
+  const dashboard = () => ({ queues: [queue], user: USER, password: PASSWORD });
+
+  it('is not mounted (404) without credentials configured', async () => {
+    const url = await start({});
+    const res = await fetch(`${url}/admin/queues`, { headers: basic(USER, PASSWORD) });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: 'not_found' });
+  });
+
+  it('refuses missing and wrong credentials with 401 and a Basic challenge; accepts the right ones', async () => {
+    const url = await start({ dashboard: dashboard() });
+    const none = await fetch(`${url}/admin/queues`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+    expect(await none.json()).toEqual({ error: 'unauthorized', message: 'authentication required' });
+
+    for (const [user, password] of [
+      [USER, 'wrong'],
+      ['root', PASSWORD],
+      [USER, `${PASSWORD}x`],
+      ['', ''],
+    ] as const) {
+      const wrong = await fetch(`${url}/admin/queues/api/queues`, { headers: basic(user, password) });
+      expect(wrong.status).toBe(401);
+    }
+
+    const ok = await fetch(`${url}/admin/queues`, { headers: basic(USER, PASSWORD) });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toContain('text/html');
+    expect(ok.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('is read-only by default: bull-board write APIs are refused and nothing changes', async () => {
+    const job = await queue.add('revoke', { tokenId: 'tok_1' });
+    const url = await start({ dashboard: dashboard() });
+    const auth = basic(USER, PASSWORD);
+    const retry = await fetch(`${url}/admin/queues/api/queues/${queue.name}/retry/failed`, {
+      method: 'PUT',
+      headers: auth,
+    });
+    expect(retry.status).toBe(405);
+    const clean = await fetch(`${url}/admin/queues/api/queues/${queue.name}/${job.id}/clean`, {
+      method: 'PUT',
+      headers: auth,
+    });
+    expect(clean.status).toBe(405);
+    const add = await fetch(`${url}/admin/queues/api/queues/${queue.name}/add`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'evil', data: {} }),
+    });
+    expect(add.status).toBe(405);
+    expect(await queue.getWaitingCount()).toBe(1);
+    expect(await queue.getJob(job.id!)).toBeDefined();
+
+    const listing = await fetch(`${url}/admin/queues/api/queues`, { headers: auth });
+    const body = (await listing.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
+    expect(body.queues.find((q) => q.name === queue.name)?.readOnlyMode).toBe(true);
+  });
+
+  it('lets writes through when readOnly is false', async () => {
+    await queue.add('revoke', { tokenId: 'tok_1' });
+    const url = await start({ dashboard: { ...dashboard(), readOnly: false } });
+    const res = await fetch(`${url}/admin/queues/api/queues/${queue.name}/pause`, {
+      method: 'PUT',
+      headers: basic(USER, PASSWORD),
+    });
+    expect(res.status).toBe(200);
+    expect(await queue.isPaused()).toBe(true);
+  });
+
+  it('masks secrets and emails in job data and return values; keeps token ids', async () => {
+    await queue.add('revoke', {
+      tokenId: 'tok_x',
+      refresh_token: 'secret-value',
+      email: 'a@b.example',
+      nested: { headers: { authorization: 'Bearer abc.def' }, reason: 'offboarding c@d.example' },
+    });
+    const url = await start({ dashboard: dashboard() });
+    const res = await fetch(`${url}/admin/queues/api/queues?activeQueue=${queue.name}&status=waiting`, {
+      headers: basic(USER, PASSWORD),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const body = JSON.parse(text) as { queues: { name: string; jobs: { data: unknown }[] }[] };
+    const jobs = body.queues.find((q) => q.name === queue.name)?.jobs ?? [];
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.data).toEqual({
+      tokenId: 'tok_x',
+      refresh_token: '***',
+      email: '***',
+      nested: { headers: { authorization: '***' }, reason: 'offboarding ***' },
+    });
+    expect(text).toContain('tok_x');
+    expect(text).not.toContain('secret-value');
+    expect(text).not.toContain('a@b.example');
+    expect(text).not.toContain('c@d.example');
+    expect(text).not.toContain('abc.def');
+  });
+});
