@@ -1,12 +1,88 @@
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { exportAudit } from '../audit/export.ts';
+import { RedisAuditLog } from '../audit/redis-audit-log.ts';
+import { loadConfig } from '../config.ts';
+import { ValidationError } from '../domain/errors.ts';
 
-/** `revoker audit`: not built yet. */
+const ExportOptionsSchema = z.object({
+  format: z.enum(['jsonl', 'csv'], { error: '--format must be jsonl or csv' }).default('jsonl'),
+  since: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const d = new Date(v);
+      if (Number.isNaN(d.getTime())) {
+        ctx.addIssue({ code: 'custom', message: `--since: not a date: ${v}` });
+        return z.NEVER;
+      }
+      return d;
+    }),
+  out: z.string().min(1).optional(),
+});
+
+/** Opens the audit log on the configured Redis, runs `fn`, and always closes Redis so the process exits. */
+async function withAuditLog<T>(fn: (log: RedisAuditLog) => Promise<T>): Promise<T> {
+  const cfg = loadConfig();
+  // A shell command should fail fast when Redis is down, not retry forever.
+  // The schema always fills REDIS_URL, but its inferred type still says optional.
+  const redis = new Redis(cfg.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => (times > 3 ? null : 200),
+  });
+  try {
+    return await fn(new RedisAuditLog({ redis, prefix: cfg.REVOKER_PREFIX }));
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+/** `revoker audit verify | export`: check the hash chain; export it for auditors (DESIGN §3). */
 export function register(program: Command): void {
-  program
-    .command('audit')
-    .description('(not built yet)')
-    .action(() => {
-      process.stderr.write('revoker audit: not built yet\n');
+  const audit = program.command('audit').description('Check and export the hash-chained audit log');
+
+  audit
+    .command('verify')
+    .description('Recompute the hash chain; exit 1 naming the first bad entry')
+    .action(async () => {
+      const result = await withAuditLog((log) => log.verify());
+      if (result.ok) {
+        process.stdout.write(`ok: ${result.count} entries, chain intact\n`);
+        return;
+      }
+      process.stderr.write(
+        `audit chain broken at seq ${result.badSeq} (stream id ${result.badId}): ${result.reason}\n` +
+          `${result.count} entries before it are intact\n`,
+      );
       process.exitCode = 1;
+    });
+
+  audit
+    .command('export')
+    .description('Write the log as JSON Lines or CSV (stdout unless --out)')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--since <date>', 'only entries at or after this date (ISO-8601)')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (raw: unknown) => {
+      const parsed = ExportOptionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => i.message);
+        throw new ValidationError(issues.join('; '), issues);
+      }
+      const { format, since, out } = parsed.data;
+      const count = await withAuditLog(async (log) => {
+        const sink = out === undefined ? process.stdout : createWriteStream(out);
+        const n = await exportAudit(log, since ? { format, since } : { format }, sink);
+        if (sink !== process.stdout) {
+          sink.end();
+          await finished(sink);
+        }
+        return n;
+      });
+      process.stderr.write(`exported ${count} entries${out === undefined ? '' : ` to ${out}`}\n`);
     });
 }
