@@ -185,7 +185,7 @@ describe('access log and request metrics', () => {
 });
 
 describe('graceful close', () => {
-  it('finishes an in-flight request, turns /readyz unready meanwhile, then stops listening', async () => {
+  it('finishes an in-flight request with Connection: close, then stops listening', async () => {
     const entered = deferred();
     const release = deferred();
     const router = express.Router();
