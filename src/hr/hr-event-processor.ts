@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/types.ts';
+import {
+  ConflictError,
+  ErrorCode,
+  InvalidTransitionError,
+  isCodedError,
+  RevokerError,
+} from '../domain/errors.ts';
+import { type Actor, type RequestState, TERMINAL_STATES } from '../domain/request.ts';
+import type { IdentityProvider } from '../identity/port.ts';
+import type { Notifier } from '../intake/notifier.ts';
+import type { Intake } from '../intake/types.ts';
+import type { Logger } from '../log.ts';
+import { type HrConfig, loadHrConfig } from './hr-config.ts';
+import type { HrEvent } from './hr-event.ts';
+import { hrDedupeKey } from './hr-event-queue.ts';
+import { HR_SOURCES } from './registry.ts';
+import type { HrSource } from './source.ts';
+
+export interface HrProcessorDeps {
+  idp: IdentityProvider;
+  intake: Intake;
+  audit: AuditLog;
+  notifier: Notifier;
+  /** For the per-employee pending request (`{prefix}:hr:pending:{source}:{employeeId}`) and lock. */
+  redis: Redis;
+  /** Key prefix (REVOKER_PREFIX). */
+  prefix: string;
+  /** Default `() => new Date()`. */
+  clock?: () => Date;
+  /** Vendor API access for id-only deliveries; default `loadHrConfig(process.env)`. */
+  hrConfig?: HrConfig;
+  /** Default the built-in registry. */
+  sources?: Readonly<Record<string, HrSource>>;
+  /** Default silent. */
+  logger?: Logger;
+}
+
+export type HrOutcome =
+  | { action: 'submitted' | 'duplicate' | 'rescheduled' | 'unchanged' | 'cancelled'; requestId: string }
+  | { action: 'not_cancellable'; requestId: string; state: RequestState }
+  | { action: 'nothing_to_cancel' | 'unknown_employee' | 'ignored' };
+
+/** Another event for the same employee is being processed: retry later (BullMQ backoff). */
+export class HrEmployeeBusyError extends RevokerError {
+  readonly code = ErrorCode.Conflict;
+}
+
+/** Requests we may still call off or move: nothing has been revoked yet. */
+const OPEN_STATES: readonly RequestState[] = ['pending_approval', 'approved', 'scheduled'];
+const PENDING_TTL_SECONDS = 400 * 86_400;
+
+export function pendingKey(prefix: string, source: string, employeeId: string): string {
+  return `${prefix}:hr:pending:${source}:${employeeId}`;
+}
+
+/**
+ * Applies one HR event: terminate ⇒ submit (or reschedule the scheduled request for that employee),
+ * cancel ⇒ call off the open request. Idempotent under BullMQ's at-least-once execution: the submit
+ * carries the delivery's dedupe key, the audit of an unknown employee is deduplicated, and one event
+ * per employee runs at a time (Redis lock). Transient IdP / vendor errors propagate so BullMQ retries.
+ */
+export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Promise<HrOutcome> {
+  const clock = deps.clock ?? (() => new Date());
+  const sources = deps.sources ?? HR_SOURCES;
+  const key = hrDedupeKey(input);
+  const lock = await acquire(deps.redis, `${deps.prefix}:hr:lock:${input.source}:${input.employeeId}`);
+  try {
+    let event: HrEvent | undefined = input;
+    const source = sources[input.source];
+    if (event.needsLookup && source?.lookup) {
+      event = await source.lookup(event, deps.hrConfig ?? loadHrConfig());
+      if (!event) return { action: 'ignored' };
+    }
+    const actor: Actor = { source: 'hr', id: event.source };
+    const pending = pendingKey(deps.prefix, event.source, event.employeeId);
+    if (event.kind === 'cancel') return await cancel(event, deps, actor, pending);
+
+    const user = event.email ? await deps.idp.findUserByEmail(event.email) : undefined;
+    if (!user) {
+      await deps.audit.append(
+        {
+          action: 'webhook.unknown_employee',
+          actor,
+          detail: {
+            source: event.source,
+            employeeId: event.employeeId,
+            eventId: event.eventId,
+            hasEmail: !!event.email,
+          },
+        },
+        { dedupeKey: `hr.unknown.${key}` },
+      );
+      await deps.notifier.notify({
+        type: 'hr.unknown_employee',
+        source: event.source,
+        employeeId: event.employeeId,
+        email: event.email,
+        eventId: event.eventId,
+      });
+      return { action: 'unknown_employee' };
+    }
+
+    const now = clock();
+    // A date in the past or today means "now": the intake treats an absent effectiveAt as immediate.
+    const effectiveAt =
+      event.effectiveAt && Date.parse(event.effectiveAt) > now.getTime()
+        ? new Date(event.effectiveAt).toISOString()
+        : undefined;
+
+    const existingId = await deps.redis.get(pending);
+    if (existingId) {
+      const existing = await deps.intake.get(existingId);
+      if (existing && !TERMINAL_STATES.includes(existing.state)) {
+        const current = existing.effectiveAt ? Date.parse(existing.effectiveAt) : undefined;
+        const wanted = effectiveAt ? Date.parse(effectiveAt) : undefined;
+        if (existing.state === 'scheduled' && current !== wanted) {
+          const moved = await deps.intake.reschedule(existingId, effectiveAt ?? now.toISOString(), actor);
+          return { action: 'rescheduled', requestId: moved.id };
+        }
+        return { action: 'unchanged', requestId: existingId };
+      }
+    }
+
+    const { request, duplicate } = await deps.intake.submit({
+      target: { kind: 'user', userId: user.id },
+      source: 'hr',
+      requestedBy: actor,
+      reason: `HR offboarding (${event.source}, employee ${event.employeeId})${event.reason ? `: ${event.reason}` : ''}`,
+      effectiveAt,
+      idempotencyKey: `hr.${key}`,
+      context: {
+        hrSource: event.source,
+        employeeId: event.employeeId,
+        ...(event.email ? { email: event.email } : {}),
+      },
+    });
+    await deps.redis.set(pending, request.id, 'EX', PENDING_TTL_SECONDS);
+    return { action: duplicate ? 'duplicate' : 'submitted', requestId: request.id };
+  } finally {
+    await release(deps.redis, lock);
+  }
+}
+
+async function cancel(
+  event: HrEvent,
+  deps: HrProcessorDeps,
+  actor: Actor,
+  pending: string,
+): Promise<HrOutcome> {
+  const existingId = await deps.redis.get(pending);
+  if (!existingId) return { action: 'nothing_to_cancel' };
+  const existing = await deps.intake.get(existingId);
+  if (!existing || TERMINAL_STATES.includes(existing.state)) {
+    await deps.redis.del(pending);
+    return { action: 'nothing_to_cancel' };
+  }
+  if (!OPEN_STATES.includes(existing.state)) {
+    return { action: 'not_cancellable', requestId: existingId, state: existing.state };
+  }
+  try {
+    await deps.intake.cancel(existingId, actor, `HR: termination called off (${event.type ?? event.kind})`);
+  } catch (err) {
+    // Started between our read and the cancel: too late, the revocation goes ahead.
+    if (err instanceof ConflictError || err instanceof InvalidTransitionError) {
+      const now = await deps.intake.get(existingId);
+      return { action: 'not_cancellable', requestId: existingId, state: now?.state ?? existing.state };
+    }
+    throw err;
+  }
+  await deps.redis.del(pending);
+  return { action: 'cancelled', requestId: existingId };
+}
+
+interface Lock {
+  key: string;
+  token: string;
+}
+
+async function acquire(redis: Redis, key: string): Promise<Lock> {
+  const token = randomUUID();
+  // 60 s covers a slow vendor lookup plus an IdP call; a crashed holder frees it by expiry.
+  const ok = await redis.set(key, token, 'PX', 60_000, 'NX');
+  if (ok !== 'OK') throw new HrEmployeeBusyError(`another HR event for ${key} is in progress`);
+  return { key, token };
+}
+
+async function release(redis: Redis, lock: Lock): Promise<void> {
+  await redis.eval(
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+    1,
+    lock.key,
+    lock.token,
+  );
+}
+
+/** Errors retrying cannot fix: the worker fails the job at once instead of backing off. */
+export function isPermanentHrError(err: unknown): boolean {
+  if (err instanceof HrEmployeeBusyError) return false;
+  if (err !== null && typeof err === 'object' && 'retryable' in err)
+    return (err as { retryable: unknown }).retryable === false;
+  if (!isCodedError(err)) return false;
+  return (
+    [
+      ErrorCode.ValidationError,
+      ErrorCode.Forbidden,
+      ErrorCode.NotFound,
+      ErrorCode.ConfigError,
+      ErrorCode.Unsupported,
+    ] as string[]
+  ).includes(err.code);
+}

@@ -1,0 +1,60 @@
+import { type ConnectionOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { sha256Hex } from './crypto.ts';
+import type { HrEvent } from './hr-event.ts';
+
+export const HR_EVENTS_QUEUE = 'hr-events';
+/** Completed jobs (and their delivery markers) are kept this long: a re-delivery within it enqueues nothing. */
+export const HR_DEDUPE_TTL_SECONDS = 4 * 86_400;
+
+export interface HrEventQueueOptions {
+  /** ioredis instance or options; BullMQ needs `maxRetriesPerRequest: null` for workers. */
+  connection: ConnectionOptions;
+  /** BullMQ key prefix (REVOKER_PREFIX); default `revoker`. */
+  prefix?: string;
+  /** Queue name; default `hr-events`. */
+  name?: string;
+}
+
+export type HrEventQueue = Queue<HrEvent, unknown, string>;
+
+export function createHrEventQueue(options: HrEventQueueOptions): HrEventQueue {
+  return new Queue<HrEvent, unknown, string>(options.name ?? HR_EVENTS_QUEUE, {
+    connection: options.connection,
+    prefix: options.prefix ?? 'revoker',
+    defaultJobOptions: {
+      // Transient IdP / vendor faults: retry for roughly an hour before the job is left failed.
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: HR_DEDUPE_TTL_SECONDS },
+      removeOnFail: { age: 14 * 86_400 },
+    },
+  });
+}
+
+/**
+ * The dedupe key of an event, also its BullMQ job id and the intake idempotency key's suffix:
+ * `<source>.<vendor event id>` (hashed when the id has characters BullMQ ids may not hold, e.g. `:`).
+ */
+export function hrDedupeKey(event: Pick<HrEvent, 'source' | 'eventId'>): string {
+  const id = /^[A-Za-z0-9_.-]{1,100}$/.test(event.eventId) ? event.eventId : sha256Hex(event.eventId);
+  return `${event.source}.${id}`;
+}
+
+export type EnqueueStatus = 'accepted' | 'duplicate';
+
+/**
+ * Durably enqueues `event` once. The job id is the dedupe key, so BullMQ itself refuses a second job
+ * for a repeated delivery (even from concurrent requests); a `SET NX` marker beside it only tells the
+ * caller which answer to give. Resolves after Redis acknowledged the job.
+ */
+export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promise<EnqueueStatus> {
+  const jobId = hrDedupeKey(event);
+  // BullMQ types its client loosely (Redis | Cluster, older typings); both have SET with options.
+  const client = (await queue.client) as unknown as Redis;
+  const marker = `${queue.opts.prefix ?? 'bull'}:${queue.name}:delivery:${jobId}`;
+  const first = await client.set(marker, '1', 'EX', HR_DEDUPE_TTL_SECONDS, 'NX');
+  // Always add, even when the marker existed: a first attempt may have set it and then failed to add.
+  await queue.add(event.kind, event, { jobId });
+  return first === 'OK' ? 'accepted' : 'duplicate';
+}

@@ -1,0 +1,165 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { AuditLog } from '../audit/types.ts';
+import { isCodedError, ValidationError } from '../domain/errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { SignatureStaleError } from './errors.ts';
+import { type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';
+import { getHrSource, HR_SOURCES } from './registry.ts';
+import type { DeliveryHeaders, HrSource } from './source.ts';
+import { DEFAULT_TOLERANCE_MS } from './time-window.ts';
+
+export interface HrRouterDeps {
+  /** `HR_<SOURCE>_SECRET` by lower-case source (`config.hrSecrets`). A source without one is not enabled: 404. */
+  secrets: Record<string, string>;
+  /** From `createHrEventQueue`. */
+  queue: HrEventQueue;
+  /** Every rejection is appended (`webhook.rejected`, source and reason, never the body). */
+  audit: AuditLog;
+  /** Counts deliveries (`webhooks`) and rejections; optional so tests may leave it out. */
+  metrics?: Pick<Metrics, 'webhooks' | 'rejections'>;
+  /** Default `() => new Date()`. */
+  clock?: () => Date;
+  /** Default: no logging. */
+  logger?: Logger;
+  /** Default the built-in registry (standard, bamboohr, hibob, gusto, deel). */
+  sources?: Readonly<Record<string, HrSource>>;
+  /** Path the route is declared on; default `/webhooks/hr` (mount the router at the app root). */
+  basePath?: string;
+  /** Largest body accepted; default `1mb` (larger ⇒ 413). */
+  limit?: string | number;
+  /** Replay window for timestamped schemes; default 5 minutes. */
+  toleranceMs?: number;
+  /** How long to wait for Redis to take the job before answering 503; default 5000 ms. */
+  enqueueTimeoutMs?: number;
+}
+
+type Reason =
+  | 'unknown_source'
+  | 'source_not_enabled'
+  | 'payload_too_large'
+  | 'unreadable_body'
+  | 'signature_invalid'
+  | 'signature_stale'
+  | 'payload_invalid'
+  | 'enqueue_failed';
+
+/**
+ * `POST {basePath}/:source`: verify the vendor's signature over the raw body, normalise, durably
+ * enqueue on `hr-events` (job id = dedupe key), then answer 202 `{status: accepted|duplicate|ignored}`.
+ * The answer comes only after Redis took the job, so a 503 makes the vendor retry.
+ */
+export function createHrRouter(deps: HrRouterDeps): express.Router {
+  const router = express.Router();
+  const sources = deps.sources ?? HR_SOURCES;
+  const clock = deps.clock ?? (() => new Date());
+  const basePath = deps.basePath ?? '/webhooks/hr';
+  const rawBody = express.raw({ type: () => true, limit: deps.limit ?? '1mb' });
+
+  async function reject(res: Response, status: number, source: string, reason: Reason, detail?: string) {
+    // Metric labels stay bounded: an unknown source name is not echoed into a label.
+    const label = getHrSource(source, sources) ? source : 'unknown';
+    deps.metrics?.webhooks.inc({ source: label, outcome: 'rejected' });
+    deps.metrics?.rejections.inc({ source: label, reason });
+    deps.logger?.warn({ source: label, reason, status }, 'hr webhook rejected');
+    try {
+      await deps.audit.append({
+        action: 'webhook.rejected',
+        actor: { source: 'hr', id: label },
+        detail: {
+          source: source.slice(0, 64),
+          reason,
+          status,
+          ...(detail ? { detail: detail.slice(0, 300) } : {}),
+        },
+      });
+    } catch (err) {
+      deps.logger?.error({ err: (err as Error).message }, 'audit append failed for a rejected webhook');
+    }
+    if (!res.headersSent) res.status(status).json({ error: reason, ...(detail ? { detail } : {}) });
+  }
+
+  const route = `${basePath.replace(/\/+$/, '')}/:source`;
+
+  // Known and enabled source before reading a byte of the body.
+  router.post(route, async (req: Request, res: Response, next: NextFunction) => {
+    const name = String(req.params.source);
+    if (!getHrSource(name, sources)) return reject(res, 404, name, 'unknown_source');
+    if (!deps.secrets[name]) return reject(res, 404, name, 'source_not_enabled');
+    next();
+  });
+
+  router.post(route, (req: Request, res: Response, next: NextFunction) => {
+    rawBody(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const name = String(req.params.source);
+      const type = (err as { type?: string }).type;
+      if (type === 'entity.too.large') return void reject(res, 413, name, 'payload_too_large');
+      return void reject(res, 400, name, 'unreadable_body');
+    });
+  });
+
+  router.post(route, async (req: Request, res: Response) => {
+    const name = String(req.params.source);
+    const source = getHrSource(name, sources)!;
+    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const headers: DeliveryHeaders = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v[0] : v;
+
+    try {
+      source.verify({
+        headers,
+        rawBody: body,
+        secret: deps.secrets[name]!,
+        now: clock(),
+        toleranceMs: deps.toleranceMs ?? DEFAULT_TOLERANCE_MS,
+      });
+    } catch (err) {
+      const stale = err instanceof SignatureStaleError;
+      return reject(res, 401, name, stale ? 'signature_stale' : 'signature_invalid');
+    }
+
+    let events: ReturnType<HrSource['normalise']>;
+    try {
+      events = source.normalise(body, headers);
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        const detail = [err.message, ...err.issues].join('; ');
+        return reject(res, 400, name, 'payload_invalid', detail);
+      }
+      throw err;
+    }
+
+    if (events.length === 0) {
+      deps.metrics?.webhooks.inc({ source: name, outcome: 'ignored' });
+      return res.status(202).json({ status: 'ignored' });
+    }
+
+    let statuses: EnqueueStatus[];
+    try {
+      statuses = await withTimeout(
+        Promise.all(events.map((e) => enqueueHrEvent(deps.queue, e))),
+        deps.enqueueTimeoutMs ?? 5000,
+      );
+    } catch (err) {
+      deps.logger?.error(
+        { source: name, code: isCodedError(err) ? err.code : undefined },
+        'hr event enqueue failed',
+      );
+      return reject(res, 503, name, 'enqueue_failed');
+    }
+    const status = statuses.every((s) => s === 'duplicate') ? 'duplicate' : 'accepted';
+    deps.metrics?.webhooks.inc({ source: name, outcome: status });
+    return res.status(202).json({ status, events: events.length });
+  });
+
+  return router;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
