@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
-import { asCodedError } from '../domain/errors.ts';
+import { asCodedError, ErrorCode } from '../domain/errors.ts';
 import type { Target } from '../domain/target.ts';
 import {
   IdpNotFoundError,
@@ -309,7 +309,9 @@ export class PipelineWorkers {
       job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const requestId = (job.data as { requestId?: string }).requestId;
-    const coded = asCodedError(err);
+    // Permanent IdP errors arrive wrapped in UnrecoverableError as "<code>: <message>".
+    const wrapped = /^([a-z_]+): /.exec(err.message);
+    const coded = wrapped && isKnownCode(wrapped[1]!) ? { code: wrapped[1]! } : asCodedError(err);
     this.log.error(
       { queue, jobId: job.id, requestId, code: coded.code, err: err.message },
       'job dead-lettered',
@@ -389,4 +391,8 @@ export class PipelineWorkers {
       this.log.warn({ requestId: request.id, err: (err as Error).message }, 'notifier failed');
     }
   }
+}
+
+function isKnownCode(code: string): boolean {
+  return (Object.values(ErrorCode) as string[]).includes(code);
 }

@@ -1,0 +1,130 @@
+import type { Redis } from 'ioredis';
+import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
+import type { AuditEntry } from '../../src/audit/types.ts';
+import type { Actor } from '../../src/domain/request.ts';
+import type { Scope } from '../../src/domain/target.ts';
+import type { IdentityProvider } from '../../src/identity/port.ts';
+import type { Notifier, PipelineEvent } from '../../src/intake/notifier.ts';
+import { RedisRequestStore } from '../../src/intake/request-store.ts';
+import { RevocationService } from '../../src/intake/revocation-service.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { PipelineWorkers, type PipelineWorkersOptions } from '../../src/queue/pipeline-workers.ts';
+import { RevocationQueues } from '../../src/queue/revocation-queues.ts';
+import type { WorkflowDecision, WorkflowEngine } from '../../src/workflows/types.ts';
+import { connectRedis, deleteKeys, randomPrefix } from './redis.ts';
+
+/** A workflow engine with fixed rules per scope, for tests about the pipeline rather than the YAML. */
+export class FixedWorkflows implements WorkflowEngine {
+  constructor(
+    private readonly approvals: Partial<Record<Scope, number>> = {},
+    private readonly approvers: string[] = ['UAPPROVER1', 'UAPPROVER2', 'UAPPROVER3'],
+    private readonly expiresAfterMs = 60_000,
+  ) {}
+  async decide(input: { scope: Scope }): Promise<WorkflowDecision> {
+    return {
+      workflow: `fixed-${input.scope}`,
+      allowed: true,
+      approvals: {
+        required: this.approvals[input.scope] ?? 0,
+        approvers: this.approvers,
+        allowSelfApproval: false,
+        expiresAfterMs: this.expiresAfterMs,
+      },
+      graceMs: 0,
+      steps: [],
+    };
+  }
+  async canApprove(decision: WorkflowDecision, requestedBy: Actor, approver: Actor) {
+    if (!decision.approvals.allowSelfApproval && requestedBy.id === approver.id)
+      return { ok: false as const, reason: 'you requested this; someone else must approve it' };
+    if (!decision.approvals.approvers.includes(approver.id))
+      return { ok: false as const, reason: 'you are not an approver' };
+    return { ok: true as const };
+  }
+}
+
+export class RecordingNotifier implements Notifier {
+  readonly events: PipelineEvent[] = [];
+  async notify(event: PipelineEvent): Promise<void> {
+    this.events.push(event);
+  }
+}
+
+export interface Pipeline {
+  prefix: string;
+  redis: Redis;
+  store: RedisRequestStore;
+  queues: RevocationQueues;
+  audit: RedisAuditLog;
+  intake: RevocationService;
+  notifier: RecordingNotifier;
+  startWorkers(overrides?: Partial<PipelineWorkersOptions>): Promise<PipelineWorkers>;
+  auditEntries(): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}
+
+/** The real intake, store, queues, audit log and workers on the real Redis, under a random prefix. */
+export async function createPipeline(options: {
+  idp: IdentityProvider;
+  workflows?: WorkflowEngine;
+  redisUrl?: string;
+}): Promise<Pipeline> {
+  const prefix = randomPrefix('pipe');
+  const redis = connectRedis(options.redisUrl);
+  const metrics = createMetrics();
+  const store = new RedisRequestStore({ redis, prefix });
+  const queues = new RevocationQueues({ connection: redis, prefix });
+  const audit = new RedisAuditLog({ redis, prefix });
+  const notifier = new RecordingNotifier();
+  const workers: PipelineWorkers[] = [];
+  const intake = new RevocationService({
+    store,
+    queues,
+    workflows: options.workflows ?? new FixedWorkflows(),
+    idp: options.idp,
+    audit,
+    notifier,
+    metrics,
+    logger: silentLogger,
+    redis,
+  });
+  return {
+    prefix,
+    redis,
+    store,
+    queues,
+    audit,
+    intake,
+    notifier,
+    async startWorkers(overrides = {}) {
+      const w = new PipelineWorkers({
+        connection: redis,
+        prefix,
+        store,
+        queues,
+        idp: options.idp,
+        audit,
+        notifier,
+        metrics,
+        logger: silentLogger,
+        reconcileIntervalMs: 0,
+        ...overrides,
+      });
+      await w.start();
+      workers.push(w);
+      return w;
+    },
+    async auditEntries() {
+      const out: AuditEntry[] = [];
+      for await (const e of audit.entries()) out.push(e);
+      return out;
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close(1000)));
+      await queues.close();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}

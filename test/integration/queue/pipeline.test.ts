@@ -1,0 +1,212 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../../src/domain/errors.ts';
+import type { Actor } from '../../../src/domain/request.ts';
+import {
+  IdpRateLimitedError,
+  IdpTransientError,
+  IdpUnauthorizedError,
+} from '../../../src/identity/errors.ts';
+import { MemoryIdp } from '../../helpers/memory-idp.ts';
+import { createPipeline, FixedWorkflows, type Pipeline } from '../../helpers/pipeline.ts';
+
+const admin: Actor = { source: 'slack', id: 'UADMIN1', name: 'Ada' };
+const approver1: Actor = { source: 'slack', id: 'UAPPROVER1' };
+const approver2: Actor = { source: 'slack', id: 'UAPPROVER2' };
+
+let pipe: Pipeline | undefined;
+afterEach(async () => {
+  await pipe?.close();
+  pipe = undefined;
+});
+
+function seed(idp: MemoryIdp, users: number, tokensEach: number) {
+  for (let u = 0; u < users; u++) {
+    idp.addUser(`usr_${u}`);
+    for (let t = 0; t < tokensEach; t++)
+      idp.addToken(`usr_${u}`, u % 2 === 0 ? 'app-even' : 'app-odd', 'rs-1');
+  }
+}
+
+describe('pipeline: intake → queue → workers → IdP → audit', () => {
+  it('revokes every token of a user, verifies, and audits each token exactly once', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 3, 4);
+    pipe = await createPipeline({ idp });
+    await pipe.startWorkers();
+    const { request } = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_1' },
+      reason: 'laptop stolen',
+      requestedBy: admin,
+      source: 'slack',
+    });
+    expect(request.state).toBe('queued');
+    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
+    expect(done.state).toBe('verified');
+    expect(done.result).toMatchObject({ ok: true, revoked: 4, remaining: 0 });
+    expect([...idp.tokens.values()].filter((t) => t.userId === 'usr_1')).toHaveLength(0);
+    expect(idp.tokens.size).toBe(8);
+    const entries = await pipe.auditEntries();
+    const revoked = entries.filter((e) => e.action === 'token.revoked');
+    expect(revoked).toHaveLength(4);
+    expect(new Set(revoked.map((e) => e.detail?.tokenId)).size).toBe(4);
+    expect(entries.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['request.created', 'request.queued', 'request.started', 'request.verified']),
+    );
+    expect(await pipe.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('the same request submitted 10 times concurrently executes once', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 2, 3);
+    pipe = await createPipeline({ idp });
+    await pipe.startWorkers();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        pipe!.intake.submit({
+          target: { kind: 'application', applicationId: 'app-even' },
+          reason: 'client secret leaked',
+          requestedBy: admin,
+          source: 'cli',
+          idempotencyKey: 'cli:leak-1',
+        }),
+      ),
+    );
+    expect(new Set(results.map((r) => r.request.id)).size).toBe(1);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    const done = await pipe.intake.waitForOutcome(results[0]!.request.id, 20_000);
+    expect(done.state).toBe('verified');
+    const entries = await pipe.auditEntries();
+    expect(entries.filter((e) => e.action === 'request.created')).toHaveLength(1);
+    expect(entries.filter((e) => e.action === 'token.revoked')).toHaveLength(3);
+    // 3 token steps + 1 sweep: nothing ran twice.
+    expect(idp.revokeCalls).toBe(4);
+  });
+
+  it('needs two different approvers for an application; self and outsider approvals are refused', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 2, 1);
+    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ application: 2 }) });
+    await pipe.startWorkers();
+    const { request } = await pipe.intake.submit({
+      target: { kind: 'application', applicationId: 'app-odd' },
+      reason: 'retire app',
+      requestedBy: { source: 'slack', id: 'UAPPROVER3' },
+      source: 'slack',
+    });
+    expect(request.state).toBe('pending_approval');
+    await expect(
+      pipe.intake.approve(request.id, { source: 'slack', id: 'UAPPROVER3' }),
+    ).rejects.toMatchObject({
+      code: ErrorCode.Forbidden,
+    });
+    await expect(pipe.intake.approve(request.id, { source: 'slack', id: 'UOUTSIDER' })).rejects.toMatchObject(
+      {
+        code: ErrorCode.Forbidden,
+      },
+    );
+    const first = await pipe.intake.approve(request.id, approver1);
+    expect(first.state).toBe('pending_approval');
+    await expect(pipe.intake.approve(request.id, approver1)).rejects.toMatchObject({
+      code: ErrorCode.Conflict,
+    });
+    const second = await pipe.intake.approve(request.id, approver2);
+    expect(['queued', 'running', 'verified']).toContain(second.state);
+    expect((await pipe.intake.waitForOutcome(request.id, 20_000)).state).toBe('verified');
+    const entries = await pipe.auditEntries();
+    expect(entries.filter((e) => e.action === 'request.approval_recorded')).toHaveLength(2);
+    expect(entries.filter((e) => e.action === 'request.rejected')).toHaveLength(2);
+  });
+
+  it('two approvals racing, and approve racing deny, give one outcome recorded once', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 2, 1);
+    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ user: 1 }) });
+    await pipe.startWorkers();
+    const submit = (key: string) =>
+      pipe!.intake.submit({
+        target: { kind: 'user', userId: 'usr_0' },
+        reason: 'race',
+        requestedBy: admin,
+        source: 'slack',
+        idempotencyKey: key,
+      });
+    const a = (await submit('race-a')).request;
+    const settled = await Promise.allSettled([
+      pipe.intake.approve(a.id, approver1),
+      pipe.intake.approve(a.id, approver2),
+    ]);
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+    expect((await pipe.intake.waitForOutcome(a.id, 20_000)).state).toBe('verified');
+
+    const b = (await submit('race-b')).request;
+    const raced = await Promise.allSettled([
+      pipe.intake.approve(b.id, approver1),
+      pipe.intake.deny(b.id, approver2, 'not needed'),
+    ]);
+    expect(raced.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+    const final = await pipe.intake.waitForOutcome(b.id, 20_000);
+    expect(['verified', 'denied']).toContain(final.state);
+    const entries = await pipe.auditEntries();
+    const outcomes = entries.filter(
+      (e) => e.requestId === b.id && (e.action === 'request.approved' || e.action === 'request.denied'),
+    );
+    expect(outcomes).toHaveLength(1);
+  });
+
+  it('an approval that expires cannot be approved late', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 1, 1);
+    let now = Date.now();
+    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ user: 1 }, undefined, 60_000) });
+    // Same pipeline, but the intake's clock is ours to move.
+    const { RevocationService } = await import('../../../src/intake/revocation-service.ts');
+    const intake = new RevocationService({
+      ...(pipe.intake as unknown as { o: ConstructorParameters<typeof RevocationService>[0] }).o,
+      clock: () => new Date(now),
+    });
+    const { request } = await intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'late',
+      requestedBy: admin,
+      source: 'slack',
+    });
+    now += 61_000;
+    await expect(intake.approve(request.id, approver1)).rejects.toMatchObject({ code: ErrorCode.Conflict });
+    expect((await intake.get(request.id))?.state).toBe('expired');
+    expect(idp.revokeCalls).toBe(0);
+  });
+
+  it('waits out a 429 and transient errors, and fails fast on a permanent one', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 1, 2);
+    idp.failNext.push(
+      new IdpRateLimitedError('slow down', { status: 429, retryAfterMs: 200 }),
+      new IdpTransientError('bad gateway', { status: 502 }),
+    );
+    pipe = await createPipeline({ idp });
+    await pipe.startWorkers();
+    const ok = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'flaky idp',
+      requestedBy: admin,
+      source: 'cli',
+    });
+    expect((await pipe.intake.waitForOutcome(ok.request.id, 20_000)).state).toBe('verified');
+
+    idp.addToken('usr_0', 'app-even');
+    idp.failNext.push(new IdpUnauthorizedError('bad api token', { status: 401 }));
+    idp.failNext.push(new IdpUnauthorizedError('bad api token', { status: 401 }));
+    const bad = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'broken credentials',
+      requestedBy: admin,
+      source: 'cli',
+    });
+    const failed = await pipe.intake.waitForOutcome(bad.request.id, 20_000);
+    // The step failed permanently (dead-lettered), the sweep still revoked the token, and verify decided.
+    const dead = await pipe.queues.deadLetters.getJobs(['waiting', 'completed', 'failed', 'delayed']);
+    expect(dead.map((j) => j.data.requestId)).toContain(bad.request.id);
+    expect(dead[0]!.data.errorCode).toBe(ErrorCode.IdpUnauthorized);
+    expect(['verified', 'failed']).toContain(failed.state);
+  });
+});
