@@ -46,6 +46,8 @@ export interface Capabilities {
   scopes: Record<Scope, boolean>;
   /** Why a scope is not offered, in words an admin understands. */
   unsupportedReasons: Partial<Record<Scope, string>>;
+  /** What a supported scope does not reach (e.g. access tokens live until expiry), for confirmations. */
+  notes?: Partial<Record<Scope, string>>;
   /** The IdP can list a user's tokens (so the modal can show them and verify can re-list). */
   listTokens: boolean;
   /** The IdP can search users / apps / APIs (for external_select menus). */

@@ -1,0 +1,320 @@
+import type { AxiosInstance } from 'axios';
+import { z } from 'zod';
+import type { Target } from '../../domain/target.ts';
+import { IdpNotFoundError } from '../errors.ts';
+import { createIdpHttpClient, parseResponse } from '../http-client.ts';
+import type {
+  Capabilities,
+  IdentityProvider,
+  IdpApplication,
+  IdpResourceServer,
+  IdpUser,
+  RevocationPlan,
+  RevokeResult,
+  TokenInfo,
+  TokenRef,
+  VerifyResult,
+} from '../port.ts';
+import { enc, getAllLinked, perTokenPlan, unlessNotFound } from './support.ts';
+
+export interface OktaIdentityProviderOptions {
+  /** The Okta org, e.g. `https://acme.okta.com` (any base URL, so a local stand-in works). */
+  orgUrl: string;
+  /** An API token, sent as `Authorization: SSWS <token>`. */
+  apiToken: string;
+  /** Per-call timeout. Default: 10 000 ms. */
+  timeoutMs?: number;
+}
+
+// Okta Management API shapes (Users, User OAuth, Apps, Application Tokens, Authorization Servers).
+const OktaUserSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+  profile: z.object({
+    login: z.string(),
+    email: z.string().nullish(),
+    firstName: z.string().nullish(),
+    lastName: z.string().nullish(),
+    displayName: z.string().nullish(),
+  }),
+});
+const OktaAppSchema = z.object({ id: z.string(), name: z.string(), label: z.string() });
+const OktaAuthServerSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  audiences: z.array(z.string()).optional(),
+});
+const OktaClientSchema = z.object({ client_id: z.string(), client_name: z.string().optional() });
+const OktaRefreshTokenSchema = z.object({
+  id: z.string(),
+  status: z.string().optional(),
+  clientId: z.string(),
+  userId: z.string(),
+  scopes: z.array(z.string()).optional(),
+  created: z.string().optional(),
+  expiresAt: z.string().nullish(),
+});
+type OktaRefreshToken = z.infer<typeof OktaRefreshTokenSchema>;
+type OktaUser = z.infer<typeof OktaUserSchema>;
+
+/** Users who can no longer sign in. */
+const INACTIVE = new Set(['DEPROVISIONED', 'SUSPENDED', 'STAGED']);
+const PAGE = 200;
+
+/**
+ * Okta through its Management API. Token ids are `{clientId}:{tokenId}`, since Okta addresses a user's
+ * refresh token by user, client and token (`DELETE /api/v1/users/{u}/clients/{c}/tokens/{t}`).
+ */
+export class OktaIdentityProvider implements IdentityProvider {
+  readonly name = 'okta';
+  readonly capabilities: Capabilities = {
+    scopes: { token: true, user: true, application: true, resourceServer: true },
+    unsupportedReasons: {},
+    notes: {
+      token:
+        'Okta revokes the refresh token; access tokens already issued from it stay valid until they expire.',
+      resourceServer: 'Revokes the tokens of every client of this authorization server.',
+    },
+    listTokens: true,
+    search: true,
+  };
+  private readonly http: AxiosInstance;
+
+  constructor(options: OktaIdentityProviderOptions) {
+    this.http = createIdpHttpClient({
+      baseURL: options.orgUrl.replace(/\/+$/, ''),
+      headers: { Authorization: `SSWS ${options.apiToken}` },
+      idpName: 'Okta',
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+  }
+
+  async searchUsers(query: string, limit = 20): Promise<IdpUser[]> {
+    const res = await this.http.get('/api/v1/users', { params: { q: query, limit } });
+    return parseResponse(OktaUserSchema.array(), res.data, 'Okta user search').slice(0, limit).map(toUser);
+  }
+
+  async getUser(userId: string): Promise<IdpUser> {
+    const res = await this.http.get(`/api/v1/users/${enc(userId)}`);
+    return toUser(parseResponse(OktaUserSchema, res.data, 'Okta user'));
+  }
+
+  async findUserByEmail(email: string): Promise<IdpUser | undefined> {
+    const search = `profile.email eq "${email.replace(/["\\]/g, '')}"`;
+    const res = await this.http.get('/api/v1/users', { params: { search, limit: 1 } });
+    const user = parseResponse(OktaUserSchema.array(), res.data, 'Okta user search')[0];
+    return user ? toUser(user) : undefined;
+  }
+
+  async searchApplications(query: string, limit = 20): Promise<IdpApplication[]> {
+    const res = await this.http.get('/api/v1/apps', { params: { q: query, limit } });
+    return parseResponse(OktaAppSchema.array(), res.data, 'Okta app search')
+      .slice(0, limit)
+      .map((a) => ({ id: a.id, name: a.label }));
+  }
+
+  async getApplication(applicationId: string): Promise<IdpApplication> {
+    const res = await this.http.get(`/api/v1/apps/${enc(applicationId)}`);
+    const app = parseResponse(OktaAppSchema, res.data, 'Okta app');
+    return { id: app.id, name: app.label };
+  }
+
+  async searchResourceServers(query: string, limit = 20): Promise<IdpResourceServer[]> {
+    const res = await this.http.get('/api/v1/authorizationServers', { params: { q: query, limit } });
+    return parseResponse(OktaAuthServerSchema.array(), res.data, 'Okta authorization server search')
+      .slice(0, limit)
+      .map(toResourceServer);
+  }
+
+  async getResourceServer(resourceServerId: string): Promise<IdpResourceServer> {
+    const res = await this.http.get(`/api/v1/authorizationServers/${enc(resourceServerId)}`);
+    return toResourceServer(parseResponse(OktaAuthServerSchema, res.data, 'Okta authorization server'));
+  }
+
+  async listUserTokens(userId: string): Promise<TokenInfo[]> {
+    return (await this.userTokens(userId)).map(toTokenInfo);
+  }
+
+  async plan(target: Target): Promise<RevocationPlan> {
+    if (target.kind === 'token') {
+      return { target, steps: [target], tokens: [toRefFromTarget(target)], userCount: 1, tokenCount: 1 };
+    }
+    // One step per refresh token, then Okta's bulk call as the sweep (it also reaches access tokens).
+    return perTokenPlan(target, (await this.tokensIn(target)).map(toRef), true);
+  }
+
+  async revoke(step: Target): Promise<RevokeResult> {
+    switch (step.kind) {
+      case 'token': {
+        const split = splitTokenId(step.tokenId);
+        const clientId =
+          split?.clientId ??
+          (await this.userTokens(step.userId)).find((t) => t.id === step.tokenId)?.clientId;
+        if (!clientId) return { revoked: [] }; // no longer listed: already revoked
+        const tokenId = split?.tokenId ?? step.tokenId;
+        const path = `/api/v1/users/${enc(step.userId)}/clients/${enc(clientId)}/tokens/${enc(tokenId)}`;
+        const gone = await unlessNotFound(async () => (await this.http.delete(path), false), true);
+        // A retried step finds the token gone: fine, unless the user itself is unknown.
+        if (gone) await this.getUser(step.userId);
+        return { revoked: gone ? [] : [{ id: step.tokenId, userId: step.userId }] };
+      }
+      case 'user':
+        // Ends the user's sessions and revokes their OIDC/OAuth refresh and access tokens.
+        await this.http.delete(`/api/v1/users/${enc(step.userId)}/sessions`, {
+          params: { oauthTokens: true },
+        });
+        return { revoked: [] };
+      case 'application':
+        await this.http.delete(`/api/v1/apps/${enc(step.applicationId)}/tokens`);
+        return { revoked: [] };
+      case 'resourceServer': {
+        const as = enc(step.resourceServerId);
+        for (const client of await this.authServerClients(step.resourceServerId)) {
+          await this.http.delete(
+            `/api/v1/authorizationServers/${as}/clients/${enc(client.client_id)}/tokens`,
+          );
+        }
+        return { revoked: [] };
+      }
+    }
+  }
+
+  async verify(target: Target): Promise<VerifyResult> {
+    let remaining: TokenRef[];
+    if (target.kind === 'token') {
+      const { clientId } = await this.resolveToken(target.userId, target.tokenId);
+      remaining = clientId ? [toRefFromTarget(target)] : [];
+    } else {
+      remaining = (await this.tokensIn(target)).map(toRef);
+    }
+    return { ok: remaining.length === 0, remaining, method: 'list' };
+  }
+
+  async ping(): Promise<void> {
+    const res = await this.http.get('/api/v1/users', { params: { limit: 1 } });
+    parseResponse(OktaUserSchema.array(), res.data, 'Okta ping');
+  }
+
+  private async tokensIn(target: Exclude<Target, { kind: 'token' }>): Promise<OktaRefreshToken[]> {
+    switch (target.kind) {
+      case 'user':
+        return this.userTokens(target.userId);
+      case 'application':
+        return getAllLinked(
+          this.http,
+          `/api/v1/apps/${enc(target.applicationId)}/tokens`,
+          { limit: PAGE },
+          OktaRefreshTokenSchema,
+          'Okta app tokens',
+        );
+      case 'resourceServer': {
+        const out: OktaRefreshToken[] = [];
+        const as = enc(target.resourceServerId);
+        for (const client of await this.authServerClients(target.resourceServerId)) {
+          out.push(
+            ...(await getAllLinked(
+              this.http,
+              `/api/v1/authorizationServers/${as}/clients/${enc(client.client_id)}/tokens`,
+              { limit: PAGE },
+              OktaRefreshTokenSchema,
+              'Okta authorization server tokens',
+            )),
+          );
+        }
+        return out;
+      }
+    }
+  }
+
+  private async userTokens(userId: string): Promise<OktaRefreshToken[]> {
+    const res = await this.http.get(`/api/v1/users/${enc(userId)}/clients`);
+    const clients = parseResponse(OktaClientSchema.array(), res.data, 'Okta user clients');
+    const out: OktaRefreshToken[] = [];
+    for (const c of clients) {
+      out.push(
+        ...(await getAllLinked(
+          this.http,
+          `/api/v1/users/${enc(userId)}/clients/${enc(c.client_id)}/tokens`,
+          { limit: PAGE },
+          OktaRefreshTokenSchema,
+          'Okta user tokens',
+        )),
+      );
+    }
+    return out;
+  }
+
+  private async authServerClients(authServerId: string) {
+    const res = await this.http.get(`/api/v1/authorizationServers/${enc(authServerId)}/clients`);
+    return parseResponse(OktaClientSchema.array(), res.data, 'Okta authorization server clients');
+  }
+
+  /**
+   * `{clientId}:{tokenId}` splits directly; a bare Okta token id is looked up among the user's tokens.
+   * `clientId` undefined ⇒ the user has no such token (any more).
+   */
+  private async resolveToken(
+    userId: string,
+    id: string,
+  ): Promise<{ clientId: string | undefined; tokenId: string }> {
+    const split = splitTokenId(id);
+    if (split) {
+      const { clientId, tokenId } = split;
+      const path = `/api/v1/users/${enc(userId)}/clients/${enc(clientId)}/tokens/${enc(tokenId)}`;
+      try {
+        const res = await this.http.get(path);
+        const t = parseResponse(OktaRefreshTokenSchema, res.data, 'Okta token');
+        return { clientId: t.status === 'REVOKED' ? undefined : clientId, tokenId };
+      } catch (err) {
+        if (err instanceof IdpNotFoundError) {
+          await this.getUser(userId);
+          return { clientId: undefined, tokenId };
+        }
+        throw err;
+      }
+    }
+    const found = (await this.userTokens(userId)).find((t) => t.id === id);
+    return { clientId: found?.clientId, tokenId: id };
+  }
+}
+
+function splitTokenId(id: string): { clientId: string; tokenId: string } | undefined {
+  const i = id.indexOf(':');
+  return i > 0 ? { clientId: id.slice(0, i), tokenId: id.slice(i + 1) } : undefined;
+}
+
+function toUser(u: OktaUser): IdpUser {
+  const p = u.profile;
+  const name = p.displayName ?? ([p.firstName, p.lastName].filter(Boolean).join(' ') || undefined);
+  return {
+    id: u.id,
+    userName: p.login,
+    ...(p.email ? { email: p.email } : {}),
+    ...(name ? { displayName: name } : {}),
+    active: !INACTIVE.has(u.status),
+  };
+}
+
+function toResourceServer(a: z.infer<typeof OktaAuthServerSchema>): IdpResourceServer {
+  return { id: a.id, name: a.name, ...(a.audiences?.[0] ? { audience: a.audiences[0] } : {}) };
+}
+
+function toRef(t: OktaRefreshToken): TokenRef {
+  return { id: `${t.clientId}:${t.id}`, userId: t.userId };
+}
+
+function toRefFromTarget(t: Extract<Target, { kind: 'token' }>): TokenRef {
+  return { id: t.tokenId, userId: t.userId };
+}
+
+function toTokenInfo(t: OktaRefreshToken): TokenInfo {
+  return {
+    id: `${t.clientId}:${t.id}`,
+    userId: t.userId,
+    type: 'refresh_token',
+    applicationId: t.clientId,
+    scopes: t.scopes ?? [],
+    ...(t.created ? { issuedAt: t.created } : {}),
+    ...(t.expiresAt ? { expiresAt: t.expiresAt } : {}),
+  };
+}

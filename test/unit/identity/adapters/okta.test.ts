@@ -1,0 +1,223 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OktaIdentityProvider } from '../../../../src/identity/adapters/okta.ts';
+import { IdpNotFoundError, IdpRateLimitedError } from '../../../../src/identity/errors.ts';
+
+const ORG = 'https://acme.okta.test';
+const server = setupServer();
+const calls: string[] = [];
+const auths = new Set<string | null>();
+beforeAll(() => {
+  server.listen({ onUnhandledRequest: 'error' });
+  server.events.on('request:start', ({ request }) => {
+    const u = new URL(request.url);
+    calls.push(`${request.method} ${u.pathname}${u.search}`);
+    auths.add(request.headers.get('authorization'));
+  });
+});
+afterEach(() => {
+  if (calls.length > 0) expect([...auths]).toEqual(['SSWS okta-api-token']);
+  server.resetHandlers();
+  calls.length = 0;
+  auths.clear();
+});
+afterAll(() => server.close());
+
+const idp = new OktaIdentityProvider({ orgUrl: ORG, apiToken: 'okta-api-token' });
+
+// Shapes from Okta's Management API reference (Users, User OAuth 2.0, Application Tokens).
+const oktaUser = {
+  id: '00u1',
+  status: 'ACTIVE',
+  created: '2023-01-01T00:00:00.000Z',
+  profile: { login: 'alice@acme.com', email: 'alice@acme.com', firstName: 'Alice', lastName: 'Liddell' },
+  _links: {},
+};
+const refreshToken = (id: string, clientId: string, userId = '00u1') => ({
+  id,
+  status: 'ACTIVE',
+  created: '2023-03-09T03:18:06.000Z',
+  lastUpdated: '2023-03-09T03:18:06.000Z',
+  expiresAt: '2023-03-16T03:18:06.000Z',
+  issuer: `${ORG}/oauth2/ausain6z9zIedDCxB0h7`,
+  clientId,
+  userId,
+  scopes: ['offline_access', 'car:drive'],
+  _links: {},
+});
+
+describe('OktaIdentityProvider', () => {
+  it('declares all four scopes with listing and search', () => {
+    expect(idp.capabilities.scopes).toEqual({
+      token: true,
+      user: true,
+      application: true,
+      resourceServer: true,
+    });
+    expect(idp.capabilities.listTokens).toBe(true);
+    expect(idp.capabilities.search).toBe(true);
+  });
+
+  it('searches users, apps and authorization servers, and finds a user by email', async () => {
+    server.use(
+      http.get(`${ORG}/api/v1/users`, () => HttpResponse.json([oktaUser])),
+      http.get(`${ORG}/api/v1/apps`, () =>
+        HttpResponse.json([{ id: '0oa1', name: 'oidc_client', label: 'Payroll', status: 'ACTIVE' }]),
+      ),
+      http.get(`${ORG}/api/v1/authorizationServers`, () =>
+        HttpResponse.json([{ id: 'aus1', name: 'Cars API', audiences: ['api://cars'], status: 'ACTIVE' }]),
+      ),
+    );
+    expect(await idp.searchUsers('ali', 5)).toEqual([
+      {
+        id: '00u1',
+        userName: 'alice@acme.com',
+        email: 'alice@acme.com',
+        displayName: 'Alice Liddell',
+        active: true,
+      },
+    ]);
+    expect(await idp.searchApplications('pay')).toEqual([{ id: '0oa1', name: 'Payroll' }]);
+    expect(await idp.searchResourceServers('car')).toEqual([
+      { id: 'aus1', name: 'Cars API', audience: 'api://cars' },
+    ]);
+    expect((await idp.findUserByEmail('alice@acme.com'))?.id).toBe('00u1');
+    expect(calls).toEqual([
+      'GET /api/v1/users?q=ali&limit=5',
+      'GET /api/v1/apps?q=pay&limit=20',
+      'GET /api/v1/authorizationServers?q=car&limit=20',
+      `GET /api/v1/users?search=${encodeURIComponent('profile.email eq "alice@acme.com"').replace(/%20/g, '+')}&limit=1`,
+    ]);
+  });
+
+  it('plans a user from their clients’ refresh tokens, with the sessions call as sweep', async () => {
+    server.use(
+      http.get(`${ORG}/api/v1/users/00u1/clients`, () =>
+        HttpResponse.json([
+          { client_id: '0oaA', client_name: 'A' },
+          { client_id: '0oaB', client_name: 'B' },
+        ]),
+      ),
+      http.get(`${ORG}/api/v1/users/00u1/clients/:c/tokens`, ({ params }) =>
+        HttpResponse.json([refreshToken(`oar-${String(params.c)}`, String(params.c))]),
+      ),
+    );
+    const plan = await idp.plan({ kind: 'user', userId: '00u1' });
+    expect(plan.steps).toEqual([
+      { kind: 'token', userId: '00u1', tokenId: '0oaA:oar-0oaA' },
+      { kind: 'token', userId: '00u1', tokenId: '0oaB:oar-0oaB' },
+    ]);
+    expect(plan.sweep).toEqual({ kind: 'user', userId: '00u1' });
+    expect(plan.tokenCount).toBe(2);
+    expect(calls).toEqual([
+      'GET /api/v1/users/00u1/clients',
+      'GET /api/v1/users/00u1/clients/0oaA/tokens?limit=200',
+      'GET /api/v1/users/00u1/clients/0oaB/tokens?limit=200',
+    ]);
+  });
+
+  it('plans an application following Link: rel="next" pagination', async () => {
+    server.use(
+      http.get(`${ORG}/api/v1/apps/0oaA/tokens`, ({ request }) => {
+        const after = new URL(request.url).searchParams.get('after');
+        if (!after) {
+          return HttpResponse.json([refreshToken('t1', '0oaA', '00u1')], {
+            headers: { Link: `<${ORG}/api/v1/apps/0oaA/tokens?after=t1&limit=200>; rel="next"` },
+          });
+        }
+        return HttpResponse.json([refreshToken('t2', '0oaA', '00u2')]);
+      }),
+    );
+    const plan = await idp.plan({ kind: 'application', applicationId: '0oaA' });
+    expect(plan.tokens).toEqual([
+      { id: '0oaA:t1', userId: '00u1' },
+      { id: '0oaA:t2', userId: '00u2' },
+    ]);
+    expect(plan.userCount).toBe(2);
+    expect(plan.sweep).toEqual({ kind: 'application', applicationId: '0oaA' });
+  });
+
+  it('revokes each scope with the documented calls', async () => {
+    const noContent = () => new HttpResponse(null, { status: 204 });
+    server.use(
+      http.delete(`${ORG}/api/v1/users/00u1/clients/0oaA/tokens/oar1`, noContent),
+      http.delete(`${ORG}/api/v1/users/00u1/sessions`, noContent),
+      http.delete(`${ORG}/api/v1/apps/0oaA/tokens`, noContent),
+      http.get(`${ORG}/api/v1/authorizationServers/aus1/clients`, () =>
+        HttpResponse.json([{ client_id: '0oaA' }, { client_id: '0oaB' }]),
+      ),
+      http.delete(`${ORG}/api/v1/authorizationServers/aus1/clients/:c/tokens`, noContent),
+    );
+    expect(await idp.revoke({ kind: 'token', userId: '00u1', tokenId: '0oaA:oar1' })).toEqual({
+      revoked: [{ id: '0oaA:oar1', userId: '00u1' }],
+    });
+    await idp.revoke({ kind: 'user', userId: '00u1' });
+    await idp.revoke({ kind: 'application', applicationId: '0oaA' });
+    await idp.revoke({ kind: 'resourceServer', resourceServerId: 'aus1' });
+    expect(calls).toEqual([
+      'DELETE /api/v1/users/00u1/clients/0oaA/tokens/oar1',
+      'DELETE /api/v1/users/00u1/sessions?oauthTokens=true',
+      'DELETE /api/v1/apps/0oaA/tokens',
+      'GET /api/v1/authorizationServers/aus1/clients',
+      'DELETE /api/v1/authorizationServers/aus1/clients/0oaA/tokens',
+      'DELETE /api/v1/authorizationServers/aus1/clients/0oaB/tokens',
+    ]);
+  });
+
+  it('treats a token already gone as revoked, an unknown user as not found', async () => {
+    const e404 = () =>
+      HttpResponse.json(
+        { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found' },
+        { status: 404 },
+      );
+    server.use(
+      http.delete(`${ORG}/api/v1/users/:u/clients/:c/tokens/:t`, e404),
+      http.get(`${ORG}/api/v1/users/00u1`, () => HttpResponse.json(oktaUser)),
+      http.get(`${ORG}/api/v1/users/nobody`, e404),
+    );
+    expect(await idp.revoke({ kind: 'token', userId: '00u1', tokenId: '0oaA:oar1' })).toEqual({
+      revoked: [],
+    });
+    await expect(
+      idp.revoke({ kind: 'token', userId: 'nobody', tokenId: '0oaA:oar1' }),
+    ).rejects.toBeInstanceOf(IdpNotFoundError);
+  });
+
+  it('verifies a token by reading it back', async () => {
+    server.use(
+      http.get(`${ORG}/api/v1/users/00u1/clients/0oaA/tokens/oar1`, () =>
+        HttpResponse.json({ ...refreshToken('oar1', '0oaA'), status: 'REVOKED' }),
+      ),
+    );
+    expect(await idp.verify({ kind: 'token', userId: '00u1', tokenId: '0oaA:oar1' })).toEqual({
+      ok: true,
+      remaining: [],
+      method: 'list',
+    });
+  });
+
+  it('maps a 429 E0000047 with X-Rate-Limit-Reset to rate-limited', async () => {
+    const reset = Math.floor(Date.now() / 1000) + 30;
+    server.use(
+      http.delete(`${ORG}/api/v1/apps/0oaA/tokens`, () =>
+        HttpResponse.json(
+          { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' },
+          {
+            status: 429,
+            headers: {
+              'X-Rate-Limit-Limit': '100',
+              'X-Rate-Limit-Remaining': '0',
+              'X-Rate-Limit-Reset': `${reset}`,
+            },
+          },
+        ),
+      ),
+    );
+    const err = await idp.revoke({ kind: 'application', applicationId: '0oaA' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IdpRateLimitedError);
+    const ms = (err as IdpRateLimitedError).retryAfterMs;
+    expect(ms).toBeGreaterThan(28_000);
+    expect(ms).toBeLessThanOrEqual(30_000);
+  });
+});
