@@ -24,7 +24,7 @@ export interface HrRouterDeps {
   logger?: Logger;
   /** Default the built-in registry (standard, bamboohr, hibob, gusto, deel). */
   sources?: Readonly<Record<string, HrSource>>;
-  /** Path the route is declared on; default `/webhooks/hr` (mount the router at the app root). */
+  /** Path prefix inside the router; default `''`: mount the router at `/webhooks/hr`. */
   basePath?: string;
   /** Largest body accepted; default `1mb` (larger ⇒ 413). */
   limit?: string | number;
@@ -45,7 +45,7 @@ type Reason =
   | 'enqueue_failed';
 
 /**
- * `POST {basePath}/:source`: verify the vendor's signature over the raw body, normalise, durably
+ * `POST /:source` (mounted at `/webhooks/hr`): verify the vendor's signature over the raw body, normalise, durably
  * enqueue on `hr-events` (job id = dedupe key), then answer 202 `{status: accepted|duplicate|ignored}`.
  * The answer comes only after Redis took the job, so a 503 makes the vendor retry.
  */
@@ -53,7 +53,7 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
   const router = express.Router();
   const sources = deps.sources ?? HR_SOURCES;
   const clock = deps.clock ?? (() => new Date());
-  const basePath = deps.basePath ?? '/webhooks/hr';
+  const basePath = deps.basePath ?? '';
   const rawBody = express.raw({ type: () => true, limit: deps.limit ?? '1mb' });
 
   async function reject(res: Response, status: number, source: string, reason: Reason, detail?: string) {
