@@ -153,7 +153,10 @@ export class OktaIdentityProvider implements IdentityProvider {
         if (!clientId) return { revoked: [] }; // no longer listed: already revoked
         const tokenId = split?.tokenId ?? step.tokenId;
         const path = `/api/v1/users/${enc(step.userId)}/clients/${enc(clientId)}/tokens/${enc(tokenId)}`;
-        const gone = await unlessNotFound(async () => (await this.http.delete(path), false), true);
+        const gone = await unlessNotFound(async () => {
+          await this.http.delete(path);
+          return false;
+        }, true);
         // A retried step finds the token gone: fine, unless the user itself is unknown.
         if (gone) await this.getUser(step.userId);
         return { revoked: gone ? [] : [{ id: step.tokenId, userId: step.userId }] };

@@ -1,0 +1,268 @@
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { z } from 'zod';
+import type { Target } from '../../domain/target.ts';
+import { ClientCredentialsTokenCache } from '../client-credentials.ts';
+import { createIdpHttpClient, parseResponse } from '../http-client.ts';
+import type {
+  Capabilities,
+  IdentityProvider,
+  IdpApplication,
+  IdpResourceServer,
+  IdpUser,
+  RevocationPlan,
+  RevokeResult,
+  TokenInfo,
+  TokenRef,
+  VerifyResult,
+} from '../port.ts';
+import { enc, MAX_PAGES, odata, singleStepPlan, unlessNotFound, unsupported } from './support.ts';
+
+export interface EntraIdentityProviderOptions {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** Microsoft Graph base. Default: `https://graph.microsoft.com/v1.0`. */
+  graphUrl?: string;
+  /** Identity platform base; the token comes from `{loginUrl}/{tenant}/oauth2/v2.0/token`. Default: `https://login.microsoftonline.com`. */
+  loginUrl?: string;
+  /** Per-call timeout. Default: 10 000 ms. */
+  timeoutMs?: number;
+}
+
+// Microsoft Graph v1.0 shapes: user, servicePrincipal, oauth2PermissionGrant, collections with @odata.nextLink.
+const GraphUserSchema = z.object({
+  id: z.string(),
+  displayName: z.string().nullish(),
+  userPrincipalName: z.string(),
+  mail: z.string().nullish(),
+  accountEnabled: z.boolean().nullish(),
+});
+const ServicePrincipalSchema = z.object({
+  id: z.string(),
+  appId: z.string().nullish(),
+  displayName: z.string().nullish(),
+  servicePrincipalNames: z.array(z.string()).nullish(),
+  oauth2PermissionScopes: z.array(z.object({ value: z.string().nullish() })).nullish(),
+});
+const GrantSchema = z.object({
+  id: z.string(),
+  clientId: z.string(),
+  consentType: z.string().nullish(),
+  principalId: z.string().nullish(),
+  resourceId: z.string(),
+  scope: z.string().nullish(),
+});
+type Grant = z.infer<typeof GrantSchema>;
+const collection = <T extends z.ZodType>(item: T) =>
+  z.object({ value: z.array(item), '@odata.nextLink': z.string().optional() });
+
+const USER_FIELDS = 'id,displayName,userPrincipalName,mail,accountEnabled';
+const SP_FIELDS = 'id,appId,displayName,servicePrincipalNames,oauth2PermissionScopes';
+/** App-only Graph access always asks for the `.default` scope of Graph itself, whatever URL serves it. */
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+
+/**
+ * Microsoft Entra ID through Microsoft Graph (app-only). Entra has no per-token revocation: a user's sessions
+ * and refresh tokens are invalidated with `revokeSignInSessions`; an application's or an API's access is cut by
+ * deleting its delegated permission grants (`oauth2PermissionGrants`), after which refreshes fail.
+ */
+export class EntraIdentityProvider implements IdentityProvider {
+  readonly name = 'entra';
+  readonly capabilities: Capabilities = {
+    scopes: { token: false, user: true, application: true, resourceServer: true },
+    unsupportedReasons: {
+      token: "Microsoft Entra ID cannot revoke a single token; revoke all of the user's sessions instead.",
+    },
+    notes: {
+      user: 'Entra invalidates refresh tokens and sessions; access tokens already issued stay valid until they expire (about an hour).',
+      application:
+        "Removes the app's delegated permission grants (consents): refresh tokens stop working; issued access tokens live until they expire.",
+      resourceServer:
+        'Removes every delegated permission grant to this API: refresh tokens for it stop working; issued access tokens live until they expire.',
+    },
+    listTokens: false,
+    search: true,
+  };
+  private readonly http: AxiosInstance;
+
+  constructor(options: EntraIdentityProviderOptions) {
+    const loginUrl = (options.loginUrl ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
+    const tokens = new ClientCredentialsTokenCache({
+      tokenUrl: `${loginUrl}/${enc(options.tenantId)}/oauth2/v2.0/token`,
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      scope: GRAPH_SCOPE,
+      idpName: 'Entra',
+    });
+    this.http = createIdpHttpClient({
+      baseURL: (options.graphUrl ?? 'https://graph.microsoft.com/v1.0').replace(/\/+$/, ''),
+      auth: tokens.getToken,
+      invalidateAuth: tokens.invalidate,
+      idpName: 'Microsoft Graph',
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+  }
+
+  async searchUsers(query: string, limit = 20): Promise<IdpUser[]> {
+    const q = odata(query);
+    const $filter = `startswith(displayName,${q}) or startswith(userPrincipalName,${q}) or startswith(mail,${q})`;
+    const res = await this.http.get('/users', { params: { $filter, $top: limit, $select: USER_FIELDS } });
+    return parseResponse(collection(GraphUserSchema), res.data, 'Graph user search')
+      .value.slice(0, limit)
+      .map(toUser);
+  }
+
+  async getUser(userId: string): Promise<IdpUser> {
+    const res = await this.http.get(`/users/${enc(userId)}`, { params: { $select: USER_FIELDS } });
+    return toUser(parseResponse(GraphUserSchema, res.data, 'Graph user'));
+  }
+
+  async findUserByEmail(email: string): Promise<IdpUser | undefined> {
+    const $filter = `mail eq ${odata(email)} or userPrincipalName eq ${odata(email)}`;
+    const res = await this.http.get('/users', { params: { $filter, $top: 1, $select: USER_FIELDS } });
+    const user = parseResponse(collection(GraphUserSchema), res.data, 'Graph user search').value[0];
+    return user ? toUser(user) : undefined;
+  }
+
+  async searchApplications(query: string, limit = 20): Promise<IdpApplication[]> {
+    return (await this.searchServicePrincipals(query, limit)).map(toApplication);
+  }
+
+  async getApplication(applicationId: string): Promise<IdpApplication> {
+    return toApplication(await this.servicePrincipal(applicationId));
+  }
+
+  async searchResourceServers(query: string, limit = 20): Promise<IdpResourceServer[]> {
+    return (await this.searchServicePrincipals(query, limit)).map(toResourceServer);
+  }
+
+  async getResourceServer(resourceServerId: string): Promise<IdpResourceServer> {
+    return toResourceServer(await this.servicePrincipal(resourceServerId));
+  }
+
+  async listUserTokens(_userId: string): Promise<TokenInfo[]> {
+    throw unsupported(
+      {
+        ...this.capabilities,
+        unsupportedReasons: { token: 'Microsoft Entra ID does not list the tokens it has issued.' },
+      },
+      'token',
+      'Entra',
+    );
+  }
+
+  async plan(target: Target): Promise<RevocationPlan> {
+    switch (target.kind) {
+      case 'token':
+        throw unsupported(this.capabilities, 'token', 'Entra');
+      case 'user':
+        await this.getUser(target.userId); // fail at planning on an unknown user
+        return singleStepPlan(target, 1);
+      case 'application':
+      case 'resourceServer': {
+        const grants = await this.grants(target);
+        const principals = new Set(grants.map((g) => g.principalId).filter(Boolean));
+        return singleStepPlan(target, principals.size);
+      }
+    }
+  }
+
+  async revoke(step: Target): Promise<RevokeResult> {
+    switch (step.kind) {
+      case 'token':
+        throw unsupported(this.capabilities, 'token', 'Entra');
+      case 'user': {
+        const res = await this.http.post(`/users/${enc(step.userId)}/revokeSignInSessions`);
+        parseResponse(z.object({ value: z.boolean() }), res.data, 'Graph revokeSignInSessions');
+        return { revoked: [] };
+      }
+      case 'application':
+      case 'resourceServer':
+        for (const g of await this.grants(step)) {
+          // Already deleted by an earlier attempt of this step: nothing to do.
+          await unlessNotFound(() => this.http.delete(`/oauth2PermissionGrants/${enc(g.id)}`), undefined);
+        }
+        return { revoked: [] };
+    }
+  }
+
+  async verify(target: Target): Promise<VerifyResult> {
+    switch (target.kind) {
+      case 'token':
+        throw unsupported(this.capabilities, 'token', 'Entra');
+      case 'user':
+        // Graph offers no way to see a user's refresh tokens; the call's success is all we know.
+        return { ok: true, remaining: [], method: 'none' };
+      case 'application':
+      case 'resourceServer': {
+        const remaining: TokenRef[] = (await this.grants(target)).map((g) => ({
+          id: g.id,
+          ...(g.principalId ? { userId: g.principalId } : {}),
+        }));
+        return { ok: remaining.length === 0, remaining, method: 'list' };
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    const res = await this.http.get('/users', { params: { $top: 1, $select: 'id' } });
+    parseResponse(collection(z.object({ id: z.string() })), res.data, 'Graph ping');
+  }
+
+  /** Delegated permission grants of a client (application) or to a resource (API) service principal. */
+  private async grants(
+    target: Extract<Target, { kind: 'application' | 'resourceServer' }>,
+  ): Promise<Grant[]> {
+    const $filter =
+      target.kind === 'application'
+        ? `clientId eq ${odata(target.applicationId)}`
+        : `resourceId eq ${odata(target.resourceServerId)}`;
+    const out: Grant[] = [];
+    let url: string | undefined = '/oauth2PermissionGrants';
+    let params: Record<string, string> | undefined = { $filter };
+    for (let page = 0; url && page < MAX_PAGES; page++) {
+      const res: AxiosResponse<unknown> = await this.http.get(url, params ? { params } : {});
+      const body = parseResponse(collection(GrantSchema), res.data, 'Graph oauth2PermissionGrants');
+      out.push(...body.value);
+      url = body['@odata.nextLink'];
+      params = undefined; // nextLink is absolute and carries its query
+    }
+    return out;
+  }
+
+  private async searchServicePrincipals(query: string, limit: number) {
+    const res = await this.http.get('/servicePrincipals', {
+      params: { $filter: `startswith(displayName,${odata(query)})`, $top: limit, $select: SP_FIELDS },
+    });
+    return parseResponse(
+      collection(ServicePrincipalSchema),
+      res.data,
+      'Graph service principal search',
+    ).value.slice(0, limit);
+  }
+
+  private async servicePrincipal(id: string) {
+    const res = await this.http.get(`/servicePrincipals/${enc(id)}`, { params: { $select: SP_FIELDS } });
+    return parseResponse(ServicePrincipalSchema, res.data, 'Graph service principal');
+  }
+}
+
+function toUser(u: z.infer<typeof GraphUserSchema>): IdpUser {
+  return {
+    id: u.id,
+    userName: u.userPrincipalName,
+    ...(u.mail ? { email: u.mail } : {}),
+    ...(u.displayName ? { displayName: u.displayName } : {}),
+    active: u.accountEnabled !== false,
+  };
+}
+
+function toApplication(sp: z.infer<typeof ServicePrincipalSchema>): IdpApplication {
+  return { id: sp.id, name: sp.displayName ?? sp.appId ?? sp.id };
+}
+
+function toResourceServer(sp: z.infer<typeof ServicePrincipalSchema>): IdpResourceServer {
+  const audience = sp.servicePrincipalNames?.[0];
+  const scopes = (sp.oauth2PermissionScopes ?? []).flatMap((s) => (s.value ? [s.value] : []));
+  return { id: sp.id, name: sp.displayName ?? sp.id, ...(audience ? { audience } : {}), scopes };
+}

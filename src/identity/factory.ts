@@ -1,0 +1,57 @@
+import type { Config } from '../config.ts';
+import { ConfigError } from '../domain/errors.ts';
+import { EntraIdentityProvider } from './adapters/entra.ts';
+import { IdaasIdentityProvider } from './adapters/idaas.ts';
+import { OktaIdentityProvider } from './adapters/okta.ts';
+import type { IdentityProvider } from './port.ts';
+
+export interface IdentityProviderOverrides {
+  /** Where an in-process embedded IDaaS listens (when `IDAAS_URL` is unset, `serve` starts one). */
+  idaas?: { baseUrl: string; adminToken: string };
+}
+
+/** The adapter for `config.IDP`. `loadConfig` has already checked that IdP's required variables. */
+export function createIdentityProvider(
+  config: Config,
+  overrides?: IdentityProviderOverrides,
+): IdentityProvider {
+  switch (config.IDP) {
+    case 'idaas': {
+      const target =
+        overrides?.idaas ??
+        (config.IDAAS_URL && config.IDAAS_ADMIN_TOKEN
+          ? { baseUrl: config.IDAAS_URL, adminToken: config.IDAAS_ADMIN_TOKEN }
+          : undefined);
+      if (!target) {
+        throw new ConfigError(
+          'IDAAS_URL',
+          'is required (with IDAAS_ADMIN_TOKEN) unless the IDaaS runs in-process',
+        );
+      }
+      return new IdaasIdentityProvider(target);
+    }
+    case 'okta':
+      return new OktaIdentityProvider({
+        orgUrl: required(config, 'OKTA_ORG_URL'),
+        apiToken: required(config, 'OKTA_API_TOKEN'),
+      });
+    case 'entra':
+      return new EntraIdentityProvider({
+        tenantId: required(config, 'ENTRA_TENANT_ID'),
+        clientId: required(config, 'ENTRA_CLIENT_ID'),
+        clientSecret: required(config, 'ENTRA_CLIENT_SECRET'),
+        graphUrl: config.ENTRA_GRAPH_URL,
+        loginUrl: config.ENTRA_LOGIN_URL,
+      });
+    default:
+      throw new ConfigError('IDP', `${config.IDP} is not available yet`);
+  }
+}
+
+/** A variable `loadConfig` guarantees for this IdP; re-checked so a hand-built Config fails clearly. */
+function required(config: Config, key: keyof Config & string): string {
+  const value = config[key];
+  if (typeof value !== 'string' || value === '')
+    throw new ConfigError(key, `is required when IDP=${config.IDP}`);
+  return value;
+}
