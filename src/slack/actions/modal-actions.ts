@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { asCodedError } from '../../domain/errors.ts';
+import { SCOPES, type Scope } from '../../domain/target.ts';
+import { explainError, showConfirmation } from '../confirm-flow.ts';
+import type { ListenerDeps } from '../deps.ts';
+import { escapeText } from '../escape.ts';
+import { BlockActionsSchema, parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
+import { resolveTarget } from '../resolve-target.ts';
+import type { ListenerClient } from '../slack-client.ts';
+import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
+import { buildScopeModal } from '../views/scope-modal.ts';
+import { buildUserTokensModal } from '../views/user-tokens-modal.ts';
+
+export interface BlockActionArgs {
+  ack: () => Promise<void>;
+  body: unknown;
+  action: unknown;
+  client: ListenerClient;
+}
+
+const RadioActionSchema = z.object({
+  selected_option: z.object({ value: z.enum(SCOPES as [Scope, ...Scope[]]) }),
+});
+/** external_select sends `selected_option`; plain_text_input (IdPs without search) sends `value`. */
+const TargetActionSchema = z.union([
+  z.object({ selected_option: z.object({ value: z.string().min(1).max(256) }) }),
+  z.object({ value: z.string().min(1).max(256) }),
+]);
+const ButtonActionSchema = z.object({ value: z.string().min(1).max(256) });
+
+/** Radio change in the scope modal: re-render with the picker for that scope. */
+export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDeps): Promise<void> {
+  await args.ack();
+  const body = BlockActionsSchema.safeParse(args.body);
+  const action = RadioActionSchema.safeParse(args.action);
+  if (!body.success || !action.success || !body.data.view) return;
+  await args.client.views.update({
+    view_id: body.data.view.id,
+    view: buildScopeModal({
+      idpName: deps.idp.name,
+      capabilities: deps.idp.capabilities,
+      scope: action.data.selected_option.value,
+    }),
+  });
+}
+
+/** A user picked (token or user scope): show their tokens, each with a Revoke button. */
+export async function handleTargetSelect(args: BlockActionArgs, deps: ListenerDeps): Promise<void> {
+  await args.ack();
+  const body = BlockActionsSchema.safeParse(args.body);
+  const action = TargetActionSchema.safeParse(args.action);
+  if (!body.success || !action.success || !body.data.view) return;
+  const viewId = body.data.view.id;
+  const meta = parseMetadata(ScopeMetadataSchema, body.data.view.private_metadata);
+  if (meta?.scope !== 'user' && meta?.scope !== 'token') return;
+  const ref = 'selected_option' in action.data ? action.data.selected_option.value : action.data.value;
+  const { capabilities } = deps.idp;
+  try {
+    const resolution = await resolveTarget(deps.idp, 'user', ref);
+    if (!resolution.ok || resolution.target.kind !== 'user') {
+      const text = resolution.ok ? '' : escapeText(resolution.message);
+      await args.client.views.update({ view_id: viewId, view: buildNoticeModal('Not found', text) });
+      return;
+    }
+    const user = await deps.idp.getUser(resolution.target.userId);
+    const tokens = capabilities.listTokens ? await deps.idp.listUserTokens(user.id) : [];
+    await args.client.views.update({
+      view_id: viewId,
+      view: buildUserTokensModal({
+        user,
+        tokens,
+        listed: capabilities.listTokens,
+        canRevokeToken: capabilities.scopes.token,
+        canRevokeUser: capabilities.scopes.user,
+      }),
+    });
+  } catch (err) {
+    deps.logger.warn({ err: asCodedError(err).code }, 'slack: user look-up failed');
+    await args.client.views.update({
+      view_id: viewId,
+      view: buildNoticeModal('Cannot revoke', escapeText(explainError(err))),
+    });
+  }
+}
+
+export const UserTokensMetadataSchema = z.object({
+  userId: z.string().min(1).max(256),
+  label: z.string().max(500),
+});
+
+/** Revoke button on one token: push the confirmation on top of the token list. */
+export async function handleRevokeTokenButton(args: BlockActionArgs, deps: ListenerDeps): Promise<void> {
+  await args.ack();
+  const body = BlockActionsSchema.safeParse(args.body);
+  const action = ButtonActionSchema.safeParse(args.action);
+  if (!body.success || !action.success || !body.data.trigger_id) return;
+  const meta = parseMetadata(UserTokensMetadataSchema, body.data.view?.private_metadata);
+  if (!meta) return;
+  const pushed = await args.client.views.push({
+    trigger_id: body.data.trigger_id,
+    view: buildLoadingModal(),
+  });
+  if (!pushed.view?.id) return;
+  await showConfirmation(
+    args.client,
+    pushed.view.id,
+    deps,
+    { kind: 'token', userId: meta.userId, tokenId: action.data.value },
+    `token ${action.data.value} of ${meta.label}`,
+  );
+}

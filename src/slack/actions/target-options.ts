@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { asCodedError } from '../../domain/errors.ts';
+import type { PlainTextOption } from '../block-kit.ts';
+import type { ListenerDeps } from '../deps.ts';
+import { plainText } from '../escape.ts';
+import { applicationLabel, resourceServerLabel, userLabel } from '../labels.ts';
+import { parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
+import { withinDeadline } from '../slack-client.ts';
+
+const BlockSuggestionSchema = z.object({
+  type: z.literal('block_suggestion'),
+  value: z.string().max(256).default(''),
+  view: z.object({ private_metadata: z.string().optional() }).optional(),
+});
+
+/** Slack drops an options answer that takes longer than 3 s; answer empty instead. */
+export const OPTIONS_BUDGET_MS = 2500;
+const LIMIT = 20;
+
+/** Options for the target picker (`block_suggestion`): an IdP search for the scope in the modal. */
+export async function searchTargetOptions(body: unknown, deps: ListenerDeps): Promise<PlainTextOption[]> {
+  const parsed = BlockSuggestionSchema.safeParse(body);
+  if (!parsed.success) return [];
+  const scope = parseMetadata(ScopeMetadataSchema, parsed.data.view?.private_metadata)?.scope;
+  const q = parsed.data.value.trim();
+  const idp = deps.idp;
+  const search = async (): Promise<{ label: string; value: string }[]> => {
+    switch (scope) {
+      case 'user':
+      case 'token':
+        return (await idp.searchUsers(q, LIMIT)).map((u) => ({ label: userLabel(u), value: u.id }));
+      case 'application':
+        return (await idp.searchApplications(q, LIMIT)).map((a) => ({
+          label: applicationLabel(a),
+          value: a.id,
+        }));
+      case 'resourceServer':
+        return (await idp.searchResourceServers(q, LIMIT)).map((r) => ({
+          label: resourceServerLabel(r),
+          value: r.id,
+        }));
+      default:
+        return [];
+    }
+  };
+  const result = await withinDeadline(search(), OPTIONS_BUDGET_MS);
+  if (!result.settled) return [];
+  if ('error' in result) {
+    deps.logger.warn({ err: asCodedError(result.error).code }, 'slack: option search failed');
+    return [];
+  }
+  // plain_text is not parsed by Slack, so names are shown as they are, only cut to the 75-char limit.
+  return result.value
+    .filter((o) => o.value.length <= 150)
+    .slice(0, LIMIT)
+    .map((o) => ({ text: { type: 'plain_text', text: plainText(o.label) }, value: o.value }));
+}
+
+export async function handleTargetOptions(
+  args: { body: unknown; ack: (response: { options: PlainTextOption[] }) => Promise<void> },
+  deps: ListenerDeps,
+): Promise<void> {
+  await args.ack({ options: await searchTargetOptions(args.body, deps) });
+}

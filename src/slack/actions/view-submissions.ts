@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { asCodedError, ErrorCode } from '../../domain/errors.ts';
+import type { Actor } from '../../domain/request.ts';
+import type { Scope } from '../../domain/target.ts';
+import type { RequestRecord } from '../../intake/types.ts';
+import type { ModalView } from '../block-kit.ts';
+import { explainError, showConfirmation } from '../confirm-flow.ts';
+import type { ListenerDeps } from '../deps.ts';
+import { escapeText } from '../escape.ts';
+import { ActionId, BlockId } from '../ids.ts';
+import { statusLine, targetText } from '../messages/request-summary.ts';
+import {
+  ConfirmMetadataSchema,
+  DenyMetadataSchema,
+  parseMetadata,
+  ScopeMetadataSchema,
+  ViewSubmissionSchema,
+  viewValue,
+} from '../payloads.ts';
+import { resolveTarget } from '../resolve-target.ts';
+import { type ListenerClient, withinDeadline } from '../slack-client.ts';
+import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
+import { UserTokensMetadataSchema } from './modal-actions.ts';
+
+/** What a `view_submission` listener may answer (Slack's `response_action`s). */
+export type ViewAck = (
+  response?:
+    | { response_action: 'errors'; errors: Record<string, string> }
+    | { response_action: 'update'; view: ModalView }
+    | { response_action: 'clear' },
+) => Promise<void>;
+
+export interface ViewSubmissionArgs {
+  ack: ViewAck;
+  body: unknown;
+  client: ListenerClient;
+}
+
+/** Slack waits 3 s for the ack; past this we ack with a "working" view and update it later. */
+export const SUBMIT_BUDGET_MS = 2000;
+
+const TextValue = z.object({ value: z.string().nullish() });
+const SelectValue = z.union([
+  z.object({ selected_option: z.object({ value: z.string().min(1) }) }),
+  z.object({ value: z.string().min(1) }),
+]);
+
+function actorOf(user: { id: string; name?: string; username?: string }): Actor {
+  const name = user.name ?? user.username;
+  return { source: 'slack', id: user.id, ...(name ? { name: name.slice(0, 256) } : {}) };
+}
+
+/** "Next" on the scope modal (application, API, or a typed user): resolve, then confirm. */
+export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: ListenerDeps): Promise<void> {
+  const body = ViewSubmissionSchema.safeParse(args.body);
+  if (!body.success) return args.ack();
+  const { view } = body.data;
+  const scope: Scope | undefined = parseMetadata(ScopeMetadataSchema, view.private_metadata)?.scope;
+  const selected = viewValue(view.state.values, BlockId.Target, ActionId.TargetSelect, SelectValue);
+  if (!scope || scope === 'token' || !selected) {
+    return args.ack({ response_action: 'errors', errors: { [BlockId.Target]: 'Pick what to revoke.' } });
+  }
+  const ref = 'selected_option' in selected ? selected.selected_option.value : selected.value;
+  const lookup = resolveTarget(deps.idp, scope, ref);
+  const early = await withinDeadline(lookup, SUBMIT_BUDGET_MS);
+  if (early.settled && 'value' in early && !early.value.ok) {
+    const r = early.value;
+    const hint = r.matches.length ? ` Closest: ${r.matches.slice(0, 3).join('; ')}` : '';
+    return args.ack({
+      response_action: 'errors',
+      errors: { [BlockId.Target]: `${r.message}${hint}`.slice(0, 500) },
+    });
+  }
+  if (early.settled && 'error' in early) {
+    return args.ack({ response_action: 'errors', errors: { [BlockId.Target]: explainError(early.error) } });
+  }
+  await args.ack({ response_action: 'update', view: buildLoadingModal() });
+  try {
+    const r = await lookup;
+    if (!r.ok) {
+      await args.client.views.update({
+        view_id: view.id,
+        view: buildNoticeModal('Not found', escapeText(r.message)),
+      });
+      return;
+    }
+    await showConfirmation(args.client, view.id, deps, r.target, r.label);
+  } catch (err) {
+    await args.client.views.update({
+      view_id: view.id,
+      view: buildNoticeModal('Cannot revoke', escapeText(explainError(err))),
+    });
+  }
+}
+
+/** "Revoke all…" on a user's token list: confirm all tokens for that user. */
+export async function handleUserTokensSubmission(
+  args: ViewSubmissionArgs,
+  deps: ListenerDeps,
+): Promise<void> {
+  const body = ViewSubmissionSchema.safeParse(args.body);
+  if (!body.success) return args.ack();
+  const meta = parseMetadata(UserTokensMetadataSchema, body.data.view.private_metadata);
+  if (!meta) return args.ack();
+  await args.ack({ response_action: 'update', view: buildLoadingModal() });
+  await showConfirmation(
+    args.client,
+    body.data.view.id,
+    deps,
+    { kind: 'user', userId: meta.userId },
+    meta.label,
+  );
+}
+
+export function submittedView(r: RequestRecord): ModalView {
+  const next =
+    r.state === 'pending_approval'
+      ? 'It now waits for approval; you will get a DM with the outcome.'
+      : 'You will get a DM with the outcome.';
+  return buildNoticeModal(
+    'Request submitted',
+    `Request \`${escapeText(r.id, 128)}\` for *${targetText(r)}*\n${statusLine(r)}\n${next}`,
+  );
+}
+
+/** The confirmation's "Revoke": hand the request to the intake; refusals show on the reason field. */
+export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: ListenerDeps): Promise<void> {
+  const body = ViewSubmissionSchema.safeParse(args.body);
+  if (!body.success) return args.ack();
+  const { view, user } = body.data;
+  const meta = parseMetadata(ConfirmMetadataSchema, view.private_metadata);
+  const reason = viewValue(view.state.values, BlockId.Reason, ActionId.Reason, TextValue)?.value?.trim();
+  if (!meta) {
+    return args.ack({
+      response_action: 'errors',
+      errors: { [BlockId.Reason]: 'This dialog expired; run /revoke again.' },
+    });
+  }
+  if (!reason)
+    return args.ack({ response_action: 'errors', errors: { [BlockId.Reason]: 'A reason is required.' } });
+  const submission = deps.intake.submit({
+    target: meta.target,
+    reason: reason.slice(0, 2000),
+    source: 'slack',
+    requestedBy: actorOf(user),
+    idempotencyKey: `slack:${view.id}`,
+    context: { user: user.id },
+  });
+  const early = await withinDeadline(submission, SUBMIT_BUDGET_MS);
+  if (early.settled) {
+    if ('value' in early)
+      return args.ack({ response_action: 'update', view: submittedView(early.value.request) });
+    const e = asCodedError(early.error);
+    deps.logger.info({ code: e.code, user: user.id }, 'slack: submit refused');
+    return args.ack({
+      response_action: 'errors',
+      errors: { [BlockId.Reason]: explainError(e).slice(0, 500) },
+    });
+  }
+  await args.ack({ response_action: 'update', view: buildLoadingModal('Submitting your request…') });
+  try {
+    const { request } = await submission;
+    await args.client.views.update({ view_id: view.id, view: submittedView(request) });
+  } catch (err) {
+    const title = asCodedError(err).code === ErrorCode.Forbidden ? 'Not allowed' : 'Not submitted';
+    await args.client.views.update({
+      view_id: view.id,
+      view: buildNoticeModal(title, escapeText(explainError(err))),
+    });
+  }
+}
+
+/** The deny modal's submit: `intake.deny`; refusals (not an approver, already decided) show on the field. */
+export async function handleDenySubmission(args: ViewSubmissionArgs, deps: ListenerDeps): Promise<void> {
+  const body = ViewSubmissionSchema.safeParse(args.body);
+  if (!body.success) return args.ack();
+  const { view, user } = body.data;
+  const meta = parseMetadata(DenyMetadataSchema, view.private_metadata);
+  const reason = viewValue(
+    view.state.values,
+    BlockId.DenyReason,
+    ActionId.DenyReason,
+    TextValue,
+  )?.value?.trim();
+  if (!meta) return args.ack();
+  if (!reason)
+    return args.ack({ response_action: 'errors', errors: { [BlockId.DenyReason]: 'A reason is required.' } });
+  try {
+    await deps.intake.deny(meta.requestId, actorOf(user), reason.slice(0, 2000));
+    await args.ack();
+  } catch (err) {
+    await args.ack({
+      response_action: 'errors',
+      errors: { [BlockId.DenyReason]: explainError(err).slice(0, 500) },
+    });
+  }
+}
+
+export { actorOf };

@@ -1,0 +1,57 @@
+import { RefSchema } from '../../domain/target.ts';
+
+export type RevokeCommand =
+  | { kind: 'modal' }
+  | { kind: 'help' }
+  | { kind: 'status'; requestId: string }
+  | { kind: 'token'; tokenId: string; user: string }
+  | { kind: 'user'; ref: string }
+  | { kind: 'application'; ref: string }
+  | { kind: 'resourceServer'; ref: string }
+  | { kind: 'invalid'; message: string };
+
+export const USAGE = [
+  '*Usage*',
+  '`/revoke` — open the Revoke Tokens dialog',
+  '`/revoke token <token id> <user>` — revoke one token of a user',
+  '`/revoke user <email | user id>` — revoke all tokens for a user',
+  '`/revoke app <name | id>` — revoke all tokens issued to an application',
+  '`/revoke api <name | id | audience>` — revoke all tokens issued to a resource server',
+  '`/revoke status <request id>` — where a request is',
+  '`/revoke help` — this text',
+].join('\n');
+
+/** Slack sends `<mailto:a@b.c|a@b.c>` for emails typed in a command when link parsing is on. */
+function unwrap(ref: string): string {
+  const m = /^<mailto:([^|>]+)(?:\|[^>]*)?>$/.exec(ref);
+  return m ? m[1]! : ref;
+}
+
+/** Parses the text after `/revoke`. Pure: no look-ups here. */
+export function parseRevokeCommand(text: string): RevokeCommand {
+  const words = text.trim().split(/\s+/).filter(Boolean).map(unwrap);
+  if (words.length === 0) return { kind: 'modal' };
+  const [verb, ...rest] = words;
+  const refs = rest.filter((w) => RefSchema.safeParse(w).success);
+  const need = (n: number, shape: string): RevokeCommand | undefined =>
+    rest.length !== n || refs.length !== n
+      ? { kind: 'invalid', message: `Expected \`/revoke ${shape}\`.` }
+      : undefined;
+  switch (verb!.toLowerCase()) {
+    case 'help':
+      return { kind: 'help' };
+    case 'status':
+      return need(1, 'status <request id>') ?? { kind: 'status', requestId: refs[0]! };
+    case 'token':
+      return need(2, 'token <token id> <user>') ?? { kind: 'token', tokenId: refs[0]!, user: refs[1]! };
+    case 'user':
+      return need(1, 'user <email | user id>') ?? { kind: 'user', ref: refs[0]! };
+    case 'app':
+    case 'application':
+      return need(1, 'app <name | id>') ?? { kind: 'application', ref: refs[0]! };
+    case 'api':
+      return need(1, 'api <name | id | audience>') ?? { kind: 'resourceServer', ref: refs[0]! };
+    default:
+      return { kind: 'invalid', message: `Unknown subcommand “${verb!.slice(0, 40)}”.` };
+  }
+}

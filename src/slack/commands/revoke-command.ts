@@ -1,0 +1,117 @@
+import { asCodedError } from '../../domain/errors.ts';
+import type { Scope } from '../../domain/target.ts';
+import type { RequestRecord } from '../../intake/types.ts';
+import { explainError, showConfirmation } from '../confirm-flow.ts';
+import type { ListenerDeps } from '../deps.ts';
+import { escapeText } from '../escape.ts';
+import { statusLine, targetText } from '../messages/request-summary.ts';
+import { SlashCommandSchema } from '../payloads.ts';
+import { type Resolution, resolveTarget } from '../resolve-target.ts';
+import { type ListenerClient, type RespondFn, withinDeadline } from '../slack-client.ts';
+import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
+import { buildScopeModal } from '../views/scope-modal.ts';
+import { parseRevokeCommand, USAGE } from './parse-revoke-command.ts';
+
+export interface RevokeCommandArgs {
+  command: unknown;
+  ack: (response?: { response_type: 'ephemeral'; text: string }) => Promise<void>;
+  respond: RespondFn;
+  client: ListenerClient;
+}
+
+/** How long we wait for a look-up before spending the trigger_id on a loading modal. */
+export const LOOKUP_BUDGET_MS = 1200;
+
+function resolutionText(r: Extract<Resolution, { ok: false }>): string {
+  const matches = r.matches.length
+    ? `\n*Closest matches*\n${r.matches.map((m) => `• ${escapeText(m, 300)}`).join('\n')}`
+    : '';
+  return `${escapeText(r.message, 500)}${matches}\n\n${USAGE}`;
+}
+
+export function statusText(r: RequestRecord | undefined, requestId: string): string {
+  if (!r) return `No request \`${escapeText(requestId, 128)}\`.`;
+  return `Request \`${escapeText(r.id, 128)}\` — ${targetText(r)}\n${statusLine(r)}`;
+}
+
+/**
+ * `/revoke [token|user|app|api|status|help] …`. Acks first; look-ups happen after the ack, and the
+ * modal opens with the trigger_id while it is still valid (loading view, then views.update).
+ */
+export async function handleRevokeCommand(args: RevokeCommandArgs, deps: ListenerDeps): Promise<void> {
+  const parsed = SlashCommandSchema.safeParse(args.command);
+  if (!parsed.success) {
+    await args.ack({ response_type: 'ephemeral', text: 'That command payload was not understood.' });
+    return;
+  }
+  const command = parsed.data;
+  const cmd = parseRevokeCommand(command.text);
+  switch (cmd.kind) {
+    case 'help':
+      await args.ack({ response_type: 'ephemeral', text: USAGE });
+      return;
+    case 'invalid':
+      await args.ack({ response_type: 'ephemeral', text: `${escapeText(cmd.message)}\n\n${USAGE}` });
+      return;
+    case 'modal': {
+      await args.ack();
+      await args.client.views.open({
+        trigger_id: command.trigger_id,
+        view: buildScopeModal({ idpName: deps.idp.name, capabilities: deps.idp.capabilities }),
+      });
+      return;
+    }
+    case 'status': {
+      await args.ack();
+      try {
+        const r = await deps.intake.get(cmd.requestId);
+        await args.respond({ response_type: 'ephemeral', text: statusText(r, cmd.requestId) });
+      } catch (err) {
+        await args.respond({ response_type: 'ephemeral', text: escapeText(explainError(err)) });
+      }
+      return;
+    }
+    default: {
+      await args.ack();
+      const scope: Scope = cmd.kind;
+      const ref = cmd.kind === 'token' ? cmd.tokenId : cmd.ref;
+      const userRef = cmd.kind === 'token' ? cmd.user : undefined;
+      const lookup = resolveTarget(deps.idp, scope, ref, userRef);
+      const early = await withinDeadline(lookup, LOOKUP_BUDGET_MS);
+      if (early.settled && 'value' in early && !early.value.ok) {
+        await args.respond({ response_type: 'ephemeral', text: resolutionText(early.value) });
+        return;
+      }
+      if (early.settled && 'error' in early) {
+        deps.logger.warn({ err: asCodedError(early.error).code }, 'slack: /revoke look-up failed');
+        await args.respond({ response_type: 'ephemeral', text: escapeText(explainError(early.error)) });
+        return;
+      }
+      // Resolved, or still resolving: spend the trigger_id now, fill the modal in afterwards.
+      const opened = await args.client.views.open({
+        trigger_id: command.trigger_id,
+        view: buildLoadingModal(),
+      });
+      const viewId = opened.view?.id;
+      if (!viewId) return;
+      let resolution: Resolution;
+      try {
+        resolution = await lookup;
+      } catch (err) {
+        await args.client.views.update({
+          view_id: viewId,
+          view: buildNoticeModal('Cannot revoke', escapeText(explainError(err))),
+        });
+        return;
+      }
+      if (!resolution.ok) {
+        await args.client.views.update({
+          view_id: viewId,
+          view: buildNoticeModal('Not found', resolutionText(resolution)),
+        });
+        return;
+      }
+      await showConfirmation(args.client, viewId, deps, resolution.target, resolution.label);
+    }
+  }
+}

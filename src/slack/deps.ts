@@ -1,0 +1,34 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { IdentityProvider } from '../identity/port.ts';
+import type { Intake } from '../intake/types.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+
+/**
+ * What the Slack part needs from the rest of Revoker. Listeners receive it explicitly (never the `App`),
+ * so each one can be unit-tested with fakes.
+ */
+export interface SlackDeps {
+  /** SLACK_* variables: signing secret, tokens, API URL, approvals and notify channels. */
+  config: Pick<
+    Config,
+    | 'SLACK_SIGNING_SECRET'
+    | 'SLACK_BOT_TOKEN'
+    | 'SLACK_APP_TOKEN'
+    | 'SLACK_API_URL'
+    | 'SLACK_APPROVALS_CHANNEL'
+    | 'SLACK_NOTIFY_CHANNEL'
+  >;
+  intake: Intake;
+  idp: IdentityProvider;
+  /** Shared connection (`maxRetriesPerRequest: null`, as BullMQ requires). */
+  redis: Redis;
+  /** Key prefix (REVOKER_PREFIX): BullMQ queues and `{prefix}:slack:*` keys live under it. */
+  prefix: string;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+/** The listeners' subset: no Redis, no queue. */
+export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger'>;

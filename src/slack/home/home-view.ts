@@ -1,0 +1,67 @@
+import type { RequestRecord } from '../../intake/types.ts';
+import type { HomeView, KnownBlock } from '../block-kit.ts';
+import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
+import { escapeText } from '../escape.ts';
+import { ActionId } from '../ids.ts';
+import { impactSummary, requesterText, statusLine, targetText } from '../messages/request-summary.ts';
+
+/** Each list is capped so the tab stays under Slack's 100-block limit. */
+export const HOME_LIST_LIMIT = 10;
+
+function requestBlock(r: RequestRecord, withButtons: boolean): KnownBlock[] {
+  const blocks: KnownBlock[] = [
+    section(
+      `*${targetText(r)}*\n${statusLine(r)}\nRequested by ${requesterText(r)} · ${slackDate(r.createdAt)} · impact ${impactSummary(r)}\nReason: ${escapeText(r.reason || '—', 300)}`,
+    ),
+  ];
+  if (withButtons) {
+    blocks.push({
+      type: 'actions',
+      block_id: `home_approval_${r.id}`.slice(0, 255),
+      elements: [
+        {
+          type: 'button',
+          action_id: ActionId.Approve,
+          text: plain('Approve'),
+          style: 'primary',
+          value: r.id,
+        },
+        { type: 'button', action_id: ActionId.Deny, text: plain('Deny'), style: 'danger', value: r.id },
+      ],
+    });
+  }
+  blocks.push(context(`Request \`${escapeText(r.id, 128)}\``));
+  return blocks;
+}
+
+function list(title: string, empty: string, items: RequestRecord[], withButtons: boolean): KnownBlock[] {
+  const blocks: KnownBlock[] = [{ type: 'header', text: plain(title) }];
+  if (items.length === 0) blocks.push(context(empty));
+  for (const r of items.slice(0, HOME_LIST_LIMIT)) blocks.push(...requestBlock(r, withButtons));
+  blocks.push({ type: 'divider' });
+  return blocks;
+}
+
+/** App Home: what waits for me, what I asked for, what HR revoked. Pure. */
+export function buildHomeView(input: {
+  mine: RequestRecord[];
+  awaiting: RequestRecord[];
+  hr: RequestRecord[];
+  /** A one-off message, e.g. why an Approve click was refused (Home has no ephemeral messages). */
+  notice?: string;
+}): HomeView {
+  const blocks: KnownBlock[] = [];
+  if (input.notice)
+    blocks.push({ type: 'section', text: mrkdwn(`:warning: ${escapeText(input.notice, 1000)}`) });
+  blocks.push(
+    ...list('Waiting for my approval', 'Nothing is waiting for you.', input.awaiting, true),
+    ...list(
+      'My recent requests',
+      'You have not asked for any revocation yet. Try `/revoke`.',
+      input.mine,
+      false,
+    ),
+    ...list('Recent HR offboarding revocations', 'None.', input.hr, false),
+  );
+  return { type: 'home', blocks };
+}

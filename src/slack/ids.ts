@@ -1,0 +1,32 @@
+/** Callback and action ids: the contract between view builders, listeners and tests. */
+export const CallbackId = {
+  /** Scope choice + target picker ("Revoke Tokens" dialog). */
+  Scope: 'revoke_scope',
+  /** A user's OIDC and OAuth tokens, one Revoke button each. */
+  UserTokens: 'revoke_user_tokens',
+  /** What will happen + required reason; submitting calls intake.submit. */
+  Confirm: 'revoke_confirm',
+  /** Reason for a denial. */
+  Deny: 'revoke_deny',
+  Loading: 'revoke_loading',
+  Notice: 'revoke_notice',
+} as const;
+
+export const ActionId = {
+  ScopeSelect: 'scope_select',
+  TargetSelect: 'target_select',
+  RevokeToken: 'revoke_token',
+  RevokeAllForUser: 'revoke_all_for_user',
+  Approve: 'approval_approve',
+  Deny: 'approval_deny',
+  Reason: 'reason_input',
+  DenyReason: 'deny_reason_input',
+} as const;
+
+export const BlockId = {
+  Scope: 'scope_block',
+  Target: 'target_block',
+  Reason: 'reason_block',
+  DenyReason: 'deny_reason_block',
+  Approval: 'approval_actions',
+} as const;

@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { RequestRecord } from '../intake/types.ts';
+
+const MessageRefSchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
+export type MessageRef = z.infer<typeof MessageRefSchema>;
+
+/** Approval messages live for the request's lifetime plus a margin; a month covers any workflow. */
+const TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * Where each request's approval message is (`{prefix}:slack:msg:{requestId}` → `{channel, ts}`), and the
+ * latest request state the message should show (`{prefix}:slack:state:{requestId}`), so an update job
+ * renders whatever is newest when it runs: that is what coalesces bursts of progress.
+ */
+export class SlackMessageStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  msgKey(requestId: string): string {
+    return `${this.prefix}:slack:msg:${requestId}`;
+  }
+  private stateKey(requestId: string): string {
+    return `${this.prefix}:slack:state:${requestId}`;
+  }
+
+  async saveMessage(requestId: string, ref: MessageRef): Promise<void> {
+    await this.redis.set(this.msgKey(requestId), JSON.stringify(ref), 'EX', TTL_SECONDS);
+  }
+
+  async getMessage(requestId: string): Promise<MessageRef | undefined> {
+    const raw = await this.redis.get(this.msgKey(requestId));
+    if (!raw) return undefined;
+    const parsed = MessageRefSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /**
+   * Records the newest state, unless the stored one is newer (events may arrive out of order across
+   * workers): a terminal state or a later `updatedAt` is never replaced by an older one.
+   */
+  async saveState(r: RequestRecord): Promise<void> {
+    const key = this.stateKey(r.id);
+    const current = await this.getState(r.id);
+    if (current && current.updatedAt > r.updatedAt) return;
+    if (current && current.updatedAt === r.updatedAt && current.progress.done > r.progress.done) return;
+    await this.redis.set(key, JSON.stringify(r), 'EX', TTL_SECONDS);
+  }
+
+  async getState(requestId: string): Promise<RequestRecord | undefined> {
+    const raw = await this.redis.get(this.stateKey(requestId));
+    // Written only by saveState from a RequestRecord; trusted shape.
+    return raw ? (JSON.parse(raw) as RequestRecord) : undefined;
+  }
+}

@@ -1,0 +1,48 @@
+import type { RequestRecord } from '../../intake/types.ts';
+import type { KnownBlock, MessageBody } from '../block-kit.ts';
+import { context, mrkdwn, plain, slackDate } from '../block-kit.ts';
+import { escapeText } from '../escape.ts';
+import { ActionId, BlockId } from '../ids.ts';
+import { impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
+
+/**
+ * The approval request in SLACK_APPROVALS_CHANNEL, rendered from the request alone: the same function
+ * renders the first post and every in-place update, so buttons disappear once the request is decided.
+ */
+export function buildApprovalMessage(r: RequestRecord): MessageBody {
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: plain('Token revocation request') },
+    {
+      type: 'section',
+      fields: [
+        mrkdwn(`*Requester*\n${requesterText(r)}`),
+        mrkdwn(`*Target*\n${targetText(r)}`),
+        mrkdwn(`*Impact*\n${impactSummary(r)}`),
+        mrkdwn(`*Reason*\n${escapeText(r.reason || '—', 1800)}`),
+      ],
+    },
+    { type: 'section', text: mrkdwn(statusLine(r)) },
+  ];
+  if (r.state === 'pending_approval') {
+    blocks.push({
+      type: 'actions',
+      block_id: BlockId.Approval,
+      elements: [
+        {
+          type: 'button',
+          action_id: ActionId.Approve,
+          text: plain('Approve'),
+          style: 'primary',
+          value: r.id,
+        },
+        { type: 'button', action_id: ActionId.Deny, text: plain('Deny'), style: 'danger', value: r.id },
+      ],
+    });
+    if (r.approvalExpiresAt) blocks.push(context(`Open until ${slackDate(r.approvalExpiresAt)}`));
+  }
+  blocks.push(context(`Request \`${escapeText(r.id, 128)}\` · workflow ${escapeText(r.workflow, 100)}`));
+  return {
+    text: `Revocation request from ${r.requestedBy.source}: ${statusLine(r)}`.slice(0, 3000),
+    blocks,
+  };
+}

@@ -1,0 +1,71 @@
+import type { RequestRecord } from '../../intake/types.ts';
+import type { MessageBody } from '../block-kit.ts';
+import { context, section, slackDate } from '../block-kit.ts';
+import { escapeText } from '../escape.ts';
+import { impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
+
+const SOURCE_WORDS: Record<string, string> = {
+  hr: 'HR offboarding',
+  scim: 'SCIM deprovisioning',
+  cli: 'CLI',
+  slack: 'Slack',
+  system: 'System',
+};
+
+/** An HR/SCIM-driven revocation accepted (queued or scheduled), for SLACK_NOTIFY_CHANNEL. */
+export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
+  const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
+  const when = r.state === 'scheduled' ? `scheduled for ${slackDate(r.effectiveAt)}` : 'revoking now';
+  const text = `${what}: ${targetText(r)} — ${when}`;
+  return {
+    text,
+    blocks: [
+      section(`:robot_face: *${what}* by ${requesterText(r)}: *${targetText(r)}*, ${when}.`),
+      section(`Reason: ${escapeText(r.reason || '—', 1800)}\nImpact: ${impactSummary(r)}`),
+      context(`Request \`${escapeText(r.id, 128)}\``),
+    ],
+  };
+}
+
+/** Outcome of an automated request, or a failure of any request. */
+export function buildOutcomeNotice(r: RequestRecord): MessageBody {
+  const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
+  const line = statusLine(r);
+  return {
+    text: `${what} revocation of ${targetText(r)}: ${line}`.slice(0, 3000),
+    blocks: [
+      section(`*${what}* revocation of *${targetText(r)}*\n${line}`),
+      context(`Request \`${escapeText(r.id, 128)}\``),
+    ],
+  };
+}
+
+export function buildDeadLetterNotice(r: RequestRecord): MessageBody {
+  return {
+    text: `Dead letter: revocation ${r.id} gave up after retries`,
+    blocks: [
+      section(
+        `:rotating_light: *Revocation gave up after retries* — ${targetText(r)}\nIt needs a person: check the IdP, then retry it from the queue dashboard.`,
+      ),
+      context(`Request \`${escapeText(r.id, 128)}\` · ${escapeText(r.source, 50)}`),
+    ],
+  };
+}
+
+export function buildUnknownEmployeeNotice(e: {
+  source: string;
+  employeeId: string;
+  email?: string;
+  eventId: string;
+}): MessageBody {
+  const who = `${escapeText(e.employeeId, 200)}${e.email ? ` (${escapeText(e.email, 200)})` : ''}`;
+  return {
+    text: `HR event for an employee the IdP does not know: ${who}`,
+    blocks: [
+      section(
+        `:question: *${escapeText(e.source, 50)}* reported a termination for ${who}, but the identity provider has no such user. Nothing was revoked.`,
+      ),
+      context(`Event \`${escapeText(e.eventId, 200)}\``),
+    ],
+  };
+}

@@ -1,0 +1,59 @@
+import type { RequestState } from '../../domain/request.ts';
+import type { RequestRecord } from '../../intake/types.ts';
+import { escapeText, mention } from '../escape.ts';
+import { targetLabel } from '../labels.ts';
+
+/** Who asked, as mrkdwn: a Slack mention for Slack users, the escaped name or id otherwise. */
+export function requesterText(r: RequestRecord): string {
+  if (r.requestedBy.source === 'slack') return mention(r.requestedBy.id);
+  return `${escapeText(r.requestedBy.name ?? r.requestedBy.id, 200)} (${r.requestedBy.source})`;
+}
+
+export function impactSummary(r: RequestRecord): string {
+  if (!r.impact) return 'unknown';
+  const t = r.impact.tokenCount === undefined ? 'unknown number of' : String(r.impact.tokenCount);
+  return `${t} token${r.impact.tokenCount === 1 ? '' : 's'}, ${r.impact.userCount} user${r.impact.userCount === 1 ? '' : 's'}`;
+}
+
+export const STATE_EMOJI: Record<RequestState, string> = {
+  pending_approval: ':hourglass:',
+  approved: ':white_check_mark:',
+  denied: ':no_entry:',
+  expired: ':alarm_clock:',
+  cancelled: ':heavy_multiplication_x:',
+  scheduled: ':calendar:',
+  queued: ':inbox_tray:',
+  running: ':gear:',
+  verified: ':white_check_mark:',
+  failed: ':x:',
+};
+
+/** One line saying where the request is, from the record alone (so re-rendering is idempotent). */
+export function statusLine(r: RequestRecord): string {
+  const approvals = r.approvals.map((a) => mention(a.by)).join(', ');
+  switch (r.state) {
+    case 'pending_approval':
+      return `${STATE_EMOJI[r.state]} ${r.approvals.length} of ${r.requiredApprovals} approvals${approvals ? `: ${approvals}` : ''}`;
+    case 'approved':
+    case 'queued':
+      return `${STATE_EMOJI.approved} Approved${approvals ? ` by ${approvals}` : ''}; queued`;
+    case 'scheduled':
+      return `${STATE_EMOJI.scheduled} Scheduled for ${escapeText(r.effectiveAt ?? 'later', 64)}`;
+    case 'running':
+      return `${STATE_EMOJI.running} Revoking: revoked ${r.progress.done} of ${r.progress.total}`;
+    case 'verified':
+      return `${STATE_EMOJI.verified} Done and verified: ${r.result?.revoked ?? r.progress.done} revoked, ${r.result?.remaining ?? 0} remaining`;
+    case 'failed':
+      return `${STATE_EMOJI.failed} Failed${r.result?.error ? `: ${escapeText(r.result.error, 500)}` : ''}${r.result ? ` (${r.result.revoked} revoked, ${r.result.remaining} still alive)` : ''}`;
+    case 'denied':
+      return `${STATE_EMOJI.denied} Denied by ${r.denial ? mention(r.denial.by) : 'an approver'}${r.denial?.reason ? `: ${escapeText(r.denial.reason, 500)}` : ''}`;
+    case 'expired':
+      return `${STATE_EMOJI.expired} Expired before enough approvals (${r.approvals.length} of ${r.requiredApprovals})`;
+    case 'cancelled':
+      return `${STATE_EMOJI.cancelled} Cancelled`;
+  }
+}
+
+export function targetText(r: RequestRecord): string {
+  return escapeText(targetLabel(r.target), 500);
+}

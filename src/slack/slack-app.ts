@@ -1,0 +1,95 @@
+import { App, ExpressReceiver } from '@slack/bolt';
+import express, { type RequestHandler } from 'express';
+import { ConfigError } from '../domain/errors.ts';
+import { boltLogger } from './bolt-logger.ts';
+import type { SlackDeps } from './deps.ts';
+import { register } from './register.ts';
+import { slackRequestGuard } from './request-guard.ts';
+
+export interface SlackApp {
+  app: App;
+  /**
+   * Mount at `POST /slack/events` (`server.use('/slack/events', handler)` or
+   * `server.post('/slack/events', handler)`); it reads the raw body itself, so no body parser before it.
+   * In Socket Mode it answers 404: Slack talks over the socket instead.
+   */
+  handler: RequestHandler;
+  /** Socket Mode only: opens the WebSocket. */
+  start?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the Bolt app. Every Web API call honours SLACK_API_URL (`clientOptions.slackApiUrl`), so tests
+ * and the demo can point Slack at a local stand-in.
+ */
+export function createSlackApp(deps: SlackDeps): SlackApp {
+  const { config } = deps;
+  const logger = boltLogger(deps.logger);
+  const clientOptions = {
+    slackApiUrl: config.SLACK_API_URL,
+    // A trigger_id lives 3 s: retrying a listener's call for minutes helps nobody. Queued messages
+    // (slack-outbox) have their own retries.
+    retryConfig: { retries: 1, factor: 1, minTimeout: 200, maxTimeout: 500 },
+  };
+  const listenerDeps = { intake: deps.intake, idp: deps.idp, logger: deps.logger };
+
+  if (config.SLACK_APP_TOKEN) {
+    const app = new App({
+      token: config.SLACK_BOT_TOKEN,
+      appToken: config.SLACK_APP_TOKEN,
+      socketMode: true,
+      clientOptions,
+      logger,
+    });
+    register(app, listenerDeps);
+    const handler: RequestHandler = (_req, res) => {
+      res.status(404).json({ ok: false, error: 'slack is in socket mode' });
+    };
+    return {
+      app,
+      handler,
+      start: async () => {
+        await app.start();
+      },
+      stop: async () => {
+        await app.stop();
+      },
+    };
+  }
+
+  if (!config.SLACK_SIGNING_SECRET) {
+    throw new ConfigError('SLACK_SIGNING_SECRET', 'is required for Slack over HTTP (or set SLACK_APP_TOKEN)');
+  }
+  const router = express.Router();
+  // Both paths, so the handler works whether the server strips the mount path (use) or not (post).
+  const paths = ['/', '/slack/events'];
+  router.post(
+    paths,
+    ...slackRequestGuard({
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    }),
+  );
+  const receiver = new ExpressReceiver({
+    signingSecret: config.SLACK_SIGNING_SECRET,
+    endpoints: { root: '/', full: '/slack/events' },
+    router,
+    logger,
+  });
+  const app = new App({
+    token: config.SLACK_BOT_TOKEN,
+    receiver,
+    clientOptions,
+    logger,
+    // auth.test on start-up would make the service depend on Slack being up; we need no bot id.
+    tokenVerificationEnabled: false,
+  });
+  register(app, listenerDeps);
+  return {
+    app,
+    handler: router,
+    stop: async () => {},
+  };
+}

@@ -1,0 +1,52 @@
+import type { HomeView, KnownBlock, ModalView } from './block-kit.ts';
+
+/**
+ * The slice of the Web API our listeners call. Bolt's `client` (a WebClient) satisfies it; unit tests
+ * pass a recording fake.
+ */
+export interface ListenerClient {
+  views: {
+    open(args: { trigger_id: string; view: ModalView }): Promise<{ view?: { id?: string } }>;
+    push(args: { trigger_id: string; view: ModalView }): Promise<{ view?: { id?: string } }>;
+    update(args: { view_id: string; view: ModalView }): Promise<unknown>;
+    publish(args: { user_id: string; view: HomeView }): Promise<unknown>;
+  };
+  chat: {
+    postEphemeral(args: {
+      channel: string;
+      user: string;
+      text: string;
+      blocks?: KnownBlock[];
+    }): Promise<unknown>;
+  };
+}
+
+/** Bolt's `respond` (POSTs to the `response_url`). */
+export type RespondFn = (message: {
+  text: string;
+  response_type?: 'ephemeral' | 'in_channel';
+  replace_original?: boolean;
+  blocks?: KnownBlock[];
+}) => Promise<unknown>;
+
+/** Races a slow look-up against the 3-second budget Slack gives a `trigger_id` or an ack. */
+export async function withinDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+): Promise<{ settled: true; value: T } | { settled: true; error: unknown } | { settled: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ settled: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ settled: false }), ms);
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        (value) => ({ settled: true as const, value }),
+        (error: unknown) => ({ settled: true as const, error }),
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,101 @@
+import type { RequestState } from '../domain/request.ts';
+import { TERMINAL_STATES } from '../domain/request.ts';
+import type { Notifier, PipelineEvent } from '../intake/notifier.ts';
+import type { RequestRecord } from '../intake/types.ts';
+import type { Logger } from '../log.ts';
+import type { SlackMessageStore } from './message-store.ts';
+import {
+  buildAutomatedRequestNotice,
+  buildDeadLetterNotice,
+  buildOutcomeNotice,
+  buildUnknownEmployeeNotice,
+} from './messages/notify-messages.ts';
+import { buildOutcomeDm } from './messages/outcome-message.ts';
+import { jobId, type SlackOutbox } from './slack-outbox.ts';
+
+const AUTOMATED_SOURCES = new Set(['hr', 'scim']);
+const isSlackUser = (id: string) => /^[UW][A-Z0-9]+$/.test(id);
+
+export interface SlackNotifierOptions {
+  outbox: SlackOutbox;
+  store: SlackMessageStore;
+  approvalsChannel?: string;
+  notifyChannel?: string;
+  logger: Logger;
+}
+
+/**
+ * Turns pipeline events into Slack messages. `notify` only writes to Redis (the outbox queue and the
+ * latest request state); it never calls Slack and never throws, so it cannot delay a revocation.
+ */
+export class SlackNotifier implements Notifier {
+  constructor(private readonly options: SlackNotifierOptions) {}
+
+  async notify(event: PipelineEvent): Promise<void> {
+    try {
+      await this.dispatch(event);
+    } catch (err) {
+      this.options.logger.warn(
+        { event: event.type, err: err instanceof Error ? err.message : String(err) },
+        'slack notifier: could not queue a message',
+      );
+    }
+  }
+
+  private async dispatch(event: PipelineEvent): Promise<void> {
+    const { outbox, notifyChannel } = this.options;
+    if (event.type === 'hr.unknown_employee') {
+      if (notifyChannel) {
+        await outbox.post(
+          notifyChannel,
+          buildUnknownEmployeeNotice(event),
+          jobId('unknown', event.source, event.eventId),
+        );
+      }
+      return;
+    }
+    if (event.type === 'intake.rejected') return;
+    const r = event.request;
+    await this.approvalMessage(event.type, r);
+    if (event.type === 'request.created' && AUTOMATED_SOURCES.has(r.source) && notifyChannel) {
+      await outbox.post(notifyChannel, buildAutomatedRequestNotice(r), jobId('announce', r.id));
+    }
+    if (event.type === 'request.dead_lettered' && notifyChannel) {
+      await outbox.post(notifyChannel, buildDeadLetterNotice(r), jobId('deadletter', r.id));
+    }
+    if (TERMINAL_STATES.includes(r.state) && event.type !== 'request.progress') {
+      await this.outcome(r);
+    }
+  }
+
+  /** Posts the approval message on creation; afterwards re-renders it in place (progress coalesced). */
+  private async approvalMessage(type: string, r: RequestRecord): Promise<void> {
+    const { outbox, store, approvalsChannel } = this.options;
+    if (!approvalsChannel || r.requiredApprovals <= 0) return;
+    if (type === 'request.created') {
+      if (r.state !== 'pending_approval') return;
+      await store.saveState(r);
+      await outbox.postApproval(r.id, approvalsChannel);
+      return;
+    }
+    await store.saveState(r);
+    const progress = type === 'request.progress';
+    await outbox.updateApproval(r.id, {
+      coalesce: progress,
+      key: `${r.state}-${r.approvals.length}-${type}`,
+    });
+  }
+
+  /** DMs a Slack requester; announces automated outcomes and every failure in the notify channel. */
+  private async outcome(r: RequestRecord): Promise<void> {
+    const { outbox, notifyChannel } = this.options;
+    const state: RequestState = r.state;
+    if (r.requestedBy.source === 'slack' && isSlackUser(r.requestedBy.id)) {
+      await outbox.post(r.requestedBy.id, buildOutcomeDm(r), jobId('dm', r.id, state));
+    }
+    if (!notifyChannel) return;
+    if (state === 'failed' || (AUTOMATED_SOURCES.has(r.source) && state !== 'cancelled')) {
+      await outbox.post(notifyChannel, buildOutcomeNotice(r), jobId('outcome', r.id, state));
+    }
+  }
+}

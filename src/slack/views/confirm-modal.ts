@@ -1,0 +1,56 @@
+import type { Target } from '../../domain/target.ts';
+import type { RevocationPlan } from '../../identity/port.ts';
+import type { ModalView } from '../block-kit.ts';
+import { context, plain, section } from '../block-kit.ts';
+import { escapeText } from '../escape.ts';
+import { ActionId, BlockId, CallbackId } from '../ids.ts';
+import type { ConfirmMetadata } from '../payloads.ts';
+
+const WHAT_HAPPENS: Record<Target['kind'], string> = {
+  token: 'This token stops working at once',
+  user: 'Every access and refresh token of this user stops working at once',
+  application: 'Every access and refresh token issued to this application stops working at once',
+  resourceServer: 'Every access and refresh token issued for this API stops working at once',
+};
+
+export function impactText(plan: Pick<RevocationPlan, 'tokenCount' | 'userCount'>): string {
+  const tokens =
+    plan.tokenCount === undefined
+      ? 'an unknown number of tokens (the identity provider cannot count them in advance)'
+      : `*${plan.tokenCount}* token${plan.tokenCount === 1 ? '' : 's'}`;
+  return `${tokens} of *${plan.userCount}* user${plan.userCount === 1 ? '' : 's'}`;
+}
+
+/** The last step: what will happen, how far it reaches, and a required reason. */
+export function buildConfirmModal(input: { target: Target; label: string; plan: RevocationPlan }): ModalView {
+  const metadata: ConfirmMetadata = { target: input.target, label: input.label.slice(0, 500) };
+  return {
+    type: 'modal',
+    callback_id: CallbackId.Confirm,
+    title: plain('Revoke Tokens'),
+    submit: plain('Revoke'),
+    close: plain('Cancel'),
+    private_metadata: JSON.stringify(metadata),
+    blocks: [
+      section(`You are about to revoke *${escapeText(input.label, 500)}*.`),
+      section(
+        `:warning: ${WHAT_HAPPENS[input.target.kind]}: UserInfo calls and refreshes fail, and the user must sign in again.`,
+      ),
+      section(`This reaches ${impactText(input.plan)}.`),
+      {
+        type: 'input',
+        block_id: BlockId.Reason,
+        label: plain('Reason'),
+        element: {
+          type: 'plain_text_input',
+          action_id: ActionId.Reason,
+          multiline: true,
+          min_length: 3,
+          max_length: 2000,
+          placeholder: plain('Why? (kept in the audit log)'),
+        },
+      },
+      context('Your workflow may require approvals before anything is revoked.'),
+    ],
+  };
+}

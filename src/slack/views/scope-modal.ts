@@ -1,0 +1,82 @@
+import { SCOPE_LABELS, SCOPES, type Scope } from '../../domain/target.ts';
+import type { Capabilities } from '../../identity/port.ts';
+import type { KnownBlock, ModalView } from '../block-kit.ts';
+import { context, plain, section } from '../block-kit.ts';
+import { escapeText } from '../escape.ts';
+import { ActionId, BlockId, CallbackId } from '../ids.ts';
+
+const PICKER_LABEL: Record<Scope, string> = {
+  token: 'User whose token to revoke',
+  user: 'User',
+  application: 'Application',
+  resourceServer: 'Resource server (API)',
+};
+
+/**
+ * The first step of the console's "Revoke Tokens" dialog: which scope, then which target. Scopes the
+ * IdP cannot revoke are not offered, and the modal says why.
+ */
+export function buildScopeModal(input: {
+  idpName: string;
+  capabilities: Capabilities;
+  scope?: Scope;
+}): ModalView {
+  const { capabilities, scope } = input;
+  const offered = SCOPES.filter((s) => capabilities.scopes[s]);
+  const blocks: KnownBlock[] = [section('*What do you want to revoke?*')];
+  if (offered.length > 0) {
+    const options = offered.map((s) => ({ text: plain(SCOPE_LABELS[s]), value: s }));
+    blocks.push({
+      type: 'actions',
+      block_id: BlockId.Scope,
+      elements: [
+        {
+          type: 'radio_buttons',
+          action_id: ActionId.ScopeSelect,
+          options,
+          ...(scope && offered.includes(scope) ? { initial_option: options[offered.indexOf(scope)]! } : {}),
+        },
+      ],
+    });
+  }
+  const missing = SCOPES.filter((s) => !capabilities.scopes[s]);
+  for (const s of missing) {
+    const why = capabilities.unsupportedReasons[s] ?? `${input.idpName} cannot do this.`;
+    blocks.push(context(`:no_entry_sign: Not offered: ${SCOPE_LABELS[s]}. ${escapeText(why, 500)}`));
+  }
+  if (scope && capabilities.scopes[scope]) {
+    // Picking a user shows their tokens (token scope needs it; user scope shows what will die).
+    const dispatch = scope === 'token' || scope === 'user';
+    blocks.push({
+      type: 'input',
+      block_id: BlockId.Target,
+      label: plain(PICKER_LABEL[scope]),
+      dispatch_action: dispatch,
+      element: capabilities.search
+        ? {
+            type: 'external_select',
+            action_id: ActionId.TargetSelect,
+            placeholder: plain('Start typing to search'),
+            min_query_length: 1,
+          }
+        : {
+            type: 'plain_text_input',
+            action_id: ActionId.TargetSelect,
+            placeholder: plain(scope === 'user' || scope === 'token' ? 'User id or email' : 'Id or name'),
+            ...(dispatch
+              ? { dispatch_action_config: { trigger_actions_on: ['on_enter_pressed' as const] } }
+              : {}),
+          },
+    });
+  }
+  const canSubmit = scope !== undefined && scope !== 'token' && capabilities.scopes[scope];
+  return {
+    type: 'modal',
+    callback_id: CallbackId.Scope,
+    title: plain('Revoke Tokens'),
+    close: plain('Cancel'),
+    ...(canSubmit ? { submit: plain('Next') } : {}),
+    private_metadata: JSON.stringify({ scope }),
+    blocks,
+  };
+}

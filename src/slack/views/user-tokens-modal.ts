@@ -1,0 +1,65 @@
+import type { IdpUser, TokenInfo } from '../../identity/port.ts';
+import type { KnownBlock, ModalView } from '../block-kit.ts';
+import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
+import { escapeText } from '../escape.ts';
+import { ActionId, CallbackId } from '../ids.ts';
+import { userLabel } from '../labels.ts';
+
+/** Two blocks per token and Slack's 100-block cap: show this many, then say how many more. */
+export const MAX_TOKENS_SHOWN = 40;
+
+/** The user's "OIDC and OAuth Tokens" tab: one Revoke button per token, "Revoke all" as the submit. */
+export function buildUserTokensModal(input: {
+  user: IdpUser;
+  tokens: TokenInfo[];
+  canRevokeToken: boolean;
+  canRevokeUser: boolean;
+  /** False when the IdP cannot list tokens. */
+  listed: boolean;
+}): ModalView {
+  const { user, tokens } = input;
+  const blocks: KnownBlock[] = [section(`*OIDC and OAuth tokens of ${escapeText(userLabel(user), 500)}*`)];
+  if (!input.listed) {
+    blocks.push(context('This identity provider cannot list tokens; you can still revoke all of them.'));
+  } else if (tokens.length === 0) {
+    blocks.push(context('No active tokens.'));
+  }
+  for (const t of tokens.slice(0, MAX_TOKENS_SHOWN)) {
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(
+        `*${escapeText(t.id, 200)}* · ${t.type === 'refresh_token' ? 'refresh token' : 'access token'}`,
+      ),
+      fields: [
+        mrkdwn(`*Application*\n${escapeText(t.applicationId ?? '—', 200)}`),
+        mrkdwn(`*Resource server*\n${escapeText(t.resourceServerId ?? '—', 200)}`),
+        mrkdwn(`*Scopes*\n${escapeText(t.scopes.join(' ') || '—', 300)}`),
+        mrkdwn(`*Issued / expires*\n${slackDate(t.issuedAt)} / ${slackDate(t.expiresAt)}`),
+      ],
+      ...(input.canRevokeToken
+        ? {
+            accessory: {
+              type: 'button' as const,
+              action_id: ActionId.RevokeToken,
+              text: plain('Revoke'),
+              style: 'danger' as const,
+              value: t.id,
+            },
+          }
+        : {}),
+    });
+    blocks.push({ type: 'divider' });
+  }
+  if (tokens.length > MAX_TOKENS_SHOWN) {
+    blocks.push(context(`…and ${tokens.length - MAX_TOKENS_SHOWN} more.`));
+  }
+  return {
+    type: 'modal',
+    callback_id: CallbackId.UserTokens,
+    title: plain('Revoke Tokens'),
+    close: plain('Cancel'),
+    ...(input.canRevokeUser ? { submit: plain('Revoke all…') } : {}),
+    private_metadata: JSON.stringify({ userId: user.id, label: userLabel(user).slice(0, 500) }),
+    blocks,
+  };
+}
