@@ -1,0 +1,119 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { AdminUser } from '../admin-contract.ts';
+import type { SeedUser } from '../seed/seed-schema.ts';
+import { hashPassword, verifyPassword } from './password.ts';
+
+interface UserRecord extends AdminUser {
+  passwordHash: string;
+}
+
+/** Seed users get an id derived from their first user id, so a restarted IDaaS keeps the same subjects. */
+export function stableUserId(userId: string): string {
+  return `usr_${createHash('sha256').update(userId.toLowerCase()).digest('base64url').slice(0, 16)}`;
+}
+
+/**
+ * The tenant's users. `id` (`usr_…`) is the OIDC subject and never changes; `userId` (login name)
+ * and email are looked up case-insensitively.
+ */
+export class UserDirectory {
+  readonly #byId = new Map<string, UserRecord>();
+  readonly #byLogin = new Map<string, string>();
+
+  async add(user: SeedUser): Promise<AdminUser> {
+    const login = user.userId.toLowerCase();
+    const email = user.email.toLowerCase();
+    if (this.#byLogin.has(login)) throw new Error(`user id "${user.userId}" already exists`);
+    if (this.#byLogin.has(email)) throw new Error(`email "${user.email}" already exists`);
+    const id = user.id ?? stableUserId(user.userId);
+    if (this.#byId.has(id)) throw new Error(`user ${id} already exists`);
+    const record: UserRecord = {
+      id,
+      userId: user.userId,
+      email: user.email,
+      name: user.name,
+      state: user.state ?? 'active',
+      passwordHash: await hashPassword(user.password),
+    };
+    this.#byId.set(id, record);
+    this.#byLogin.set(login, id);
+    this.#byLogin.set(email, id);
+    return toPublic(record);
+  }
+
+  /** By internal id, current user id or email. */
+  find(ref: string): AdminUser | undefined {
+    const record = this.#record(ref);
+    return record && toPublic(record);
+  }
+
+  search(q: string | undefined): AdminUser[] {
+    const needle = q?.trim().toLowerCase() ?? '';
+    const out: AdminUser[] = [];
+    for (const u of this.#byId.values()) {
+      if (
+        needle === '' ||
+        u.userId.toLowerCase().includes(needle) ||
+        u.email.toLowerCase().includes(needle) ||
+        u.name.toLowerCase().includes(needle)
+      ) {
+        out.push(toPublic(u));
+      }
+    }
+    return out;
+  }
+
+  /** The user when the login (user id or email) and password match and the user is active. */
+  async authenticate(
+    login: string,
+    password: string,
+  ): Promise<{ ok: true; user: AdminUser } | { ok: false; reason: 'invalid' | 'disabled' }> {
+    const record = this.#record(login);
+    // Hash anyway on unknown users so timing does not reveal which logins exist.
+    const valid = await verifyPassword(password, record?.passwordHash ?? DUMMY_HASH);
+    if (!record || !valid) return { ok: false, reason: 'invalid' };
+    if (record.state !== 'active') return { ok: false, reason: 'disabled' };
+    return { ok: true, user: toPublic(record) };
+  }
+
+  setState(id: string, state: AdminUser['state']): void {
+    this.#mustRecord(id).state = state;
+  }
+
+  setUserId(id: string, userId: string): void {
+    const record = this.#mustRecord(id);
+    const login = userId.toLowerCase();
+    const owner = this.#byLogin.get(login);
+    if (owner !== undefined && owner !== id) throw new Error(`user id "${userId}" is already taken`);
+    this.#byLogin.delete(record.userId.toLowerCase());
+    record.userId = userId;
+    this.#byLogin.set(login, id);
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    this.#mustRecord(id).passwordHash = await hashPassword(password);
+  }
+
+  isTaken(login: string): boolean {
+    return this.#byLogin.has(login.toLowerCase());
+  }
+
+  #record(ref: string): UserRecord | undefined {
+    const direct = this.#byId.get(ref);
+    if (direct) return direct;
+    const id = this.#byLogin.get(ref.toLowerCase());
+    return id === undefined ? undefined : this.#byId.get(id);
+  }
+
+  #mustRecord(id: string): UserRecord {
+    const record = this.#byId.get(id);
+    if (!record) throw new Error(`unknown user ${id}`);
+    return record;
+  }
+}
+
+const DUMMY_HASH = `scrypt$4096$8$1$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
+
+function toPublic(u: UserRecord): AdminUser {
+  return { id: u.id, userId: u.userId, email: u.email, name: u.name, state: u.state };
+}

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import type Provider from 'oidc-provider';
+import { type Logger, silentLogger } from '../log.ts';
+import { AdminApi } from './admin/admin-api.ts';
+import { type AdminStats, FaultSwitch } from './admin/fault-switch.ts';
+import type { AdminFaults, AdminUser } from './admin-contract.ts';
+import { Catalog } from './directory/catalog.ts';
+import { UserDirectory } from './directory/user-directory.ts';
+import { interactionRoutes } from './interaction/interaction-routes.ts';
+import { type IssuedTokens, type MintOptions, mintTokens } from './mint-tokens.ts';
+import { createProvider } from './provider/create-provider.ts';
+import { loadOrCreateKeys } from './provider/keys.ts';
+import { whoamiRoute } from './resources/whoami-route.ts';
+import { loadDemoTenant, loadSeedFile, parseSeed, type Seed, type SeedUser } from './seed/seed-schema.ts';
+import { MemoryStore } from './store/memory-store.ts';
+import { RedisStore } from './store/redis-store.ts';
+import type { TokenStore } from './store/token-store.ts';
+import { TokenRevoker } from './token-revoker.ts';
+
+export type { AdminStats } from './admin/fault-switch.ts';
+export type { IssuedTokens, MintOptions } from './mint-tokens.ts';
+export type { Seed, SeedInput, SeedUser } from './seed/seed-schema.ts';
+export { loadDemoTenant, loadSeedFile, parseSeed } from './seed/seed-schema.ts';
+export { tokenRef } from './store/token-store.ts';
+
+export interface IdaasOptions {
+  /** TCP port; default 0 = a random free port. */
+  port?: number;
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Issuer URL; default `http://{host}:{port}` once listening (set it when behind a proxy). */
+  issuer?: string;
+  /** A seed object or the path of a seed JSON file; default the shipped demo tenant. */
+  seed?: Seed | string;
+  /** Default 'memory'. With Redis, keys live under `${prefix}:` and survive a restart. */
+  store?: 'memory' | { redis: Redis | string; prefix: string };
+  /** Bearer token of the admin API; default random (read it from `Idaas.adminToken`). */
+  adminToken?: string;
+  /** Default: silent. */
+  logger?: Logger;
+}
+
+export interface Idaas {
+  /** Base URL (also the issuer unless `issuer` was given). */
+  url: string;
+  issuer: string;
+  adminToken: string;
+  seed: Seed;
+  /** The underlying oidc-provider instance, for advanced tests. */
+  provider: Provider;
+  close(): Promise<void>;
+  addUser(user: SeedUser): Promise<AdminUser>;
+  mintTokens(options: MintOptions): Promise<IssuedTokens[]>;
+  setFaults(faults: AdminFaults): void;
+  stats(): AdminStats;
+}
+
+function resolveSeed(seed: IdaasOptions['seed']): Seed {
+  if (seed === undefined) return loadDemoTenant();
+  if (typeof seed === 'string') return loadSeedFile(seed);
+  return parseSeed(seed);
+}
+
+/** Starts the embedded identity service: OpenID Provider, login/consent pages, admin API. */
+export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
+  const seed = resolveSeed(options.seed);
+  const logger = options.logger ?? silentLogger;
+  const host = options.host ?? '127.0.0.1';
+  const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
+  const catalog = new Catalog(seed.applications, seed.resourceServers);
+  const users = new UserDirectory();
+  await Promise.all(seed.users.map((u) => users.add(u)));
+
+  const storeOptions = { resolveResourceServer: (aud: string) => catalog.resourceServerIdOfAudience(aud) };
+  const store: TokenStore =
+    options.store === undefined || options.store === 'memory'
+      ? new MemoryStore(storeOptions)
+      : new RedisStore({ ...storeOptions, ...options.store });
+  const keys = await loadOrCreateKeys(store);
+  const faults = new FaultSwitch();
+  const revoker = new TokenRevoker(store, catalog);
+  const admin = new AdminApi({ adminToken, faults, context: { users, catalog, revoker }, logger });
+
+  // Listen first: with port 0 the issuer is only known once the port is.
+  let oidc: ReturnType<Provider['callback']> | undefined;
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (admin.matches(path)) {
+      void admin.handle(req, res);
+    } else if (oidc) {
+      oidc(req, res);
+    } else {
+      res.writeHead(503).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = options.issuer ?? url;
+
+  const provider = createProvider({ issuer, store, users, catalog, keys });
+  provider.use(interactionRoutes(provider, users));
+  provider.use(whoamiRoute(provider, catalog, users));
+  provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server error'));
+  oidc = provider.callback();
+  logger.info({ url, issuer }, 'IDaaS listening');
+
+  return {
+    url,
+    issuer,
+    adminToken,
+    seed,
+    provider,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+    },
+    addUser: (u) => users.add(u),
+    mintTokens: (o) => mintTokens(provider, users, catalog, o),
+    setFaults: (f) => {
+      faults.set(f);
+    },
+    stats: () => faults.stats(),
+  };
+}

@@ -1,0 +1,94 @@
+import type { Middleware } from 'koa';
+import type Provider from 'oidc-provider';
+import type { UserDirectory } from '../directory/user-directory.ts';
+import { readBody } from '../http/read-body.ts';
+import { consentPage, loginPage } from './pages.ts';
+
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/;
+const FORM_LIMIT = 16 * 1024;
+
+/** Koa middleware for the login and consent pages (`/interaction/:uid[/login|/confirm|/abort]`). */
+export function interactionRoutes(provider: Provider, users: UserDirectory): Middleware {
+  return async (ctx, next) => {
+    const match = ROUTE.exec(ctx.path);
+    if (!match) return next();
+    const action = match[2];
+    ctx.set('cache-control', 'no-store');
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const client = await provider.Client.find(String(details.params.client_id));
+    const clientName = client?.clientName ?? String(details.params.client_id);
+
+    if (ctx.method === 'GET' && action === undefined) {
+      ctx.type = 'html';
+      ctx.body =
+        details.prompt.name === 'login'
+          ? loginPage({ uid: details.uid, clientName })
+          : consentPage({ uid: details.uid, clientName, scopes: requestedScopes(details.prompt.details) });
+      return;
+    }
+    if (ctx.method !== 'POST') return next();
+
+    let result: Parameters<Provider['interactionResult']>[2];
+    if (action === 'login') {
+      const form = new URLSearchParams((await readBody(ctx.req, FORM_LIMIT)).toString('utf8'));
+      const login = form.get('login') ?? '';
+      const auth = await users.authenticate(login, form.get('password') ?? '');
+      if (!auth.ok) {
+        ctx.status = auth.reason === 'disabled' ? 403 : 401;
+        ctx.type = 'html';
+        ctx.body = loginPage({
+          uid: details.uid,
+          clientName,
+          login,
+          error:
+            auth.reason === 'disabled'
+              ? 'This account is disabled. Contact your administrator.'
+              : 'Invalid user id, email or password.',
+        });
+        return;
+      }
+      result = { login: { accountId: auth.user.id } };
+    } else if (action === 'confirm') {
+      result = { consent: { grantId: await grantConsent(provider, details) } };
+    } else {
+      result = { error: 'access_denied', error_description: 'the user denied the request' };
+    }
+    const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, {
+      mergeWithLastSubmission: action !== 'login',
+    });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  };
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** Grants whatever the prompt says is missing: OIDC scopes, claims and resource scopes. */
+async function grantConsent(provider: Provider, details: Details): Promise<string> {
+  const accountId = details.session?.accountId;
+  if (!accountId) throw new Error('consent without a signed-in session');
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+  if (!grant) throw new Error('grant of the interaction not found');
+  const d = details.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+  if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  return grant.save();
+}
+
+function requestedScopes(details: Record<string, unknown>): string[] {
+  const oidc = Array.isArray(details.missingOIDCScope) ? (details.missingOIDCScope as string[]) : [];
+  const resources = (details.missingResourceScopes ?? {}) as Record<string, string[]>;
+  return [
+    ...oidc,
+    ...Object.entries(resources).flatMap(([indicator, scopes]) => scopes.map((s) => `${s} (${indicator})`)),
+  ];
+}

@@ -1,0 +1,253 @@
+import { Redis } from 'ioredis';
+import {
+  type AdapterPayload,
+  describeGrant,
+  describeToken,
+  grantIndexKeys,
+  type IndexKey,
+  indexName,
+  isLive,
+  LISTED_MODELS,
+  type ResourceServerResolver,
+  type StoredGrant,
+  type StoredToken,
+  type StoreOptions,
+  type TokenStore,
+  tokenIndexKeys,
+  tokenRef,
+} from './token-store.ts';
+
+export interface RedisStoreOptions extends StoreOptions {
+  /** A connection (left open on close) or a URL (connected here, closed on close). */
+  redis: Redis | string;
+  /** Every key starts with `${prefix}:`. */
+  prefix: string;
+}
+
+/** Index members of grants outlive any single token; a month bounds what an abandoned grant leaves. */
+const GRANT_MEMBERS_TTL_S = 30 * 24 * 3600;
+
+/**
+ * Redis keys (under the prefix):
+ *   m:{Model}:{id}   payload JSON, with the model's TTL      uid:/uc:{Model}:{v}  secondary look-ups
+ *   g:{grantId}      SET of "{Model}:{id}" in the grant      t:{ref}              StoredToken JSON
+ *   ti:{index}       ZSET ref → expiry ms (listed tokens)   gi:{index}           ZSET grantId → expiry ms
+ *   meta:{key}       settings (keys)
+ */
+export class RedisStore implements TokenStore {
+  readonly #redis: Redis;
+  readonly #owned: boolean;
+  readonly #p: string;
+  readonly #resolve: ResourceServerResolver;
+
+  constructor(options: RedisStoreOptions) {
+    this.#owned = typeof options.redis === 'string';
+    this.#redis =
+      typeof options.redis === 'string'
+        ? new Redis(options.redis, { maxRetriesPerRequest: 3 })
+        : options.redis;
+    this.#p = `${options.prefix}:`;
+    this.#resolve = options.resolveResourceServer ?? (() => undefined);
+  }
+
+  #m(model: string, id: string) {
+    return `${this.#p}m:${model}:${id}`;
+  }
+  #t(ref: string) {
+    return `${this.#p}t:${ref}`;
+  }
+  #ti(k: IndexKey) {
+    return `${this.#p}ti:${indexName(k)}`;
+  }
+  #gi(k: IndexKey) {
+    return `${this.#p}gi:${indexName(k)}`;
+  }
+  #g(grantId: string) {
+    return `${this.#p}g:${grantId}`;
+  }
+
+  async upsert(model: string, id: string, payload: AdapterPayload, expiresIn: number | undefined) {
+    const previous = model === 'Grant' ? await this.find(model, id) : undefined;
+    const tx = this.#redis.multi();
+    if (previous) this.#unindexGrant(tx, id, previous);
+    const json = JSON.stringify(payload);
+    const ttlMs = expiresIn ? expiresIn * 1000 : undefined;
+    const setWithTtl = (key: string, value: string) =>
+      ttlMs ? tx.set(key, value, 'PX', ttlMs) : tx.set(key, value);
+    setWithTtl(this.#m(model, id), json);
+    if (payload.uid) setWithTtl(`${this.#p}uid:${model}:${payload.uid}`, id);
+    if (payload.userCode) setWithTtl(`${this.#p}uc:${model}:${payload.userCode}`, id);
+    if (payload.grantId) {
+      tx.sadd(this.#g(payload.grantId), `${model}:${id}`);
+      tx.expire(this.#g(payload.grantId), GRANT_MEMBERS_TTL_S);
+    }
+    const score = ttlMs ? Date.now() + ttlMs : '+inf';
+    const token = describeToken(model, id, payload, this.#resolve);
+    if (token && !payload.consumed) {
+      setWithTtl(this.#t(token.ref), JSON.stringify(token));
+      for (const k of tokenIndexKeys(token)) tx.zadd(this.#ti(k), score, token.ref);
+    }
+    if (model === 'Grant') {
+      const grant = describeGrant(id, payload, this.#resolve);
+      if (grant) for (const k of grantIndexKeys(grant)) tx.zadd(this.#gi(k), score, id);
+    }
+    await tx.exec();
+  }
+
+  async find(model: string, id: string) {
+    return parse<AdapterPayload>(await this.#redis.get(this.#m(model, id)));
+  }
+
+  async findByUid(model: string, uid: string) {
+    const id = await this.#redis.get(`${this.#p}uid:${model}:${uid}`);
+    return id === null ? undefined : this.find(model, id);
+  }
+
+  async findByUserCode(model: string, userCode: string) {
+    const id = await this.#redis.get(`${this.#p}uc:${model}:${userCode}`);
+    return id === null ? undefined : this.find(model, id);
+  }
+
+  async consume(model: string, id: string) {
+    const payload = await this.find(model, id);
+    if (!payload) return;
+    const tx = this.#redis.multi();
+    tx.set(
+      this.#m(model, id),
+      JSON.stringify({ ...payload, consumed: Math.floor(Date.now() / 1000) }),
+      'KEEPTTL',
+    );
+    // A consumed (rotated) refresh token is dead: out of the listings, kept for reuse detection.
+    const token = describeToken(model, id, payload, this.#resolve);
+    if (token) this.#unindexToken(tx, token);
+    await tx.exec();
+  }
+
+  async destroy(model: string, id: string) {
+    await this.#destroyMany([[model, id]]);
+  }
+
+  async revokeByGrantId(model: string, grantId: string) {
+    const members = await this.#redis.smembers(this.#g(grantId));
+    const pairs = members.map(splitKey).filter(([m]) => m === model);
+    await this.#destroyMany(pairs);
+  }
+
+  async listTokens(key: IndexKey) {
+    const index = this.#ti(key);
+    const refs = await this.#redis.zrangebyscore(index, Date.now(), '+inf');
+    const tokens = await this.#tokens(refs, index);
+    return tokens.sort((a, b) => a.iat - b.iat);
+  }
+
+  async listGrantTokens(grantId: string) {
+    const members = await this.#redis.smembers(this.#g(grantId));
+    const refs = members
+      .map(splitKey)
+      .filter(([m]) => LISTED_MODELS.has(m))
+      .map(([, id]) => tokenRef(id));
+    return this.#tokens(refs);
+  }
+
+  async tokenByRef(ref: string) {
+    return (await this.#tokens([ref]))[0];
+  }
+
+  async destroyTokens(tokens: readonly StoredToken[]) {
+    if (tokens.length === 0) return [];
+    const alive = await this.#tokens(tokens.map((t) => t.ref));
+    await this.#destroyMany(tokens.map((t) => [t.model, t.jti]));
+    return alive;
+  }
+
+  async listGrants(key: IndexKey) {
+    const index = this.#gi(key);
+    const ids = await this.#redis.zrangebyscore(index, Date.now(), '+inf');
+    if (ids.length === 0) return [];
+    const values = await this.#redis.mget(ids.map((id) => this.#m('Grant', id)));
+    const out: StoredGrant[] = [];
+    const stale: string[] = [];
+    ids.forEach((id, i) => {
+      const payload = parse<AdapterPayload>(values[i] ?? null);
+      const grant = payload && describeGrant(id, payload, this.#resolve);
+      if (grant) out.push(grant);
+      else stale.push(id);
+    });
+    if (stale.length > 0) await this.#redis.zrem(index, ...stale);
+    return out;
+  }
+
+  async getMeta(key: string) {
+    return (await this.#redis.get(`${this.#p}meta:${key}`)) ?? undefined;
+  }
+
+  async setMetaIfAbsent(key: string, value: string) {
+    await this.#redis.set(`${this.#p}meta:${key}`, value, 'NX');
+    return (await this.getMeta(key)) ?? value;
+  }
+
+  async close() {
+    if (this.#owned) await this.#redis.quit();
+  }
+
+  /** Reads StoredTokens by ref, dropping (and pruning from `index`) the ones gone or expired. */
+  async #tokens(refs: readonly string[], index?: string): Promise<StoredToken[]> {
+    if (refs.length === 0) return [];
+    const values = await this.#redis.mget(refs.map((r) => this.#t(r)));
+    const out: StoredToken[] = [];
+    const stale: string[] = [];
+    refs.forEach((ref, i) => {
+      const t = parse<StoredToken>(values[i] ?? null);
+      if (t && isLive(t.exp)) out.push(t);
+      else stale.push(ref);
+    });
+    if (index && stale.length > 0) await this.#redis.zrem(index, ...stale);
+    return out;
+  }
+
+  async #destroyMany(pairs: readonly (readonly [string, string])[]) {
+    if (pairs.length === 0) return;
+    const values = await this.#redis.mget(pairs.map(([m, id]) => this.#m(m, id)));
+    const tx = this.#redis.multi();
+    pairs.forEach(([model, id], i) => {
+      const payload = parse<AdapterPayload>(values[i] ?? null);
+      tx.del(this.#m(model, id));
+      if (!payload) {
+        // Already gone from the payloads; still make sure no index points at it.
+        if (LISTED_MODELS.has(model)) tx.del(this.#t(tokenRef(id)));
+        return;
+      }
+      if (payload.uid) tx.del(`${this.#p}uid:${model}:${payload.uid}`);
+      if (payload.userCode) tx.del(`${this.#p}uc:${model}:${payload.userCode}`);
+      if (payload.grantId) tx.srem(this.#g(payload.grantId), `${model}:${id}`);
+      const token = describeToken(model, id, payload, this.#resolve);
+      if (token) this.#unindexToken(tx, token);
+      if (model === 'Grant') this.#unindexGrant(tx, id, payload);
+    });
+    await tx.exec();
+  }
+
+  #unindexToken(tx: ReturnType<Redis['multi']>, token: StoredToken) {
+    tx.del(this.#t(token.ref));
+    for (const k of tokenIndexKeys(token)) tx.zrem(this.#ti(k), token.ref);
+  }
+
+  #unindexGrant(tx: ReturnType<Redis['multi']>, id: string, payload: AdapterPayload) {
+    const grant = describeGrant(id, payload, this.#resolve);
+    if (grant) for (const k of grantIndexKeys(grant)) tx.zrem(this.#gi(k), id);
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const sep = key.indexOf(':');
+  return [key.slice(0, sep), key.slice(sep + 1)];
+}
+
+function parse<T>(value: string | null): T | undefined {
+  if (value === null) return undefined;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return undefined;
+  }
+}
