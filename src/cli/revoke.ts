@@ -1,12 +1,115 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { type Config, loadConfig } from '../config.ts';
+import { ConfigError, ValidationError } from '../domain/errors.ts';
+import { describeTarget, type Target } from '../domain/target.ts';
+import type { IdentityProvider } from '../identity/port.ts';
+import type { RequestRecord } from '../intake/types.ts';
+import { createRuntime } from '../runtime.ts';
 
-/** `revoker revoke`: not built yet. */
+const KINDS = { token: 'token', user: 'user', app: 'application', api: 'resourceServer' } as const;
+type Kind = keyof typeof KINDS;
+
+interface RevokeOptions {
+  reason?: string;
+  user?: string;
+  wait?: boolean;
+  timeout: string;
+  key?: string;
+}
+
+/**
+ * Resolves what an operator typed (an email, a name, an audience) to the IdP's ids, so the request,
+ * the audit log and the approval message all name the same thing.
+ */
+export async function resolveTarget(idp: IdentityProvider, kind: Kind, ref: string, user?: string): Promise<Target> {
+  switch (kind) {
+    case 'token': {
+      if (!user) throw new ValidationError('revoke token needs --user <user id or email> (whose token it is)');
+      return { kind: 'token', userId: (await resolveUser(idp, user)).id, tokenId: ref };
+    }
+    case 'user':
+      return { kind: 'user', userId: (await resolveUser(idp, ref)).id };
+    case 'app': {
+      const exact = await idp.getApplication(ref).catch(() => undefined);
+      if (exact) return { kind: 'application', applicationId: exact.id };
+      const found = await idp.searchApplications(ref, 5);
+      const only = single(found, ref, 'application', (a) => `${a.name} (${a.id})`);
+      return { kind: 'application', applicationId: only.id };
+    }
+    case 'api': {
+      const exact = await idp.getResourceServer(ref).catch(() => undefined);
+      if (exact) return { kind: 'resourceServer', resourceServerId: exact.id };
+      const found = await idp.searchResourceServers(ref, 5);
+      const byAudience = found.filter((r) => r.audience === ref);
+      const only = single(byAudience.length === 1 ? byAudience : found, ref, 'API', (r) => `${r.name} (${r.id})`);
+      return { kind: 'resourceServer', resourceServerId: only.id };
+    }
+  }
+}
+
+async function resolveUser(idp: IdentityProvider, ref: string) {
+  if (ref.includes('@')) {
+    const byEmail = await idp.findUserByEmail(ref);
+    if (byEmail) return byEmail;
+  }
+  const exact = await idp.getUser(ref).catch(() => undefined);
+  if (exact) return exact;
+  return single(await idp.searchUsers(ref, 5), ref, 'user', (u) => `${u.userName} <${u.email ?? '?'}> (${u.id})`);
+}
+
+function single<T>(items: T[], ref: string, what: string, show: (t: T) => string): T {
+  if (items.length === 1) return items[0]!;
+  if (items.length === 0) throw new ValidationError(`no ${what} matches "${ref}"`);
+  throw new ValidationError(`"${ref}" matches several: ${items.map(show).join(', ')}; be more specific`);
+}
+
+function summary(rec: RequestRecord): string {
+  const r = rec.result;
+  const outcome = r ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${r.error})` : ''}` : '';
+  return `${rec.id} ${rec.state}: ${describeTarget(rec.target)}${outcome}`;
+}
+
+/** `revoker revoke token|user|app|api <ref> [--reason] [--wait]`: the same workflow, with source "cli". */
 export function register(program: Command): void {
   program
     .command('revoke')
-    .description('(not built yet)')
-    .action(() => {
-      process.stderr.write('revoker revoke: not built yet\n');
-      process.exitCode = 1;
+    .description('request a revocation from the shell (same workflow as Slack, source "cli")')
+    .argument('<scope>', 'token | user | app | api')
+    .argument('<ref>', 'token id, user id or email, application id or name, API id, name or audience')
+    .option('--user <user>', 'for a token: the user it belongs to (id or email)')
+    .option('--reason <text>', 'why (recorded in the audit log)', 'requested from the CLI')
+    .option('--wait', 'wait for the verified result; exit 1 unless it is verified')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
+    .option('--key <idempotency-key>', 'same key ⇒ same request (safe to re-run)')
+    .action(async (scope: string, ref: string, opts: RevokeOptions) => {
+      if (!(scope in KINDS)) throw new ValidationError(`scope must be token, user, app or api (got "${scope}")`);
+      const config: Config = loadConfig();
+      if (config.IDP === 'idaas' && !config.IDAAS_URL) {
+        throw new ConfigError(
+          'IDAAS_URL',
+          'is required for the CLI (the embedded IDaaS runs inside `revoker serve`; point the CLI at it with IDAAS_URL and IDAAS_ADMIN_TOKEN)',
+        );
+      }
+      const rt = await createRuntime(config, { embedIdaas: false });
+      try {
+        const target = await resolveTarget(rt.idp, scope as Kind, ref, opts.user);
+        const { request, duplicate } = await rt.intake.submit({
+          target,
+          reason: opts.reason ?? 'requested from the CLI',
+          requestedBy: { source: 'cli', id: userInfo().username || 'cli' },
+          source: 'cli',
+          ...(opts.key ? { idempotencyKey: `cli:${opts.key}` } : {}),
+        });
+        process.stdout.write(`${duplicate ? 'already requested' : 'requested'}: ${summary(request)}\n`);
+        if (!opts.wait) return;
+        const workers = await rt.queues.idpCalls.getWorkersCount();
+        if (workers === 0) process.stderr.write('warning: no worker is connected; start `revoker serve`\n');
+        const done = await rt.intake.waitForOutcome(request.id, Number(opts.timeout) * 1000);
+        process.stdout.write(`${summary(done)}\n`);
+        if (done.state !== 'verified') process.exitCode = 1;
+      } finally {
+        await rt.close();
+      }
     });
 }

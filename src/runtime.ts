@@ -1,0 +1,102 @@
+import { Redis } from 'ioredis';
+import { RedisAuditLog } from './audit/redis-audit-log.ts';
+import type { Config } from './config.ts';
+import { type Idaas, startIdaas } from './idaas/index.ts';
+import { createIdentityProvider } from './identity/factory.ts';
+import type { IdentityProvider } from './identity/port.ts';
+import { LogNotifier } from './intake/log-notifier.ts';
+import { CompositeNotifier, type Notifier } from './intake/notifier.ts';
+import { RedisRequestStore } from './intake/request-store.ts';
+import { RevocationService } from './intake/revocation-service.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { RevocationQueues } from './queue/revocation-queues.ts';
+import { createWorkflowEngine } from './workflows/index.ts';
+import type { WorkflowEngine } from './workflows/types.ts';
+
+/** Everything a Revoker process shares, built once from the validated config (the composition root). */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  /** BullMQ-ready connection (`maxRetriesPerRequest: null`). */
+  redis: Redis;
+  idp: IdentityProvider;
+  /** The embedded IDaaS when this process runs it (IDP=idaas without IDAAS_URL). */
+  idaas?: Idaas;
+  audit: RedisAuditLog;
+  workflows: WorkflowEngine;
+  store: RedisRequestStore;
+  queues: RevocationQueues;
+  /** Add notifiers (e.g. Slack's) before anything is submitted. */
+  notifiers: Notifier[];
+  notifier: Notifier;
+  intake: RevocationService;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Run the embedded IDaaS in this process when IDP=idaas and IDAAS_URL is unset. Default true. */
+  embedIdaas?: boolean;
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
+  const metrics = createMetrics();
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const prefix = config.REVOKER_PREFIX;
+
+  let idaas: Idaas | undefined;
+  let idaasOverride: { baseUrl: string; adminToken: string } | undefined;
+  if (config.IDP === 'idaas' && !config.IDAAS_URL && options.embedIdaas !== false) {
+    idaas = await startIdaas({
+      port: config.IDAAS_PORT,
+      ...(config.IDAAS_SEED ? { seed: config.IDAAS_SEED } : {}),
+      store: config.IDAAS_STORE === 'redis' ? { redis, prefix: `${prefix}:idaas` } : 'memory',
+      ...(config.IDAAS_ADMIN_TOKEN ? { adminToken: config.IDAAS_ADMIN_TOKEN } : {}),
+      logger: logger.child({ component: 'idaas' }),
+    });
+    idaasOverride = { baseUrl: idaas.url, adminToken: idaas.adminToken };
+    logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
+  }
+  const idp = createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined);
+  const workflows = await createWorkflowEngine(config.WORKFLOWS_DIR, process.env);
+  const audit = new RedisAuditLog({ redis, prefix });
+  const store = new RedisRequestStore({ redis, prefix });
+  const queues = new RevocationQueues({ connection: redis, prefix });
+  const notifiers: Notifier[] = [new LogNotifier(logger.child({ component: 'notifier' }))];
+  const notifier = new CompositeNotifier(notifiers);
+  const intake = new RevocationService({
+    store,
+    queues,
+    workflows,
+    idp,
+    audit,
+    notifier,
+    metrics,
+    logger,
+    redis,
+  });
+  return {
+    config,
+    logger,
+    metrics,
+    redis,
+    idp,
+    ...(idaas ? { idaas } : {}),
+    audit,
+    workflows,
+    store,
+    queues,
+    notifiers,
+    notifier,
+    intake,
+    async close() {
+      await queues.close();
+      await idaas?.close();
+      redis.disconnect();
+    },
+  };
+}
