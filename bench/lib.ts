@@ -1,0 +1,199 @@
+/**
+ * Benchmark harness.
+ *
+ * Every `bench/<name>.bench.ts` exports `default async function run(): Promise<void>`; `npm run bench`
+ * runs them all in file-name order, `npm run bench -- http hr` only the named ones (see bench/run.ts).
+ *
+ * A bench measures its figure AND a baseline in the same run, on the same machine, and prints both with
+ * `printFigure`, so the ratio means something even on a noisy laptop or CI box. Typical shape:
+ *
+ * ```ts
+ * import { fixedRateLoad, printFigure, printHeader } from './lib.ts';
+ * export default async function run(): Promise<void> {
+ *   printHeader('hr webhooks');
+ *   const base = await fixedRateLoad({ url: bareUrl, rate: 500, durationSec: 5 });
+ *   const hr = await fixedRateLoad({
+ *     url: `${serviceUrl}/webhooks/hr/standard`, method: 'POST', rate: 500, durationSec: 5,
+ *     bodies: (i) => sign({ type: 'employee.terminated', data: { employeeId: `E${i}` } }), // fresh per request
+ *   });
+ *   printFigure({ name: 'hr p99', value: hr.p99Ms, unit: 'ms', baseline: base.p99Ms,
+ *     baselineName: 'bare http', target: { op: '<=', value: 50 }, higherIsBetter: false });
+ * }
+ * ```
+ *
+ * `fixedRateLoad` drives autocannon at a fixed overall rate rather than flat out, so p50/p99 describe a
+ * service under a stated load and compare across runs. Mind autocannon's metering: each connection gets
+ * `rate / connections` requests per second and sends them back-to-back (one in flight at a time), then
+ * idles until the next second; latencies are thus those of `connections` concurrent clients in bursts.
+ * Percentiles come from every response's exact time (autocannon's own histogram rounds to whole ms).
+ * The load generator shares the process (and the 2 cores) with in-process servers: compare against the
+ * baseline from the same run, not against absolute numbers from another machine.
+ * Benches clean up what they start (servers, Redis keys, workers); the runner exits when all are done.
+ */
+import autocannon from 'autocannon';
+
+export interface PreparedRequest {
+  body: string | Buffer;
+  /** Merged over the load's `headers`, e.g. a fresh signature and timestamp. */
+  headers?: Record<string, string>;
+}
+
+export interface FixedRateOptions {
+  url: string;
+  /** Default `GET`. */
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Sent with every request. Default none. */
+  headers?: Record<string, string>;
+  /** One body for every request. Ignored when `bodies` is given. */
+  body?: string | Buffer;
+  /**
+   * Called once per request (index from 0) for its body, or body plus headers, so each request can
+   * carry a fresh signature, timestamp or id.
+   */
+  bodies?: (index: number) => string | Buffer | PreparedRequest;
+  /** Requests per second over all connections. */
+  rate: number;
+  durationSec: number;
+  /** Concurrent connections (capped at `rate` by autocannon). Default 10. */
+  connections?: number;
+  /** Unmeasured run before the measured one, to warm the JIT and connection pools. Default 0. */
+  warmupSec?: number;
+  /** A request taking longer than this counts as an error. Default 10 s. */
+  timeoutSec?: number;
+}
+
+export interface LoadResult {
+  /** Requests written to the wire. */
+  sent: number;
+  /** Responses received (any status). */
+  completed: number;
+  /** Responses outside 2xx. */
+  non2xx: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Completed responses per second over the measured duration. */
+  rps: number;
+}
+
+function isPrepared(value: string | Buffer | PreparedRequest): value is PreparedRequest {
+  return typeof value === 'object' && !Buffer.isBuffer(value);
+}
+
+/** Nearest-rank percentile of ascending `sorted`; 0 when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+async function once(options: FixedRateOptions, durationSec: number): Promise<LoadResult> {
+  let index = 0;
+  const bodies = options.bodies;
+  const baseHeaders = options.headers ?? {};
+  // autocannon's histogram rounds to whole milliseconds; sub-millisecond figures need the raw samples.
+  const samples: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        method: options.method ?? 'GET',
+        headers: baseHeaders,
+        body: bodies ? undefined : options.body,
+        overallRate: options.rate,
+        duration: durationSec,
+        connections: options.connections ?? 10,
+        timeout: options.timeoutSec ?? 10,
+        requests: bodies
+          ? [
+              {
+                setupRequest: (request) => {
+                  const prepared = bodies(index++);
+                  if (!isPrepared(prepared)) return { ...request, body: prepared };
+                  return {
+                    ...request,
+                    body: prepared.body,
+                    headers: { ...baseHeaders, ...prepared.headers },
+                  };
+                },
+              },
+            ]
+          : undefined,
+      },
+      // autocannon types its callback error as any; it is an Error or null.
+      (err: unknown, res) => (err ? reject(err) : resolve(res)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => samples.push(responseTime));
+  });
+  samples.sort((a, b) => a - b);
+  const completed = result.requests.total;
+  return {
+    sent: result.requests.sent,
+    completed,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    p50Ms: percentile(samples, 0.5),
+    p99Ms: percentile(samples, 0.99),
+    rps: completed / Math.max(result.duration, 1e-9),
+  };
+}
+
+/** Drives `url` at a fixed overall rate for `durationSec` and reports latency and throughput. */
+export async function fixedRateLoad(options: FixedRateOptions): Promise<LoadResult> {
+  if ((options.warmupSec ?? 0) > 0) await once(options, options.warmupSec!);
+  return once(options, options.durationSec);
+}
+
+export interface FigureOptions {
+  name: string;
+  value: number;
+  unit: string;
+  /** The same quantity for the baseline, measured in the same run. */
+  baseline: number;
+  baselineName: string;
+  /** Absolute objective (e.g. p99 <= 50 ms); without it the line says `-` instead of PASS/MISS. */
+  target?: { op: '>=' | '<='; value: number };
+  higherIsBetter: boolean;
+}
+
+export interface Figure extends FigureOptions {
+  /** value / baseline (Infinity when the baseline is 0 and the value is not). */
+  ratio: number;
+  /** Undefined without a target. */
+  pass?: boolean;
+}
+
+function fmt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+/** Prints a section title, so a run's output reads as one block per bench. */
+export function printHeader(title: string): void {
+  process.stdout.write(`\n== ${title} ==\n`);
+}
+
+/**
+ * Prints one aligned line: figure, baseline, ratio (and whether that is better or worse), target and
+ * PASS/MISS. Returns the figure so a bench can also assert or aggregate.
+ */
+export function printFigure(options: FigureOptions): Figure {
+  const { name, value, unit, baseline, baselineName, target, higherIsBetter } = options;
+  const ratio = baseline === 0 ? (value === 0 ? 1 : Number.POSITIVE_INFINITY) : value / baseline;
+  const better = higherIsBetter ? ratio >= 1 : ratio <= 1;
+  const pass = target ? (target.op === '>=' ? value >= target.value : value <= target.value) : undefined;
+  const verdict = pass === undefined ? '-' : pass ? 'PASS' : 'MISS';
+  const targetText = target ? `target ${target.op} ${fmt(target.value)} ${unit}` : 'no target';
+  const line = [
+    name.padEnd(30),
+    `${fmt(value)} ${unit}`.padStart(14),
+    `  vs ${baselineName.padEnd(16)}`,
+    `${fmt(baseline)} ${unit}`.padStart(14),
+    `  x${fmt(ratio)} ${better ? '(better)' : '(worse) '}`.padEnd(20),
+    `  ${targetText}`.padEnd(24),
+    `  ${verdict}`,
+  ].join('');
+  process.stdout.write(`${line}\n`);
+  return { ...options, ratio, pass };
+}
