@@ -1,0 +1,239 @@
+import type { Redis } from 'ioredis';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadHrConfig } from '../../../src/hr/hr-config.ts';
+import type { HrEvent } from '../../../src/hr/hr-event.ts';
+import { type HrProcessorDeps, pendingKey, processHrEvent } from '../../../src/hr/hr-event-processor.ts';
+import { createHrEventQueue, enqueueHrEvent } from '../../../src/hr/hr-event-queue.ts';
+import { startHrEventWorker } from '../../../src/hr/hr-event-worker.ts';
+import { IdpTransientError } from '../../../src/identity/errors.ts';
+import { FakeIntake } from '../../helpers/fake-intake.ts';
+import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
+import { MemoryIdp } from '../../helpers/memory-idp.ts';
+import { RecordingNotifier } from '../../helpers/pipeline.ts';
+import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
+
+const NOW = new Date('2026-06-01T12:00:00Z');
+const vendors = setupServer();
+beforeAll(() => vendors.listen({ onUnhandledRequest: 'error' }));
+afterAll(() => vendors.close());
+
+let redis: Redis;
+let deps: HrProcessorDeps & {
+  intake: FakeIntake;
+  audit: MemoryAuditLog;
+  notifier: RecordingNotifier;
+  idp: MemoryIdp;
+};
+
+beforeEach(() => {
+  redis = connectRedis();
+  const idp = new MemoryIdp();
+  idp.addUser('u_alice', 'alice@example.com');
+  deps = {
+    idp,
+    intake: new FakeIntake(() => NOW),
+    audit: new MemoryAuditLog(),
+    notifier: new RecordingNotifier(),
+    redis,
+    prefix: randomPrefix('hrp'),
+    clock: () => NOW,
+    hrConfig: loadHrConfig({
+      GUSTO_API_URL: 'https://gusto.test',
+      GUSTO_API_TOKEN: 'gt',
+      BAMBOOHR_API_URL: 'https://bamboo.test/api/gateway.php/acme',
+      BAMBOOHR_API_KEY: 'bk',
+    }),
+  };
+});
+
+afterEach(async () => {
+  vendors.resetHandlers();
+  await deleteKeys(redis, deps.prefix);
+  redis.disconnect();
+});
+
+const terminate = (over: Partial<HrEvent> = {}): HrEvent => ({
+  source: 'standard',
+  eventId: 'evt-1',
+  employeeId: 'E1',
+  email: 'alice@example.com',
+  effectiveAt: '2026-12-01T00:00:00Z',
+  kind: 'terminate',
+  ...over,
+});
+
+describe('processHrEvent', () => {
+  it('terminate ⇒ one submit revoking all the user’s tokens, scheduled, remembered per employee', async () => {
+    const out = await processHrEvent(terminate(), deps);
+    expect(out).toMatchObject({ action: 'submitted' });
+    expect(deps.intake.submissions).toHaveLength(1);
+    expect(deps.intake.submissions[0]).toMatchObject({
+      target: { kind: 'user', userId: 'u_alice' },
+      source: 'hr',
+      requestedBy: { source: 'hr', id: 'standard' },
+      effectiveAt: '2026-12-01T00:00:00.000Z',
+      idempotencyKey: 'hr.standard.evt-1',
+    });
+    const requestId = (out as { requestId: string }).requestId;
+    expect(await redis.get(pendingKey(deps.prefix, 'standard', 'E1'))).toBe(requestId);
+    // Re-running the same event (at-least-once) creates nothing new.
+    expect(await processHrEvent(terminate(), deps)).toEqual({ action: 'unchanged', requestId });
+    expect(deps.intake.records.size).toBe(1);
+  });
+
+  it('a later terminate with a different date reschedules the scheduled request', async () => {
+    const first = (await processHrEvent(terminate(), deps)) as { requestId: string };
+    const out = await processHrEvent(
+      terminate({ eventId: 'evt-2', effectiveAt: '2026-11-15T09:00:00Z' }),
+      deps,
+    );
+    expect(out).toEqual({ action: 'rescheduled', requestId: first.requestId });
+    expect(deps.intake.reschedules).toEqual([
+      {
+        requestId: first.requestId,
+        effectiveAt: '2026-11-15T09:00:00.000Z',
+        actor: { source: 'hr', id: 'standard' },
+      },
+    ]);
+    expect(deps.intake.records.size).toBe(1);
+  });
+
+  it('cancel ⇒ the scheduled request is cancelled and forgotten; a second cancel finds nothing', async () => {
+    const first = (await processHrEvent(terminate(), deps)) as { requestId: string };
+    const out = await processHrEvent(terminate({ eventId: 'evt-3', kind: 'cancel', email: undefined }), deps);
+    expect(out).toEqual({ action: 'cancelled', requestId: first.requestId });
+    expect(deps.intake.records.get(first.requestId)?.state).toBe('cancelled');
+    expect(await redis.get(pendingKey(deps.prefix, 'standard', 'E1'))).toBeNull();
+    expect(await processHrEvent(terminate({ eventId: 'evt-4', kind: 'cancel' }), deps)).toEqual({
+      action: 'nothing_to_cancel',
+    });
+  });
+
+  it('cancel after the revocation started is refused: it goes ahead', async () => {
+    const first = (await processHrEvent(terminate(), deps)) as { requestId: string };
+    deps.intake.setState(first.requestId, 'running');
+    const out = await processHrEvent(terminate({ eventId: 'evt-5', kind: 'cancel' }), deps);
+    expect(out).toEqual({ action: 'not_cancellable', requestId: first.requestId, state: 'running' });
+    expect(deps.intake.cancellations).toHaveLength(0);
+  });
+
+  it('unknown employee ⇒ audited once and announced, nothing submitted', async () => {
+    const event = terminate({ email: 'nobody@example.com' });
+    expect(await processHrEvent(event, deps)).toEqual({ action: 'unknown_employee' });
+    await processHrEvent(event, deps);
+    expect(deps.intake.submissions).toHaveLength(0);
+    expect(deps.audit.of('webhook.unknown_employee')).toHaveLength(1);
+    expect(deps.notifier.events[0]).toEqual({
+      type: 'hr.unknown_employee',
+      source: 'standard',
+      employeeId: 'E1',
+      email: 'nobody@example.com',
+      eventId: 'evt-1',
+    });
+  });
+
+  it('a transient IdP error propagates (BullMQ retries) and leaves no trace', async () => {
+    deps.idp.findUserByEmail = async () => {
+      throw new IdpTransientError('IdP 503', { status: 503 });
+    };
+    await expect(processHrEvent(terminate(), deps)).rejects.toBeInstanceOf(IdpTransientError);
+    expect(deps.intake.submissions).toHaveLength(0);
+    // The per-employee lock was released.
+    expect(await redis.keys(`${deps.prefix}:hr:lock:*`)).toEqual([]);
+  });
+
+  it('Gusto id-only delivery ⇒ email and last day fetched from the Gusto API (documented shapes)', async () => {
+    vendors.use(
+      http.get('https://gusto.test/v1/employees/bcfc9744', ({ request }) => {
+        expect(request.headers.get('authorization')).toBe('Bearer gt');
+        return HttpResponse.json({
+          uuid: 'bcfc9744',
+          first_name: 'Alice',
+          email: 'alice.personal@example.org',
+          work_email: 'alice@example.com',
+          terminated: true,
+          terminations: [{ uuid: 't1', effective_date: '2026-06-30', active: true, cancelable: true }],
+        });
+      }),
+    );
+    const out = await processHrEvent(
+      {
+        source: 'gusto',
+        eventId: 'g-1',
+        employeeId: 'bcfc9744',
+        kind: 'terminate',
+        type: 'employee.terminated',
+        needsLookup: true,
+      },
+      deps,
+    );
+    expect(out).toMatchObject({ action: 'submitted' });
+    expect(deps.intake.submissions[0]).toMatchObject({
+      target: { kind: 'user', userId: 'u_alice' },
+      effectiveAt: '2026-07-01T00:00:00.000Z',
+    });
+  });
+
+  it('BambooHR status change ⇒ the API decides: Active again with no termination date ⇒ cancel', async () => {
+    vendors.use(
+      http.get('https://bamboo.test/api/gateway.php/acme/v1/employees/67890', ({ request }) => {
+        expect(request.headers.get('authorization')).toBe(`Basic ${Buffer.from('bk:x').toString('base64')}`);
+        expect(new URL(request.url).searchParams.get('fields')).toContain('terminationDate');
+        return HttpResponse.json({
+          id: '67890',
+          workEmail: 'alice@example.com',
+          status: 'Active',
+          terminationDate: '0000-00-00',
+        });
+      }),
+    );
+    await processHrEvent(terminate({ source: 'bamboohr', employeeId: '67890', eventId: 'b-0' }), deps);
+    const out = await processHrEvent(
+      { source: 'bamboohr', eventId: 'b-1', employeeId: '67890', kind: 'terminate', needsLookup: true },
+      deps,
+    );
+    expect(out).toMatchObject({ action: 'cancelled' });
+  });
+
+  it('a vendor 5xx is retryable; a 404 is not', async () => {
+    vendors.use(
+      http.get('https://gusto.test/v1/employees/:id', () => new HttpResponse(null, { status: 502 })),
+    );
+    const event: HrEvent = {
+      source: 'gusto',
+      eventId: 'g-2',
+      employeeId: 'x',
+      kind: 'terminate',
+      needsLookup: true,
+    };
+    await expect(processHrEvent(event, deps)).rejects.toMatchObject({ retryable: true });
+    vendors.resetHandlers(
+      http.get('https://gusto.test/v1/employees/:id', () => new HttpResponse(null, { status: 404 })),
+    );
+    await expect(processHrEvent(event, deps)).rejects.toMatchObject({ retryable: false });
+  });
+});
+
+describe('startHrEventWorker', () => {
+  it('consumes hr-events and applies each event once', async () => {
+    const queue = createHrEventQueue({ connection: redis, prefix: deps.prefix });
+    const workerConnection = connectRedis();
+    const worker = startHrEventWorker({ ...deps, connection: workerConnection });
+    try {
+      const done = new Promise<unknown>((resolve, reject) => {
+        worker.on('completed', (_job, result) => resolve(result));
+        worker.on('failed', (_job, err) => reject(err));
+      });
+      expect(await enqueueHrEvent(queue, terminate())).toBe('accepted');
+      expect(await enqueueHrEvent(queue, terminate())).toBe('duplicate');
+      expect(await done).toMatchObject({ action: 'submitted' });
+      expect(deps.intake.submissions).toHaveLength(1);
+    } finally {
+      await worker.close();
+      await queue.close();
+      workerConnection.disconnect();
+    }
+  });
+});
