@@ -1,0 +1,318 @@
+import { createHmac } from 'node:crypto';
+import { HttpResponse, http } from 'msw';
+import { type SetupServer, setupServer } from 'msw/node';
+
+/** Slack's v0 signature headers for `rawBody`, exactly as Slack computes them. */
+export function signSlack(
+  signingSecret: string,
+  rawBody: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): Record<string, string> {
+  const sig = createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex');
+  return { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': `v0=${sig}` };
+}
+
+export const FORM = 'application/x-www-form-urlencoded';
+
+/** POSTs a signed request to a Slack endpoint (`url` = …/slack/events). */
+export async function postSlack(
+  url: string,
+  rawBody: string,
+  options: { secret: string; contentType?: string; timestamp?: number; headers?: Record<string, string> },
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': options.contentType ?? FORM,
+      ...signSlack(options.secret, rawBody, options.timestamp),
+      ...options.headers,
+    },
+    body: rawBody,
+  });
+}
+
+const TEAM = { id: 'T0001', domain: 'example' };
+
+/** The form body Slack sends for a slash command. */
+export function slashCommandBody(input: {
+  text?: string;
+  userId?: string;
+  userName?: string;
+  triggerId?: string;
+  responseUrl?: string;
+  channelId?: string;
+}): string {
+  return new URLSearchParams({
+    token: 'deprecated-verification-token',
+    team_id: TEAM.id,
+    team_domain: TEAM.domain,
+    channel_id: input.channelId ?? 'C_GENERAL',
+    channel_name: 'general',
+    user_id: input.userId ?? 'U_REQUESTER',
+    user_name: input.userName ?? 'requester',
+    command: '/revoke',
+    text: input.text ?? '',
+    api_app_id: 'A0001',
+    is_enterprise_install: 'false',
+    response_url: input.responseUrl ?? 'https://hooks.slack.test/commands/T0001/1/abc',
+    trigger_id: input.triggerId ?? '1111.2222.trigger',
+  }).toString();
+}
+
+/** `payload=` form encoding used by every interactivity request. */
+export function interactivityBody(payload: object): string {
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+const user = (id: string, name = id.toLowerCase()) => ({ id, username: name, name, team_id: TEAM.id });
+
+/** A `block_actions` payload for a button in a message (approvals channel). */
+export function messageButtonPayload(input: {
+  userId: string;
+  actionId: string;
+  value: string;
+  channelId?: string;
+  messageTs?: string;
+  responseUrl?: string;
+  triggerId?: string;
+}) {
+  const channel = input.channelId ?? 'C_APPROVALS';
+  const ts = input.messageTs ?? '1700000000.000100';
+  return {
+    type: 'block_actions',
+    user: user(input.userId),
+    api_app_id: 'A0001',
+    token: 'deprecated-verification-token',
+    container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
+    trigger_id: input.triggerId ?? '3333.4444.trigger',
+    team: TEAM,
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: channel, name: 'approvals' },
+    message: { type: 'message', ts, text: 'Token revocation request', blocks: [] },
+    response_url: input.responseUrl ?? 'https://hooks.slack.test/actions/T0001/2/xyz',
+    actions: [
+      {
+        type: 'button',
+        action_id: input.actionId,
+        block_id: 'approval_actions',
+        text: { type: 'plain_text', text: 'Approve', emoji: true },
+        value: input.value,
+        action_ts: '1700000001.000200',
+      },
+    ],
+  };
+}
+
+/** A `block_actions` payload for an element inside a modal. */
+export function viewActionPayload(input: {
+  userId: string;
+  viewId: string;
+  callbackId: string;
+  privateMetadata: string;
+  action: Record<string, unknown>;
+  triggerId?: string;
+}) {
+  return {
+    type: 'block_actions',
+    user: user(input.userId),
+    api_app_id: 'A0001',
+    token: 'deprecated-verification-token',
+    container: { type: 'view', view_id: input.viewId },
+    trigger_id: input.triggerId ?? '5555.6666.trigger',
+    team: TEAM,
+    view: {
+      id: input.viewId,
+      team_id: TEAM.id,
+      type: 'modal',
+      callback_id: input.callbackId,
+      private_metadata: input.privateMetadata,
+      hash: '1700000000.abc',
+      state: { values: {} },
+      blocks: [],
+    },
+    actions: [{ action_ts: '1700000001.000300', ...input.action }],
+  };
+}
+
+/** A `view_submission` payload. */
+export function viewSubmissionPayload(input: {
+  userId: string;
+  viewId: string;
+  callbackId: string;
+  privateMetadata: string;
+  values: Record<string, Record<string, unknown>>;
+}) {
+  return {
+    type: 'view_submission',
+    team: TEAM,
+    user: user(input.userId),
+    api_app_id: 'A0001',
+    token: 'deprecated-verification-token',
+    trigger_id: '7777.8888.trigger',
+    view: {
+      id: input.viewId,
+      team_id: TEAM.id,
+      type: 'modal',
+      callback_id: input.callbackId,
+      private_metadata: input.privateMetadata,
+      hash: '1700000000.def',
+      state: { values: input.values },
+      blocks: [],
+      title: { type: 'plain_text', text: 'Revoke Tokens' },
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+  };
+}
+
+/** A `block_suggestion` payload (external_select typing). */
+export function blockSuggestionPayload(input: {
+  userId: string;
+  actionId: string;
+  blockId: string;
+  value: string;
+  privateMetadata: string;
+}) {
+  return {
+    type: 'block_suggestion',
+    user: user(input.userId),
+    container: { type: 'view', view_id: 'V_SUGGEST' },
+    api_app_id: 'A0001',
+    token: 'deprecated-verification-token',
+    action_id: input.actionId,
+    block_id: input.blockId,
+    value: input.value,
+    team: TEAM,
+    view: {
+      id: 'V_SUGGEST',
+      type: 'modal',
+      callback_id: 'revoke_scope',
+      private_metadata: input.privateMetadata,
+      state: { values: {} },
+      blocks: [],
+    },
+  };
+}
+
+/** Events API envelope for `app_home_opened` (JSON body). */
+export function appHomeOpenedBody(userId: string): string {
+  return JSON.stringify({
+    token: 'deprecated-verification-token',
+    team_id: TEAM.id,
+    api_app_id: 'A0001',
+    type: 'event_callback',
+    event_id: `Ev${Date.now()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: 'app_home_opened', user: userId, channel: 'D0001', tab: 'home', event_ts: '1700000000.1' },
+  });
+}
+
+export interface SlackCall {
+  method: string;
+  args: Record<string, unknown>;
+}
+
+/**
+ * msw standing in for the Slack Web API at `apiUrl` (WebClient posts form-encoded args, JSON-encoding
+ * objects) and for `response_url`s under `https://hooks.slack.test/`. Records every call; `next(method)`
+ * resolves on the next call of that method; `respond` overrides an answer.
+ */
+export class SlackApiStub {
+  readonly calls: SlackCall[] = [];
+  readonly responses: { url: string; body: Record<string, unknown> }[] = [];
+  readonly server: SetupServer;
+  private waiters: { match: (c: SlackCall) => boolean; resolve: (c: SlackCall) => void }[] = [];
+  private responseWaiters: ((b: Record<string, unknown>) => void)[] = [];
+  /** Per-method override: return a Response to answer instead of the default. */
+  overrides = new Map<string, (call: SlackCall) => Response | undefined>();
+  private seq = 0;
+
+  constructor(readonly apiUrl = 'http://slack.test/api/') {
+    this.server = setupServer(
+      http.post(`${apiUrl}:method`, async ({ request, params }) => {
+        const method = String(params.method);
+        const args = await readArgs(request);
+        const call = { method, args };
+        const override = this.overrides.get(method)?.(call);
+        if (override) return override;
+        this.calls.push(call);
+        this.waiters = this.waiters.filter((w) => (w.match(call) ? (w.resolve(call), false) : true));
+        return HttpResponse.json(this.defaultAnswer(call));
+      }),
+      http.post('https://hooks.slack.test/*', async ({ request }) => {
+        const body = (await request.json()) as Record<string, unknown>;
+        this.responses.push({ url: request.url, body });
+        const w = this.responseWaiters.shift();
+        w?.(body);
+        return HttpResponse.text('ok');
+      }),
+    );
+  }
+
+  private defaultAnswer(call: SlackCall): Record<string, unknown> {
+    this.seq++;
+    switch (call.method) {
+      case 'views.open':
+      case 'views.push':
+        return { ok: true, view: { id: `V_OPENED_${this.seq}` } };
+      case 'views.update':
+      case 'views.publish':
+        return { ok: true, view: { id: call.args.view_id ?? 'V_HOME' } };
+      case 'chat.postMessage':
+        return { ok: true, channel: call.args.channel, ts: `1700000000.${String(this.seq).padStart(6, '0')}` };
+      case 'chat.update':
+        return { ok: true, channel: call.args.channel, ts: call.args.ts };
+      default:
+        return { ok: true };
+    }
+  }
+
+  listen(): void {
+    this.server.listen({ onUnhandledRequest: 'bypass' });
+  }
+  close(): void {
+    this.server.close();
+  }
+  reset(): void {
+    this.calls.length = 0;
+    this.responses.length = 0;
+    this.overrides.clear();
+  }
+
+  /** Resolves with the next call matching `method` (and `match`), or one already recorded after `since`. */
+  next(method: string, match: (c: SlackCall) => boolean = () => true, since = 0): Promise<SlackCall> {
+    const seen = this.calls.slice(since).find((c) => c.method === method && match(c));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => {
+      this.waiters.push({ match: (c) => c.method === method && match(c), resolve });
+    });
+  }
+
+  /** Resolves with the next body POSTed to a response_url (or one already received after `since`). */
+  nextResponse(since = 0): Promise<Record<string, unknown>> {
+    const seen = this.responses[since];
+    if (seen) return Promise.resolve(seen.body);
+    return new Promise((resolve) => this.responseWaiters.push(resolve));
+  }
+}
+
+async function readArgs(request: Request): Promise<Record<string, unknown>> {
+  const text = await request.text();
+  const type = request.headers.get('content-type') ?? '';
+  if (type.includes('json')) return JSON.parse(text) as Record<string, unknown>;
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(text)) {
+    args[k] = (v.startsWith('{') || v.startsWith('[')) && isJson(v) ? JSON.parse(v) : v;
+  }
+  return args;
+}
+
+function isJson(v: string): boolean {
+  try {
+    JSON.parse(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
