@@ -7,6 +7,7 @@ import {
   createHttpApp,
   type HttpAppOptions,
   type RunningHttpServer,
+  rawBody,
   startHttpServer,
 } from '../../../src/http/index.ts';
 import { createMetrics } from '../../../src/metrics.ts';
@@ -121,6 +122,26 @@ describe('body errors and failures through the error handler', () => {
     const ok = await fetch(`${url}/echo`, { method: 'POST', headers: json, body: '{"a":1}' });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ got: { a: 1 } });
+  });
+
+  it('rawBody gives mounted routes the exact bytes whatever the content type (no global parser), 413 over limit', async () => {
+    const router = express.Router();
+    router.post('/', rawBody('1kb'), (req, res) => {
+      const body = req.body as Buffer;
+      res.status(202).json({ isBuffer: Buffer.isBuffer(body), hex: body.toString('hex') });
+    });
+    const { url } = await start({ mounts: [{ path: '/raw', handler: router, group: 'raw' }] });
+    const exact = '{ "a" :1 }';
+    const res = await fetch(`${url}/raw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: exact,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ isBuffer: true, hex: Buffer.from(exact).toString('hex') });
+    const big = await fetch(`${url}/raw`, { method: 'POST', body: 'x'.repeat(1025) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: string }).error).toBe('payload_too_large');
   });
 
   it('a throwing handler (sync or async) gives 500 {error:"internal"} without a stack; the next request works', async () => {
