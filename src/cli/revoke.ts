@@ -22,10 +22,16 @@ interface RevokeOptions {
  * Resolves what an operator typed (an email, a name, an audience) to the IdP's ids, so the request,
  * the audit log and the approval message all name the same thing.
  */
-export async function resolveTarget(idp: IdentityProvider, kind: Kind, ref: string, user?: string): Promise<Target> {
+export async function resolveTarget(
+  idp: IdentityProvider,
+  kind: Kind,
+  ref: string,
+  user?: string,
+): Promise<Target> {
   switch (kind) {
     case 'token': {
-      if (!user) throw new ValidationError('revoke token needs --user <user id or email> (whose token it is)');
+      if (!user)
+        throw new ValidationError('revoke token needs --user <user id or email> (whose token it is)');
       return { kind: 'token', userId: (await resolveUser(idp, user)).id, tokenId: ref };
     }
     case 'user':
@@ -42,7 +48,12 @@ export async function resolveTarget(idp: IdentityProvider, kind: Kind, ref: stri
       if (exact) return { kind: 'resourceServer', resourceServerId: exact.id };
       const found = await idp.searchResourceServers(ref, 5);
       const byAudience = found.filter((r) => r.audience === ref);
-      const only = single(byAudience.length === 1 ? byAudience : found, ref, 'API', (r) => `${r.name} (${r.id})`);
+      const only = single(
+        byAudience.length === 1 ? byAudience : found,
+        ref,
+        'API',
+        (r) => `${r.name} (${r.id})`,
+      );
       return { kind: 'resourceServer', resourceServerId: only.id };
     }
   }
@@ -55,7 +66,12 @@ async function resolveUser(idp: IdentityProvider, ref: string) {
   }
   const exact = await idp.getUser(ref).catch(() => undefined);
   if (exact) return exact;
-  return single(await idp.searchUsers(ref, 5), ref, 'user', (u) => `${u.userName} <${u.email ?? '?'}> (${u.id})`);
+  return single(
+    await idp.searchUsers(ref, 5),
+    ref,
+    'user',
+    (u) => `${u.userName} <${u.email ?? '?'}> (${u.id})`,
+  );
 }
 
 function single<T>(items: T[], ref: string, what: string, show: (t: T) => string): T {
@@ -66,7 +82,9 @@ function single<T>(items: T[], ref: string, what: string, show: (t: T) => string
 
 function summary(rec: RequestRecord): string {
   const r = rec.result;
-  const outcome = r ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${r.error})` : ''}` : '';
+  const outcome = r
+    ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${r.error})` : ''}`
+    : '';
   return `${rec.id} ${rec.state}: ${describeTarget(rec.target)}${outcome}`;
 }
 
@@ -83,7 +101,8 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
     .option('--key <idempotency-key>', 'same key ⇒ same request (safe to re-run)')
     .action(async (scope: string, ref: string, opts: RevokeOptions) => {
-      if (!(scope in KINDS)) throw new ValidationError(`scope must be token, user, app or api (got "${scope}")`);
+      if (!(scope in KINDS))
+        throw new ValidationError(`scope must be token, user, app or api (got "${scope}")`);
       const config: Config = loadConfig();
       if (config.IDP === 'idaas' && !config.IDAAS_URL) {
         throw new ConfigError(
