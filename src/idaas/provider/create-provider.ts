@@ -67,7 +67,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Confidential clients (the "revoker" client, resource servers) may introspect any token.
+        async allowedPolicy(ctx, client, token) {
+          return client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId;
+        },
+      },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       resourceIndicators: {
