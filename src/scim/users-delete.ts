@@ -1,0 +1,16 @@
+import type { Request, Response } from 'express';
+import { handleScimError, type ScimContext } from './context.ts';
+import { deactivateUser } from './deactivate.ts';
+
+/** DELETE /Users/{id} ⇒ revoke all the user's tokens (same idempotent path as active=false); 204. */
+export function deleteUser(ctx: ScimContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    try {
+      const user = await ctx.idp.getUser(String(req.params.id));
+      await deactivateUser(ctx, user.id);
+      res.status(204).end();
+    } catch (err) {
+      await handleScimError(ctx, res, err);
+    }
+  };
+}
