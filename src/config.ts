@@ -61,6 +61,12 @@ export const EnvSchema = z.object({
   /** Calls per second the workers allow themselves against the IdP (BullMQ limiter). */
   IDP_RATE_LIMIT: z.coerce.number().int().positive().default(50),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(10),
+  /** Lock on an active job: after a worker dies, its jobs are taken over once this lapses. */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** How often workers look for stalled jobs (those of a dead worker). */
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  /** SIGTERM: how long active jobs may run on before they are released to other workers. */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 
   OKTA_ORG_URL: optionalUrl(),
   OKTA_API_TOKEN: optionalString,

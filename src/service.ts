@@ -48,8 +48,8 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       logger,
       concurrency: config.WORKER_CONCURRENCY,
       rateLimitPerSecond: config.IDP_RATE_LIMIT,
-      ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
-      ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+      lockDurationMs: options.lockDurationMs ?? config.WORKER_LOCK_MS,
+      stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
     });
     await workers.start();
     const hrWorker: Worker = startHrEventWorker({
@@ -114,7 +114,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
     ...(http ? { http } : {}),
     ...(workers ? { workers } : {}),
     hrQueue,
-    async close(graceMs = 10_000) {
+    async close(graceMs = config.WORKER_SHUTDOWN_GRACE_MS) {
       for (const close of closers) await close(graceMs);
       await hrQueue.close();
     },
