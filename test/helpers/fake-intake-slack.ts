@@ -28,7 +28,7 @@ export class FakeSlackIntake implements Intake {
   /** Slack user ids refused at submit (ForbiddenError). */
   readonly forbiddenRequesters = new Set<string>();
   requiredApprovals = 1;
-  approvers: string[] = ['U_APPROVER1', 'U_APPROVER2'];
+  approvers: string[] = ['U0APPROVER1', 'U0APPROVER2'];
   notifier: Notifier | undefined;
   /** Delays every submit (to exercise the 3-second budget). */
   submitDelayMs = 0;
@@ -90,7 +90,8 @@ export class FakeSlackIntake implements Intake {
     if (r.state === 'expired') throw new ConflictError(`Request ${r.id} expired before it was approved.`);
     if (r.state !== 'pending_approval') throw new ConflictError(`Request ${r.id} is already ${r.state}.`);
     if (approver.id === r.requestedBy.id) throw new ForbiddenError('You cannot approve your own request.');
-    if (!this.approvers.includes(approver.id)) throw new ForbiddenError('You are not an approver for this workflow.');
+    if (!this.approvers.includes(approver.id))
+      throw new ForbiddenError('You are not an approver for this workflow.');
     if (r.approvals.some((a) => a.by === approver.id)) {
       throw new ConflictError('You have already approved this request.');
     }
@@ -142,7 +143,12 @@ export class FakeSlackIntake implements Intake {
     const r = this.must(requestId);
     r.result = ok
       ? { ok, revoked: r.progress.total, remaining: 0 }
-      : { ok, revoked: r.progress.done, remaining: r.progress.total - r.progress.done, error: 'idp_transient' };
+      : {
+          ok,
+          revoked: r.progress.done,
+          remaining: r.progress.total - r.progress.done,
+          error: 'idp_transient',
+        };
     this.touch(r, ok ? 'verified' : 'failed');
     await this.emit(ok ? 'request.verified' : 'request.failed', r);
   }
@@ -202,15 +208,29 @@ export class FakeSlackIdp implements IdentityProvider {
     search: true,
   };
   users: IdpUser[] = [
-    { id: 'usr_alice', userName: 'alice', email: 'alice@example.com', displayName: 'Alice Liddell', active: true },
-    { id: 'usr_alfred', userName: 'alfred', email: 'alfred@example.com', displayName: 'Alfred', active: true },
+    {
+      id: 'usr_alice',
+      userName: 'alice',
+      email: 'alice@example.com',
+      displayName: 'Alice Liddell',
+      active: true,
+    },
+    {
+      id: 'usr_alfred',
+      userName: 'alfred',
+      email: 'alfred@example.com',
+      displayName: 'Alfred',
+      active: true,
+    },
     { id: 'usr_bob', userName: 'bob', email: 'bob@example.com', displayName: 'Bob <!channel>', active: true },
   ];
   apps: IdpApplication[] = [
     { id: 'app_crm', name: 'CRM' },
     { id: 'app_wiki', name: 'Wiki' },
   ];
-  apis: IdpResourceServer[] = [{ id: 'rs_billing', name: 'Billing API', audience: 'https://api.example.com/billing' }];
+  apis: IdpResourceServer[] = [
+    { id: 'rs_billing', name: 'Billing API', audience: 'https://api.example.com/billing' },
+  ];
   tokens: TokenInfo[] = [
     {
       id: 'tok_a1',
@@ -222,7 +242,13 @@ export class FakeSlackIdp implements IdentityProvider {
       issuedAt: '2026-01-01T00:00:00Z',
       expiresAt: '2026-01-01T01:00:00Z',
     },
-    { id: 'tok_a2', userId: 'usr_alice', type: 'refresh_token', applicationId: 'app_wiki', scopes: ['openid'] },
+    {
+      id: 'tok_a2',
+      userId: 'usr_alice',
+      type: 'refresh_token',
+      applicationId: 'app_wiki',
+      scopes: ['openid'],
+    },
   ];
   /** Makes every look-up slower (to exercise the loading modal path). */
   delayMs = 0;
@@ -233,7 +259,9 @@ export class FakeSlackIdp implements IdentityProvider {
   async searchUsers(q: string): Promise<IdpUser[]> {
     await this.wait();
     const s = q.toLowerCase();
-    return this.users.filter((u) => [u.id, u.userName, u.email ?? '', u.displayName ?? ''].some((v) => v.toLowerCase().includes(s)));
+    return this.users.filter((u) =>
+      [u.id, u.userName, u.email ?? '', u.displayName ?? ''].some((v) => v.toLowerCase().includes(s)),
+    );
   }
   async getUser(id: string): Promise<IdpUser> {
     await this.wait();

@@ -48,7 +48,7 @@ export function slashCommandBody(input: {
     team_domain: TEAM.domain,
     channel_id: input.channelId ?? 'C_GENERAL',
     channel_name: 'general',
-    user_id: input.userId ?? 'U_REQUESTER',
+    user_id: input.userId ?? 'U0REQUESTER',
     user_name: input.userName ?? 'requester',
     command: '/revoke',
     text: input.text ?? '',
@@ -211,6 +211,8 @@ export function appHomeOpenedBody(userId: string): string {
 export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
+  /** The Authorization header the client sent. */
+  authorization: string | null;
 }
 
 /**
@@ -233,7 +235,7 @@ export class SlackApiStub {
       http.post(`${apiUrl}:method`, async ({ request, params }) => {
         const method = String(params.method);
         const args = await readArgs(request);
-        const call = { method, args };
+        const call = { method, args, authorization: request.headers.get('authorization') };
         const override = this.overrides.get(method)?.(call);
         if (override) return override;
         this.calls.push(call);
@@ -260,7 +262,11 @@ export class SlackApiStub {
       case 'views.publish':
         return { ok: true, view: { id: call.args.view_id ?? 'V_HOME' } };
       case 'chat.postMessage':
-        return { ok: true, channel: call.args.channel, ts: `1700000000.${String(this.seq).padStart(6, '0')}` };
+        return {
+          ok: true,
+          channel: call.args.channel,
+          ts: `1700000000.${String(this.seq).padStart(6, '0')}`,
+        };
       case 'chat.update':
         return { ok: true, channel: call.args.channel, ts: call.args.ts };
       default:

@@ -1,0 +1,328 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/log.ts';
+import {
+  createSlackApp,
+  createSlackNotifications,
+  type SlackNotifications,
+} from '../../../src/slack/index.ts';
+import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
+import {
+  appHomeOpenedBody,
+  blockSuggestionPayload,
+  interactivityBody,
+  messageButtonPayload,
+  postSlack,
+  SlackApiStub,
+  slashCommandBody,
+  viewSubmissionPayload,
+} from '../../helpers/slack.ts';
+
+const SECRET = 'test-signing-secret';
+const config = {
+  SLACK_SIGNING_SECRET: SECRET,
+  SLACK_BOT_TOKEN: 'xoxb-test',
+  SLACK_APP_TOKEN: undefined,
+  SLACK_API_URL: 'http://slack.test/api/',
+  SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
+  SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+};
+
+const stub = new SlackApiStub(config.SLACK_API_URL);
+let redis: Redis;
+let prefix: string;
+let server: Server;
+let url: string;
+let idp: FakeSlackIdp;
+let intake: FakeSlackIntake;
+let notifications: SlackNotifications;
+
+const blocksText = (c: { args: Record<string, unknown> }) =>
+  JSON.stringify(c.args.blocks ?? c.args.view ?? '');
+
+beforeAll(async () => {
+  stub.listen();
+  redis = connectRedis();
+  prefix = randomPrefix('slack-http');
+  idp = new FakeSlackIdp();
+  intake = new FakeSlackIntake(idp);
+  notifications = createSlackNotifications(
+    { config, redis, prefix, logger: silentLogger },
+    { coalesceMs: 150, backoffMs: 50 },
+  );
+  intake.notifier = notifications.notifier;
+  notifications.startWorker();
+  const slack = createSlackApp({ config, intake, idp, redis, prefix, logger: silentLogger });
+  const app = express();
+  app.use('/slack/events', slack.handler);
+  server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, () => resolve(s));
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await notifications.close();
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+  stub.close();
+});
+
+beforeEach(() => {
+  intake.requiredApprovals = 1;
+});
+
+describe('request authenticity', () => {
+  it('answers 401 to a forged signature', async () => {
+    const body = slashCommandBody({ text: 'help' });
+    const res = await postSlack(url, body, { secret: 'not-the-secret' });
+    expect(res.status).toBe(401);
+  });
+
+  it('answers 401 to a request older than five minutes, even correctly signed', async () => {
+    const body = slashCommandBody({ text: 'help' });
+    const res = await postSlack(url, body, {
+      secret: SECRET,
+      timestamp: Math.floor(Date.now() / 1000) - 301,
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('answers 401 without signature headers', async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('answers 400 to a signed but malformed payload', async () => {
+    const bad = await postSlack(url, 'payload=%7Bnot-json', { secret: SECRET });
+    expect(bad.status).toBe(400);
+    const unknown = await postSlack(url, interactivityBody({ type: 'something_else' }), { secret: SECRET });
+    expect(unknown.status).toBe(400);
+    const json = await postSlack(url, '[1,2]', { secret: SECRET, contentType: 'application/json' });
+    expect(json.status).toBe(400);
+  });
+
+  it('serves a correctly signed /revoke help with usage, ephemerally', async () => {
+    const res = await postSlack(url, slashCommandBody({ text: 'help' }), { secret: SECRET });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { response_type: string; text: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toContain('/revoke user');
+  });
+});
+
+describe('/revoke', () => {
+  it('alone opens the Revoke Tokens modal with the trigger_id', async () => {
+    const since = stub.calls.length;
+    const started = Date.now();
+    const res = await postSlack(url, slashCommandBody({ triggerId: 'trig-modal' }), { secret: SECRET });
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3000);
+    const open = await stub.next('views.open', (c) => c.args.trigger_id === 'trig-modal', since);
+    const view = open.args.view as { callback_id: string; blocks: unknown[] };
+    expect(view.callback_id).toBe('revoke_scope');
+    expect(JSON.stringify(view.blocks)).toContain('all tokens issued to an application');
+    expect(open.authorization).toBe('Bearer xoxb-test');
+  });
+
+  it('with a resolvable user opens a loading modal, then the confirmation with the impact', async () => {
+    const since = stub.calls.length;
+    const res = await postSlack(
+      url,
+      slashCommandBody({ text: 'user alice@example.com', triggerId: 'trig-alice' }),
+      {
+        secret: SECRET,
+      },
+    );
+    expect(res.status).toBe(200);
+    const open = await stub.next('views.open', (c) => c.args.trigger_id === 'trig-alice', since);
+    expect((open.args.view as { callback_id: string }).callback_id).toBe('revoke_loading');
+    const update = await stub.next('views.update', (c) => blocksText(c).includes('revoke_confirm'), since);
+    expect(update.args.view_id).toMatch(/^V_OPENED_/);
+    const text = blocksText(update);
+    expect(text).toContain('Alice Liddell');
+    expect(text).toContain('*2* tokens of *1* user');
+    expect(text).toContain('sign in again');
+  });
+
+  it('with an ambiguous ref answers ephemerally with the closest matches, and opens nothing', async () => {
+    const since = stub.calls.length;
+    const responses = stub.responses.length;
+    const res = await postSlack(url, slashCommandBody({ text: 'user al' }), { secret: SECRET });
+    expect(res.status).toBe(200);
+    const reply = await stub.nextResponse(responses);
+    expect(reply.response_type).toBe('ephemeral');
+    expect(String(reply.text)).toContain('Closest matches');
+    expect(String(reply.text)).toContain('alfred');
+    expect(String(reply.text)).toContain('Usage');
+    expect(stub.calls.slice(since).some((c) => c.method === 'views.open')).toBe(false);
+  });
+
+  it('offers IdP search results for the external_select (block_suggestion)', async () => {
+    const payload = blockSuggestionPayload({
+      userId: 'U0REQUESTER',
+      actionId: 'target_select',
+      blockId: 'target_block',
+      value: 'crm',
+      privateMetadata: JSON.stringify({ scope: 'application' }),
+    });
+    const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { options: { text: { text: string }; value: string }[] };
+    expect(body.options).toEqual([{ text: { type: 'plain_text', text: 'CRM (app_crm)' }, value: 'app_crm' }]);
+  });
+});
+
+async function submitConfirm(userId: string, viewId: string, reason = 'laptop stolen') {
+  const payload = viewSubmissionPayload({
+    userId,
+    viewId,
+    callbackId: 'revoke_confirm',
+    privateMetadata: JSON.stringify({ target: { kind: 'user', userId: 'usr_alice' }, label: 'Alice' }),
+    values: { reason_block: { reason_input: { type: 'plain_text_input', value: reason } } },
+  });
+  return postSlack(url, interactivityBody(payload), { secret: SECRET });
+}
+
+async function click(userId: string, actionId: 'approval_approve' | 'approval_deny', requestId: string) {
+  const payload = messageButtonPayload({ userId, actionId, value: requestId });
+  const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
+  expect(res.status).toBe(200);
+}
+
+describe('submission and approvals', () => {
+  it('a Forbidden submit shows the refusal on the reason field', async () => {
+    intake.forbiddenRequesters.add('U0NOBODY');
+    const res = await submitConfirm('U0NOBODY', 'V_FORBIDDEN');
+    const body = (await res.json()) as { response_action: string; errors: Record<string, string> };
+    expect(body.response_action).toBe('errors');
+    expect(body.errors.reason_block).toContain('may not request');
+  });
+
+  it('submits, posts to the approvals channel, refuses bad clicks ephemerally, updates in place, DMs the outcome', async () => {
+    let since = stub.calls.length;
+    const res = await submitConfirm('U0REQUESTER', 'V_FLOW');
+    const ack = (await res.json()) as { response_action: string };
+    expect(ack.response_action).toBe('update');
+    const submitted = intake.submissions.at(-1)!;
+    expect(submitted).toMatchObject({
+      source: 'slack',
+      reason: 'laptop stolen',
+      idempotencyKey: 'slack:V_FLOW',
+      requestedBy: { source: 'slack', id: 'U0REQUESTER' },
+      context: { user: 'U0REQUESTER' },
+    });
+    const request = [...intake.records.values()].at(-1)!;
+
+    const post = await stub.next('chat.postMessage', (c) => c.args.channel === 'C_APPROVALS', since);
+    const posted = blocksText(post);
+    expect(posted).toContain('<@U0REQUESTER>');
+    expect(posted).toContain('laptop stolen');
+    expect(posted).toContain('approval_approve');
+    expect(posted).toContain('0 of 1 approvals');
+
+    // Self-approval, an outsider: refused, only to the clicker.
+    let responses = stub.responses.length;
+    await click('U0REQUESTER', 'approval_approve', request.id);
+    let reply = await stub.nextResponse(responses);
+    expect(reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(String(reply.text)).toContain('own request');
+
+    responses = stub.responses.length;
+    await click('U0OUTSIDER', 'approval_approve', request.id);
+    reply = await stub.nextResponse(responses);
+    expect(String(reply.text)).toContain('not an approver');
+
+    since = stub.calls.length;
+    await click('U0APPROVER1', 'approval_approve', request.id);
+    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Approved by'), since);
+    expect(updated.args).toMatchObject({ channel: 'C_APPROVALS', ts: post.args.ts ?? expect.any(String) });
+    expect(blocksText(updated)).not.toContain('approval_approve');
+
+    // A second click changes nothing.
+    responses = stub.responses.length;
+    await click('U0APPROVER2', 'approval_approve', request.id);
+    reply = await stub.nextResponse(responses);
+    expect(String(reply.text)).toContain('already');
+
+    since = stub.calls.length;
+    for (let done = 1; done <= 37; done++) await intake.progress(request.id, done, 120);
+    await stub.next('chat.update', (c) => blocksText(c).includes('revoked 37 of 120'), since);
+    // Coalesced: a burst of 37 progress events becomes a few updates.
+    expect(stub.calls.slice(since).filter((c) => c.method === 'chat.update').length).toBeLessThan(10);
+
+    since = stub.calls.length;
+    await intake.finish(request.id, true);
+    const dm = await stub.next('chat.postMessage', (c) => c.args.channel === 'U0REQUESTER', since);
+    expect(blocksText(dm)).toContain('verified');
+    await stub.next('chat.update', (c) => blocksText(c).includes('Done and verified'), since);
+  });
+
+  it('a late click on an expired request is refused; the buttons are replaced by the outcome', async () => {
+    let since = stub.calls.length;
+    await submitConfirm('U0REQUESTER', 'V_EXPIRING');
+    const request = [...intake.records.values()].at(-1)!;
+    await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
+      since,
+    );
+    since = stub.calls.length;
+    await intake.expire(request.id);
+    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Expired'), since);
+    expect(blocksText(updated)).not.toContain('approval_approve');
+    const responses = stub.responses.length;
+    await click('U0APPROVER1', 'approval_approve', request.id);
+    const reply = await stub.nextResponse(responses);
+    expect(String(reply.text)).toContain('expired');
+    await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'U0REQUESTER' && blocksText(c).includes('Expired'),
+      since,
+    );
+  });
+
+  it('Deny opens a modal asking for a reason; its submission denies', async () => {
+    let since = stub.calls.length;
+    await submitConfirm('U0REQUESTER', 'V_DENIED');
+    const request = [...intake.records.values()].at(-1)!;
+    await click('U0APPROVER1', 'approval_deny', request.id);
+    const open = await stub.next('views.open', (c) => blocksText(c).includes('revoke_deny'), since);
+    const view = open.args.view as { private_metadata: string };
+    since = stub.calls.length;
+    const payload = viewSubmissionPayload({
+      userId: 'U0APPROVER1',
+      viewId: 'V_DENY',
+      callbackId: 'revoke_deny',
+      privateMetadata: view.private_metadata,
+      values: {
+        deny_reason_block: { deny_reason_input: { type: 'plain_text_input', value: 'not <b>needed</b>' } },
+      },
+    });
+    const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
+    expect(res.status).toBe(200);
+    expect(intake.denials.at(-1)).toMatchObject({ requestId: request.id, reason: 'not <b>needed</b>' });
+    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Denied by'), since);
+    expect(blocksText(updated)).toContain('not &lt;b&gt;needed&lt;/b&gt;');
+  });
+
+  it('publishes App Home on app_home_opened', async () => {
+    const since = stub.calls.length;
+    const res = await postSlack(url, appHomeOpenedBody('U0APPROVER1'), {
+      secret: SECRET,
+      contentType: 'application/json',
+    });
+    expect(res.status).toBe(200);
+    const publish = await stub.next('views.publish', (c) => c.args.user_id === 'U0APPROVER1', since);
+    expect(blocksText(publish)).toContain('Waiting for my approval');
+  });
+});
