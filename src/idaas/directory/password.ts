@@ -1,10 +1,10 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 /**
- * scrypt with modest cost (N=2^12) so a seed of hundreds of users hashes in well under a second,
+ * scrypt with modest cost (N=2^10) so a seed of hundreds of users hashes in well under a second,
  * while every password is still a real, salted memory-hard hash.
  */
-const N = 4096;
+const N = 1024;
 const r = 8;
 const p = 1;
 const KEY_LENGTH = 32;

@@ -112,7 +112,7 @@ export class UserDirectory {
   }
 }
 
-const DUMMY_HASH = `scrypt$4096$8$1$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
+const DUMMY_HASH = `scrypt$1024$8$1$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
 
 function toPublic(u: UserRecord): AdminUser {
   return { id: u.id, userId: u.userId, email: u.email, name: u.name, state: u.state };
