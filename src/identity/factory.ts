@@ -1,7 +1,11 @@
 import type { Config } from '../config.ts';
 import { ConfigError } from '../domain/errors.ts';
+import { Auth0IdentityProvider } from './adapters/auth0.ts';
 import { EntraIdentityProvider } from './adapters/entra.ts';
+import { GoogleIdentityProvider } from './adapters/google.ts';
 import { IdaasIdentityProvider } from './adapters/idaas.ts';
+import { KeycloakIdentityProvider } from './adapters/keycloak.ts';
+import { OAuthIdentityProvider } from './adapters/oauth.ts';
 import { OktaIdentityProvider } from './adapters/okta.ts';
 import type { IdentityProvider } from './port.ts';
 
@@ -43,8 +47,39 @@ export function createIdentityProvider(
         graphUrl: config.ENTRA_GRAPH_URL,
         loginUrl: config.ENTRA_LOGIN_URL,
       });
-    default:
-      throw new ConfigError('IDP', `${config.IDP} is not available yet`);
+    case 'google':
+      try {
+        return new GoogleIdentityProvider({
+          serviceAccount: required(config, 'GOOGLE_SERVICE_ACCOUNT_JSON'),
+          subject: required(config, 'GOOGLE_ADMIN_SUBJECT'),
+          adminUrl: config.GOOGLE_ADMIN_URL,
+          tokenUrl: config.GOOGLE_TOKEN_URL,
+        });
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        // The key's own content is never echoed: the message names only what is missing.
+        throw new ConfigError('GOOGLE_SERVICE_ACCOUNT_JSON', (err as Error).message);
+      }
+    case 'auth0':
+      return new Auth0IdentityProvider({
+        domain: required(config, 'AUTH0_DOMAIN'),
+        clientId: required(config, 'AUTH0_CLIENT_ID'),
+        clientSecret: required(config, 'AUTH0_CLIENT_SECRET'),
+        ...(config.AUTH0_BASE_URL ? { baseUrl: config.AUTH0_BASE_URL } : {}),
+      });
+    case 'keycloak':
+      return new KeycloakIdentityProvider({
+        url: required(config, 'KEYCLOAK_URL'),
+        realm: required(config, 'KEYCLOAK_REALM'),
+        clientId: required(config, 'KEYCLOAK_CLIENT_ID'),
+        clientSecret: required(config, 'KEYCLOAK_CLIENT_SECRET'),
+      });
+    case 'oauth':
+      return new OAuthIdentityProvider({
+        issuer: required(config, 'OAUTH_ISSUER'),
+        clientId: required(config, 'OAUTH_CLIENT_ID'),
+        clientSecret: required(config, 'OAUTH_CLIENT_SECRET'),
+      });
   }
 }
 
