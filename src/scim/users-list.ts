@@ -35,9 +35,11 @@ export function listUsers(ctx: ScimContext) {
       } else {
         const value = filter.value.toLowerCase();
         // userName is case-insensitive in the core schema (caseExact false).
-        users = (await ctx.idp.searchUsers(filter.value, MAX_RESULTS)).filter(
-          (u) => u.userName.toLowerCase() === value,
-        );
+        // Ask as given and lower-cased: IdP searches differ in case handling.
+        const queries = [...new Set([filter.value, value])];
+        const found = (await Promise.all(queries.map((q) => ctx.idp.searchUsers(q, MAX_RESULTS)))).flat();
+        const byId = new Map(found.filter((u) => u.userName.toLowerCase() === value).map((u) => [u.id, u]));
+        users = [...byId.values()];
       }
       const page = users.slice(startIndex - 1, startIndex - 1 + count);
       const deactivated = await ctx.store.deactivatedAmong(page.map((u) => u.id));
