@@ -1,0 +1,217 @@
+import { generateKeyPairSync, verify } from 'node:crypto';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GOOGLE_SCOPES, GoogleIdentityProvider } from '../../../../src/identity/adapters/google.ts';
+import { IdpRateLimitedError, IdpUnsupportedError } from '../../../../src/identity/errors.ts';
+
+const ADMIN = 'https://admin.google.test';
+const DIR = `${ADMIN}/admin/directory/v1`;
+const TOKEN_URL = 'https://oauth2.google.test/token';
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const serviceAccount = JSON.stringify({
+  type: 'service_account',
+  client_email: 'revoker@proj.iam.gserviceaccount.com',
+  private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  token_uri: TOKEN_URL,
+});
+
+const server = setupServer();
+const calls: string[] = [];
+let assertions: string[] = [];
+beforeAll(() => {
+  server.listen({ onUnhandledRequest: 'error' });
+  server.events.on('request:start', ({ request }) => {
+    const u = new URL(request.url);
+    if (u.origin !== ADMIN) return;
+    if (request.headers.get('authorization') !== 'Bearer ya29.test') calls.push('MISSING BEARER');
+    calls.push(`${request.method} ${u.pathname.replace('/admin/directory/v1', '')}${u.search}`);
+  });
+});
+beforeEach(() => {
+  assertions = [];
+  server.use(
+    http.post(TOKEN_URL, async ({ request }) => {
+      const body = new URLSearchParams(await request.text());
+      expect(body.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
+      assertions.push(body.get('assertion')!);
+      return HttpResponse.json({ access_token: 'ya29.test', expires_in: 3599, token_type: 'Bearer' });
+    }),
+  );
+});
+afterEach(() => {
+  server.resetHandlers();
+  calls.length = 0;
+});
+afterAll(() => server.close());
+
+const make = () =>
+  new GoogleIdentityProvider({
+    serviceAccount,
+    subject: 'admin@acme.test',
+    adminUrl: ADMIN,
+    tokenUrl: TOKEN_URL,
+  });
+
+// Directory API `tokens.list` answer.
+const tokenList = (...clientIds: string[]) => ({
+  kind: 'admin#directory#tokenList',
+  etag: '"e"',
+  items: clientIds.map((clientId) => ({
+    kind: 'admin#directory#token',
+    etag: '"t"',
+    clientId,
+    displayText: `App ${clientId}`,
+    anonymous: false,
+    nativeApp: false,
+    userKey: '1001',
+    scopes: ['https://www.googleapis.com/auth/userinfo.email'],
+  })),
+});
+
+describe('GoogleIdentityProvider', () => {
+  it('declares no resource-server scope, with a reason', () => {
+    const idp = make();
+    expect(idp.capabilities.scopes).toEqual({
+      token: true,
+      user: true,
+      application: true,
+      resourceServer: false,
+    });
+    expect(idp.capabilities.unsupportedReasons.resourceServer).toMatch(
+      /^Google Workspace cannot revoke tokens by API/,
+    );
+  });
+
+  it('authenticates with an RS256 JWT-bearer assertion for domain-wide delegation', async () => {
+    const idp = make();
+    server.use(http.delete(`${DIR}/users/:u/tokens/:c`, () => new HttpResponse(null, { status: 204 })));
+    await idp.revoke({
+      kind: 'token',
+      userId: 'alice@acme.test',
+      tokenId: 'client-1.apps.googleusercontent.com',
+    });
+    expect(assertions).toHaveLength(1);
+    const [h, p, s] = assertions[0]!.split('.');
+    expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({ alg: 'RS256', typ: 'JWT' });
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    expect(claims).toMatchObject({
+      iss: 'revoker@proj.iam.gserviceaccount.com',
+      sub: 'admin@acme.test',
+      aud: TOKEN_URL,
+      scope: GOOGLE_SCOPES.join(' '),
+    });
+    expect(claims.exp - claims.iat).toBe(3600);
+    expect(verify('RSA-SHA256', Buffer.from(`${h}.${p}`), publicKey, Buffer.from(s!, 'base64url'))).toBe(
+      true,
+    );
+    expect(calls).toEqual(['DELETE /users/alice%40acme.test/tokens/client-1.apps.googleusercontent.com']);
+  });
+
+  it('plans and revokes a user: list, then delete each client; sweep re-lists', async () => {
+    const idp = make();
+    server.use(
+      http.get(`${DIR}/users/1001/tokens`, () => HttpResponse.json(tokenList('c1', 'c2'))),
+      http.delete(`${DIR}/users/1001/tokens/:c`, () => new HttpResponse(null, { status: 204 })),
+    );
+    const plan = await idp.plan({ kind: 'user', userId: '1001' });
+    expect(plan.steps).toEqual([
+      { kind: 'token', userId: '1001', tokenId: 'c1' },
+      { kind: 'token', userId: '1001', tokenId: 'c2' },
+    ]);
+    expect(plan.sweep).toEqual({ kind: 'user', userId: '1001' });
+    calls.length = 0;
+    expect((await idp.revoke({ kind: 'user', userId: '1001' })).revoked).toHaveLength(2);
+    expect(calls).toEqual([
+      'GET /users/1001/tokens',
+      'DELETE /users/1001/tokens/c1',
+      'DELETE /users/1001/tokens/c2',
+    ]);
+  });
+
+  it('plans an application as one delete per user of the domain; a user without it is a no-op', async () => {
+    const idp = make();
+    server.use(
+      http.get(`${DIR}/users`, ({ request }) => {
+        const pageToken = new URL(request.url).searchParams.get('pageToken');
+        return pageToken
+          ? HttpResponse.json({ users: [{ id: '1002', primaryEmail: 'bob@acme.test' }] })
+          : HttpResponse.json({
+              users: [{ id: '1001', primaryEmail: 'alice@acme.test' }],
+              nextPageToken: 'p2',
+            });
+      }),
+      http.delete(`${DIR}/users/1002/tokens/app-1`, () =>
+        HttpResponse.json(
+          { error: { code: 404, message: 'Resource Not Found: clientId', errors: [] } },
+          { status: 404 },
+        ),
+      ),
+    );
+    const plan = await idp.plan({ kind: 'application', applicationId: 'app-1' });
+    expect(plan.steps).toEqual([
+      { kind: 'token', userId: '1001', tokenId: 'app-1' },
+      { kind: 'token', userId: '1002', tokenId: 'app-1' },
+    ]);
+    expect(plan).toMatchObject({ userCount: 2, tokenCount: undefined });
+    expect(plan.sweep).toBeUndefined();
+    expect(calls).toEqual([
+      'GET /users?customer=my_customer&maxResults=500',
+      'GET /users?customer=my_customer&maxResults=500&pageToken=p2',
+    ]);
+    expect(await idp.revoke(plan.steps[1]!)).toEqual({ revoked: [] });
+  });
+
+  it('searches users; refuses resource servers', async () => {
+    const idp = make();
+    server.use(
+      http.get(`${DIR}/users`, () =>
+        HttpResponse.json({
+          users: [
+            { id: '1001', primaryEmail: 'alice@acme.test', name: { fullName: 'Alice A' }, suspended: false },
+          ],
+        }),
+      ),
+    );
+    expect(await idp.searchUsers('alice', 5)).toEqual([
+      {
+        id: '1001',
+        userName: 'alice@acme.test',
+        email: 'alice@acme.test',
+        displayName: 'Alice A',
+        active: true,
+      },
+    ]);
+    expect(calls).toEqual(['GET /users?customer=my_customer&query=alice&maxResults=5']);
+    await expect(idp.plan({ kind: 'resourceServer', resourceServerId: 'x' })).rejects.toBeInstanceOf(
+      IdpUnsupportedError,
+    );
+  });
+
+  it('maps 403 userRateLimitExceeded to rate-limited', async () => {
+    const idp = make();
+    server.use(
+      http.get(`${DIR}/users/:u/tokens`, () =>
+        HttpResponse.json(
+          {
+            error: {
+              code: 403,
+              message: 'User Rate Limit Exceeded',
+              errors: [
+                {
+                  domain: 'usageLimits',
+                  reason: 'userRateLimitExceeded',
+                  message: 'User Rate Limit Exceeded',
+                },
+              ],
+            },
+          },
+          { status: 403 },
+        ),
+      ),
+    );
+    const err = await idp.listUserTokens('1001').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IdpRateLimitedError);
+    expect((err as IdpRateLimitedError).retryAfterMs).toBe(1000);
+  });
+});
