@@ -68,6 +68,8 @@ export class FakeSlackIntake implements Intake {
       state: this.requiredApprovals > 0 ? 'pending_approval' : 'queued',
       workflow: 'default',
       requiredApprovals: this.requiredApprovals,
+      approvers: [...this.approvers],
+      allowSelfApproval: false,
       approvals: [],
       approvalExpiresAt: new Date(Date.now() + 3600_000).toISOString(),
       impact: { tokenCount: plan?.tokenCount ?? 3, userCount: plan?.userCount ?? 1 },
@@ -293,18 +295,15 @@ export class FakeSlackIdp implements IdentityProvider {
     return this.tokens.filter((t) => t.userId === userId);
   }
   async plan(target: Target): Promise<RevocationPlan> {
-    const tokens = this.tokens.filter((t) => {
-      switch (target.kind) {
-        case 'token':
-          return t.id === target.tokenId;
-        case 'user':
-          return t.userId === target.userId;
-        case 'application':
-          return t.applicationId === target.applicationId;
-        case 'resourceServer':
-          return t.resourceServerId === target.resourceServerId;
-      }
-    });
+    const tokens = this.tokens.filter((t) =>
+      target.kind === 'token'
+        ? t.id === target.tokenId
+        : target.kind === 'user'
+          ? t.userId === target.userId
+          : target.kind === 'application'
+            ? t.applicationId === target.applicationId
+            : t.resourceServerId === target.resourceServerId,
+    );
     return {
       target,
       steps: [target],

@@ -239,7 +239,9 @@ export class SlackApiStub {
         const override = this.overrides.get(method)?.(call);
         if (override) return override;
         this.calls.push(call);
-        this.waiters = this.waiters.filter((w) => (w.match(call) ? (w.resolve(call), false) : true));
+        const ready = this.waiters.filter((w) => w.match(call));
+        this.waiters = this.waiters.filter((w) => !ready.includes(w));
+        for (const w of ready) w.resolve(call);
         return HttpResponse.json(this.defaultAnswer(call));
       }),
       http.post('https://hooks.slack.test/*', async ({ request }) => {
