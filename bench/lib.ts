@@ -197,3 +197,59 @@ export function printFigure(options: FigureOptions): Figure {
   process.stdout.write(`${line}\n`);
   return { ...options, ratio, pass };
 }
+
+export interface ClosedLoadOptions {
+  /** Origin, e.g. `http://127.0.0.1:4000`; each request's path comes from `paths`. */
+  url: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  headers?: Record<string, string>;
+  /** Path (with query) of request `index`, from 0 to `amount - 1`. */
+  paths: (index: number) => string;
+  /** Requests in all; the run ends when every one has been answered. */
+  amount: number;
+  /** Keep-alive connections, each with one request in flight at a time. Default 10. */
+  connections?: number;
+  timeoutSec?: number;
+}
+
+/**
+ * Sends exactly `amount` requests flat out over `connections` keep-alive connections (a closed loop: a
+ * connection sends its next request as soon as the previous one is answered), so `rps` is the server's
+ * capacity at that concurrency rather than an offered rate.
+ */
+export async function closedLoad(options: ClosedLoadOptions): Promise<LoadResult> {
+  let index = 0;
+  const samples: number[] = [];
+  const started = process.hrtime.bigint();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        amount: options.amount,
+        connections: options.connections ?? 10,
+        timeout: options.timeoutSec ?? 10,
+        requests: [
+          {
+            setupRequest: (request) => ({ ...request, path: options.paths(index++) }),
+          },
+        ],
+      },
+      (err: unknown, res) => (err ? reject(err) : resolve(res)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => samples.push(responseTime));
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  samples.sort((a, b) => a - b);
+  const completed = result.requests.total;
+  return {
+    sent: result.requests.sent,
+    completed,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    p50Ms: percentile(samples, 0.5),
+    p99Ms: percentile(samples, 0.99),
+    rps: completed / Math.max(seconds, 1e-9),
+  };
+}
