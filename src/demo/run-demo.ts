@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
 import type { Actor } from '../domain/request.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
@@ -152,14 +154,10 @@ export async function runDemo(): Promise<number> {
     for (const g of grants) after.push(await probe(idaas, idaas.seed, g));
     const wrong = printTable(grants, before, after, write);
 
-    step('Audit log');
-    const verify = await rt.audit.verify();
-    write(
-      verify.ok
-        ? `chain intact: ${verify.count} entries`
-        : `CHAIN BROKEN at #${verify.badSeq}: ${verify.reason}`,
-    );
-    const ok = wrong.length === 0 && verify.ok;
+    step('Audit log: $ revoker audit verify');
+    const verify = await cli(ctx, ['audit', 'verify']);
+    write(`   ${verify.out.trim()}`);
+    const ok = wrong.length === 0 && verify.code === 0;
     write(
       ok ? '\nDEMO OK: every token that should die died, every other token still works.' : '\nDEMO FAILED',
     );
@@ -189,17 +187,36 @@ async function userId(ctx: DemoContext, login: string): Promise<string> {
   return u.id;
 }
 
-/** Submits through the intake (as `revoker revoke … --wait` does) and waits for the verified result. */
-async function revokeViaCli(ctx: DemoContext, target: Target, reason: string): Promise<RequestRecord> {
-  const { request } = await ctx.rt.intake.submit({
-    target,
-    reason,
-    requestedBy: ctx.operator,
-    source: 'cli',
+/** Runs the real `revoker` CLI as an operator would, against this demo's Redis and IDaaS. */
+function cli(ctx: DemoContext, args: string[]): Promise<{ code: number; out: string }> {
+  const { config, idaas } = ctx.rt;
+  const env = {
+    ...process.env,
+    REDIS_URL: config.REDIS_URL,
+    REVOKER_PREFIX: config.REVOKER_PREFIX,
+    IDAAS_URL: idaas!.url,
+    IDAAS_ADMIN_TOKEN: idaas!.adminToken,
+    LOG_LEVEL: 'warn',
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? 1, out }));
   });
-  const done = await ctx.rt.intake.waitForOutcome(request.id, 60_000);
-  report(done);
-  return done;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/revoker.js', import.meta.url));
+
+/** `revoker revoke <scope> <ref> --wait` in a child process: the queue and workers of this demo do the work. */
+async function revokeViaCli(ctx: DemoContext, args: string[]): Promise<void> {
+  write(`   $ revoker revoke ${args.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')} --wait`);
+  const { code, out } = await cli(ctx, ['revoke', ...args, '--wait', '--timeout', '60']);
+  for (const line of out.trim().split('\n')) write(`   ${line}`);
+  if (code !== 0) throw new Error(`revoker revoke exited ${code}`);
 }
 
 function report(rec: RequestRecord): void {
@@ -212,26 +229,29 @@ function report(rec: RequestRecord): void {
 async function revokeOneToken(ctx: DemoContext): Promise<void> {
   step('1. An individual token: alice’s first Expense Portal access token');
   const g = ctx.grants[0]!;
-  await revokeViaCli(
-    ctx,
-    { kind: 'token', userId: await userId(ctx, 'alice'), tokenId: g.accessTokenId },
+  await revokeViaCli(ctx, [
+    'token',
+    g.accessTokenId,
+    '--user',
+    'alice@example.com',
+    '--reason',
     'token pasted in a ticket',
-  );
+  ]);
 }
 
 async function revokeUser(ctx: DemoContext): Promise<void> {
   step('2. All tokens for a user: bob (laptop stolen)');
-  await revokeViaCli(ctx, { kind: 'user', userId: await userId(ctx, 'bob') }, 'laptop stolen');
+  await revokeViaCli(ctx, ['user', 'bob@example.com', '--reason', 'laptop stolen']);
 }
 
 async function revokeApplication(ctx: DemoContext): Promise<void> {
   step('3. All tokens issued to an application: Team Wiki');
-  await revokeViaCli(ctx, { kind: 'application', applicationId: 'team-wiki' }, 'client secret leaked');
+  await revokeViaCli(ctx, ['app', 'team-wiki', '--reason', 'client secret leaked']);
 }
 
 async function revokeResourceServer(ctx: DemoContext): Promise<void> {
   step('4. All tokens issued to a resource server: Reports API');
-  await revokeViaCli(ctx, { kind: 'resourceServer', resourceServerId: 'reports-api' }, 'API key rotation');
+  await revokeViaCli(ctx, ['api', 'https://reports.example.com/api', '--reason', 'API key rotation']);
 }
 
 async function offboardThroughHr(ctx: DemoContext): Promise<void> {
