@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { Capabilities } from '../../../src/identity/port.ts';
+import { buildHomeView } from '../../../src/slack/home/home-view.ts';
+import { buildApprovalMessage } from '../../../src/slack/messages/approval-message.ts';
+import { buildConfirmModal } from '../../../src/slack/views/confirm-modal.ts';
+import { buildScopeModal } from '../../../src/slack/views/scope-modal.ts';
+import { FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+
+const entraLike: Capabilities = {
+  scopes: { token: false, user: true, application: true, resourceServer: false },
+  unsupportedReasons: {
+    token: 'Entra ID cannot revoke a single token.',
+    resourceServer: 'Only grants, not tokens.',
+  },
+  listTokens: false,
+  search: true,
+};
+
+describe('scope modal', () => {
+  it('offers only what the IdP can do and says why the rest is missing', () => {
+    const view = buildScopeModal({ idpName: 'entra', capabilities: entraLike });
+    const json = JSON.stringify(view.blocks);
+    expect(json).toContain('all tokens for a user');
+    expect(json).not.toContain('"value":"token"');
+    expect(json).not.toContain('"value":"resourceServer"');
+    expect(json).toContain('Entra ID cannot revoke a single token.');
+    expect(view.submit).toBeUndefined();
+  });
+
+  it('shows an external_select picker once a scope is chosen', () => {
+    const view = buildScopeModal({ idpName: 'entra', capabilities: entraLike, scope: 'application' });
+    const input = view.blocks.find((b) => b.type === 'input');
+    expect(input).toMatchObject({ element: { type: 'external_select', action_id: 'target_select' } });
+    expect(JSON.parse(view.private_metadata!)).toEqual({ scope: 'application' });
+    expect(view.submit).toBeDefined();
+  });
+
+  it('falls back to a text input when the IdP cannot search', () => {
+    const view = buildScopeModal({
+      idpName: 'x',
+      capabilities: { ...entraLike, search: false },
+      scope: 'user',
+    });
+    expect(view.blocks.find((b) => b.type === 'input')).toMatchObject({
+      element: { type: 'plain_text_input' },
+    });
+  });
+});
+
+describe('confirmation modal', () => {
+  it('says what happens, how far it reaches, and requires a reason', () => {
+    const target = { kind: 'application' as const, applicationId: 'app_crm' };
+    const view = buildConfirmModal({
+      target,
+      label: 'CRM',
+      plan: { target, steps: [], tokens: [], userCount: 12, tokenCount: 37 },
+    });
+    const json = JSON.stringify(view.blocks);
+    expect(json).toContain('*37* tokens of *12* users');
+    expect(json).toContain('UserInfo calls and refreshes fail');
+    expect(json).toContain('reason_input');
+    expect(JSON.parse(view.private_metadata!)).toEqual({ target, label: 'CRM' });
+  });
+
+  it('says so when the IdP cannot count tokens', () => {
+    const target = { kind: 'user' as const, userId: 'u' };
+    const view = buildConfirmModal({
+      target,
+      label: 'u',
+      plan: { target, steps: [], tokens: [], userCount: 1, tokenCount: undefined },
+    });
+    expect(JSON.stringify(view.blocks)).toContain('unknown number of tokens');
+  });
+});
+
+describe('approval message and home', () => {
+  it('has buttons only while pending, then shows the outcome', async () => {
+    const intake = new FakeSlackIntake();
+    intake.requiredApprovals = 2;
+    const { request } = await intake.submit({
+      target: { kind: 'user', userId: 'usr_a' },
+      reason: 'r',
+      source: 'slack',
+      requestedBy: { source: 'slack', id: 'U0REQ' },
+    });
+    expect(JSON.stringify(buildApprovalMessage(request).blocks)).toContain('approval_approve');
+    const one = await intake.approve(request.id, { source: 'slack', id: 'U0APPROVER1' });
+    expect(JSON.stringify(buildApprovalMessage(one).blocks)).toContain('1 of 2 approvals: <@U0APPROVER1>');
+    const denied = await intake.deny(request.id, { source: 'slack', id: 'U0APPROVER2' }, 'no');
+    const json = JSON.stringify(buildApprovalMessage(denied).blocks);
+    expect(json).not.toContain('approval_approve');
+    expect(json).toContain('Denied by <@U0APPROVER2>: no');
+  });
+
+  it('home lists my requests, my approvals (with buttons) and HR revocations', async () => {
+    const intake = new FakeSlackIntake();
+    const { request } = await intake.submit({
+      target: { kind: 'user', userId: 'usr_a' },
+      reason: 'r',
+      source: 'slack',
+      requestedBy: { source: 'slack', id: 'U0REQ' },
+    });
+    const view = buildHomeView({ mine: [], awaiting: [request], hr: [] });
+    const json = JSON.stringify(view.blocks);
+    expect(view.type).toBe('home');
+    expect(json).toContain('Waiting for my approval');
+    expect(json).toContain(`"value":"${request.id}"`);
+    expect(json).toContain('Recent HR offboarding revocations');
+  });
+});
