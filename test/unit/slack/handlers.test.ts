@@ -1,0 +1,198 @@
+import { describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../../../src/log.ts';
+import { handleApproveButton } from '../../../src/slack/actions/approval-buttons.ts';
+import { handleConfirmSubmission, type ViewAck } from '../../../src/slack/actions/view-submissions.ts';
+import { handleRevokeCommand } from '../../../src/slack/commands/revoke-command.ts';
+import type { RespondFn } from '../../../src/slack/slack-client.ts';
+import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { fakeClient } from './fake-client.ts';
+
+function setup() {
+  const idp = new FakeSlackIdp();
+  const intake = new FakeSlackIntake(idp);
+  const deps = { idp, intake, logger: silentLogger };
+  const fc = fakeClient();
+  const respond = vi.fn<RespondFn>(async () => undefined);
+  const ack = vi.fn(async (_r?: unknown) => undefined);
+  return { idp, intake, deps, ...fc, respond, ack };
+}
+
+const command = (text: string) => ({
+  command: '/revoke',
+  text,
+  user_id: 'U0REQ',
+  user_name: 'req',
+  trigger_id: 'trig',
+  response_url: 'https://hooks.slack.test/x',
+});
+
+describe('/revoke handler', () => {
+  it('acks help with the usage, ephemerally, and opens nothing', async () => {
+    const t = setup();
+    await handleRevokeCommand(
+      { command: command('help'), ack: t.ack, respond: t.respond, client: t.client },
+      t.deps,
+    );
+    expect(t.ack).toHaveBeenCalledWith({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('/revoke app'),
+    });
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('acks before any look-up, then confirms a resolved application', async () => {
+    const t = setup();
+    const order: string[] = [];
+    t.ack.mockImplementation(async () => {
+      order.push('ack');
+    });
+    const search = vi.spyOn(t.idp, 'getApplication').mockImplementation(async (id) => {
+      order.push('lookup');
+      return { id, name: 'CRM' };
+    });
+    await handleRevokeCommand(
+      { command: command('app app_crm'), ack: t.ack, respond: t.respond, client: t.client },
+      t.deps,
+    );
+    expect(order[0]).toBe('ack');
+    expect(search).toHaveBeenCalled();
+    expect(t.calls.map((c) => c.method)).toEqual(['views.open', 'views.update']);
+    expect(t.calls[0]!.args.trigger_id).toBe('trig');
+    expect(t.text('views.update')).toContain('revoke_confirm');
+    expect(t.text('views.update')).toContain('*1* token of *1* user');
+  });
+
+  it('answers an unknown ref with usage, never a stack trace', async () => {
+    const t = setup();
+    await handleRevokeCommand(
+      { command: command('app nothing-like-it'), ack: t.ack, respond: t.respond, client: t.client },
+      t.deps,
+    );
+    const reply = t.respond.mock.calls[0]![0];
+    expect(reply.response_type).toBe('ephemeral');
+    expect(reply.text).toContain('No application matches');
+    expect(reply.text).toContain('Usage');
+    expect(reply.text).not.toMatch(/at .*\.ts:\d+/);
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('says the IdP is unreachable when look-ups fail', async () => {
+    const t = setup();
+    const { IdpTransientError } = await import('../../../src/identity/errors.ts');
+    vi.spyOn(t.idp, 'getUser').mockRejectedValue(new IdpTransientError('socket hang up', { status: 503 }));
+    await handleRevokeCommand(
+      { command: command('user usr_x'), ack: t.ack, respond: t.respond, client: t.client },
+      t.deps,
+    );
+    expect(t.respond.mock.calls[0]![0].text).toContain('identity provider could not answer');
+  });
+
+  it('opens a loading modal when the look-up is slow, then fills it in', async () => {
+    const t = setup();
+    vi.useFakeTimers();
+    try {
+      t.idp.delayMs = 5000;
+      const done = handleRevokeCommand(
+        { command: command('user usr_alice'), ack: t.ack, respond: t.respond, client: t.client },
+        t.deps,
+      );
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(t.calls.map((c) => c.method)).toEqual(['views.open']);
+      expect(t.text('views.open')).toContain('revoke_loading');
+      await vi.advanceTimersByTimeAsync(10_000);
+      await done;
+      expect(t.text('views.update')).toContain('revoke_confirm');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('answers status from the intake', async () => {
+    const t = setup();
+    await handleRevokeCommand(
+      { command: command('status req_missing'), ack: t.ack, respond: t.respond, client: t.client },
+      t.deps,
+    );
+    expect(t.respond.mock.calls[0]![0].text).toContain('No request');
+  });
+});
+
+const submission = (userId: string) => ({
+  type: 'view_submission',
+  user: { id: userId, name: 'someone' },
+  view: {
+    id: 'V_CONFIRM',
+    callback_id: 'revoke_confirm',
+    private_metadata: JSON.stringify({ target: { kind: 'user', userId: 'usr_alice' }, label: 'Alice' }),
+    state: {
+      values: { reason_block: { reason_input: { type: 'plain_text_input', value: ' offboarding ' } } },
+    },
+  },
+});
+
+describe('confirmation submission', () => {
+  it('submits with the Slack idempotency key and closes with a summary', async () => {
+    const t = setup();
+    const ack = vi.fn<ViewAck>(async () => undefined);
+    await handleConfirmSubmission({ ack, body: submission('U0REQ'), client: t.client }, t.deps);
+    expect(t.intake.submissions[0]).toEqual({
+      target: { kind: 'user', userId: 'usr_alice' },
+      reason: 'offboarding',
+      source: 'slack',
+      requestedBy: { source: 'slack', id: 'U0REQ', name: 'someone' },
+      idempotencyKey: 'slack:V_CONFIRM',
+      context: { user: 'U0REQ' },
+    });
+    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
+  });
+
+  it('shows a ForbiddenError on the reason field', async () => {
+    const t = setup();
+    t.intake.forbiddenRequesters.add('U0NOPE');
+    const ack = vi.fn<ViewAck>(async () => undefined);
+    await handleConfirmSubmission({ ack, body: submission('U0NOPE'), client: t.client }, t.deps);
+    expect(ack.mock.calls[0]![0]).toEqual({
+      response_action: 'errors',
+      errors: { reason_block: expect.stringContaining('may not request') },
+    });
+  });
+
+  it('refuses tampered private_metadata', async () => {
+    const t = setup();
+    const body = submission('U0REQ');
+    body.view.private_metadata = JSON.stringify({ target: { kind: 'everything' } });
+    const ack = vi.fn<ViewAck>(async () => undefined);
+    await handleConfirmSubmission({ ack, body, client: t.client }, t.deps);
+    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'errors' });
+    expect(t.intake.submissions).toHaveLength(0);
+  });
+});
+
+describe('approve button', () => {
+  it('answers a refusal ephemerally to the clicker only', async () => {
+    const t = setup();
+    const { request } = await t.intake.submit({
+      target: { kind: 'user', userId: 'usr_alice' },
+      reason: 'r',
+      source: 'slack',
+      requestedBy: { source: 'slack', id: 'U0REQ' },
+    });
+    const body = {
+      type: 'block_actions',
+      user: { id: 'U0REQ' },
+      response_url: 'https://hooks.slack.test/r',
+      channel: { id: 'C1' },
+      container: { type: 'message' },
+    };
+    await handleApproveButton(
+      { ack: t.ack, body, action: { value: request.id }, client: t.client, respond: t.respond },
+      t.deps,
+    );
+    expect(t.respond).toHaveBeenCalledWith({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: expect.stringContaining('own request'),
+    });
+    expect(t.intake.approvals).toHaveLength(0);
+  });
+});
