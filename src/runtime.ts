@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Run the embedded IDaaS in this process when IDP=idaas and IDAAS_URL is unset. Default true. */
   embedIdaas?: boolean;
+  /** Environment for `${VAR}` references in workflow files. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -62,7 +64,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
   }
   const idp = createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined);
-  const workflows = await createWorkflowEngine(config.WORKFLOWS_DIR, process.env);
+  const workflows = await createWorkflowEngine(config.WORKFLOWS_DIR, options.env ?? process.env);
   const audit = new RedisAuditLog({ redis, prefix });
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });

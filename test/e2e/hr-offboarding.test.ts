@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IssuedTokens } from '../../src/idaas/index.ts';
+import type { RequestRecord } from '../../src/intake/types.ts';
+import { signHrDelivery } from '../helpers/hr-signing.ts';
+import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+
+const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+let t: TestService;
+
+beforeAll(async () => {
+  t = await startTestService({ HR_STANDARD_SECRET: SECRET });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+function terminated(email: string, extra: Record<string, string> = {}, type = 'employee.terminated') {
+  return JSON.stringify({
+    type,
+    data: { employeeId: `E-${email}`, email, reason: 'left the company', ...extra },
+  });
+}
+
+async function deliver(body: string, headers = signHrDelivery('standard', SECRET, body)) {
+  const res = await fetch(`${t.url}/webhooks/hr/standard`, { method: 'POST', headers, body });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function mint(user: string, application = 'expense-portal', resourceServer?: string) {
+  const [tok] = await t.idaas.mintTokens({
+    user,
+    application,
+    ...(resourceServer ? { resourceServer } : {}),
+  });
+  return tok!;
+}
+
+/** The HR request for `userId`, once the hr-events worker has turned the delivery into one. */
+async function hrRequestFor(userId: string, timeoutMs = 10_000): Promise<RequestRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const recs = await t.rt.intake.list({ source: 'hr', limit: 100 });
+    const rec = recs.find((r) => r.target.kind === 'user' && r.target.userId === userId);
+    if (rec) return rec;
+    if (Date.now() > deadline) throw new Error(`no HR request for ${userId}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function hrJobs(): Promise<number> {
+  const counts = await t.service.hrQueue.getJobCounts();
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+describe('HR offboarding through the real service (standard webhooks)', () => {
+  it('a signed termination kills every token of that user, and only theirs', async () => {
+    const dave = await Promise.all([
+      mint('dave'),
+      mint('dave', 'team-wiki'),
+      mint('dave', 'expense-portal', 'payroll-api'),
+    ]);
+    const carol = await mint('carol');
+    for (const tok of [...dave, carol]) expect(await isAlive(t.idaas, tok)).toBe(true);
+
+    const res = await deliver(terminated('dave@example.com'));
+    expect(res.status).toBe(202);
+    const rec = await hrRequestFor(dave[0]!.userId);
+    const done = await t.rt.intake.waitForOutcome(rec.id, 20_000);
+    expect(done.state).toBe('verified');
+    for (const tok of dave) expect(await isDead(t.idaas, tok)).toBe(true);
+    expect(await isAlive(t.idaas, carol)).toBe(true);
+  });
+
+  it('the same delivery ten times at once enqueues one request and one set of audit entries', async () => {
+    const bob = await mint('bob');
+    const body = terminated('bob@example.com');
+    const headers = signHrDelivery(
+      'standard',
+      SECRET,
+      body,
+      new Date(),
+      `msg_${randomBytes(6).toString('hex')}`,
+    );
+    const answers = await Promise.all(Array.from({ length: 10 }, () => deliver(body, headers)));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
+    expect(answers.filter((a) => a.body.status === 'accepted')).toHaveLength(1);
+    const rec = await hrRequestFor(bob.userId);
+    expect((await t.rt.intake.waitForOutcome(rec.id, 20_000)).state).toBe('verified');
+    const recs = (await t.rt.intake.list({ source: 'hr', limit: 100 })).filter(
+      (r) => r.target.kind === 'user' && r.target.userId === bob.userId,
+    );
+    expect(recs).toHaveLength(1);
+    const created: string[] = [];
+    for await (const e of t.rt.audit.entries({ requestId: rec.id }))
+      if (e.action === 'request.created') created.push(e.id);
+    expect(created).toHaveLength(1);
+    expect(await isDead(t.idaas, bob)).toBe(true);
+  });
+
+  it('wrong secret, altered body and stale timestamp answer 401 and enqueue nothing', async () => {
+    const before = await hrJobs();
+    const body = terminated('carol@example.com');
+    const wrong = signHrDelivery('standard', `whsec_${randomBytes(24).toString('base64')}`, body);
+    expect((await deliver(body, wrong)).status).toBe(401);
+    const good = signHrDelivery('standard', SECRET, body);
+    expect((await deliver(body.replace('carol', 'alice'), good)).status).toBe(401);
+    const stale = signHrDelivery('standard', SECRET, body, new Date(Date.now() - 6 * 60_000));
+    expect((await deliver(body, stale)).status).toBe(401);
+    expect(await hrJobs()).toBe(before);
+    const rejected: string[] = [];
+    for await (const e of t.rt.audit.entries())
+      if (e.action === 'webhook.rejected') rejected.push(String(e.detail?.reason));
+    expect(rejected.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('oversized, malformed, unknown-source and unknown-employee deliveries get clear answers; the service keeps serving', async () => {
+    const big = JSON.stringify({ type: 'employee.terminated', data: { pad: 'x'.repeat(1_100_000) } });
+    const tooBig = await fetch(`${t.url}/webhooks/hr/standard`, {
+      method: 'POST',
+      headers: signHrDelivery('standard', SECRET, big),
+      body: big,
+    });
+    expect(tooBig.status).toBe(413);
+    const malformed = '{"type":"employee.terminated","data":';
+    expect((await deliver(malformed)).status).toBe(400);
+    const unknown = await fetch(`${t.url}/webhooks/hr/nosuchvendor`, { method: 'POST', body: '{}' });
+    expect(unknown.status).toBe(404);
+    const ghost = await deliver(terminated('nobody@example.com'));
+    expect(ghost.status).toBe(202);
+    const deadline = Date.now() + 10_000;
+    let audited = false;
+    while (!audited && Date.now() < deadline) {
+      for await (const e of t.rt.audit.entries()) if (e.action === 'webhook.unknown_employee') audited = true;
+      if (!audited) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(audited).toBe(true);
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a termination dated 2 s ahead revokes nothing before and everything after', async () => {
+    const alice = await mint('alice', 'team-wiki');
+    const effectiveAt = new Date(Date.now() + 2000);
+    expect(
+      (await deliver(terminated('alice@example.com', { effectiveAt: effectiveAt.toISOString() }))).status,
+    ).toBe(202);
+    const rec = await hrRequestFor(alice.userId);
+    expect(rec.state).toBe('scheduled');
+    expect(await isAlive(t.idaas, alice)).toBe(true);
+    const done = await t.rt.intake.waitForOutcome(rec.id, 20_000);
+    expect(done.state).toBe('verified');
+    expect(Date.now()).toBeGreaterThanOrEqual(effectiveAt.getTime());
+    for await (const e of t.rt.audit.entries({ requestId: rec.id })) {
+      if (e.action === 'token.revoked')
+        expect(Date.parse(e.at)).toBeGreaterThanOrEqual(effectiveAt.getTime());
+    }
+    expect(await isDead(t.idaas, alice)).toBe(true);
+  });
+});
+
+describe('future-dated terminations: cancelled and moved', () => {
+  let tok: IssuedTokens;
+  it('cancelled before its time ⇒ nothing revoked', async () => {
+    const user = await t.idaas.addUser({
+      userId: 'frank',
+      email: 'frank@example.com',
+      name: 'Frank',
+      password: 'frank-password-1',
+    });
+    tok = await mint('frank');
+    const when = new Date(Date.now() + 3000).toISOString();
+    expect(
+      (await deliver(terminated('frank@example.com', { effectiveAt: when, employeeId: 'E-FRANK' }))).status,
+    ).toBe(202);
+    const rec = await hrRequestFor(user.id);
+    expect(rec.state).toBe('scheduled');
+    const cancel = terminated(
+      'frank@example.com',
+      { employeeId: 'E-FRANK' },
+      'employee.termination_cancelled',
+    );
+    expect((await deliver(cancel)).status).toBe(202);
+    const final = await t.rt.intake.waitForOutcome(rec.id, 10_000);
+    expect(final.state).toBe('cancelled');
+    // Past the original time, the token still works.
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(when) - Date.now() + 500)));
+    expect(await isAlive(t.idaas, tok)).toBe(true);
+  });
+
+  it('moved ⇒ runs at the new time, not the old one', async () => {
+    const user = await t.idaas.addUser({
+      userId: 'grace',
+      email: 'grace@example.com',
+      name: 'Grace',
+      password: 'grace-password-1',
+    });
+    const g = await mint('grace');
+    const first = new Date(Date.now() + 1500);
+    const moved = new Date(Date.now() + 4000);
+    await deliver(
+      terminated('grace@example.com', { effectiveAt: first.toISOString(), employeeId: 'E-GRACE' }),
+    );
+    const rec = await hrRequestFor(user.id);
+    await deliver(
+      terminated('grace@example.com', { effectiveAt: moved.toISOString(), employeeId: 'E-GRACE' }),
+    );
+    const deadline = Date.now() + 10_000;
+    while ((await t.rt.intake.get(rec.id))?.effectiveAt !== moved.toISOString() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await t.rt.intake.get(rec.id))?.effectiveAt).toBe(moved.toISOString());
+    await new Promise((r) => setTimeout(r, Math.max(0, first.getTime() - Date.now() + 700)));
+    expect(await isAlive(t.idaas, g)).toBe(true);
+    const done = await t.rt.intake.waitForOutcome(rec.id, 20_000);
+    expect(done.state).toBe('verified');
+    expect(Date.now()).toBeGreaterThanOrEqual(moved.getTime());
+    expect(await isDead(t.idaas, g)).toBe(true);
+  });
+});

@@ -1,0 +1,108 @@
+import { loadConfig } from '../../src/config.ts';
+import type { Idaas, IssuedTokens } from '../../src/idaas/index.ts';
+import { probeTokens } from '../../src/idaas/token-probe.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { type RunningService, type ServiceOptions, startService } from '../../src/service.ts';
+import { connectRedis, deleteKeys, REDIS_URL, randomPrefix } from './redis.ts';
+
+export interface TestService {
+  rt: Runtime;
+  service: RunningService;
+  /** Base URL of Revoker's HTTP server. */
+  url: string;
+  idaas: Idaas;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole service as `revoker serve --role all` runs it — embedded IDaaS, HTTP, workers — on the real
+ * Redis under a random prefix, configured only through environment variables.
+ */
+export async function startTestService(
+  env: Record<string, string> = {},
+  options: Partial<ServiceOptions> = {},
+): Promise<TestService> {
+  const prefix = randomPrefix('e2e');
+  const fullEnv: NodeJS.ProcessEnv = {
+    REDIS_URL,
+    REVOKER_PREFIX: prefix,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    IDAAS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    WORKFLOWS_DIR: 'workflows',
+    SLACK_ADMIN_USERS: 'UADMIN1,UADMIN2',
+    SLACK_APPROVER_USERS: 'UAPPROVER1,UAPPROVER2,UAPPROVER3',
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
+  const rt = await createRuntime(config, { env: fullEnv, logger: silentLogger });
+  const service = await startService(rt, { role: 'all', port: 0, ...options });
+  return {
+    rt,
+    service,
+    url: service.http!.url,
+    idaas: rt.idaas!,
+    prefix,
+    async close() {
+      await service.close(1000);
+      await rt.close();
+      const redis = connectRedis();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}
+
+export interface Liveness {
+  /** 200 at UserInfo (or the API's whoami) and active at introspection. */
+  access: boolean;
+  /** The refresh token still gets a new access token. */
+  refresh: boolean | undefined;
+  userinfo: number;
+  refreshResult: string | undefined;
+}
+
+/** Checks a minted token the ways a client would notice; keeps the rotated refresh token. */
+export async function liveness(idaas: Idaas, token: IssuedTokens): Promise<Liveness> {
+  const app = idaas.seed.applications.find((a) => a.client_id === token.applicationId)!;
+  const res = await probeTokens({
+    issuerUrl: idaas.issuer,
+    clientId: app.client_id,
+    clientSecret: app.client_secret ?? '',
+    accessToken: token.access_token,
+    ...(token.refresh_token ? { refreshToken: token.refresh_token } : {}),
+    ...(token.resourceServerId ? { resourceServerId: token.resourceServerId } : {}),
+  });
+  if (res.refresh?.result === 'ok' && res.refresh.refreshToken)
+    token.refresh_token = res.refresh.refreshToken;
+  return {
+    access: res.userinfo === 200 && res.introspection.active,
+    refresh: res.refresh ? res.refresh.result === 'ok' : undefined,
+    userinfo: res.userinfo,
+    refreshResult: res.refresh?.result,
+  };
+}
+
+/** Dead every way: 401 at UserInfo/whoami, inactive, and (when it has one) the refresh token gets invalid_grant. */
+export async function isDead(idaas: Idaas, token: IssuedTokens): Promise<boolean> {
+  const l = await liveness(idaas, token);
+  return (
+    l.userinfo === 401 && !l.access && (l.refreshResult === undefined || l.refreshResult === 'invalid_grant')
+  );
+}
+
+export async function isAlive(idaas: Idaas, token: IssuedTokens): Promise<boolean> {
+  const l = await liveness(idaas, token);
+  return l.access && l.refresh !== false;
+}
+
+/** The IdP's internal id of a seeded user (`usr_…`). */
+export async function userIdOf(t: TestService, login: string): Promise<string> {
+  const users = await t.rt.idp.searchUsers(login, 10);
+  const u = users.find((x) => x.userName === login || x.email === login);
+  if (!u) throw new Error(`no user ${login}`);
+  return u.id;
+}
