@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import type { Config } from './config.ts';
 import { type Idaas, startIdaas } from './idaas/index.ts';
+import { unavailableIdentityProvider } from './identity/adapters/unavailable.ts';
 import { createIdentityProvider } from './identity/factory.ts';
 import type { IdentityProvider } from './identity/port.ts';
 import { LogNotifier } from './intake/log-notifier.ts';
@@ -11,6 +12,7 @@ import { RevocationService } from './intake/revocation-service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RevocationQueues } from './queue/revocation-queues.ts';
+import { createSlackNotifications, type SlackNotifications } from './slack/index.ts';
 import { createWorkflowEngine } from './workflows/index.ts';
 import type { WorkflowEngine } from './workflows/types.ts';
 
@@ -24,6 +26,8 @@ export interface Runtime {
   idp: IdentityProvider;
   /** The embedded IDaaS when this process runs it (IDP=idaas without IDAAS_URL). */
   idaas?: Idaas;
+  /** Slack notifications (outbox + notifier) when SLACK_BOT_TOKEN is set. */
+  slack?: SlackNotifications;
   audit: RedisAuditLog;
   workflows: WorkflowEngine;
   store: RedisRequestStore;
@@ -63,12 +67,20 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     idaasOverride = { baseUrl: idaas.url, adminToken: idaas.adminToken };
     logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
   }
-  const idp = createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined);
+  const idp =
+    config.IDP === 'idaas' && !config.IDAAS_URL && !idaasOverride
+      ? unavailableIdentityProvider()
+      : createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined);
   const workflows = await createWorkflowEngine(config.WORKFLOWS_DIR, options.env ?? process.env);
   const audit = new RedisAuditLog({ redis, prefix });
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
   const notifiers: Notifier[] = [new LogNotifier(logger.child({ component: 'notifier' }))];
+  // Slack messages are queued (slack-outbox) from any process; the worker role sends them.
+  const slack = config.SLACK_BOT_TOKEN
+    ? createSlackNotifications({ config, redis, prefix, logger: logger.child({ component: 'slack' }) })
+    : undefined;
+  if (slack) notifiers.push(slack.notifier);
   const notifier = new CompositeNotifier(notifiers);
   const intake = new RevocationService({
     store,
@@ -88,6 +100,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     redis,
     idp,
     ...(idaas ? { idaas } : {}),
+    ...(slack ? { slack } : {}),
     audit,
     workflows,
     store,
@@ -96,6 +109,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     notifier,
     intake,
     async close() {
+      await slack?.close();
       await queues.close();
       await idaas?.close();
       redis.disconnect();

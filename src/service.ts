@@ -3,6 +3,8 @@ import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWork
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
 import { PipelineWorkers } from './queue/pipeline-workers.ts';
 import type { Runtime } from './runtime.ts';
+import { createScimRouter } from './scim/index.ts';
+import { createSlackApp } from './slack/index.ts';
 
 export type Role = 'all' | 'web' | 'worker';
 
@@ -62,6 +64,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       redis: rt.redis,
       logger,
     });
+    rt.slack?.startWorker();
     const w = workers;
     closers.push(async (grace) => {
       await Promise.all([w.close(grace), hrWorker.close()]);
@@ -82,6 +85,37 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
         }),
       },
     ];
+    const slackDeps = {
+      config,
+      intake: rt.intake,
+      idp: rt.idp,
+      redis: rt.redis,
+      prefix,
+      logger: logger.child({ component: 'slack' }),
+      metrics: rt.metrics,
+    };
+    if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {
+      const slack = createSlackApp(slackDeps);
+      if (slack.start) await slack.start();
+      else mounts.unshift({ path: '/slack/events', group: 'slack', handler: slack.handler });
+      closers.push(() => slack.stop());
+    }
+    if (config.SCIM_TOKEN) {
+      mounts.push({
+        path: '/scim/v2',
+        group: 'scim',
+        handler: createScimRouter({
+          token: config.SCIM_TOKEN,
+          idp: rt.idp,
+          intake: rt.intake,
+          audit: rt.audit,
+          redis: rt.redis,
+          prefix,
+          metrics: rt.metrics,
+          logger,
+        }),
+      });
+    }
     const app = createHttpApp({
       logger,
       metrics: rt.metrics,

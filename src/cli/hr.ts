@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
-import { ConfigError } from '../domain/errors.ts';
 import type { Intake, RequestRecord } from '../intake/types.ts';
+import { createRuntime } from '../runtime.ts';
 
 /** What `revoker hr` needs from the intake; `close` releases its Redis connections so the process exits. */
 export interface HrCliIntake {
@@ -10,22 +10,10 @@ export interface HrCliIntake {
 }
 export type HrCliIntakeFactory = (config: Config) => Promise<HrCliIntake>;
 
-/**
- * Default factory: the lead's `createIntakeFromConfig(config)` from src/intake/index.ts, loaded lazily
- * (TODO: import it statically once src/intake/index.ts exports it).
- */
+/** Default factory: the runtime's intake (reads Redis; no IdP call is needed to list). */
 const defaultFactory: HrCliIntakeFactory = async (config) => {
-  const specifier = '../intake/index.ts';
-  // Variable specifier: the module is another engineer's and may not exist yet.
-  const mod = (await import(specifier).catch(() => ({}))) as {
-    createIntakeFromConfig?: (
-      c: Config,
-    ) => Promise<Intake & { close?: () => Promise<void> }> | (Intake & { close?: () => Promise<void> });
-  };
-  if (!mod.createIntakeFromConfig)
-    throw new ConfigError('intake', 'createIntakeFromConfig is not available in this build');
-  const intake = await mod.createIntakeFromConfig(config);
-  return { intake, close: async () => intake.close?.() };
+  const rt = await createRuntime(config, { embedIdaas: false });
+  return { intake: rt.intake, close: () => rt.close() };
 };
 
 /** One line per scheduled HR offboarding: employee, email, effective time, request id, state. */
