@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
@@ -44,6 +45,11 @@ export interface PipelineWorkersOptions {
   verifyAttempts?: number;
   /** Reconcile orphaned requests every this many ms (0 = only at start). Default 30,000. */
   reconcileIntervalMs?: number;
+  /**
+   * Name of this process's workers: BullMQ records it on each job it runs (`processedBy`) and in the
+   * connection name (`Queue.getWorkers()`), so one can tell which process did what. Default `{host}:{pid}`.
+   */
+  workerName?: string;
 }
 
 const SYSTEM = { source: 'system', id: 'revoker-worker' };
@@ -64,6 +70,7 @@ export class PipelineWorkers {
     this.log = o.logger.child({ component: 'workers' });
     this.verifyAttempts = o.verifyAttempts ?? 3;
     const common = {
+      name: o.workerName ?? `${hostname()}:${process.pid}`,
       connection: o.connection,
       prefix: o.prefix,
       lockDuration: o.lockDurationMs ?? 30_000,

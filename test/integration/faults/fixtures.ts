@@ -1,0 +1,174 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
+import type { Actor } from '../../../src/domain/request.ts';
+import type { Target } from '../../../src/domain/target.ts';
+import { ADMIN_PREFIX, AdminTokenListSchema } from '../../../src/idaas/admin-contract.ts';
+import type { Idaas, IssuedTokens } from '../../../src/idaas/index.ts';
+import { probeTokens } from '../../../src/idaas/token-probe.ts';
+import type { RequestRecord } from '../../../src/intake/types.ts';
+import type { Pipeline } from '../../helpers/pipeline.ts';
+
+export const requester: Actor = { source: 'cli', id: 'fault-tests', name: 'Fault tests' };
+
+/** The application whose tokens the tests revoke, and one whose tokens must survive. */
+export const IN_SCOPE_APP = 'team-wiki';
+export const OTHER_APP = 'expense-portal';
+
+/** Real tokens (access + refresh per grant) for `grants` grants of `application`, spread over `users`. */
+export async function mintGrants(
+  idaas: Idaas,
+  application: string,
+  grants: number,
+  users: string[] = ['alice', 'bob', 'carol', 'dave'],
+): Promise<IssuedTokens[]> {
+  const per = Math.ceil(grants / users.length);
+  const batches = await Promise.all(
+    users.map((user, i) => {
+      const count = Math.min(per, grants - i * per);
+      return count > 0 ? idaas.mintTokens({ user, application, count }) : Promise.resolve([]);
+    }),
+  );
+  return batches.flat();
+}
+
+/** Every token id (`tok_…`) the admin API knows for those grants: access and refresh tokens. */
+export function tokenIds(issued: IssuedTokens[]): string[] {
+  return issued.flatMap((t) => [t.accessTokenId, ...(t.refreshTokenId ? [t.refreshTokenId] : [])]);
+}
+
+/** The console's listing, straight from the admin API (not through the adapter under test). */
+export async function listTokenIds(idaas: Idaas, path: string): Promise<string[]> {
+  const res = await fetch(`${idaas.url}${ADMIN_PREFIX}${path}`, {
+    headers: { authorization: `Bearer ${idaas.adminToken}` },
+  });
+  if (!res.ok) throw new Error(`GET ${path} answered ${res.status}`);
+  return AdminTokenListSchema.parse(await res.json()).tokens.map((t) => t.id);
+}
+
+/** Whether tokens still work where a client would notice: UserInfo, introspection, refresh. */
+export async function probe(idaas: Idaas, t: IssuedTokens) {
+  const app = idaas.seed.applications.find((a) => a.client_id === t.applicationId);
+  if (!app?.client_secret) throw new Error(`no confidential client ${t.applicationId}`);
+  return probeTokens({
+    issuerUrl: idaas.url,
+    clientId: app.client_id,
+    clientSecret: app.client_secret,
+    accessToken: t.access_token,
+    ...(t.refresh_token ? { refreshToken: t.refresh_token } : {}),
+  });
+}
+
+export async function expectDead(idaas: Idaas, sample: IssuedTokens[]): Promise<void> {
+  for (const t of sample) {
+    const r = await probe(idaas, t);
+    expect(r.userinfo).toBe(401);
+    expect(r.introspection.active).toBe(false);
+    expect(r.refresh?.result).toBe('invalid_grant');
+  }
+}
+
+/** Probing refreshes (rotation): call it after any listing check of the same tokens. */
+export async function expectAlive(idaas: Idaas, sample: IssuedTokens[]): Promise<void> {
+  for (const t of sample) {
+    const r = await probe(idaas, t);
+    expect(r.userinfo).toBe(200);
+    expect(r.introspection.active).toBe(true);
+    expect(r.refresh?.result).toBe('ok');
+  }
+}
+
+/** Every n-th element: a sample spread over the whole batch. */
+export function sampleOf<T>(items: T[], size: number): T[] {
+  const step = Math.max(1, Math.floor(items.length / size));
+  return items.filter((_, i) => i % step === 0).slice(0, size);
+}
+
+export async function submitApp(
+  pipe: Pipeline,
+  applicationId = IN_SCOPE_APP,
+  idempotencyKey?: string,
+): Promise<RequestRecord> {
+  const target: Target = { kind: 'application', applicationId };
+  const { request } = await pipe.intake.submit({
+    target,
+    reason: 'fault test',
+    requestedBy: requester,
+    source: 'cli',
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+  });
+  return request;
+}
+
+/** `token.revoked` entries of a request, counted per `detail.tokenId`. */
+export async function revokedPerToken(pipe: Pipeline, requestId: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for await (const e of pipe.audit.entries({ requestId })) {
+    if (e.action !== 'token.revoked') continue;
+    const id = String(e.detail?.tokenId);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Exactly one `token.revoked` per expected token, none for anything else, and an intact chain. */
+export async function expectExactlyOnce(
+  pipe: Pipeline,
+  requestId: string,
+  expected: string[],
+): Promise<void> {
+  const counts = await revokedPerToken(pipe, requestId);
+  const duplicated = [...counts].filter(([, n]) => n !== 1);
+  expect(duplicated).toEqual([]);
+  expect([...counts.keys()].sort()).toEqual([...expected].sort());
+  expect(await pipe.audit.verify()).toMatchObject({ ok: true });
+}
+
+/** Polls `check` every `everyMs` until it returns a value other than undefined, at most `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** An HTTP pass-through in front of the IDaaS that counts requests per method (e.g. admin DELETEs). */
+export async function countingProxy(targetUrl: string): Promise<{
+  url: string;
+  counts: Map<string, number>;
+  close(): Promise<void>;
+}> {
+  const target = new URL(targetUrl);
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const key = `${req.method} ${(req.url ?? '').startsWith(ADMIN_PREFIX) ? 'admin' : 'oidc'}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Idaas, startIdaas } from '../../../src/idaas/index.ts';
+import { IdaasIdentityProvider } from '../../../src/identity/adapters/idaas.ts';
+import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
+import { REDIS_URL } from '../../helpers/redis.ts';
+import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.ts';
+import {
+  expectExactlyOnce,
+  IN_SCOPE_APP,
+  listTokenIds,
+  mintGrants,
+  submitApp,
+  tokenIds,
+  until,
+} from './fixtures.ts';
+
+/**
+ * Workers in `revoker serve --role worker` child processes, the intake and the IDaaS in this process,
+ * all on one Redis under one prefix: processes killed, stopped and side by side (DESIGN §3, §8).
+ */
+let idaas: Idaas | undefined;
+let pipe: Pipeline | undefined;
+const children: WorkerProcess[] = [];
+
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => c.stop()));
+  await pipe?.close();
+  await idaas?.close();
+  pipe = undefined;
+  idaas = undefined;
+});
+
+async function setup(): Promise<{ idaas: Idaas; pipe: Pipeline }> {
+  idaas = await startIdaas({ port: 0, store: 'memory' });
+  pipe = await createPipeline({
+    idp: new IdaasIdentityProvider({ baseUrl: idaas.url, adminToken: idaas.adminToken }),
+  });
+  return { idaas, pipe };
+}
+
+/** A worker process on the test's Redis prefix and IDaaS; quick takeover of a dead worker's jobs. */
+function worker(env: Record<string, string> = {}): WorkerProcess {
+  const child = spawnWorker({
+    env: {
+      REDIS_URL,
+      REVOKER_PREFIX: pipe!.prefix,
+      IDAAS_URL: idaas!.url,
+      IDAAS_ADMIN_TOKEN: idaas!.adminToken,
+      WORKER_CONCURRENCY: '4',
+      IDP_RATE_LIMIT: '250',
+      WORKER_LOCK_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      ...env,
+    },
+  });
+  children.push(child);
+  return child;
+}
+
+/** Who ran each finished IdP call (BullMQ `processedBy` = the process's worker name), and how many were taken over. */
+async function callJobs(p: Pipeline) {
+  const jobs = await p.queues.idpCalls.getJobs(['completed'], 0, -1);
+  const byWorker = new Map<string, number>();
+  for (const j of jobs) byWorker.set(j.processedBy ?? '?', (byWorker.get(j.processedBy ?? '?') ?? 0) + 1);
+  const stalled = jobs.filter((j) => (j.stalledCounter ?? 0) > 0).length;
+  return { completed: jobs.length, byWorker, stalled };
+}
+
+/** Mid-batch: at least `min` tokens revoked and IdP calls running right now. */
+async function midBatch(p: Pipeline, requestId: string, min: number): Promise<number> {
+  return until(
+    `${min} revoked with calls active`,
+    async () => {
+      const [revoked, active] = await Promise.all([
+        p.store.countRevoked(requestId),
+        p.queues.idpCalls.getActiveCount(),
+      ]);
+      return revoked >= min && active > 0 ? revoked : undefined;
+    },
+    30_000,
+    5,
+  );
+}
+
+describe.sequential('faults: worker processes', () => {
+  it('a worker SIGKILLed mid-batch of 1,000 tokens: a fresh one finishes, each token audited once', {
+    timeout: 60_000,
+  }, async () => {
+    const { idaas, pipe } = await setup();
+    const minted = await mintGrants(idaas, IN_SCOPE_APP, 500);
+    expect(tokenIds(minted)).toHaveLength(1000);
+    const a = worker();
+    await a.waitUntilReady(pipe.queues.idpCalls);
+
+    const started = Date.now();
+    const request = await submitApp(pipe);
+    const atKill = await midBatch(pipe, request.id, 250);
+    a.kill('SIGKILL');
+    expect((await a.waitForExit(5000)).signal).toBe('SIGKILL');
+    const revokedAtKill = await pipe.store.countRevoked(request.id);
+    expect(revokedAtKill).toBeLessThan(1000);
+
+    const b = worker();
+    await b.waitUntilReady(pipe.queues.idpCalls);
+    const done = await pipe.intake.waitForOutcome(request.id, 40_000);
+    const ms = Date.now() - started;
+    expect(done.state, b.stderr).toBe('verified');
+    expect(done.result).toMatchObject({ ok: true, revoked: 1000, remaining: 0 });
+    const jobs = await callJobs(pipe);
+    console.info(
+      `[faults] SIGKILL at ${atKill}/1000 revoked (${revokedAtKill} after the kill); verified after ${ms} ms; ` +
+        `calls finished by A ${jobs.byWorker.get(a.workerName) ?? 0}, by B ${jobs.byWorker.get(b.workerName) ?? 0}; ` +
+        `${jobs.stalled} taken over from the dead worker`,
+    );
+    expect(jobs.byWorker.get(b.workerName) ?? 0).toBeGreaterThan(0);
+    expect(await listTokenIds(idaas, `/applications/${IN_SCOPE_APP}/tokens`)).toEqual([]);
+    await expectExactlyOnce(pipe, request.id, tokenIds(minted));
+  });
+
+  it('three worker processes share a batch, with the same exactly-once result', {
+    timeout: 60_000,
+  }, async () => {
+    const { idaas, pipe } = await setup();
+    const minted = await mintGrants(idaas, IN_SCOPE_APP, 300);
+    const workers = [worker(), worker(), worker()];
+    await Promise.all(workers.map((w) => w.waitUntilReady(pipe.queues.idpCalls)));
+    expect(await pipe.queues.idpCalls.getWorkersCount()).toBe(3);
+
+    const started = Date.now();
+    const request = await submitApp(pipe);
+    const done = await pipe.intake.waitForOutcome(request.id, 40_000);
+    const ms = Date.now() - started;
+    expect(done.state).toBe('verified');
+    expect(done.result).toMatchObject({ ok: true, revoked: 600, remaining: 0 });
+    const jobs = await callJobs(pipe);
+    const shares = workers.map((w) => jobs.byWorker.get(w.workerName) ?? 0);
+    console.info(`[faults] 3 processes, 600 tokens in ${ms} ms; calls per process: ${shares.join(' / ')}`);
+    expect(jobs.completed).toBe(600);
+    expect(shares.reduce((x, y) => x + y, 0)).toBe(600);
+    for (const share of shares) expect(share).toBeGreaterThan(0);
+    expect(await listTokenIds(idaas, `/applications/${IN_SCOPE_APP}/tokens`)).toEqual([]);
+    await expectExactlyOnce(pipe, request.id, tokenIds(minted));
+  });
+
+  it('SIGTERM mid-batch: the worker exits 0 within its grace, another finishes, nothing lost', {
+    timeout: 60_000,
+  }, async () => {
+    const { idaas, pipe } = await setup();
+    const minted = await mintGrants(idaas, IN_SCOPE_APP, 400);
+    const graceMs = 5000;
+    const a = worker({ WORKER_SHUTDOWN_GRACE_MS: String(graceMs) });
+    await a.waitUntilReady(pipe.queues.idpCalls);
+
+    const request = await submitApp(pipe);
+    const atTerm = await midBatch(pipe, request.id, 200);
+    const termAt = Date.now();
+    a.kill('SIGTERM');
+    const exit = await a.waitForExit(graceMs + 5000);
+    const exitMs = Date.now() - termAt;
+    expect(exit, a.stderr).toEqual({ code: 0, signal: null });
+    expect(exitMs).toBeLessThan(graceMs);
+    const revokedAtExit = await pipe.store.countRevoked(request.id);
+    expect(revokedAtExit).toBeLessThan(800);
+    // Nothing was left active by the stopped worker.
+    expect(await pipe.queues.idpCalls.getActiveCount()).toBe(0);
+
+    const b = worker();
+    await b.waitUntilReady(pipe.queues.idpCalls);
+    const done = await pipe.intake.waitForOutcome(request.id, 40_000);
+    expect(done.state, b.stderr).toBe('verified');
+    expect(done.result).toMatchObject({ ok: true, revoked: 800, remaining: 0 });
+    const jobs = await callJobs(pipe);
+    console.info(
+      `[faults] SIGTERM at ${atTerm}/800 revoked; exit 0 after ${exitMs} ms with ${revokedAtExit} revoked; ` +
+        `calls by A ${jobs.byWorker.get(a.workerName) ?? 0}, by B ${jobs.byWorker.get(b.workerName) ?? 0}; ` +
+        `${jobs.stalled} stalled`,
+    );
+    expect(jobs.stalled).toBe(0);
+    expect(jobs.byWorker.get(b.workerName) ?? 0).toBeGreaterThan(0);
+    expect(await listTokenIds(idaas, `/applications/${IN_SCOPE_APP}/tokens`)).toEqual([]);
+    await expectExactlyOnce(pipe, request.id, tokenIds(minted));
+  });
+});
