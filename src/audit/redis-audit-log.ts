@@ -22,39 +22,74 @@ export interface RedisAuditLogOptions {
 }
 
 /**
- * Appends in one Lua step, only if the chain head is still the one the hash was computed from.
- * Redis Lua has no sha256, so Node hashes and Redis checks: optimistic concurrency.
+ * Appends a batch of entries in one Lua step, only if the chain head is still the one their hashes were
+ * computed from. Redis Lua has no sha256, so Node hashes and Redis checks: optimistic concurrency.
+ * Nothing is written when any entry's dedupe key is already taken (the reply names those entries, and
+ * Node recomputes the chain without them) or when the head moved (the reply carries the new head).
  *
- * KEYS: head, stream, dedupe key, request index.  ARGV: expected seq, expected hash, new hash,
- * at (ms), use dedupe ('1'/'0'), use request index ('1'/'0'), genesis hash, then stream fields.
+ * KEYS: head, stream, then per entry its dedupe key and its request index.
+ * ARGV: expected seq, expected hash, genesis hash, entry count, then per entry: new hash, at (ms),
+ * use dedupe ('1'/'0'), use request index ('1'/'0'), number of stream fields, the stream fields.
  * Stream ids are `max(at, last)-n`, so they never go backwards and XRANGE by time finds every
  * entry whose `at` is at or after the start even when process clocks disagree.
  */
-const APPEND_SCRIPT = `
-if ARGV[5] == '1' then
-  local existing = redis.call('GET', KEYS[3])
-  if existing then return {'dup', existing} end
+const APPEND_MANY_SCRIPT = `
+local count = tonumber(ARGV[4])
+local items = {}
+local dups = {}
+local pos = 5
+for i = 1, count do
+  local nf = tonumber(ARGV[pos + 4])
+  local item = {hash = ARGV[pos], ms = tonumber(ARGV[pos + 1]), dedupe = ARGV[pos + 2] == '1',
+    req = ARGV[pos + 3] == '1', first = pos + 5, last = pos + 4 + nf}
+  items[i] = item
+  pos = pos + 5 + nf
+  if item.dedupe and redis.call('EXISTS', KEYS[1 + 2 * i]) == 1 then dups[#dups + 1] = tostring(i) end
 end
+if #dups > 0 then return {'dup', unpack(dups)} end
 local cur = redis.call('HMGET', KEYS[1], 'seq', 'hash', 'ms', 'n')
 local seq = cur[1] or '0'
-local hash = cur[2] or ARGV[7]
+local hash = cur[2] or ARGV[3]
 if seq ~= ARGV[1] or hash ~= ARGV[2] then return {'conflict', seq, hash} end
 local lastMs = tonumber(cur[3] or '0')
-local n = 0
-local ms = tonumber(ARGV[4])
-if ms <= lastMs then
-  ms = lastMs
-  n = tonumber(cur[4] or '-1') + 1
+local lastN = tonumber(cur[4] or '-1')
+local ids = {'ok'}
+local id, msStr, nStr
+for i = 1, count do
+  local item = items[i]
+  local ms = item.ms
+  local n = 0
+  if ms <= lastMs then
+    ms = lastMs
+    n = lastN + 1
+  end
+  lastMs = ms
+  lastN = n
+  msStr = string.format('%.0f', ms)
+  nStr = string.format('%.0f', n)
+  id = msStr .. '-' .. nStr
+  redis.call('XADD', KEYS[2], id, unpack(ARGV, item.first, item.last))
+  if item.dedupe then redis.call('SET', KEYS[1 + 2 * i], id) end
+  if item.req then redis.call('RPUSH', KEYS[2 + 2 * i], id) end
+  ids[i + 1] = id
 end
-local msStr = string.format('%.0f', ms)
-local nStr = string.format('%.0f', n)
-local id = msStr .. '-' .. nStr
-redis.call('XADD', KEYS[2], id, unpack(ARGV, 8))
-redis.call('HSET', KEYS[1], 'seq', string.format('%.0f', tonumber(seq) + 1), 'hash', ARGV[3], 'id', id, 'ms', msStr, 'n', nStr)
-if ARGV[5] == '1' then redis.call('SET', KEYS[3], id) end
-if ARGV[6] == '1' then redis.call('RPUSH', KEYS[4], id) end
-return {'ok', id}
+redis.call('HSET', KEYS[1], 'seq', string.format('%.0f', tonumber(seq) + count), 'hash', items[count].hash,
+  'id', id, 'ms', msStr, 'n', nStr)
+return ids
 `;
+
+const APPEND_MANY_SHA = createHash('sha1').update(APPEND_MANY_SCRIPT).digest('hex');
+
+/** Entries per Lua call at most; more wait for the next call. */
+const MAX_BATCH = 200;
+
+interface PendingAppend {
+  input: AuditEntryInput;
+  at: Date;
+  dedupeKey: string | undefined;
+  resolve: (entry: AuditEntry | undefined) => void;
+  reject: (err: unknown) => void;
+}
 
 const DetailSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 const ActorSchema = z.object({ source: z.string(), id: z.string(), name: z.string().optional() });
@@ -146,8 +181,13 @@ export class RedisAuditLog implements AuditLog {
   readonly #pageSize: number;
   /** Last head this process saw; saves a read per append when no one else is writing. */
   #head: { seq: number; hash: string } | undefined;
-  /** Appends from one process go one at a time: they would only race each other for the head. */
-  #tail: Promise<unknown> = Promise.resolve();
+  /**
+   * Appends waiting for their turn. Appends from one process go one Lua call at a time (they would only
+   * race each other for the head), and each call takes every append that queued up meanwhile (group
+   * commit): under load, one round trip and one head check carry many entries.
+   */
+  readonly #pending: PendingAppend[] = [];
+  #draining = false;
 
   constructor(options: RedisAuditLogOptions) {
     this.#redis = options.redis;
@@ -162,69 +202,137 @@ export class RedisAuditLog implements AuditLog {
   }
 
   append(input: AuditEntryInput, options: { dedupeKey?: string } = {}): Promise<AuditEntry | undefined> {
-    const at = this.#clock();
-    const run = this.#tail.then(() => this.#append(input, at, options.dedupeKey));
-    this.#tail = run.catch(() => undefined);
-    return run;
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ input, at: this.#clock(), dedupeKey: options.dedupeKey, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
   }
 
-  async #append(input: AuditEntryInput, atDate: Date, dedupeKey?: string): Promise<AuditEntry | undefined> {
-    const at = atDate.toISOString();
+  /**
+   * Appends several entries, in this order, as one batch (one Lua call when nothing else is queued);
+   * each item as `append` would, `undefined` for those whose dedupe key was already taken.
+   */
+  appendMany(
+    items: readonly { entry: AuditEntryInput; dedupeKey?: string }[],
+  ): Promise<(AuditEntry | undefined)[]> {
+    return Promise.all(
+      items.map((item) =>
+        this.append(item.entry, item.dedupeKey === undefined ? {} : { dedupeKey: item.dedupeKey }),
+      ),
+    );
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#pending.length > 0) {
+        // A second append under a key already in this batch waits for the next one, where it is a dup.
+        const keys = new Set<string>();
+        let size = 0;
+        for (const p of this.#pending) {
+          if (size === MAX_BATCH) break;
+          if (p.dedupeKey !== undefined) {
+            if (keys.has(p.dedupeKey)) break;
+            keys.add(p.dedupeKey);
+          }
+          size++;
+        }
+        const batch = this.#pending.splice(0, size);
+        try {
+          const results = await this.#appendBatch(batch);
+          for (const [i, p] of batch.entries()) p.resolve(results[i]);
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Appends `batch` in order; a result per item, `undefined` for a dedupe key already taken. */
+  async #appendBatch(batch: readonly PendingAppend[]): Promise<(AuditEntry | undefined)[]> {
     const headKey = `${this.#prefix}:head`;
-    const dedupe = dedupeKey === undefined ? `${this.#prefix}:dedupe` : `${this.#prefix}:dedupe:${dedupeKey}`;
-    const reqIndex =
-      input.requestId === undefined ? `${this.#prefix}:req` : `${this.#prefix}:req:${input.requestId}`;
+    const results: (AuditEntry | undefined)[] = new Array(batch.length).fill(undefined);
+    // Indices into `batch` still to append; entries found already appended (dups) leave it.
+    let live = batch.map((_, i) => i);
     if (this.#head === undefined) {
       const [seq, hash] = await this.#redis.hmget(headKey, 'seq', 'hash');
       this.#head = { seq: seq ? Number(seq) : 0, hash: hash ?? GENESIS_HASH };
     }
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const head = this.#head;
-      const body: Omit<AuditEntry, 'id' | 'hash'> = {
-        seq: head.seq + 1,
-        at,
-        prevHash: head.hash,
-        action: input.action,
-        actor: input.actor,
-      };
-      if (input.requestId !== undefined) body.requestId = input.requestId;
-      if (input.target !== undefined) body.target = input.target;
-      if (input.detail !== undefined) body.detail = input.detail;
-      const hash = hashEntry(body);
-      const fields = ['seq', String(body.seq), 'at', at, 'prevHash', body.prevHash, 'hash', hash];
-      fields.push('action', body.action, 'actor', JSON.stringify(body.actor));
-      if (body.requestId !== undefined) fields.push('requestId', body.requestId);
-      if (body.target !== undefined) fields.push('target', JSON.stringify(body.target));
-      if (body.detail !== undefined) fields.push('detail', JSON.stringify(body.detail));
+    for (let attempt = 1; attempt <= this.#maxAttempts; ) {
+      if (live.length === 0) return results;
+      const start = this.#head;
+      const keys: string[] = [headKey, this.streamKey];
+      const args: string[] = [String(start.seq), start.hash, GENESIS_HASH, String(live.length)];
+      const entries: AuditEntry[] = [];
+      let prev = start;
+      for (const index of live) {
+        const { input, at: atDate, dedupeKey } = batch[index]!;
+        const at = atDate.toISOString();
+        const body: Omit<AuditEntry, 'id' | 'hash'> = {
+          seq: prev.seq + 1,
+          at,
+          prevHash: prev.hash,
+          action: input.action,
+          actor: input.actor,
+        };
+        if (input.requestId !== undefined) body.requestId = input.requestId;
+        if (input.target !== undefined) body.target = input.target;
+        if (input.detail !== undefined) body.detail = input.detail;
+        const hash = hashEntry(body);
+        const fields = ['seq', String(body.seq), 'at', at, 'prevHash', body.prevHash, 'hash', hash];
+        fields.push('action', body.action, 'actor', JSON.stringify(body.actor));
+        if (body.requestId !== undefined) fields.push('requestId', body.requestId);
+        if (body.target !== undefined) fields.push('target', JSON.stringify(body.target));
+        if (body.detail !== undefined) fields.push('detail', JSON.stringify(body.detail));
+        keys.push(
+          dedupeKey === undefined ? `${this.#prefix}:dedupe` : `${this.#prefix}:dedupe:${dedupeKey}`,
+          input.requestId === undefined ? `${this.#prefix}:req` : `${this.#prefix}:req:${input.requestId}`,
+        );
+        args.push(
+          hash,
+          String(atDate.getTime()),
+          dedupeKey === undefined ? '0' : '1',
+          input.requestId === undefined ? '0' : '1',
+          String(fields.length),
+          ...fields,
+        );
+        entries.push({ ...body, id: '', hash });
+        prev = { seq: body.seq, hash };
+      }
 
-      const reply = (await this.#redis.eval(
-        APPEND_SCRIPT,
-        4,
-        headKey,
-        this.streamKey,
-        dedupe,
-        reqIndex,
-        String(head.seq),
-        head.hash,
-        hash,
-        String(atDate.getTime()),
-        dedupeKey === undefined ? '0' : '1',
-        input.requestId === undefined ? '0' : '1',
-        GENESIS_HASH,
-        ...fields,
-      )) as [string, string, string?];
-
-      if (reply[0] === 'dup') return undefined;
+      const reply = (await this.#evalAppendMany(keys, args)) as string[];
       if (reply[0] === 'ok') {
-        this.#head = { seq: body.seq, hash };
-        return { ...body, id: reply[1], hash };
+        live.forEach((index, i) => {
+          results[index] = { ...entries[i]!, id: reply[i + 1]! };
+        });
+        this.#head = prev;
+        return results;
+      }
+      if (reply[0] === 'dup') {
+        // Already in the log (an earlier run of the same job): `undefined` for those, the rest again.
+        const dups = new Set(reply.slice(1).map((i) => live[Number(i) - 1]!));
+        live = live.filter((index) => !dups.has(index));
+        continue;
       }
       // Another process appended first; its head came back with the refusal, so retry at once,
       // with growing jitter so that many contenders spread out instead of colliding again.
       this.#head = { seq: Number(reply[1]), hash: reply[2] ?? GENESIS_HASH };
       if (attempt > 1) await sleep(randomInt(0, Math.min(2 ** attempt, 50) + 1));
+      attempt++;
     }
     throw new ConflictError(`audit append gave up after ${this.#maxAttempts} attempts under contention`);
+  }
+
+  /** EVALSHA, falling back to EVAL once after a Redis restart or SCRIPT FLUSH (NOSCRIPT). */
+  async #evalAppendMany(keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.#redis.evalsha(APPEND_MANY_SHA, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.#redis.eval(APPEND_MANY_SCRIPT, keys.length, ...keys, ...args);
+    }
   }
 
   async *entries(options: { since?: Date; requestId?: string } = {}): AsyncIterable<AuditEntry> {
@@ -247,7 +355,7 @@ export class RedisAuditLog implements AuditLog {
         if (ids.length < this.#pageSize) return;
       }
     }
-    // Ids never run behind `at` (see APPEND_SCRIPT), so starting the range at `since` misses nothing.
+    // Ids never run behind `at` (see APPEND_MANY_SCRIPT), so starting the range at `since` misses nothing.
     for await (const [id, flat] of this.#raw(since === undefined ? '-' : String(since))) {
       const entry = this.#decodeOrThrow(id, flat);
       if (keep(entry)) yield entry;

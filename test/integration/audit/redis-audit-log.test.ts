@@ -92,6 +92,27 @@ describe('RedisAuditLog', () => {
     expect(await logs[0]!.verify()).toEqual({ ok: true, count: 2 });
   });
 
+  it('appends a batch in order in one chain, skipping the dedupe keys already taken (appendMany)', async () => {
+    const log = new RedisAuditLog({ redis: client(), prefix });
+    const other = new RedisAuditLog({ redis: client(), prefix });
+    await other.append(input(2), { dedupeKey: 'k2' });
+    await other.append(input(5), { dedupeKey: 'k5' });
+    // The same key twice in one batch: the second one is a dup of the first.
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k3', 'k5', undefined, 'k7'];
+    const results = await log.appendMany(
+      keys.map((dedupeKey, i) =>
+        dedupeKey === undefined ? { entry: input(i) } : { entry: input(i), dedupeKey },
+      ),
+    );
+    expect(results.map((r) => r?.detail?.n)).toEqual([0, 1, undefined, 3, undefined, undefined, 6, 7]);
+    expect(results.filter((r) => r !== undefined).map((r) => r?.seq)).toEqual([3, 4, 5, 6, 7]);
+    expect(await log.verify()).toEqual({ ok: true, count: 7 });
+    const stored = await collect(log.entries());
+    expect(stored.map((e) => e.detail?.n)).toEqual([2, 5, 0, 1, 3, 6, 7]);
+    expect(stored.slice(2)).toEqual(results.filter((r) => r !== undefined));
+    expect(await collect(log.entries({ requestId: 'req-3' }))).toHaveLength(1);
+  });
+
   it('filters entries by request id and by time, reading in pages', async () => {
     let now = Date.parse('2026-03-01T00:00:00Z');
     const log = new RedisAuditLog({ redis: client(), prefix, pageSize: 3, clock: () => new Date(now) });
