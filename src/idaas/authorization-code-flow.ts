@@ -100,7 +100,7 @@ export async function issueTokens(o: IssueTokensOptions): Promise<TokenResponse>
       const location = new URL(res.headers.get('location') ?? '', res.url || meta.authorization_endpoint);
       if (location.href.startsWith(o.redirectUri))
         return exchange(location, state, verifier, o, meta.token_endpoint);
-      await res.body?.cancel();
+      await res.arrayBuffer(); // drain: cancel() never settles under interceptors such as msw
       res = await request(location.href);
       continue;
     }

@@ -34,7 +34,8 @@ export async function probeTokens(o: ProbeOptions): Promise<ProbeResult> {
 
   const [userinfo, introspection, refresh] = await Promise.all([
     fetch(userinfoUrl, { headers: { authorization: `Bearer ${o.accessToken}` } }).then(async (r) => {
-      await r.body?.cancel();
+      // Drain rather than cancel: cancel() never settles under request interceptors such as msw.
+      await r.arrayBuffer();
       return r.status;
     }),
     introspect(meta.introspection_endpoint, o),

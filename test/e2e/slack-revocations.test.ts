@@ -1,0 +1,362 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IssuedTokens } from '../../src/idaas/index.ts';
+import type { RequestRecord } from '../../src/intake/types.ts';
+import { isAlive, isDead, liveness, startTestService, type TestService } from '../helpers/service.ts';
+import {
+  interactivityBody,
+  messageButtonPayload,
+  postSlack,
+  SlackApiStub,
+  type SlackCall,
+  slashCommandBody,
+  viewActionPayload,
+  viewSubmissionPayload,
+} from '../helpers/slack.ts';
+
+/**
+ * Slack end to end: requests signed as Slack signs them, shaped like Slack's, against the whole service
+ * (embedded IDaaS, real Redis, real workers); msw stands in for the Slack Web API and records what is sent.
+ */
+const SECRET = 'e2e-signing-secret';
+const API = 'http://slack.e2e.test/api/';
+const stub = new SlackApiStub(API);
+let t: TestService;
+let events: string;
+
+beforeAll(async () => {
+  stub.listen();
+  t = await startTestService({
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-e2e',
+    SLACK_API_URL: API,
+    SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
+    SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+  });
+  events = `${t.url}/slack/events`;
+});
+afterAll(async () => {
+  await t?.close();
+  stub.close();
+});
+
+const text = (c: SlackCall) => JSON.stringify(c.args);
+type View = { id?: string; callback_id: string; private_metadata: string; blocks: unknown[] };
+
+async function post(body: string): Promise<Response> {
+  const res = await postSlack(events, body, { secret: SECRET });
+  expect(res.status).toBe(200);
+  return res;
+}
+
+/** The view most recently opened/updated/pushed with this callback id, after `since`. */
+async function nextView(callbackId: string, since: number): Promise<{ viewId: string; view: View }> {
+  const call = await stub.next(
+    'views.update',
+    (c) => (c.args.view as View | undefined)?.callback_id === callbackId,
+    since,
+  );
+  return { viewId: String(call.args.view_id), view: call.args.view as View };
+}
+
+async function submitConfirm(
+  userId: string,
+  viewId: string,
+  view: View,
+  reason: string,
+): Promise<RequestRecord> {
+  const res = await post(
+    interactivityBody(
+      viewSubmissionPayload({
+        userId,
+        viewId,
+        callbackId: 'revoke_confirm',
+        privateMetadata: view.private_metadata,
+        values: { reason_block: { reason_input: { type: 'plain_text_input', value: reason } } },
+      }),
+    ),
+  );
+  const ack = (await res.json()) as { response_action: string; errors?: unknown };
+  expect(ack).toMatchObject({ response_action: 'update' });
+  const [rec] = await t.rt.intake.list({ requestedBy: userId, limit: 1 });
+  expect(rec).toBeDefined();
+  return rec!;
+}
+
+async function approve(userId: string, requestId: string): Promise<void> {
+  await post(
+    interactivityBody(messageButtonPayload({ userId, actionId: 'approval_approve', value: requestId })),
+  );
+}
+
+async function mint(
+  user: string,
+  application = 'expense-portal',
+  resourceServer?: string,
+): Promise<IssuedTokens> {
+  const [tok] = await t.idaas.mintTokens({
+    user,
+    application,
+    ...(resourceServer ? { resourceServer } : {}),
+  });
+  return tok!;
+}
+
+/** /revoke → choose a scope in the modal: returns the re-rendered scope modal. */
+async function openScope(userId: string, scope: string): Promise<{ viewId: string; view: View }> {
+  const since = stub.calls.length;
+  await post(slashCommandBody({ userId, triggerId: `trig-${scope}-${since}` }));
+  const opened = await stub.next(
+    'views.open',
+    (c) => (c.args.view as View).callback_id === 'revoke_scope',
+    since,
+  );
+  const viewId = `V_SCOPE_${since}`;
+  const s2 = stub.calls.length;
+  await post(
+    interactivityBody(
+      viewActionPayload({
+        userId,
+        viewId,
+        callbackId: 'revoke_scope',
+        privateMetadata: (opened.args.view as View).private_metadata,
+        action: {
+          type: 'radio_buttons',
+          action_id: 'scope_select',
+          block_id: 'scope_block',
+          selected_option: { value: scope, text: { type: 'plain_text', text: scope } },
+        },
+      }),
+    ),
+  );
+  const updated = await stub.next('views.update', (c) => c.args.view_id === viewId, s2);
+  return { viewId, view: updated.args.view as View };
+}
+
+/** Application or API: "Next" on the scope modal with the picked target, then the confirmation. */
+async function pickBulkTarget(userId: string, scope: 'application' | 'resourceServer', target: string) {
+  const { viewId, view } = await openScope(userId, scope);
+  const since = stub.calls.length;
+  const res = await post(
+    interactivityBody(
+      viewSubmissionPayload({
+        userId,
+        viewId,
+        callbackId: 'revoke_scope',
+        privateMetadata: view.private_metadata,
+        values: {
+          target_block: {
+            target_select: {
+              type: 'external_select',
+              selected_option: { value: target, text: { type: 'plain_text', text: target } },
+            },
+          },
+        },
+      }),
+    ),
+  );
+  const ack = (await res.json()) as { response_action: string; view?: View };
+  if (ack.view?.callback_id === 'revoke_confirm') return { viewId, view: ack.view };
+  return nextView('revoke_confirm', since);
+}
+
+async function outcome(rec: RequestRecord): Promise<RequestRecord> {
+  return t.rt.intake.waitForOutcome(rec.id, 30_000);
+}
+
+async function approvalMessage(requestId: string, since: number): Promise<SlackCall> {
+  return stub.next(
+    'chat.postMessage',
+    (c) => c.args.channel === 'C_APPROVALS' && text(c).includes(requestId),
+    since,
+  );
+}
+
+describe('Slack → approval → workers → IdP, end to end', () => {
+  it('/revoke user: approval message, Approve, tokens die, the message shows the verified result, the requester gets a DM', async () => {
+    const bob = [await mint('bob'), await mint('bob', 'team-wiki', 'payroll-api')];
+    const carol = await mint('carol');
+    const since = stub.calls.length;
+    await post(slashCommandBody({ userId: 'UADMIN1', text: 'user bob@example.com', triggerId: 'trig-bob' }));
+    const { viewId, view } = await nextView('revoke_confirm', since);
+    expect(JSON.stringify(view.blocks)).toMatch(/sign in again/);
+    const rec = await submitConfirm('UADMIN1', viewId, view, 'laptop stolen');
+    expect(rec.state).toBe('pending_approval');
+
+    const message = await approvalMessage(rec.id, since);
+    expect(text(message)).toContain('laptop stolen');
+    for (const tok of bob) expect(await isAlive(t.idaas, tok)).toBe(true);
+
+    await approve('UAPPROVER1', rec.id);
+    expect((await outcome(rec)).state).toBe('verified');
+    for (const tok of bob) expect(await isDead(t.idaas, tok)).toBe(true);
+    expect(await isAlive(t.idaas, carol)).toBe(true);
+
+    await stub.next(
+      'chat.update',
+      (c) =>
+        c.args.ts === message.args.ts && /verified/i.test(text(c)) && !text(c).includes('approval_approve'),
+      since,
+    );
+    const dm = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'UADMIN1' && /verified/i.test(text(c)),
+      since,
+    );
+    expect(text(dm)).toContain(rec.id);
+  });
+
+  it('modal path, one token: the tokens tab lists the user’s tokens without values; Revoke kills only that token', async () => {
+    const [first, second] = [await mint('alice'), await mint('alice', 'team-wiki')];
+    const { viewId, view } = await openScope('UADMIN2', 'token');
+    let since = stub.calls.length;
+    await post(
+      interactivityBody(
+        viewActionPayload({
+          userId: 'UADMIN2',
+          viewId,
+          callbackId: 'revoke_scope',
+          privateMetadata: view.private_metadata,
+          action: {
+            type: 'external_select',
+            action_id: 'target_select',
+            block_id: 'target_block',
+            selected_option: { value: first!.userId, text: { type: 'plain_text', text: 'alice' } },
+          },
+        }),
+      ),
+    );
+    const tokens = await nextView('revoke_user_tokens', since);
+    const listing = JSON.stringify(tokens.view.blocks);
+    expect(listing).toContain(first!.accessTokenId);
+    expect(listing).not.toContain(first!.access_token);
+    expect(listing).not.toContain(first!.refresh_token);
+
+    since = stub.calls.length;
+    await post(
+      interactivityBody(
+        viewActionPayload({
+          userId: 'UADMIN2',
+          viewId: tokens.viewId,
+          callbackId: 'revoke_user_tokens',
+          privateMetadata: tokens.view.private_metadata,
+          action: { type: 'button', action_id: 'revoke_token', block_id: 'tok', value: first!.accessTokenId },
+        }),
+      ),
+    );
+    await stub.next('views.push', () => true, since);
+    const confirm = await nextView('revoke_confirm', since);
+    const rec = await submitConfirm('UADMIN2', confirm.viewId, confirm.view, 'pasted in a ticket');
+    expect(['queued', 'running', 'verified']).toContain(rec.state);
+    expect((await outcome(rec)).state).toBe('verified');
+    const after = await liveness(t.idaas, first!);
+    expect(after.userinfo).toBe(401);
+    expect(after.access).toBe(false);
+    expect(after.refresh).toBe(true);
+    expect(await isAlive(t.idaas, second!)).toBe(true);
+  });
+
+  it('modal path, all tokens for a user: the tokens tab’s submit confirms and needs one approval', async () => {
+    const dave = await mint('dave', 'team-wiki');
+    const { viewId, view } = await openScope('UADMIN1', 'user');
+    let since = stub.calls.length;
+    await post(
+      interactivityBody(
+        viewActionPayload({
+          userId: 'UADMIN1',
+          viewId,
+          callbackId: 'revoke_scope',
+          privateMetadata: view.private_metadata,
+          action: {
+            type: 'external_select',
+            action_id: 'target_select',
+            block_id: 'target_block',
+            selected_option: { value: dave.userId, text: { type: 'plain_text', text: 'dave' } },
+          },
+        }),
+      ),
+    );
+    const tokens = await nextView('revoke_user_tokens', since);
+    since = stub.calls.length;
+    await post(
+      interactivityBody(
+        viewSubmissionPayload({
+          userId: 'UADMIN1',
+          viewId: tokens.viewId,
+          callbackId: 'revoke_user_tokens',
+          privateMetadata: tokens.view.private_metadata,
+          values: {},
+        }),
+      ),
+    );
+    const confirm = await nextView('revoke_confirm', since);
+    const rec = await submitConfirm('UADMIN1', confirm.viewId, confirm.view, 'offboarding');
+    expect(rec).toMatchObject({ state: 'pending_approval', requiredApprovals: 1 });
+    await approve('UAPPROVER2', rec.id);
+    expect((await outcome(rec)).state).toBe('verified');
+    expect(await isDead(t.idaas, dave)).toBe(true);
+  });
+
+  it.each([
+    ['application', 'team-wiki', () => mint('carol', 'team-wiki'), () => mint('carol', 'expense-portal')],
+    [
+      'resourceServer',
+      'reports-api',
+      () => mint('carol', 'expense-portal', 'reports-api'),
+      () => mint('carol', 'expense-portal', 'payroll-api'),
+    ],
+  ] as const)(
+    'modal path, all tokens of a %s: the two-person rule',
+    async (scope, target, inScope, outOfScope) => {
+      const victim = await inScope();
+      const bystander = await outOfScope();
+      const confirm = await pickBulkTarget('UADMIN2', scope, target);
+      const since = stub.calls.length;
+      const rec = await submitConfirm('UADMIN2', confirm.viewId, confirm.view, 'secret leaked');
+      expect(rec).toMatchObject({ state: 'pending_approval', requiredApprovals: 2 });
+      await approvalMessage(rec.id, since);
+
+      // The requester cannot approve; the same approver twice counts once.
+      let responses = stub.responses.length;
+      await approve('UADMIN2', rec.id);
+      expect(String((await stub.nextResponse(responses)).text)).toMatch(/requested this|own request/);
+      await approve('UAPPROVER1', rec.id);
+      responses = stub.responses.length;
+      await approve('UAPPROVER1', rec.id);
+      expect(String((await stub.nextResponse(responses)).text)).toMatch(/already/);
+      expect((await t.rt.intake.get(rec.id))?.state).toBe('pending_approval');
+      expect(await isAlive(t.idaas, victim)).toBe(true);
+
+      await approve('UAPPROVER3', rec.id);
+      expect((await outcome(rec)).state).toBe('verified');
+      expect(await isDead(t.idaas, victim)).toBe(true);
+      expect(await isAlive(t.idaas, bystander)).toBe(true);
+    },
+  );
+
+  it('an outsider’s /revoke is refused and audited; nothing is executed', async () => {
+    const since = stub.calls.length;
+    await post(
+      slashCommandBody({ userId: 'UOUTSIDER', text: 'user alice@example.com', triggerId: 'trig-out' }),
+    );
+    const { viewId, view } = await nextView('revoke_confirm', since);
+    const res = await post(
+      interactivityBody(
+        viewSubmissionPayload({
+          userId: 'UOUTSIDER',
+          viewId,
+          callbackId: 'revoke_confirm',
+          privateMetadata: view.private_metadata,
+          values: { reason_block: { reason_input: { type: 'plain_text_input', value: 'because' } } },
+        }),
+      ),
+    );
+    const ack = (await res.json()) as { response_action: string; errors: Record<string, string> };
+    expect(ack.response_action).toBe('errors');
+    expect(await t.rt.intake.list({ requestedBy: 'UOUTSIDER' })).toHaveLength(0);
+    let audited = false;
+    for await (const e of t.rt.audit.entries()) {
+      if (e.action === 'request.rejected' && e.actor.id === 'UOUTSIDER') audited = true;
+    }
+    expect(audited).toBe(true);
+  });
+});
