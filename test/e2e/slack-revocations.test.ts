@@ -194,7 +194,10 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     await stub.next(
       'chat.update',
       (c) =>
-        c.args.ts === message.args.ts && /verified/i.test(text(c)) && !text(c).includes('approval_approve'),
+        c.args.channel === 'C_APPROVALS' &&
+        text(c).includes(rec.id) &&
+        /verified/i.test(text(c)) &&
+        !text(c).includes('approval_approve'),
       since,
     );
     const dm = await stub.next(
