@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
@@ -106,6 +107,19 @@ redis.call('SET', KEYS[1], out)
 redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = rec.state}))
 return {outcome, out}
 `;
+
+interface CachedScript {
+  text: string;
+  sha: string;
+}
+const cached = (text: string): CachedScript => ({ text, sha: createHash('sha1').update(text).digest('hex') });
+
+/** KEYS: done set, revoked set. ARGV: step key, then the token ids the step revoked. */
+const COMPLETE_STEP = cached(`
+for i = 2, #ARGV, 1000 do redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+return {added, redis.call('SCARD', KEYS[1])}
+`);
 
 export type TransitionResult =
   | { ok: true; record: RequestRecord; from: RequestState }
@@ -223,17 +237,43 @@ export class RedisRequestStore {
 
   /** Marks one step done (idempotent) and returns how many are done. */
   async markStepDone(id: string, stepKey: string): Promise<{ done: number; isNew: boolean }> {
-    const key = `${this.base}done:${id}`;
-    const [[, added], [, count]] = (await this.redis.multi().sadd(key, stepKey).scard(key).exec()) as [
-      [null, number],
-      [null, number],
-    ];
+    return this.completeStep(id, stepKey, []);
+  }
+
+  /**
+   * Records what one IdP-call step did, in one round trip: the tokens it revoked (for the result count)
+   * and the step as done. Idempotent; returns how many steps are done and whether this one is new.
+   */
+  async completeStep(
+    id: string,
+    stepKey: string,
+    revokedTokenIds: readonly string[],
+  ): Promise<{ done: number; isNew: boolean }> {
+    const [added, count] = (await this.evalCached(
+      COMPLETE_STEP,
+      2,
+      `${this.base}done:${id}`,
+      `${this.base}revoked:${id}`,
+      stepKey,
+      ...revokedTokenIds,
+    )) as [number, number];
     return { done: count, isNew: added === 1 };
   }
 
-  /** Remembers a token this request revoked (for the result count); idempotent. */
-  async addRevoked(id: string, tokenId: string): Promise<void> {
-    await this.redis.sadd(`${this.base}revoked:${id}`, tokenId);
+  /** Remembers tokens this request revoked (for the result count); idempotent. */
+  async addRevoked(id: string, ...tokenIds: string[]): Promise<void> {
+    if (tokenIds.length === 0) return;
+    await this.redis.sadd(`${this.base}revoked:${id}`, ...tokenIds);
+  }
+
+  /** EVALSHA, falling back to EVAL when Redis does not have the script yet (NOSCRIPT). */
+  private async evalCached(script: CachedScript, keys: number, ...args: string[]): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(script.sha, keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.redis.eval(script.text, keys, ...args);
+    }
   }
 
   async countRevoked(id: string): Promise<number> {

@@ -65,6 +65,8 @@ export class PipelineWorkers {
   private readonly log: Logger;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly verifyAttempts: number;
+  /** Steps per running request, for progress reports (bounded: cleared when it grows large). */
+  private readonly totals = new Map<string, number>();
 
   constructor(private readonly o: PipelineWorkersOptions) {
     this.log = o.logger.child({ component: 'workers' });
@@ -193,8 +195,13 @@ export class PipelineWorkers {
     if (step.kind === 'token' && !revoked.some((t) => t.id === step.tokenId)) {
       revoked.push({ id: step.tokenId, userId: step.userId });
     }
+    // Audit first: a crash after it and before the step is recorded reruns the job, whose appends dedupe.
     await this.auditRevoked(requestId, revoked);
-    const { done, isNew } = await this.o.store.markStepDone(requestId, stepKey);
+    const { done, isNew } = await this.o.store.completeStep(
+      requestId,
+      stepKey,
+      revoked.map((t) => t.id),
+    );
     if (isNew) await this.maybeReportProgress(requestId, done);
   }
 
@@ -206,6 +213,7 @@ export class PipelineWorkers {
     if (sweep) {
       const result = await this.idpCall('revoke', () => this.o.idp.revoke(sweep));
       await this.auditRevoked(requestId, result.revoked);
+      await this.o.store.addRevoked(requestId, ...result.revoked.map((t) => t.id));
     }
     const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target));
     const revokedCount = await this.o.store.countRevoked(requestId);
@@ -278,29 +286,43 @@ export class PipelineWorkers {
     }
   }
 
+  /**
+   * One `token.revoked` entry per token, exactly once each (dedupe key). Appended all at once, so the
+   * audit log writes them (and those of concurrent jobs) in one batch, in this order.
+   */
   private async auditRevoked(requestId: string, tokens: TokenRef[]): Promise<void> {
-    for (const t of tokens) {
-      const entry = await this.o.audit.append(
-        {
-          action: 'token.revoked',
-          actor: SYSTEM,
-          requestId,
-          detail: { tokenId: t.id, ...(t.userId ? { userId: t.userId } : {}) },
-        },
-        { dedupeKey: `${requestId}:token:${t.id}` },
-      );
-      await this.o.store.addRevoked(requestId, t.id);
-      if (entry) this.o.metrics.tokensRevoked.inc();
-    }
+    const entries = await Promise.all(
+      tokens.map((t) =>
+        this.o.audit.append(
+          {
+            action: 'token.revoked',
+            actor: SYSTEM,
+            requestId,
+            detail: { tokenId: t.id, ...(t.userId ? { userId: t.userId } : {}) },
+          },
+          { dedupeKey: `${requestId}:token:${t.id}` },
+        ),
+      ),
+    );
+    for (const entry of entries) if (entry) this.o.metrics.tokensRevoked.inc();
   }
 
-  /** Progress reaches Slack in about ten steps per request, not one per call. */
+  /**
+   * Progress reaches Slack in about ten steps per request, not one per call. The total is fixed once
+   * steps run (the flow is added after it, atomically), so it is read once per request, not per step.
+   */
   private async maybeReportProgress(requestId: string, done: number): Promise<void> {
-    const rec = await this.o.store.get(requestId);
-    if (rec?.state !== 'running') return;
-    const total = rec.progress.total;
+    let total = this.totals.get(requestId);
+    if (total === undefined) {
+      const rec = await this.o.store.get(requestId);
+      if (rec?.state !== 'running') return;
+      total = rec.progress.total;
+      if (this.totals.size >= 1000) this.totals.clear();
+      this.totals.set(requestId, total);
+    }
     const stride = Math.max(1, Math.ceil(total / 10));
     if (done !== total && done % stride !== 0) return;
+    if (done >= total) this.totals.delete(requestId);
     const res = await this.o.store.transition(requestId, ['running'], 'running', {
       progress: { done, total },
     });
