@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
-import type { Actor } from '../domain/request.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
 import { signHrDelivery } from '../hr/index.ts';
 import type { RequestRecord } from '../intake/types.ts';
@@ -11,6 +10,8 @@ import { createRuntime, type Runtime } from '../runtime.ts';
 import { type RunningService, startService } from '../service.ts';
 import { type DemoGrant, type Probe, printTable, probe, signIn } from './demo-tokens.ts';
 import { ensureRedis } from './ensure-redis.ts';
+import { SlackDriver } from './slack-driver.ts';
+import { SlackStandIn } from './slack-stand-in.ts';
 
 const write = (line = '') => process.stdout.write(`${line}\n`);
 const step = (title: string) => write(`\n== ${title}`);
@@ -21,7 +22,7 @@ const GRANTS: Omit<DemoGrant, 'accessToken' | 'refreshToken' | 'accessTokenId'>[
     label: 'alice @ Expense Portal (#1)',
     user: 'alice',
     app: 'expense-portal',
-    expect: { access: 'dies', refresh: 'lives', by: 'one token' },
+    expect: { access: 'dies', refresh: 'lives', by: 'one token (CLI)' },
   },
   {
     label: 'alice @ Expense Portal (#2)',
@@ -30,49 +31,49 @@ const GRANTS: Omit<DemoGrant, 'accessToken' | 'refreshToken' | 'accessTokenId'>[
     expect: { access: 'lives', refresh: 'lives' },
   },
   {
+    label: 'alice @ Expense Portal → Payroll API',
+    user: 'alice',
+    app: 'expense-portal',
+    resource: 'payroll-api',
+    expect: { access: 'lives', refresh: 'lives' },
+  },
+  {
     label: 'alice @ Team Wiki',
     user: 'alice',
     app: 'team-wiki',
-    expect: { access: 'dies', refresh: 'dies', by: 'application' },
+    expect: { access: 'dies', refresh: 'dies', by: 'application (Slack)' },
   },
   {
     label: 'alice @ Expense Portal → Reports API',
     user: 'alice',
     app: 'expense-portal',
     resource: 'reports-api',
-    expect: { access: 'dies', refresh: 'dies', by: 'resource server' },
+    expect: { access: 'dies', refresh: 'dies', by: 'resource server (CLI)' },
   },
   {
     label: 'bob @ Expense Portal',
     user: 'bob',
     app: 'expense-portal',
-    expect: { access: 'dies', refresh: 'dies', by: 'user' },
+    expect: { access: 'dies', refresh: 'dies', by: 'user (Slack)' },
   },
   {
     label: 'bob @ Expense Portal → Payroll API',
     user: 'bob',
     app: 'expense-portal',
     resource: 'payroll-api',
-    expect: { access: 'dies', refresh: 'dies', by: 'user' },
+    expect: { access: 'dies', refresh: 'dies', by: 'user (Slack)' },
   },
   {
     label: 'carol @ Expense Portal',
     user: 'carol',
     app: 'expense-portal',
-    expect: { access: 'lives', refresh: 'lives' },
+    expect: { access: 'dies', refresh: 'dies', by: 'SCIM deactivation' },
   },
   {
     label: 'carol @ Team Wiki',
     user: 'carol',
     app: 'team-wiki',
-    expect: { access: 'dies', refresh: 'dies', by: 'application' },
-  },
-  {
-    label: 'carol @ Expense Portal → Payroll API',
-    user: 'carol',
-    app: 'expense-portal',
-    resource: 'payroll-api',
-    expect: { access: 'lives', refresh: 'lives' },
+    expect: { access: 'dies', refresh: 'dies', by: 'application (Slack)' },
   },
   {
     label: 'dave @ Expense Portal',
@@ -94,8 +95,12 @@ interface DemoContext {
   service: RunningService;
   grants: DemoGrant[];
   hrSecret: string;
-  operator: Actor;
+  scimToken: string;
+  slack: SlackDriver;
 }
+
+const ADMIN = 'UDEMOADMIN';
+const APPROVERS = ['UDEMOAPPR1', 'UDEMOAPPR2'] as const;
 
 /**
  * `npm run demo`: the whole story on a fresh machine, with nothing configured. Real tokens from the
@@ -106,6 +111,10 @@ export async function runDemo(): Promise<number> {
   const redis = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const prefix = `revoker-demo-${randomBytes(4).toString('hex')}`;
   const hrSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const scimToken = randomBytes(24).toString('base64url');
+  const slackSecret = randomBytes(16).toString('hex');
+  const standIn = new SlackStandIn(write);
+  await standIn.start();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL: redis.url,
@@ -115,8 +124,14 @@ export async function runDemo(): Promise<number> {
     IDAAS_PORT: '0',
     IDP: 'idaas',
     HR_STANDARD_SECRET: hrSecret,
-    SLACK_ADMIN_USERS: 'UDEMOADMIN',
-    SLACK_APPROVER_USERS: 'UDEMOAPPR1,UDEMOAPPR2',
+    SCIM_TOKEN: scimToken,
+    SLACK_SIGNING_SECRET: slackSecret,
+    SLACK_BOT_TOKEN: 'xoxb-demo-stand-in',
+    SLACK_API_URL: standIn.apiUrl,
+    SLACK_APPROVALS_CHANNEL: 'CAPPROVALS',
+    SLACK_NOTIFY_CHANNEL: 'CSECURITY',
+    SLACK_ADMIN_USERS: ADMIN,
+    SLACK_APPROVER_USERS: APPROVERS.join(','),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   delete env.IDAAS_URL;
@@ -136,18 +151,14 @@ export async function runDemo(): Promise<number> {
     const before: Probe[] = [];
     for (const g of grants) before.push(await probe(idaas, idaas.seed, g));
 
-    const ctx: DemoContext = {
-      rt,
-      service,
-      grants,
-      hrSecret,
-      operator: { source: 'cli', id: 'demo-operator' },
-    };
+    const slack = new SlackDriver(`${service.http!.url}/slack/events`, slackSecret, standIn);
+    const ctx: DemoContext = { rt, service, grants, hrSecret, scimToken, slack };
     await revokeOneToken(ctx);
     await revokeUser(ctx);
     await revokeApplication(ctx);
     await revokeResourceServer(ctx);
     await offboardThroughHr(ctx);
+    await deactivateThroughScim(ctx);
 
     step('After: every sign-in probed again');
     const after: Probe[] = [];
@@ -168,6 +179,7 @@ export async function runDemo(): Promise<number> {
     await cleanup(rt, prefix);
     await rt.close();
     await redis.stop();
+    await standIn.close();
   }
 }
 
@@ -239,14 +251,29 @@ async function revokeOneToken(ctx: DemoContext): Promise<void> {
   ]);
 }
 
+/** `/revoke …` in Slack, the confirmation submitted with a reason, then approvals by button clicks. */
+async function revokeViaSlack(ctx: DemoContext, text: string, reason: string, approvers: readonly string[]) {
+  write(`   ${ADMIN} types: /revoke ${text}`);
+  const modal = await ctx.slack.slashCommand(ADMIN, text);
+  write(`   ${ADMIN} submits the confirmation with the reason "${reason}"`);
+  await ctx.slack.confirm(ADMIN, modal, reason);
+  const [rec] = await ctx.rt.intake.list({ requestedBy: ADMIN, limit: 1 });
+  if (!rec) throw new Error('the Slack request was not submitted');
+  for (const approver of approvers) {
+    write(`   ${approver} clicks Approve`);
+    await ctx.slack.approve(approver, rec.id);
+  }
+  report(await ctx.rt.intake.waitForOutcome(rec.id, 60_000));
+}
+
 async function revokeUser(ctx: DemoContext): Promise<void> {
-  step('2. All tokens for a user: bob (laptop stolen)');
-  await revokeViaCli(ctx, ['user', 'bob@example.com', '--reason', 'laptop stolen']);
+  step('2. All tokens for a user, from Slack: bob (laptop stolen), one approval');
+  await revokeViaSlack(ctx, 'user bob@example.com', 'laptop stolen', APPROVERS.slice(0, 1));
 }
 
 async function revokeApplication(ctx: DemoContext): Promise<void> {
-  step('3. All tokens issued to an application: Team Wiki');
-  await revokeViaCli(ctx, ['app', 'team-wiki', '--reason', 'client secret leaked']);
+  step('3. All tokens issued to an application, from Slack: Team Wiki, two approvals (two-person rule)');
+  await revokeViaSlack(ctx, 'app team-wiki', 'client secret leaked', APPROVERS);
 }
 
 async function revokeResourceServer(ctx: DemoContext): Promise<void> {
@@ -275,6 +302,23 @@ async function offboardThroughHr(ctx: DemoContext): Promise<void> {
   const res = await fetch(`${ctx.service.http!.url}/webhooks/hr/standard`, { method: 'POST', headers, body });
   write(`   POST /webhooks/hr/standard → ${res.status} ${await res.text()}`);
   const rec = await waitForHrRequest(ctx);
+  report(await ctx.rt.intake.waitForOutcome(rec.id, 60_000));
+}
+
+async function deactivateThroughScim(ctx: DemoContext): Promise<void> {
+  step('6. SCIM: the identity governance tool deactivates carol (PATCH active=false)');
+  const id = await userId(ctx, 'carol');
+  const res = await fetch(`${ctx.service.http!.url}/scim/v2/Users/${id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${ctx.scimToken}`, 'content-type': 'application/scim+json' },
+    body: JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    }),
+  });
+  write(`   PATCH /scim/v2/Users/${id} → ${res.status}`);
+  const [rec] = await ctx.rt.intake.list({ source: 'scim', limit: 1 });
+  if (!rec) throw new Error('the SCIM deactivation did not become a request');
   report(await ctx.rt.intake.waitForOutcome(rec.id, 60_000));
 }
 
