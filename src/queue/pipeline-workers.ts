@@ -195,13 +195,16 @@ export class PipelineWorkers {
     if (step.kind === 'token' && !revoked.some((t) => t.id === step.tokenId)) {
       revoked.push({ id: step.tokenId, userId: step.userId });
     }
-    // Audit first: a crash after it and before the step is recorded reruns the job, whose appends dedupe.
-    await this.auditRevoked(requestId, revoked);
-    const { done, isNew } = await this.o.store.completeStep(
-      requestId,
-      stepKey,
-      revoked.map((t) => t.id),
-    );
+    // Both at once, one round trip: each is idempotent, and the job completes only once both have, so a
+    // crash in between reruns it, whose appends dedupe (exactly once) and whose step is counted once.
+    const [, { done, isNew }] = await Promise.all([
+      this.auditRevoked(requestId, revoked),
+      this.o.store.completeStep(
+        requestId,
+        stepKey,
+        revoked.map((t) => t.id),
+      ),
+    ]);
     if (isNew) await this.maybeReportProgress(requestId, done);
   }
 
