@@ -91,8 +91,8 @@ export class RevocationService implements Intake {
     }
 
     const now = this.clock();
-    const impact = await this.impactOf(input.target);
-    const record = this.newRecord(id, input, decision, now, impact);
+    const { impact, targetName } = await this.lookUp(input.target);
+    const record = this.newRecord(id, input, decision, now, impact, targetName);
     const [stored, created] = await this.o.store.create(record);
     if (!created) return { request: stored, duplicate: true };
 
@@ -292,6 +292,7 @@ export class RevocationService implements Intake {
     decision: WorkflowDecision,
     now: Date,
     impact: RequestRecord['impact'],
+    targetName: string | undefined,
   ): RequestRecord {
     const needsApproval = decision.approvals.required > 0;
     const iso = now.toISOString();
@@ -313,29 +314,65 @@ export class RevocationService implements Intake {
         ? { approvalExpiresAt: new Date(now.getTime() + decision.approvals.expiresAfterMs).toISOString() }
         : {}),
       ...(impact ? { impact } : {}),
+      ...(targetName ? { targetName } : {}),
       progress: { done: 0, total: 0 },
       ...(input.context ? { context: input.context } : {}),
       updatedAt: iso,
     };
   }
 
-  /** Best-effort dry run for the approval message; a slow or failing IdP must not block intake. */
-  private async impactOf(target: Target): Promise<RequestRecord['impact']> {
+  /**
+   * Best-effort dry run and display name for the approval message, in parallel and bounded in time:
+   * a slow or failing IdP must not block intake (the workers plan again anyway).
+   */
+  private async lookUp(target: Target): Promise<{ impact?: RequestRecord['impact']; targetName?: string }> {
+    const [plan, targetName] = await Promise.all([
+      this.bounded(this.o.idp.plan(target)),
+      this.bounded(this.nameOf(target)),
+    ]);
+    return {
+      ...(plan
+        ? {
+            impact: {
+              userCount: plan.userCount,
+              ...(plan.tokenCount !== undefined ? { tokenCount: plan.tokenCount } : {}),
+            },
+          }
+        : {}),
+      ...(targetName ? { targetName } : {}),
+    };
+  }
+
+  private async nameOf(target: Target): Promise<string> {
+    switch (target.kind) {
+      case 'token':
+      case 'user': {
+        const u = await this.o.idp.getUser(target.userId);
+        return `${u.displayName ?? u.userName}${u.email ? ` <${u.email}>` : ''}`;
+      }
+      case 'application':
+        return (await this.o.idp.getApplication(target.applicationId)).name;
+      case 'resourceServer': {
+        const rs = await this.o.idp.getResourceServer(target.resourceServerId);
+        return rs.audience ? `${rs.name}, ${rs.audience}` : rs.name;
+      }
+    }
+  }
+
+  private async bounded<T>(work: Promise<T>): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      const plan = await Promise.race([
-        this.o.idp.plan(target),
+      return await Promise.race([
+        work,
         new Promise<undefined>((resolve) => {
           timer = setTimeout(() => resolve(undefined), this.previewTimeoutMs);
         }),
       ]);
-      if (!plan) return undefined;
-      return {
-        userCount: plan.userCount,
-        ...(plan.tokenCount !== undefined ? { tokenCount: plan.tokenCount } : {}),
-      };
     } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message, target: target.kind }, 'impact preview failed');
+      this.o.logger.warn(
+        { err: (err as Error).message },
+        'IdP look-up at intake failed; going on without it',
+      );
       return undefined;
     } finally {
       clearTimeout(timer);

@@ -38,6 +38,8 @@ export interface RequestRecord extends RevocationRequest {
   /** Who may approve (Slack user / group ids), frozen from the workflow at submit time. */
   approvers: string[];
   allowSelfApproval: boolean;
+  /** The IdP's display name of the target (e.g. "Dave Dawson <dave@example.com>"), found at submit time. */
+  targetName?: string;
   /** Impact estimated at submit time (dry run through the port). */
   impact?: { tokenCount?: number; userCount: number };
   progress: { done: number; total: number };

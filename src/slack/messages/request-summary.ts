@@ -40,7 +40,10 @@ export function statusLine(r: RequestRecord): string {
     case 'scheduled':
       return `${STATE_EMOJI.scheduled} Scheduled for ${escapeText(r.effectiveAt ?? 'later', 64)}`;
     case 'running':
-      return `${STATE_EMOJI.running} Revoking: revoked ${r.progress.done} of ${r.progress.total}`;
+      // Until the plan is made, the total is not known yet.
+      return r.progress.total > 0
+        ? `${STATE_EMOJI.running} Revoking: revoked ${r.progress.done} of ${r.progress.total}`
+        : `${STATE_EMOJI.running} Revoking: listing the tokens in scope…`;
     case 'verified':
       return `${STATE_EMOJI.verified} Done and verified: ${r.result?.revoked ?? r.progress.done} revoked, ${r.result?.remaining ?? 0} remaining`;
     case 'failed':
@@ -54,6 +57,8 @@ export function statusLine(r: RequestRecord): string {
   }
 }
 
+/** The target in words, with the IdP's display name when the intake found one (escaped: IdP data is input). */
 export function targetText(r: RequestRecord): string {
-  return escapeText(targetLabel(r.target), 500);
+  const base = targetLabel(r.target);
+  return escapeText(r.targetName ? `${base} (${r.targetName})` : base, 500);
 }
