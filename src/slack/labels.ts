@@ -1,4 +1,3 @@
-import type { Target } from '../domain/target.ts';
 import type { IdpApplication, IdpResourceServer, IdpUser, TokenInfo } from '../identity/port.ts';
 
 /** Human labels for IdP objects. Raw (unescaped): callers escape for mrkdwn or cut for plain_text. */
@@ -18,18 +17,4 @@ export function resourceServerLabel(r: IdpResourceServer): string {
 
 export function tokenLabel(t: TokenInfo): string {
   return `${t.id} · ${t.type === 'refresh_token' ? 'refresh' : 'access'} · ${t.applicationId ?? 'unknown app'}`;
-}
-
-/** A label for a target when only ids are known (messages rendered from a stored request). */
-export function targetLabel(target: Target): string {
-  switch (target.kind) {
-    case 'token':
-      return `token ${target.tokenId} of user ${target.userId}`;
-    case 'user':
-      return `all tokens of user ${target.userId}`;
-    case 'application':
-      return `all tokens issued to application ${target.applicationId}`;
-    case 'resourceServer':
-      return `all tokens issued to resource server ${target.resourceServerId}`;
-  }
 }

@@ -132,6 +132,28 @@ async function openScope(userId: string, scope: string): Promise<{ viewId: strin
   return { viewId, view: updated.args.view as View };
 }
 
+/** Token or user scope: pick the user in the modal; resolves with the user's tokens tab. */
+async function pickUser(requester: string, viewId: string, view: View, userId: string) {
+  const since = stub.calls.length;
+  await post(
+    interactivityBody(
+      viewActionPayload({
+        userId: requester,
+        viewId,
+        callbackId: 'revoke_scope',
+        privateMetadata: view.private_metadata,
+        action: {
+          type: 'external_select',
+          action_id: 'target_select',
+          block_id: 'target_block',
+          selected_option: { value: userId, text: { type: 'plain_text', text: userId } },
+        },
+      }),
+    ),
+  );
+  return nextView('revoke_user_tokens', since);
+}
+
 /** Application or API: "Next" on the scope modal with the picked target, then the confirmation. */
 async function pickBulkTarget(userId: string, scope: 'application' | 'resourceServer', target: string) {
   const { viewId, view } = await openScope(userId, scope);
@@ -211,24 +233,8 @@ describe('Slack → approval → workers → IdP, end to end', () => {
   it('modal path, one token: the tokens tab lists the user’s tokens without values; Revoke kills only that token', async () => {
     const [first, second] = [await mint('alice'), await mint('alice', 'team-wiki')];
     const { viewId, view } = await openScope('UADMIN2', 'token');
+    const tokens = await pickUser('UADMIN2', viewId, view, first!.userId);
     let since = stub.calls.length;
-    await post(
-      interactivityBody(
-        viewActionPayload({
-          userId: 'UADMIN2',
-          viewId,
-          callbackId: 'revoke_scope',
-          privateMetadata: view.private_metadata,
-          action: {
-            type: 'external_select',
-            action_id: 'target_select',
-            block_id: 'target_block',
-            selected_option: { value: first!.userId, text: { type: 'plain_text', text: 'alice' } },
-          },
-        }),
-      ),
-    );
-    const tokens = await nextView('revoke_user_tokens', since);
     const listing = JSON.stringify(tokens.view.blocks);
     expect(listing).toContain(first!.accessTokenId);
     expect(listing).not.toContain(first!.access_token);
@@ -261,24 +267,8 @@ describe('Slack → approval → workers → IdP, end to end', () => {
   it('modal path, all tokens for a user: the tokens tab’s submit confirms and needs one approval', async () => {
     const dave = await mint('dave', 'team-wiki');
     const { viewId, view } = await openScope('UADMIN1', 'user');
+    const tokens = await pickUser('UADMIN1', viewId, view, dave!.userId);
     let since = stub.calls.length;
-    await post(
-      interactivityBody(
-        viewActionPayload({
-          userId: 'UADMIN1',
-          viewId,
-          callbackId: 'revoke_scope',
-          privateMetadata: view.private_metadata,
-          action: {
-            type: 'external_select',
-            action_id: 'target_select',
-            block_id: 'target_block',
-            selected_option: { value: dave.userId, text: { type: 'plain_text', text: 'dave' } },
-          },
-        }),
-      ),
-    );
-    const tokens = await nextView('revoke_user_tokens', since);
     since = stub.calls.length;
     await post(
       interactivityBody(

@@ -52,7 +52,7 @@ export class MemoryIdp implements IdentityProvider {
   }
 
   private inScope(target: Target): TokenInfo[] {
-    return [...this.tokens.values()].filter((t) => {
+    const matches = (t: TokenInfo): boolean => {
       switch (target.kind) {
         case 'token':
           return t.id === target.tokenId && t.userId === target.userId;
@@ -63,7 +63,8 @@ export class MemoryIdp implements IdentityProvider {
         case 'resourceServer':
           return t.resourceServerId === target.resourceServerId;
       }
-    });
+    };
+    return [...this.tokens.values()].filter(matches);
   }
 
   async searchUsers(query: string): Promise<IdpUser[]> {

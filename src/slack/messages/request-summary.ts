@@ -1,7 +1,7 @@
 import type { RequestState } from '../../domain/request.ts';
+import { describeTarget } from '../../domain/target.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import { escapeText, mention } from '../escape.ts';
-import { targetLabel } from '../labels.ts';
 
 /** Who asked, as mrkdwn: a Slack mention for Slack users, the escaped name or id otherwise. */
 export function requesterText(r: RequestRecord): string {
@@ -59,6 +59,6 @@ export function statusLine(r: RequestRecord): string {
 
 /** The target in words, with the IdP's display name when the intake found one (escaped: IdP data is input). */
 export function targetText(r: RequestRecord): string {
-  const base = targetLabel(r.target);
+  const base = describeTarget(r.target);
   return escapeText(r.targetName ? `${base} (${r.targetName})` : base, 500);
 }
