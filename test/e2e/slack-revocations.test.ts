@@ -234,13 +234,12 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     const [first, second] = [await mint('alice'), await mint('alice', 'team-wiki')];
     const { viewId, view } = await openScope('UADMIN2', 'token');
     const tokens = await pickUser('UADMIN2', viewId, view, first!.userId);
-    let since = stub.calls.length;
     const listing = JSON.stringify(tokens.view.blocks);
     expect(listing).toContain(first!.accessTokenId);
     expect(listing).not.toContain(first!.access_token);
     expect(listing).not.toContain(first!.refresh_token);
 
-    since = stub.calls.length;
+    const since = stub.calls.length;
     await post(
       interactivityBody(
         viewActionPayload({
@@ -267,9 +266,8 @@ describe('Slack → approval → workers → IdP, end to end', () => {
   it('modal path, all tokens for a user: the tokens tab’s submit confirms and needs one approval', async () => {
     const dave = await mint('dave', 'team-wiki');
     const { viewId, view } = await openScope('UADMIN1', 'user');
-    const tokens = await pickUser('UADMIN1', viewId, view, dave!.userId);
-    let since = stub.calls.length;
-    since = stub.calls.length;
+    const tokens = await pickUser('UADMIN1', viewId, view, dave.userId);
+    const since = stub.calls.length;
     await post(
       interactivityBody(
         viewSubmissionPayload({
