@@ -5,7 +5,8 @@
  * intake. `BENCH_CHILD_MODE=bare`: a BullMQ no-op worker on queue `bare` of that prefix.
  *
  * IPC to the parent: `{ type: 'ready' }`, then `{ type: 'rss', jobs, rss, heapUsed }` each time the jobs
- * done reach a multiple of `BENCH_CHILD_EVERY`. On `{ type: 'stop' }` it closes and exits.
+ * done reach a multiple of `BENCH_CHILD_EVERY` (RSS as it is; heap used after a full GC when run with
+ * --expose-gc). On `{ type: 'stop' }` it closes and exits.
  */
 import { Worker } from 'bullmq';
 import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
@@ -37,8 +38,10 @@ const send = (message: ChildMessage) => process.send?.(message);
 let jobs = 0;
 function jobDone(): void {
   if (++jobs % every !== 0) return;
-  const { rss, heapUsed } = process.memoryUsage();
-  send({ type: 'rss', jobs, rss, heapUsed });
+  const { rss } = process.memoryUsage();
+  // Heap after a full GC (the parent starts us with --expose-gc): what is really kept, i.e. a leak signal.
+  (globalThis as { gc?: () => void }).gc?.();
+  send({ type: 'rss', jobs, rss, heapUsed: process.memoryUsage().heapUsed });
 }
 
 const redis = connectRedis();
