@@ -62,6 +62,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       audit: rt.audit,
       notifier: rt.notifier,
       redis: rt.redis,
+      hrConfig: config.hr,
       logger,
     });
     rt.slack?.startWorker();
@@ -93,6 +94,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       prefix,
       logger: logger.child({ component: 'slack' }),
       metrics: rt.metrics,
+      cancellers: [...config.SLACK_ADMIN_USERS, ...config.SLACK_APPROVER_USERS],
     };
     if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {
       const slack = createSlackApp(slackDeps);

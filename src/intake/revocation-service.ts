@@ -295,6 +295,9 @@ export class RevocationService implements Intake {
     targetName: string | undefined,
   ): RequestRecord {
     const needsApproval = decision.approvals.required > 0;
+    const startAt = (input.effectiveAt ? Date.parse(input.effectiveAt) : now.getTime()) + decision.graceMs;
+    // Born in its real state, so the first announcement already says "scheduled for …" when it is.
+    const state = needsApproval ? 'pending_approval' : startAt > now.getTime() ? 'scheduled' : 'queued';
     const iso = now.toISOString();
     return {
       id,
@@ -304,7 +307,7 @@ export class RevocationService implements Intake {
       source: input.source,
       ...(input.effectiveAt ? { effectiveAt: new Date(input.effectiveAt).toISOString() } : {}),
       createdAt: iso,
-      state: needsApproval ? 'pending_approval' : 'queued',
+      state,
       workflow: decision.workflow,
       requiredApprovals: decision.approvals.required,
       approvals: [],

@@ -28,7 +28,12 @@ export interface SlackDeps {
   prefix: string;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * Slack user ids who may cancel a scheduled (HR/SCIM) revocation during its grace window from the
+   * notice's Cancel button. Default: nobody (the button then explains who can).
+   */
+  cancellers?: readonly string[];
 }
 
 /** The listeners' subset: no Redis, no queue. */
-export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger'>;
+export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'cancellers'>;

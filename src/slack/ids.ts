@@ -21,6 +21,8 @@ export const ActionId = {
   Deny: 'approval_deny',
   Reason: 'reason_input',
   DenyReason: 'deny_reason_input',
+  /** Cancel on the notice of a scheduled HR/SCIM revocation (grace window). */
+  CancelScheduled: 'scheduled_cancel',
 } as const;
 
 export const BlockId = {
@@ -29,4 +31,5 @@ export const BlockId = {
   Reason: 'reason_block',
   DenyReason: 'deny_reason_block',
   Approval: 'approval_actions',
+  Scheduled: 'scheduled_actions',
 } as const;

@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import { handleApproveButton, handleDenyButton } from './actions/approval-buttons.ts';
+import { handleCancelScheduledButton } from './actions/cancel-scheduled.ts';
 import { handleRevokeTokenButton, handleScopeSelect, handleTargetSelect } from './actions/modal-actions.ts';
 import { handleTargetOptions } from './actions/target-options.ts';
 import {
@@ -39,6 +40,9 @@ export function register(app: App, deps: ListenerDeps): void {
   });
   app.action(ActionId.Approve, async ({ ack, body, action, client, respond }) => {
     await handleApproveButton({ ack, body, action, respond, client: asClient(client) }, deps);
+  });
+  app.action(ActionId.CancelScheduled, async ({ ack, body, action, respond }) => {
+    await handleCancelScheduledButton({ ack, body, action, respond }, deps);
   });
   app.action(ActionId.Deny, async ({ ack, body, action, client, respond }) => {
     await handleDenyButton({ ack, body, action, respond, client: asClient(client) }, deps);

@@ -32,7 +32,12 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     // (slack-outbox) have their own retries.
     retryConfig: { retries: 1, factor: 1, minTimeout: 200, maxTimeout: 500 },
   };
-  const listenerDeps = { intake: deps.intake, idp: deps.idp, logger: deps.logger };
+  const listenerDeps = {
+    intake: deps.intake,
+    idp: deps.idp,
+    logger: deps.logger,
+    ...(deps.cancellers ? { cancellers: deps.cancellers } : {}),
+  };
 
   if (config.SLACK_APP_TOKEN) {
     const app = new App({

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
+import { signHrDelivery } from '../helpers/hr-signing.ts';
 import { isAlive, isDead, liveness, startTestService, type TestService } from '../helpers/service.ts';
 import {
   interactivityBody,
@@ -19,6 +20,7 @@ import {
  */
 const SECRET = 'e2e-signing-secret';
 const API = 'http://slack.e2e.test/api/';
+const HR_SECRET = `whsec_${Buffer.from('e2e-hr-secret-0123456789abcdef').toString('base64')}`;
 const stub = new SlackApiStub(API);
 let t: TestService;
 let events: string;
@@ -31,6 +33,7 @@ beforeAll(async () => {
     SLACK_API_URL: API,
     SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
     SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+    HR_STANDARD_SECRET: HR_SECRET,
   });
   events = `${t.url}/slack/events`;
 });
@@ -323,6 +326,69 @@ describe('Slack → approval → workers → IdP, end to end', () => {
       expect(await isAlive(t.idaas, bystander)).toBe(true);
     },
   );
+
+  it('a scheduled HR offboarding is announced with a Cancel button; only an admin or approver can call it off', async () => {
+    const user = await t.idaas.addUser({
+      userId: 'heidi',
+      email: 'heidi@example.com',
+      name: 'Heidi',
+      password: 'heidi-password-1',
+    });
+    const tok = await mint('heidi');
+    const since = stub.calls.length;
+    const body = JSON.stringify({
+      type: 'employee.terminated',
+      data: {
+        employeeId: 'E-HEIDI',
+        email: 'heidi@example.com',
+        effectiveAt: new Date(Date.now() + 3000).toISOString(),
+      },
+    });
+    const delivered = await fetch(`${t.url}/webhooks/hr/standard`, {
+      method: 'POST',
+      headers: signHrDelivery('standard', HR_SECRET, body),
+      body,
+    });
+    expect(delivered.status).toBe(202);
+    const notice = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'C_NOTIFY' && text(c).includes('scheduled_cancel'),
+      since,
+    );
+    const requestId = String(
+      ((notice.args.blocks as { block_id?: string; elements?: { value?: string }[] }[]).find(
+        (b) => b.block_id === 'scheduled_actions',
+      )?.elements ?? [])[0]?.value,
+    );
+    expect((await t.rt.intake.get(requestId))?.target).toEqual({ kind: 'user', userId: user.id });
+
+    const cancel = (userId: string) =>
+      post(
+        interactivityBody(
+          messageButtonPayload({
+            userId,
+            actionId: 'scheduled_cancel',
+            value: requestId,
+            channelId: 'C_NOTIFY',
+          }),
+        ),
+      );
+    let responses = stub.responses.length;
+    await cancel('UOUTSIDER');
+    expect(await stub.nextResponse(responses)).toMatchObject({ response_type: 'ephemeral' });
+    expect((await t.rt.intake.get(requestId))?.state).toBe('scheduled');
+
+    responses = stub.responses.length;
+    await cancel('UAPPROVER2');
+    const replaced = await stub.nextResponse(responses);
+    expect(replaced).toMatchObject({ replace_original: true });
+    expect(JSON.stringify(replaced)).toContain('cancelled by <@UAPPROVER2>');
+    const final = await t.rt.intake.waitForOutcome(requestId, 10_000);
+    expect(final.state).toBe('cancelled');
+    // Past its original time, the token still works: nothing was revoked.
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(final.effectiveAt!) - Date.now() + 500)));
+    expect(await isAlive(t.idaas, tok)).toBe(true);
+  });
 
   it('an outsider’s /revoke is refused and audited; nothing is executed', async () => {
     const since = stub.calls.length;

@@ -1,7 +1,8 @@
 import type { RequestRecord } from '../../intake/types.ts';
-import type { MessageBody } from '../block-kit.ts';
-import { context, section, slackDate } from '../block-kit.ts';
-import { escapeText } from '../escape.ts';
+import type { KnownBlock, MessageBody } from '../block-kit.ts';
+import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
+import { escapeText, mention } from '../escape.ts';
+import { ActionId, BlockId } from '../ids.ts';
 import { impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
 
 const SOURCE_WORDS: Record<string, string> = {
@@ -22,6 +23,44 @@ export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
     blocks: [
       section(`:robot_face: *${what}* by ${requesterText(r)}: *${targetText(r)}*, ${when}.`),
       section(`Reason: ${escapeText(r.reason || '—', 1800)}\nImpact: ${impactSummary(r)}`),
+      ...(r.state === 'scheduled' ? [cancelButton(r)] : []),
+      context(`Request \`${escapeText(r.id, 128)}\``),
+    ],
+  };
+}
+
+/** Until it starts, a scheduled offboarding can be called off (a mistaken termination). */
+function cancelButton(r: RequestRecord): KnownBlock {
+  return {
+    type: 'actions',
+    block_id: BlockId.Scheduled,
+    elements: [
+      {
+        type: 'button',
+        action_id: ActionId.CancelScheduled,
+        text: plain('Cancel'),
+        style: 'danger',
+        value: r.id,
+        confirm: {
+          title: plain('Cancel this revocation?'),
+          text: mrkdwn(`The tokens of *${targetText(r)}* will stay valid.`),
+          confirm: plain('Cancel it'),
+          deny: plain('Keep it'),
+        },
+      },
+    ],
+  };
+}
+
+/** The scheduled notice once someone cancelled it from Slack. */
+export function buildCancelledNotice(r: RequestRecord, by: string): MessageBody {
+  const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
+  return {
+    text: `${what}: ${targetText(r)} — cancelled`,
+    blocks: [
+      section(
+        `:no_entry_sign: *${what}* of *${targetText(r)}* was cancelled by ${mention(by)}; nothing was revoked.`,
+      ),
       context(`Request \`${escapeText(r.id, 128)}\``),
     ],
   };
