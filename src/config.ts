@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.ts';
+import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
 
 const optionalString = z
   .string()
@@ -106,6 +107,8 @@ export type Env = z.infer<typeof EnvSchema>;
 export interface Config extends Env {
   /** HR_<SOURCE>_SECRET, keyed by lower-case source name. */
   hrSecrets: Record<string, string>;
+  /** HR vendor API access (`BAMBOOHR_API_URL`, `HIBOB_API_*`, `GUSTO_API_*`, `DEEL_API_*`), from the same environment. */
+  hr: HrConfig;
 }
 
 /** Which variables each IdP needs, checked only when that IdP is chosen. */
@@ -155,5 +158,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (hrSecrets.standard && !hrSecrets.standard.startsWith('whsec_')) {
     throw new ConfigError('HR_STANDARD_SECRET', 'must be a Standard Webhooks secret (whsec_…)');
   }
-  return { ...cfg, hrSecrets };
+  return { ...cfg, hrSecrets, hr: loadHrConfig(env) };
 }

@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IssuedTokens } from '../../src/idaas/index.ts';
+import type { RequestRecord } from '../../src/intake/types.ts';
+import { HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
+import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+
+/**
+ * Each vendor end to end through the real service: signed as the vendor signs (test/helpers/hr-signing.ts),
+ * shaped as the vendor documents its deliveries, with the vendor APIs the sources call for id-only
+ * deliveries stood in by msw (answers shaped as documented). Tokens are probed at the embedded IDaaS.
+ */
+
+const BAMBOO_API = 'https://bamboo.vendor.test/api/gateway.php/acme';
+const HIBOB_API = 'https://hibob.vendor.test';
+const GUSTO_API = 'https://gusto.vendor.test';
+const DEEL_API = 'https://deel.vendor.test/rest/v2';
+const CREDS = {
+  BAMBOOHR_API_KEY: 'bamboo-api-key',
+  HIBOB_API_USER: 'SERVICE-1234',
+  HIBOB_API_TOKEN: 'hibob-service-token',
+  GUSTO_API_TOKEN: 'gusto-company-token',
+  DEEL_API_TOKEN: 'deel-org-token',
+};
+
+const DAY_MS = 86_400_000;
+const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** The HR vendor's record of an employee, as its API answers look-ups. */
+interface Employee {
+  employeeId: string;
+  email: string;
+  /** Last day worked, `YYYY-MM-DD`. */
+  lastDay?: string;
+}
+const directory = new Map<string, Employee>();
+/** Each vendor API call the stand-ins answered, with the credentials presented. */
+const lookups: { vendor: string; employeeId: string; authorization: string | null }[] = [];
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+function known(vendor: string, id: string, authorization: string | null, expected: string) {
+  lookups.push({ vendor, employeeId: id, authorization });
+  if (authorization !== expected) return undefined;
+  return directory.get(`${vendor}:${id}`);
+}
+
+const vendorApis = setupServer(
+  // BambooHR: GET /v1/employees/{id}?fields=… (Basic apiKey:x) ⇒ the asked fields plus id.
+  http.get(`${BAMBOO_API}/v1/employees/:id`, ({ request, params }) => {
+    const auth = basic(CREDS.BAMBOOHR_API_KEY, 'x');
+    const e = known('bamboohr', String(params.id), request.headers.get('authorization'), auth);
+    if (!e) return new HttpResponse(null, { status: 404 });
+    return HttpResponse.json({
+      id: e.employeeId,
+      workEmail: e.email,
+      status: 'Inactive',
+      employmentHistoryStatus: 'Terminated',
+      terminationDate: e.lastDay ?? '0000-00-00',
+    });
+  }),
+  // HiBob: POST /v1/people/search (Basic service-user id:token) ⇒ {employees: [{id, email, …}]}.
+  http.post(`${HIBOB_API}/v1/people/search`, async ({ request }) => {
+    const body = (await request.json()) as { filters?: { values?: string[] }[] };
+    const id = String(body.filters?.[0]?.values?.[0]);
+    const auth = basic(CREDS.HIBOB_API_USER, CREDS.HIBOB_API_TOKEN);
+    if (request.headers.get('authorization') !== auth) return new HttpResponse(null, { status: 401 });
+    const e = known('hibob', id, request.headers.get('authorization'), auth);
+    return HttpResponse.json({
+      employees: e ? [{ id: e.employeeId, email: e.email, displayName: e.email.split('@')[0] }] : [],
+    });
+  }),
+  // Gusto: GET /v1/employees/{uuid} (Bearer) ⇒ the employee with its terminations.
+  http.get(`${GUSTO_API}/v1/employees/:id`, ({ request, params }) => {
+    const auth = `Bearer ${CREDS.GUSTO_API_TOKEN}`;
+    const e = known('gusto', String(params.id), request.headers.get('authorization'), auth);
+    if (!e) return new HttpResponse(null, { status: 404 });
+    return HttpResponse.json({
+      uuid: e.employeeId,
+      first_name: e.email.split('@')[0],
+      last_name: 'Example',
+      email: `${e.email.split('@')[0]}.home@personal.test`,
+      work_email: e.email,
+      terminated: true,
+      terminations: [
+        {
+          uuid: `term-${e.employeeId}`,
+          version: '1',
+          employee_uuid: e.employeeId,
+          active: true,
+          cancelable: true,
+          effective_date: e.lastDay,
+          run_termination_payroll: false,
+        },
+      ],
+    });
+  }),
+  // Deel: GET /contracts/{id} (Bearer) ⇒ {data: {id, …, worker: {email, …}}}.
+  http.get(`${DEEL_API}/contracts/:id`, ({ request, params }) => {
+    const auth = `Bearer ${CREDS.DEEL_API_TOKEN}`;
+    const e = known('deel', String(params.id), request.headers.get('authorization'), auth);
+    if (!e) return new HttpResponse(null, { status: 404 });
+    return HttpResponse.json({
+      data: {
+        id: e.employeeId,
+        title: 'Contractor',
+        type: 'ongoing_time_based',
+        status: 'terminated',
+        termination_date: e.lastDay,
+        worker: { id: `w-${e.employeeId}`, first_name: e.email.split('@')[0], email: e.email },
+      },
+    });
+  }),
+);
+
+let t: TestService;
+
+beforeAll(async () => {
+  vendorApis.listen({ onUnhandledRequest: 'bypass' });
+  t = await startTestService({
+    HR_BAMBOOHR_SECRET: HR_TEST_SECRETS.bamboohr!,
+    HR_HIBOB_SECRET: HR_TEST_SECRETS.hibob!,
+    HR_GUSTO_SECRET: HR_TEST_SECRETS.gusto!,
+    HR_DEEL_SECRET: HR_TEST_SECRETS.deel!,
+    BAMBOOHR_API_URL: BAMBOO_API,
+    HIBOB_API_URL: HIBOB_API,
+    GUSTO_API_URL: GUSTO_API,
+    DEEL_API_URL: DEEL_API,
+    ...CREDS,
+  });
+});
+afterAll(async () => {
+  await t?.close();
+  vendorApis.close();
+});
+
+interface Vendor {
+  name: 'bamboohr' | 'hibob' | 'gusto' | 'deel';
+  /** Whether the vendor signs a timestamp (then a stale one must be refused). */
+  timestamped: boolean;
+  /** A termination of `e` as the vendor delivers it (ids only where the vendor sends ids only). */
+  termination(e: Employee): string;
+  /**
+   * Where the vendor's date means "end of that day, UTC": a termination whose last day is today, in a
+   * shape that carries the date (and email) in the delivery or via the look-up.
+   */
+  terminationToday?(e: Employee): string;
+}
+
+const VENDORS: Vendor[] = [
+  {
+    name: 'bamboohr',
+    timestamped: true,
+    // Event-based webhook: ids only; the worker reads status and terminationDate from the API.
+    termination: (e) =>
+      JSON.stringify({
+        type: 'employee.updated',
+        timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, '+0000'),
+        data: { companyId: '12345', employeeId: e.employeeId, changedFields: ['status', 'terminationDate'] },
+      }),
+    // Field-based webhook: the posted fields carry status, email and termination date.
+    terminationToday: (e) =>
+      JSON.stringify({
+        employees: [
+          {
+            id: e.employeeId,
+            action: 'Updated',
+            timestamp: new Date().toISOString(),
+            changedFields: ['Status', 'Termination Date'],
+            fields: {
+              'Work Email': { value: e.email },
+              Status: { value: 'Inactive' },
+              'Termination Date': { value: e.lastDay },
+            },
+          },
+        ],
+      }),
+  },
+  {
+    name: 'hibob',
+    timestamped: false,
+    // Webhooks v2 lifecycle event, ids only (fires at midnight of the effective date: means now).
+    termination: (e) =>
+      JSON.stringify({
+        companyId: 640123,
+        type: 'employee.left',
+        triggeredBy: 'system',
+        triggeredAt: new Date().toISOString(),
+        version: 'v2',
+        data: { employeeId: e.employeeId },
+      }),
+  },
+  {
+    name: 'gusto',
+    timestamped: false,
+    // Ids only; email and last day come from GET /v1/employees/{uuid}.
+    termination: (e) =>
+      JSON.stringify({
+        uuid: randomUUID(),
+        event_type: 'employee.terminated',
+        resource_type: 'Company',
+        resource_uuid: 'c0mpany-0000-4000-8000-000000000001',
+        entity_type: 'Employee',
+        entity_uuid: e.employeeId,
+        timestamp: Math.floor(Date.now() / 1000),
+      }),
+    terminationToday: (e) => VENDORS[2]!.termination(e),
+  },
+  {
+    name: 'deel',
+    timestamped: false,
+    // contract.terminated with the contract id and completion_date; the worker's email from the API.
+    termination: (e) =>
+      JSON.stringify({
+        data: {
+          meta: {
+            event_type: 'contract.terminated',
+            event_type_id: 'a9f3e1d2-0000-4000-8000-00000000dee1',
+            organization_id: 'org-1',
+            organization_name: 'Acme',
+            tracking_id: randomUUID(),
+          },
+          resource: { id: e.employeeId, completion_date: e.lastDay },
+        },
+        timestamp: new Date().toISOString(),
+      }),
+    // This time the resource carries the worker's email: no look-up.
+    terminationToday: (e) => {
+      const body = JSON.parse(VENDORS[3]!.termination(e)) as {
+        data: { resource: Record<string, unknown> };
+      };
+      body.data.resource.worker = { email: e.email };
+      return JSON.stringify(body);
+    },
+  },
+];
+
+async function deliver(
+  vendor: string,
+  body: string,
+  headers = signHrDelivery(vendor, HR_TEST_SECRETS[vendor]!, body),
+) {
+  const res = await fetch(`${t.url}/webhooks/hr/${vendor}`, { method: 'POST', headers, body });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A fresh IDaaS user and the HR vendor's employee record for them. */
+async function employee(vendor: string, label: string, lastDay?: string) {
+  const login = `${vendor}-${label}`;
+  const email = `${login}@example.com`;
+  const user = await t.idaas.addUser({ userId: login, email, name: login, password: `${login}-password-1` });
+  const e: Employee = { employeeId: `${vendor.slice(0, 2)}${Math.floor(Math.random() * 1e9)}`, email };
+  if (lastDay !== undefined) e.lastDay = lastDay;
+  directory.set(`${vendor}:${e.employeeId}`, e);
+  const tokens = await Promise.all([mint(login), mint(login, 'team-wiki', 'reports-api')]);
+  for (const tok of tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+  return { userId: user.id, employee: e, tokens };
+}
+
+async function mint(user: string, application = 'expense-portal', resourceServer?: string) {
+  const [tok] = await t.idaas.mintTokens({
+    user,
+    application,
+    ...(resourceServer ? { resourceServer } : {}),
+  });
+  return tok!;
+}
+
+async function hrRequestsFor(userId: string): Promise<RequestRecord[]> {
+  const recs = await t.rt.intake.list({ source: 'hr', limit: 200 });
+  return recs.filter((r) => r.target.kind === 'user' && r.target.userId === userId);
+}
+
+/**
+ * The HR request for `who`, once the hr-events worker has turned the delivery into one; fails at once
+ * with the job's reason if the worker failed it.
+ */
+async function hrRequestFor(who: { userId: string; employee: Employee }, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [rec] = await hrRequestsFor(who.userId);
+    if (rec) return rec;
+    const failed = (await t.service.hrQueue.getFailed()).find(
+      (j) => j.data.employeeId === who.employee.employeeId,
+    );
+    if (failed) throw new Error(`HR event for ${who.employee.email} failed: ${failed.failedReason}`);
+    if (Date.now() > deadline) throw new Error(`no HR request for ${who.employee.email}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function hrJobs(): Promise<number> {
+  const counts = await t.service.hrQueue.getJobCounts();
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+describe.each(VENDORS)('HR vendor $name through the real service', (vendor) => {
+  const yesterday = () => dateOf(Date.now() - DAY_MS);
+  let colleague: IssuedTokens;
+
+  beforeAll(async () => {
+    colleague = (await employee(vendor.name, 'colleague')).tokens[0]!;
+  });
+
+  it('a valid termination kills every token of that employee, and only theirs', async () => {
+    const leaver = await employee(vendor.name, 'leaver', yesterday());
+    const res = await deliver(vendor.name, vendor.termination(leaver.employee));
+    expect(res).toEqual({ status: 202, body: { status: 'accepted', events: 1 } });
+    const rec = await hrRequestFor(leaver);
+    // Every vendor's delivery here carries ids only: the email came from the vendor's API.
+    expect(lookups).toContainEqual(
+      expect.objectContaining({ vendor: vendor.name, employeeId: leaver.employee.employeeId }),
+    );
+    expect(rec.context).toMatchObject({ hrSource: vendor.name, employeeId: leaver.employee.employeeId });
+    const done = await t.rt.intake.waitForOutcome(rec.id, 20_000);
+    expect(done.state).toBe('verified');
+    for (const tok of leaver.tokens) expect(await isDead(t.idaas, tok)).toBe(true);
+    expect(await isAlive(t.idaas, colleague)).toBe(true);
+  });
+
+  it('wrong secret, altered body and a stale timestamp answer 401 and enqueue nothing', async () => {
+    const target = await employee(vendor.name, 'forged', yesterday());
+    const before = await hrJobs();
+    const seen = lookups.length;
+    const body = vendor.termination(target.employee);
+    const wrong = signHrDelivery(vendor.name, `not-${HR_TEST_SECRETS[vendor.name]}`, body);
+    expect((await deliver(vendor.name, body, wrong)).status).toBe(401);
+    const good = signHrDelivery(vendor.name, HR_TEST_SECRETS[vendor.name]!, body);
+    const altered = body.replace(target.employee.employeeId, `${target.employee.employeeId}9`);
+    expect(altered).not.toBe(body);
+    expect((await deliver(vendor.name, altered, good)).status).toBe(401);
+    const unsigned = { 'content-type': 'application/json' };
+    expect((await deliver(vendor.name, body, unsigned)).status).toBe(401);
+    if (vendor.timestamped) {
+      const stale = signHrDelivery(
+        vendor.name,
+        HR_TEST_SECRETS[vendor.name]!,
+        body,
+        new Date(Date.now() - 6 * 60_000),
+      );
+      expect(await deliver(vendor.name, body, stale)).toEqual({
+        status: 401,
+        body: { error: 'signature_stale' },
+      });
+    }
+    expect(await hrJobs()).toBe(before);
+    expect(lookups.length).toBe(seen);
+    expect(await hrRequestsFor(target.userId)).toEqual([]);
+    for (const tok of target.tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+  });
+
+  it('the same delivery ten times at once makes one request and one request.created entry', async () => {
+    const leaver = await employee(vendor.name, 'repeated', yesterday());
+    const body = vendor.termination(leaver.employee);
+    const headers = signHrDelivery(vendor.name, HR_TEST_SECRETS[vendor.name]!, body);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => deliver(vendor.name, body, headers)));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
+    expect(answers.filter((a) => a.body.status === 'accepted')).toHaveLength(1);
+    expect(answers.filter((a) => a.body.status === 'duplicate')).toHaveLength(9);
+    const rec = await hrRequestFor(leaver);
+    expect((await t.rt.intake.waitForOutcome(rec.id, 20_000)).state).toBe('verified');
+    expect(await hrRequestsFor(leaver.userId)).toHaveLength(1);
+    const created: string[] = [];
+    for await (const e of t.rt.audit.entries({ requestId: rec.id }))
+      if (e.action === 'request.created') created.push(e.id);
+    expect(created).toHaveLength(1);
+    for (const tok of leaver.tokens) expect(await isDead(t.idaas, tok)).toBe(true);
+  });
+
+  if (vendor.terminationToday)
+    it('a last day of today means end of today UTC: scheduled for midnight, tokens live meanwhile', async () => {
+      const today = dateOf(Date.now());
+      const midnight = new Date(Date.parse(`${today}T00:00:00Z`) + DAY_MS).toISOString();
+      const leaver = await employee(vendor.name, 'today', today);
+      const res = await deliver(vendor.name, vendor.terminationToday!(leaver.employee));
+      expect(res.status).toBe(202);
+      const rec = await hrRequestFor(leaver);
+      expect(rec.state).toBe('scheduled');
+      expect(rec.effectiveAt).toBe(midnight);
+      for (const tok of leaver.tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+    });
+});
