@@ -39,6 +39,7 @@ const RecordSchema = RevocationRequestSchema.extend({
     .object({ by: z.string(), name: z.string().optional(), at: z.string(), reason: z.string() })
     .optional(),
   approvalExpiresAt: z.string().optional(),
+  startAt: z.string().optional(),
   targetName: z.string().max(500).optional(),
   impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
   progress: z.object({ done: z.number(), total: z.number() }),

@@ -196,17 +196,24 @@ export class RevocationService implements Intake {
   async reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord> {
     const when = Date.parse(effectiveAt);
     if (Number.isNaN(when)) throw new ValidationError(`effectiveAt is not a date: ${effectiveAt}`);
-    const res = await this.o.store.transition(requestId, ['scheduled'], 'scheduled', { effectiveAt });
+    const current = await this.mustGet(requestId);
+    const graceMs = (
+      await this.o.workflows.decide({
+        source: current.source,
+        scope: current.target.kind,
+        requestedBy: current.requestedBy,
+      })
+    ).graceMs;
+    const startAt = new Date(when + graceMs).toISOString();
+    const res = await this.o.store.transition(requestId, ['scheduled'], 'scheduled', {
+      effectiveAt,
+      startAt,
+    });
     if (!res.ok) {
       if (res.reason === 'missing') throw new NotFoundError(`no request ${requestId}`);
       throw new ConflictError(`this request is already ${stateWord(res.record.state)}; it cannot be moved`);
     }
-    const decision = await this.o.workflows.decide({
-      source: res.record.source,
-      scope: res.record.target.kind,
-      requestedBy: res.record.requestedBy,
-    });
-    await this.o.queues.rescheduleStart(requestId, when + decision.graceMs - this.clock().getTime());
+    await this.o.queues.rescheduleStart(requestId, Date.parse(startAt) - this.clock().getTime());
     await this.audit(
       'request.rescheduled',
       actor,
@@ -263,7 +270,9 @@ export class RevocationService implements Intake {
     const startAt = (rec.effectiveAt ? Date.parse(rec.effectiveAt) : now) + graceMs;
     const from: RequestState[] = ['approved', 'queued', 'scheduled'];
     if (startAt > now) {
-      const res = await this.o.store.transition(rec.id, from, 'scheduled');
+      const res = await this.o.store.transition(rec.id, from, 'scheduled', {
+        startAt: new Date(startAt).toISOString(),
+      });
       if (!res.ok) return rec;
       await this.o.queues.scheduleStart(rec.id, startAt - now);
       await this.record('request.scheduled', res.record, systemActor, {

@@ -133,6 +133,10 @@ export class PipelineWorkers {
       const res = await this.o.store.transition(id, ['approved'], 'queued');
       if (res.ok) await this.o.queues.enqueuePlan(id);
     }
+    // A scheduled request whose delayed start was lost: adding it again is a no-op when it exists.
+    for (const rec of await this.o.store.getMany(await this.o.store.idsInState('scheduled'))) {
+      if (rec.startAt) await this.o.queues.scheduleStart(rec.id, Date.parse(rec.startAt) - Date.now());
+    }
   }
 
   private async runLifecycle(job: Job<RequestJob>): Promise<void> {

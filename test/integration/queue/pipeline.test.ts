@@ -209,4 +209,34 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     expect(dead[0]!.data.errorCode).toBe(ErrorCode.IdpUnauthorized);
     expect(['verified', 'failed']).toContain(failed.state);
   });
+
+  it('the reconciler re-creates a scheduled start that was lost, and a lost plan job', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 2, 1);
+    pipe = await createPipeline({ idp });
+    const workers = await pipe.startWorkers();
+    const later = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'leaves tomorrow',
+      requestedBy: admin,
+      source: 'cli',
+      effectiveAt: new Date(Date.now() + 500).toISOString(),
+    });
+    expect(later.request.state).toBe('scheduled');
+    await pipe.queues.cancelStart(later.request.id);
+    expect(await pipe.queues.revocations.getJob(`${later.request.id}.start`)).toBeUndefined();
+
+    // A request left 'queued' with no job, as after a crash between the state change and the enqueue.
+    const record = {
+      ...later.request,
+      id: 'req_orphan',
+      state: 'queued' as const,
+      target: { kind: 'user' as const, userId: 'usr_1' },
+    };
+    await pipe.store.create(record);
+
+    await workers.reconcile();
+    expect((await pipe.intake.waitForOutcome(later.request.id, 10_000)).state).toBe('verified');
+    expect((await pipe.intake.waitForOutcome('req_orphan', 10_000)).state).toBe('verified');
+  });
 });
