@@ -172,3 +172,45 @@ export async function countingProxy(targetUrl: string): Promise<{
     },
   };
 }
+
+/** Jobs in the dead-letter queue, in any state. */
+export async function deadLetterCount(p: Pipeline): Promise<number> {
+  const counts = await p.queues.deadLetters.getJobCounts(
+    'waiting',
+    'paused',
+    'active',
+    'completed',
+    'failed',
+    'delayed',
+  );
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * `waitForOutcome`, but a timeout says where the batch stands: job counts per queue, tokens revoked, and
+ * the active IdP calls with their lock's remaining ms (-2 = no lock: waiting for the stalled-job check).
+ */
+export async function outcomeOf(
+  pipe: Pipeline,
+  requestId: string,
+  timeoutMs: number,
+): Promise<RequestRecord> {
+  try {
+    return await pipe.intake.waitForOutcome(requestId, timeoutMs);
+  } catch (err) {
+    const q = pipe.queues;
+    const active = await q.idpCalls.getJobs(['active'], 0, 9);
+    const locks = await Promise.all(
+      active.map(
+        async (j) => `${j.id}:${await pipe.redis.pttl(`${pipe.prefix}:${q.idpCalls.name}:${j.id}:lock`)}`,
+      ),
+    );
+    const snapshot = {
+      revoked: await pipe.store.countRevoked(requestId),
+      idpCalls: await q.idpCalls.getJobCounts(),
+      revocations: await q.revocations.getJobCounts(),
+      activeLocks: locks,
+    };
+    throw new Error(`${(err as Error).message}; ${JSON.stringify(snapshot)}`);
+  }
+}

@@ -4,6 +4,7 @@ import { IdaasIdentityProvider } from '../../../src/identity/adapters/idaas.ts';
 import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import {
   countingProxy,
+  deadLetterCount,
   expectAlive,
   expectDead,
   expectExactlyOnce,
@@ -38,17 +39,6 @@ async function setup(): Promise<{ idaas: Idaas; pipe: Pipeline }> {
   const idp = new IdaasIdentityProvider({ baseUrl: idaas.url, adminToken: idaas.adminToken });
   pipe = await createPipeline({ idp });
   return { idaas, pipe };
-}
-
-async function deadLetterCount(p: Pipeline): Promise<number> {
-  const counts = await p.queues.deadLetters.getJobCounts(
-    'waiting',
-    'active',
-    'completed',
-    'failed',
-    'delayed',
-  );
-  return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 describe.sequential('faults: the pipeline against the embedded IDaaS', () => {

@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Idaas, startIdaas } from '../../../src/idaas/index.ts';
+import { IdaasIdentityProvider } from '../../../src/identity/adapters/idaas.ts';
+import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
+import { RedisServer } from '../../helpers/redis-server.ts';
+import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.ts';
+import {
+  deadLetterCount,
+  expectExactlyOnce,
+  IN_SCOPE_APP,
+  listTokenIds,
+  mintGrants,
+  outcomeOf,
+  submitApp,
+  tokenIds,
+  until,
+} from './fixtures.ts';
+
+/**
+ * Redis itself restarted mid-batch (DESIGN §8): a test-owned redis-server with AOF (`appendfsync always`)
+ * is shut down and started again on the same port and dir while a worker process revokes a batch.
+ * Nothing reconnects by hand: ioredis and BullMQ in the worker process and in this process must resume.
+ */
+let server: RedisServer | undefined;
+let idaas: Idaas | undefined;
+let pipe: Pipeline | undefined;
+let child: WorkerProcess | undefined;
+
+afterEach(async () => {
+  await child?.stop();
+  await pipe?.close().catch(() => undefined);
+  await idaas?.close();
+  await server?.stop();
+  child = undefined;
+  pipe = undefined;
+  idaas = undefined;
+  server = undefined;
+});
+
+describe('faults: Redis restarted mid-batch', () => {
+  it('the batch completes after two restarts, each token audited exactly once', {
+    timeout: 60_000,
+  }, async () => {
+    server = await RedisServer.start();
+    idaas = await startIdaas({ port: 0, store: 'memory' });
+    pipe = await createPipeline({
+      idp: new IdaasIdentityProvider({ baseUrl: idaas.url, adminToken: idaas.adminToken }),
+      redisUrl: server.url,
+    });
+    // While Redis is down the connection reports errors; it reconnects by itself.
+    pipe.redis.on('error', () => undefined);
+    const minted = await mintGrants(idaas, IN_SCOPE_APP, 300);
+    child = spawnWorker({
+      env: {
+        REDIS_URL: server.url,
+        REVOKER_PREFIX: pipe.prefix,
+        IDAAS_URL: idaas.url,
+        IDAAS_ADMIN_TOKEN: idaas.adminToken,
+        WORKER_CONCURRENCY: '4',
+        IDP_RATE_LIMIT: '200',
+        // A job moved to active just before a shutdown may never be seen by the worker (the reply is lost):
+        // it waits for its lock to lapse and the stalled-job check. Defaults make that up to 90 s; keep it short.
+        WORKER_LOCK_MS: '2000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+      },
+    });
+    await child.waitUntilReady(pipe.queues.idpCalls);
+
+    const started = Date.now();
+    const request = await submitApp(pipe);
+    const p = pipe;
+    const revokedAtLeast = (min: number) =>
+      until(
+        `${min} revoked`,
+        async () => {
+          const n = await p.store.countRevoked(request.id);
+          return n >= min ? n : undefined;
+        },
+        30_000,
+        5,
+      );
+    // Twice mid-batch, each time with IdP calls in flight.
+    const restarts: string[] = [];
+    for (const min of [150, 350]) {
+      const before = await revokedAtLeast(min);
+      const at = Date.now();
+      await server.restart();
+      // The AOF kept everything written before the shutdown.
+      const after = await pipe.store.countRevoked(request.id);
+      expect(after).toBeGreaterThanOrEqual(before);
+      expect(after).toBeLessThan(600);
+      restarts.push(`at ${before}/600 revoked (down ${Date.now() - at} ms)`);
+    }
+    const lastRestart = Date.now();
+
+    const done = await outcomeOf(pipe, request.id, 45_000);
+    const ms = Date.now() - started;
+    expect(done.state, child.stderr).toBe('verified');
+    expect(done.result).toMatchObject({ ok: true, revoked: 600, remaining: 0 });
+    expect(child.running).toBe(true);
+    console.info(
+      `[faults] Redis restarted ${restarts.join(', then ')}; verified after ${ms} ms, ` +
+        `${Date.now() - lastRestart} ms after the last restart`,
+    );
+    expect(await listTokenIds(idaas, `/applications/${IN_SCOPE_APP}/tokens`)).toEqual([]);
+    await expectExactlyOnce(pipe, request.id, tokenIds(minted));
+    expect(await deadLetterCount(pipe)).toBe(0);
+  });
+});
