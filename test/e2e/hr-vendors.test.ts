@@ -148,6 +148,8 @@ interface Vendor {
    * shape that carries the date (and email) in the delivery or via the look-up.
    */
   terminationToday?(e: Employee): string;
+  /** Where the event says the employment has already ended (Deel): a date of today means now. */
+  terminationTodayEnded?(e: Employee): string;
 }
 
 const VENDORS: Vendor[] = [
@@ -228,7 +230,7 @@ const VENDORS: Vendor[] = [
         timestamp: new Date().toISOString(),
       }),
     // This time the resource carries the worker's email: no look-up.
-    terminationToday: (e) => {
+    terminationTodayEnded: (e) => {
       const body = JSON.parse(VENDORS[3]!.termination(e)) as {
         data: { resource: Record<string, unknown> };
       };
@@ -381,5 +383,15 @@ describe.each(VENDORS)('HR vendor $name through the real service', (vendor) => {
       expect(rec.state).toBe('scheduled');
       expect(rec.effectiveAt).toBe(midnight);
       for (const tok of leaver.tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+    });
+
+  if (vendor.terminationTodayEnded)
+    it('an ended contract dated today revokes now (the event comes after the end)', async () => {
+      const leaver = await employee(vendor.name, 'ended-today', dateOf(Date.now()));
+      const res = await deliver(vendor.name, vendor.terminationTodayEnded!(leaver.employee));
+      expect(res.status).toBe(202);
+      const rec = await hrRequestFor(leaver);
+      expect((await t.rt.intake.waitForOutcome(rec.id, 20_000)).state).toBe('verified');
+      for (const tok of leaver.tokens) expect(await isDead(t.idaas, tok)).toBe(true);
     });
 });

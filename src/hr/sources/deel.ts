@@ -6,7 +6,7 @@
  * in constant time; no signed timestamp (deliveries are deduplicated instead). Payload:
  * `{data: {meta: {event_type, event_type_id, organization_id, organization_name, tracking_id}, resource: {…}}, timestamp}`.
  * `contract.terminated` fires when a termination is completed and carries the contract `id` and
- * `completion_date` ⇒ terminate (the date kept as effective time, usually today or past ⇒ now).
+ * `completion_date` ⇒ terminate from the start of that day (today or past ⇒ now; a later date is kept).
  * The worker is a contract here: `employeeId` is the contract id; the worker's email is taken from
  * the resource when present, else from `GET {DEEL_API_URL}/contracts/{id}` (Bearer) `data.worker.email`.
  * Dedupe key: `meta.tracking_id` when present, else sha256(source, type, contract, timestamp).
@@ -71,7 +71,8 @@ export const deelSource: HrSource = {
           data.meta.tracking_id ?? sha256Hex('deel', data.meta.event_type, data.resource.id, timestamp ?? ''),
         employeeId: data.resource.id,
         email,
-        effectiveAt: terminationInstant(data.resource.completion_date),
+        // Deel sends contract.terminated once the contract has ended: a date of today means now.
+        effectiveAt: terminationInstant(data.resource.completion_date, 'start'),
         kind: 'terminate',
         type: data.meta.event_type,
         needsLookup: email ? undefined : true,

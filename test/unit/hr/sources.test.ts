@@ -77,7 +77,7 @@ const EXPECTED: Record<string, Partial<Record<string, unknown>>> = {
     kind: 'terminate',
     employeeId: 'm3x9kq2',
     eventId: 'trk-7f3c',
-    effectiveAt: '2026-06-02T00:00:00.000Z',
+    effectiveAt: '2026-06-01T00:00:00.000Z', // Deel: the contract has ended, so from the start of that day
   },
 };
 
