@@ -1,4 +1,4 @@
-import { type ConnectionOptions, Job, Queue, type RedisClient } from 'bullmq';
+import { type ConnectionOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sha256Hex } from './crypto.ts';
 import type { HrEvent } from './hr-event.ts';
@@ -46,37 +46,20 @@ export type EnqueueStatus = 'accepted' | 'duplicate';
 /**
  * Durably enqueues `event` once. The job id is the dedupe key, so BullMQ itself refuses a second job
  * for a repeated delivery (even from concurrent requests); a `SET NX` marker beside it only tells the
- * caller which answer to give. Resolves after Redis acknowledged the job.
- *
- * The marker and the job go out in one pipeline (one write, one round trip), as `Queue.addBulk` sends
- * its jobs: with the queue's default job options, the same job `Queue.add` would create. This is the
- * webhook intake's hot path, so one round trip instead of two halves its Redis wait and socket writes.
+ * caller which answer to give. Resolves after Redis acknowledged both.
  */
 export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promise<EnqueueStatus> {
   const jobId = hrDedupeKey(event);
   // BullMQ types its client loosely (Redis | Cluster, older typings); both have SET with options.
   const client = (await queue.client) as unknown as Redis;
   const marker = `${queue.opts.prefix ?? 'bull'}:${queue.name}:delivery:${jobId}`;
-  const job = new Job<HrEvent, unknown, string>(
-    queue,
-    event.kind,
-    event,
-    { ...queue.defaultJobOptions, jobId },
-    jobId,
-  );
-  const pipeline = client.pipeline();
-  pipeline.set(marker, '1', 'EX', HR_DEDUPE_TTL_SECONDS, 'NX');
-  // Always add, even when the marker existed: a first attempt may have set it and then failed to add.
-  // On a pipeline, addJob only queues the script call (its own promise carries nothing): the answer is
-  // in exec's results.
-  job.addJob(pipeline as unknown as RedisClient).catch(() => {});
-  const results = await pipeline.exec();
-  if (results?.length !== 2) throw new Error('hr event enqueue: pipeline gave no answer');
-  const [[markerErr, first], [addErr, added]] = results as [[Error | null, unknown], [Error | null, unknown]];
-  if (addErr) throw addErr;
-  if (typeof added === 'number' && added < 0) throw new Error(`hr event enqueue: BullMQ refused (${added})`);
-  // As before the pipeline: a failed marker fails the delivery (503, the vendor retries; the job id
-  // keeps the retry from adding a second job).
-  if (markerErr) throw markerErr;
+  // Sent together on one connection (the SET first, so Redis runs it first): the delivery waits one
+  // round trip instead of two (this is the webhook intake's hot path). Always add, even when the marker
+  // existed: a first attempt may have set it and then failed to add. Either failing fails the delivery
+  // (503, the vendor retries; the job id keeps a retry from adding a second job).
+  const [first] = await Promise.all([
+    client.set(marker, '1', 'EX', HR_DEDUPE_TTL_SECONDS, 'NX'),
+    queue.add(event.kind, event, { jobId }),
+  ]);
   return first === 'OK' ? 'accepted' : 'duplicate';
 }

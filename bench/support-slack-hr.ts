@@ -1,0 +1,173 @@
+/**
+ * Shared by bench/slack.bench.ts and bench/hr.bench.ts: the whole service on a random Redis prefix (as
+ * `revoker serve --role …` runs it, configured through env vars), logging at info level into a
+ * discarding stream so the access log's cost is measured; a no-op Slack Web API; a bare 202 server;
+ * and a fixed-rate load that sends an exact number of requests and waits for every answer, so the
+ * 2xx answers can be checked one for one against what the service stored.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import autocannon from 'autocannon';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { REDACT_PATHS } from '../src/log.ts';
+import { createRuntime, type Runtime } from '../src/runtime.ts';
+import { type Role, type RunningService, startService } from '../src/service.ts';
+import { connectRedis, deleteKeys, REDIS_URL, randomPrefix } from '../test/helpers/redis.ts';
+import { type FixedRateOptions, type LoadResult, percentile } from './lib.ts';
+
+export interface BenchService {
+  rt: Runtime;
+  service: RunningService;
+  url: string;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/** The service with embedded IDaaS on a fresh `bench-…` Redis prefix; `close()` deletes its keys. */
+export async function startBenchService(env: Record<string, string>, role: Role): Promise<BenchService> {
+  const prefix = randomPrefix('bench');
+  const fullEnv: NodeJS.ProcessEnv = {
+    REDIS_URL,
+    REVOKER_PREFIX: prefix,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    IDAAS_PORT: '0',
+    LOG_LEVEL: 'info',
+    WORKFLOWS_DIR: 'workflows',
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
+  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+  const logger = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const rt = await createRuntime(config, { env: fullEnv, logger });
+  const service = await startService(rt, { role, port: 0 });
+  return {
+    rt,
+    service,
+    url: service.http!.url,
+    prefix,
+    async close() {
+      await service.close(1000);
+      await rt.close();
+      const redis = connectRedis();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}
+
+export interface LocalServer {
+  url: string;
+  /** Requests served so far. */
+  readonly hits: number;
+  close(): Promise<void>;
+}
+
+/** A plain `http` server answering every request with `status` and `body` once the request body is read. */
+export async function startPlainServer(status: number, body: string): Promise<LocalServer> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      hits++;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get hits() {
+      return hits;
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Stand-in for the Slack Web API and `response_url`s: real HTTP, `{ok:true}` for anything. */
+export function startNoopSlackApi(): Promise<LocalServer> {
+  return startPlainServer(200, '{"ok":true}');
+}
+
+export interface ExactLoadResult extends LoadResult {
+  /** Responses by status code. */
+  statuses: Map<number, number>;
+}
+
+/**
+ * Like `fixedRateLoad` (same metering: `rate` over `connections`, each sending its share back-to-back),
+ * but sends exactly `rate × durationSec` requests and resolves only when each has been answered (or has
+ * failed), so no request is cut off in flight at the end: every 2xx can be matched against the store.
+ * The warm-up, if any, is a separate exact run whose statuses are added to the result's `statuses`.
+ */
+export async function exactRateLoad(
+  options: Omit<FixedRateOptions, 'connections'> & { connections?: number },
+): Promise<ExactLoadResult> {
+  const statuses = new Map<number, number>();
+  let index = 0;
+  const run = async (seconds: number): Promise<LoadResult> => {
+    const samples: number[] = [];
+    const amount = Math.round(options.rate * seconds);
+    const bodies = options.bodies;
+    const baseHeaders = options.headers ?? {};
+    const started = process.hrtime.bigint();
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url: options.url,
+          method: options.method ?? 'GET',
+          headers: baseHeaders,
+          body: bodies ? undefined : options.body,
+          overallRate: options.rate,
+          amount,
+          connections: options.connections ?? 10,
+          timeout: options.timeoutSec ?? 10,
+          requests: bodies
+            ? [
+                {
+                  setupRequest: (request) => {
+                    const prepared = bodies(index++);
+                    if (typeof prepared === 'string' || Buffer.isBuffer(prepared)) {
+                      return { ...request, body: prepared };
+                    }
+                    return {
+                      ...request,
+                      body: prepared.body,
+                      headers: { ...baseHeaders, ...prepared.headers },
+                    };
+                  },
+                },
+              ]
+            : undefined,
+        },
+        (err: unknown, res) => (err ? reject(err) : resolve(res)),
+      );
+      instance.on('response', (_client, status, _bytes, responseTime) => {
+        samples.push(responseTime);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      });
+    });
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+    samples.sort((a, b) => a - b);
+    return {
+      sent: result.requests.sent,
+      completed: result.requests.total,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      p50Ms: percentile(samples, 0.5),
+      p99Ms: percentile(samples, 0.99),
+      // The last second's share goes out at `seconds - 1`: a service that keeps up finishes before
+      // `seconds`; one that lags stretches the run, and the rate falls accordingly.
+      rps: result.requests.total / Math.max(elapsed, seconds),
+    };
+  };
+  if ((options.warmupSec ?? 0) > 0) await run(options.warmupSec!);
+  const measured = await run(options.durationSec);
+  return { ...measured, statuses };
+}
