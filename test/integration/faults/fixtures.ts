@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { Actor } from '../../../src/domain/request.ts';
@@ -140,8 +140,14 @@ export async function until<T>(
   }
 }
 
-/** An HTTP pass-through in front of the IDaaS that counts requests per method (e.g. admin DELETEs). */
-export async function countingProxy(targetUrl: string): Promise<{
+/**
+ * An HTTP pass-through in front of the IDaaS that counts requests per method (e.g. admin DELETEs) and can
+ * hold each admin DELETE for `deleteDelayMs` (a slower IdP, so calls are in flight when a worker dies).
+ */
+export async function countingProxy(
+  targetUrl: string,
+  options: { deleteDelayMs?: number } = {},
+): Promise<{
   url: string;
   counts: Map<string, number>;
   close(): Promise<void>;
@@ -151,6 +157,10 @@ export async function countingProxy(targetUrl: string): Promise<{
   const server = createServer((req, res) => {
     const key = `${req.method} ${(req.url ?? '').startsWith(ADMIN_PREFIX) ? 'admin' : 'oidc'}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
+    const delay = key === 'DELETE admin' ? (options.deleteDelayMs ?? 0) : 0;
+    setTimeout(() => forward(req, res), delay);
+  });
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
@@ -160,7 +170,7 @@ export async function countingProxy(targetUrl: string): Promise<{
     );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -5,10 +5,12 @@ import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { REDIS_URL } from '../../helpers/redis.ts';
 import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.ts';
 import {
+  countingProxy,
   expectExactlyOnce,
   IN_SCOPE_APP,
   listTokenIds,
   mintGrants,
+  outcomeOf,
   submitApp,
   tokenIds,
   until,
@@ -21,9 +23,11 @@ import {
 let idaas: Idaas | undefined;
 let pipe: Pipeline | undefined;
 const children: WorkerProcess[] = [];
+const cleanups: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
   await Promise.all(children.splice(0).map((c) => c.stop()));
+  for (const c of cleanups.splice(0)) await c().catch(() => undefined);
   await pipe?.close();
   await idaas?.close();
   pipe = undefined;
@@ -38,13 +42,13 @@ async function setup(): Promise<{ idaas: Idaas; pipe: Pipeline }> {
   return { idaas, pipe };
 }
 
-/** A worker process on the test's Redis prefix and IDaaS; quick takeover of a dead worker's jobs. */
-function worker(env: Record<string, string> = {}): WorkerProcess {
+/** A worker process on the test's Redis prefix and IDaaS (or `idaasUrl`); quick takeover of a dead worker's jobs. */
+function worker(env: Record<string, string> = {}, idaasUrl = idaas!.url): WorkerProcess {
   const child = spawnWorker({
     env: {
       REDIS_URL,
       REVOKER_PREFIX: pipe!.prefix,
-      IDAAS_URL: idaas!.url,
+      IDAAS_URL: idaasUrl,
       IDAAS_ADMIN_TOKEN: idaas!.adminToken,
       WORKER_CONCURRENCY: '4',
       IDP_RATE_LIMIT: '250',
@@ -89,7 +93,10 @@ describe.sequential('faults: worker processes', () => {
     const { idaas, pipe } = await setup();
     const minted = await mintGrants(idaas, IN_SCOPE_APP, 500);
     expect(tokenIds(minted)).toHaveLength(1000);
-    const a = worker();
+    // Each revocation takes 15 ms more at the IdP, so the kill almost surely lands with calls in flight.
+    const slow = await countingProxy(idaas.url, { deleteDelayMs: 15 });
+    cleanups.push(() => slow.close());
+    const a = worker({}, slow.url);
     await a.waitUntilReady(pipe.queues.idpCalls);
 
     const started = Date.now();
@@ -100,9 +107,9 @@ describe.sequential('faults: worker processes', () => {
     const revokedAtKill = await pipe.store.countRevoked(request.id);
     expect(revokedAtKill).toBeLessThan(1000);
 
-    const b = worker();
+    const b = worker({}, slow.url);
     await b.waitUntilReady(pipe.queues.idpCalls);
-    const done = await pipe.intake.waitForOutcome(request.id, 40_000);
+    const done = await outcomeOf(pipe, request.id, 40_000);
     const ms = Date.now() - started;
     expect(done.state, b.stderr).toBe('verified');
     expect(done.result).toMatchObject({ ok: true, revoked: 1000, remaining: 0 });
@@ -113,6 +120,8 @@ describe.sequential('faults: worker processes', () => {
         `${jobs.stalled} taken over from the dead worker`,
     );
     expect(jobs.byWorker.get(b.workerName) ?? 0).toBeGreaterThan(0);
+    // Calls that were in flight in the dead process were taken over (and some had reached the IdP).
+    expect(jobs.stalled).toBeGreaterThan(0);
     expect(await listTokenIds(idaas, `/applications/${IN_SCOPE_APP}/tokens`)).toEqual([]);
     await expectExactlyOnce(pipe, request.id, tokenIds(minted));
   });
@@ -128,7 +137,7 @@ describe.sequential('faults: worker processes', () => {
 
     const started = Date.now();
     const request = await submitApp(pipe);
-    const done = await pipe.intake.waitForOutcome(request.id, 40_000);
+    const done = await outcomeOf(pipe, request.id, 40_000);
     const ms = Date.now() - started;
     expect(done.state).toBe('verified');
     expect(done.result).toMatchObject({ ok: true, revoked: 600, remaining: 0 });
@@ -166,7 +175,7 @@ describe.sequential('faults: worker processes', () => {
 
     const b = worker();
     await b.waitUntilReady(pipe.queues.idpCalls);
-    const done = await pipe.intake.waitForOutcome(request.id, 40_000);
+    const done = await outcomeOf(pipe, request.id, 40_000);
     expect(done.state, b.stderr).toBe('verified');
     expect(done.result).toMatchObject({ ok: true, revoked: 800, remaining: 0 });
     const jobs = await callJobs(pipe);
