@@ -61,7 +61,9 @@ async function serve(o: ServeOptions): Promise<void> {
     ...(process.env.IDAAS_ADMIN_TOKEN ? { adminToken: process.env.IDAAS_ADMIN_TOKEN } : {}),
     logger,
   });
-  process.stderr.write(`IDaaS listening at ${idaas.url}\nIDAAS_ADMIN_TOKEN=${idaas.adminToken}\n`);
+  process.stderr.write(`IDaaS listening at ${idaas.url}\n`);
+  // A generated admin token is shown once, to the operator's terminal only; one they set is never echoed.
+  if (!process.env.IDAAS_ADMIN_TOKEN) process.stderr.write(`IDAAS_ADMIN_TOKEN=${idaas.adminToken}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
