@@ -153,12 +153,17 @@ export async function runDemo(): Promise<number> {
 
     const slack = new SlackDriver(`${service.http!.url}/slack/events`, slackSecret, standIn);
     const ctx: DemoContext = { rt, service, grants, hrSecret, scimToken, slack };
-    await revokeOneToken(ctx);
-    await revokeUser(ctx);
-    await revokeApplication(ctx);
-    await revokeResourceServer(ctx);
-    await offboardThroughHr(ctx);
-    await deactivateThroughScim(ctx);
+    for (const play of [
+      revokeOneToken,
+      revokeUser,
+      revokeApplication,
+      revokeResourceServer,
+      offboardThroughHr,
+      deactivateThroughScim,
+    ]) {
+      await play(ctx);
+      await settleSlack(ctx);
+    }
 
     step('After: every sign-in probed again');
     const after: Probe[] = [];
@@ -229,6 +234,18 @@ async function revokeViaCli(ctx: DemoContext, args: string[]): Promise<void> {
   const { code, out } = await cli(ctx, ['revoke', ...args, '--wait', '--timeout', '60']);
   for (const line of out.trim().split('\n')) write(`   ${line}`);
   if (code !== 0) throw new Error(`revoker revoke exited ${code}`);
+}
+
+/** Lets the Slack outbox deliver what the last step queued, so the stand-in's lines stay with their step. */
+async function settleSlack(ctx: DemoContext): Promise<void> {
+  const queue = ctx.rt.slack?.outbox.queue;
+  if (!queue) return;
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (Object.values(c).every((n) => n === 0)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function report(rec: RequestRecord): void {
