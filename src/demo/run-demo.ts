@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
-import { describeTarget, type Target } from '../domain/target.ts';
+import { describeTarget } from '../domain/target.ts';
 import { signHrDelivery } from '../hr/index.ts';
 import type { RequestRecord } from '../intake/types.ts';
 import { createLogger } from '../log.ts';

@@ -105,8 +105,7 @@ export class SlackStandIn {
     const lines = [view?.title?.text, ...blocks.flatMap(blockText)].filter((l): l is string => Boolean(l));
     if (lines.length === 0 && typeof call.args.text === 'string') lines.push(call.args.text);
     this.print(`   [slack] ${where}`);
-    for (const line of lines.slice(0, 12))
-      this.print(`   [slack]   ${line.replace(/\n/g, ' · ').slice(0, 150)}`);
+    for (const line of lines.slice(0, 12)) this.print(`   [slack]   ${asRendered(line).slice(0, 150)}`);
   }
 }
 
@@ -144,4 +143,9 @@ function blockText(block: unknown): string[] {
   }
   if (b.type === 'input' && b.label?.text) out.push(`${b.label.text}: ____`);
   return out;
+}
+
+/** Roughly what Slack renders: entities decoded, line breaks as separators (the text was escaped by us). */
+function asRendered(mrkdwn: string): string {
+  return mrkdwn.replace(/\n/g, ' · ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
