@@ -62,16 +62,21 @@ export interface LocalServer {
   url: string;
   /** Requests served so far. */
   readonly hits: number;
+  /** Requests served so far whose path starts with `prefix`. */
+  hitsOn(prefix: string): number;
   close(): Promise<void>;
 }
 
 /** A plain `http` server answering every request with `status` and `body` once the request body is read. */
 export async function startPlainServer(status: number, body: string): Promise<LocalServer> {
   let hits = 0;
+  const byPath = new Map<string, number>();
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       hits++;
+      const path = req.url ?? '/';
+      byPath.set(path, (byPath.get(path) ?? 0) + 1);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(body);
     });
@@ -82,6 +87,11 @@ export async function startPlainServer(status: number, body: string): Promise<Lo
     url: `http://127.0.0.1:${port}`,
     get hits() {
       return hits;
+    },
+    hitsOn: (prefix) => {
+      let n = 0;
+      for (const [path, count] of byPath) if (path.startsWith(prefix)) n += count;
+      return n;
     },
     close: () => {
       server.closeAllConnections();

@@ -83,13 +83,17 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     router,
     logger,
   });
+  // Authorize from config, not with `token`: Bolt given a token without token verification (auth.test
+  // on start-up would make the service depend on Slack being up) calls auth.test on *every* request,
+  // before the listener runs — a Slack round trip ahead of each ack, on a rate-limited method. The
+  // listeners need only the bot token (no bot id: there are no own messages to ignore). Without a
+  // token Bolt refuses to start, as before.
+  const botToken = config.SLACK_BOT_TOKEN;
   const app = new App({
-    token: config.SLACK_BOT_TOKEN,
+    ...(botToken ? { authorize: async () => ({ botToken }) } : { token: botToken }),
     receiver,
     clientOptions,
     logger,
-    // auth.test on start-up would make the service depend on Slack being up; we need no bot id.
-    tokenVerificationEnabled: false,
   });
   register(app, listenerDeps);
   return {
