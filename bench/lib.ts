@@ -1,3 +1,4 @@
+import http from 'node:http';
 /**
  * Benchmark harness.
  *
@@ -136,6 +137,73 @@ async function once(options: FixedRateOptions, durationSec: number): Promise<Loa
     p99Ms: percentile(samples, 0.99),
     rps: completed / Math.max(result.duration, 1e-9),
   };
+}
+
+/**
+ * Open-loop, evenly paced load: request `i` is sent at `start + i / rate` whatever happened to earlier
+ * ones (autocannon's `overallRate` sends each connection's share of a second in a burst, which measures a
+ * burst of `rate` simultaneous requests rather than `rate` requests per second). Latency is counted from
+ * the scheduled send time, so a server that falls behind is charged for the wait (no coordinated
+ * omission). Keep-alive sockets, at most `connections` at once.
+ */
+export async function pacedLoad(options: FixedRateOptions): Promise<LoadResult> {
+  const run = async (durationSec: number): Promise<LoadResult> => {
+    const url = new URL(options.url);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections ?? 10 });
+    const total = Math.round(options.rate * durationSec);
+    const samples: number[] = [];
+    let completed = 0;
+    let non2xx = 0;
+    let errors = 0;
+    const start = performance.now() + 20;
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / options.rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const prepared = options.bodies ? options.bodies(i) : (options.body ?? '');
+      const body = isPrepared(prepared) ? prepared.body : prepared;
+      const headers = { ...options.headers, ...(isPrepared(prepared) ? prepared.headers : {}) };
+      inFlight.push(
+        new Promise<void>((resolve) => {
+          const req = http.request(
+            url,
+            { method: options.method ?? 'GET', headers, agent, timeout: (options.timeoutSec ?? 10) * 1000 },
+            (res) => {
+              res.resume();
+              res.on('end', () => {
+                samples.push(performance.now() - due);
+                completed++;
+                if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) non2xx++;
+                resolve();
+              });
+            },
+          );
+          req.on('error', () => {
+            errors++;
+            resolve();
+          });
+          req.on('timeout', () => req.destroy(new Error('timeout')));
+          req.end(body);
+        }),
+      );
+    }
+    await Promise.all(inFlight);
+    const elapsed = (performance.now() - start) / 1000;
+    agent.destroy();
+    samples.sort((a, b) => a - b);
+    return {
+      sent: total,
+      completed,
+      non2xx,
+      errors,
+      p50Ms: percentile(samples, 0.5),
+      p99Ms: percentile(samples, 0.99),
+      rps: completed / Math.max(elapsed, durationSec),
+    };
+  };
+  if ((options.warmupSec ?? 0) > 0) await run(options.warmupSec!);
+  return run(options.durationSec);
 }
 
 /** Drives `url` at a fixed overall rate for `durationSec` and reports latency and throughput. */

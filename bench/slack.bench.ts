@@ -26,7 +26,7 @@ import {
   signSlack,
   slashCommandBody,
 } from '../test/helpers/slack.ts';
-import { fixedRateLoad, type LoadResult, type PreparedRequest, printFigure, printHeader } from './lib.ts';
+import { type LoadResult, type PreparedRequest, pacedLoad, printFigure, printHeader } from './lib.ts';
 import { startBenchService, startNoopSlackApi } from './support-slack-hr.ts';
 
 const RATE = Number(process.env.BENCH_SLACK_RATE ?? 50);
@@ -113,7 +113,7 @@ async function settle(count: () => number, expected: number, timeoutMs = 5000): 
 
 export default async function run(): Promise<void> {
   printHeader(
-    `slack: ack latency, service (role all) vs bare Bolt app that only acks, ${RATE} req/s, ` +
+    `slack: ack latency, service (role all) vs bare Bolt app that only acks, ${RATE} req/s evenly paced (open loop), ` +
       `${DURATION_SEC} s per kind (bare ${BARE_DURATION_SEC} s), ${CONNECTIONS} connections, fresh v0 signatures`,
   );
   const api = await startNoopSlackApi();
@@ -173,7 +173,7 @@ export default async function run(): Promise<void> {
     const service = `${svc.url}/slack/events`;
     const answers = () => api.hitsOn('/respond');
     const hitsBefore = answers();
-    const bareSlash = await fixedRateLoad({
+    const bareSlash = await pacedLoad({
       url: bare.url,
       bodies: slash,
       durationSec: BARE_DURATION_SEC,
@@ -183,14 +183,14 @@ export default async function run(): Promise<void> {
     const hitsAfterBare = answers();
     const authTestsBefore = api.hitsOn('/api/auth.test');
     slashStatus = 0;
-    const slashes = await fixedRateLoad({
+    const slashes = await pacedLoad({
       url: service,
       bodies: slash,
       durationSec: DURATION_SEC,
       warmupSec: 1,
       ...load,
     });
-    const bareClicks = await fixedRateLoad({
+    const bareClicks = await pacedLoad({
       url: bare.url,
       bodies: click,
       durationSec: BARE_DURATION_SEC,
@@ -199,7 +199,7 @@ export default async function run(): Promise<void> {
     clicks = 0;
     const hitsBeforeClicks = answers();
     const statusAnswers = hitsBeforeClicks - hitsAfterBare;
-    const clickRuns = await fixedRateLoad({
+    const clickRuns = await pacedLoad({
       url: service,
       bodies: click,
       durationSec: DURATION_SEC,
