@@ -116,12 +116,36 @@ interface CachedScript {
 }
 const cached = (text: string): CachedScript => ({ text, sha: createHash('sha1').update(text).digest('hex') });
 
-/** KEYS: done set, revoked set. ARGV: step key, then the token ids the step revoked. */
-const COMPLETE_STEP = cached(`
-for i = 2, #ARGV, 1000 do redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-local added = redis.call('SADD', KEYS[1], ARGV[1])
-return {added, redis.call('SCARD', KEYS[1])}
+/**
+ * Several steps at once (group commit). For entry i: KEYS[2i-1] done set, KEYS[2i] revoked set;
+ * ARGV: per entry, the step key, the number of token ids, then those ids. Returns {added, count} pairs.
+ */
+const COMPLETE_STEPS = cached(`
+local out = {}
+local a = 1
+for k = 1, #KEYS, 2 do
+  local step = ARGV[a]
+  local n = tonumber(ARGV[a + 1])
+  for i = a + 2, a + 1 + n, 1000 do
+    redis.call('SADD', KEYS[k + 1], unpack(ARGV, i, math.min(i + 999, a + 1 + n)))
+  end
+  table.insert(out, redis.call('SADD', KEYS[k], step))
+  table.insert(out, redis.call('SCARD', KEYS[k]))
+  a = a + 2 + n
+end
+return out
 `);
+
+interface PendingStep {
+  id: string;
+  stepKey: string;
+  tokenIds: readonly string[];
+  resolve: (r: { done: number; isNew: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most steps a single group commit carries. */
+const MAX_STEPS_PER_COMMIT = 200;
 
 export type TransitionResult =
   | { ok: true; record: RequestRecord; from: RequestState }
@@ -139,6 +163,8 @@ type StoredRecord = RequestRecord & { approvalExpiresAtMs?: number };
 export class RedisRequestStore {
   private readonly redis: Redis;
   private readonly base: string;
+  private readonly pendingSteps: PendingStep[] = [];
+  private committing = false;
 
   constructor(options: RequestStoreOptions) {
     this.redis = options.redis;
@@ -243,23 +269,42 @@ export class RedisRequestStore {
   }
 
   /**
-   * Records what one IdP-call step did, in one round trip: the tokens it revoked (for the result count)
-   * and the step as done. Idempotent; returns how many steps are done and whether this one is new.
+   * Records what one IdP-call step did: the tokens it revoked (for the result count) and the step as done.
+   * Idempotent; returns how many steps are done and whether this one is new. Steps finishing while a
+   * commit is in flight go together in the next one (one round trip and one script call for many jobs).
    */
-  async completeStep(
+  completeStep(
     id: string,
     stepKey: string,
     revokedTokenIds: readonly string[],
   ): Promise<{ done: number; isNew: boolean }> {
-    const [added, count] = (await this.evalCached(
-      COMPLETE_STEP,
-      2,
-      `${this.base}done:${id}`,
-      `${this.base}revoked:${id}`,
-      stepKey,
-      ...revokedTokenIds,
-    )) as [number, number];
-    return { done: count, isNew: added === 1 };
+    return new Promise((resolve, reject) => {
+      this.pendingSteps.push({ id, stepKey, tokenIds: revokedTokenIds, resolve, reject });
+      if (!this.committing) void this.commitSteps();
+    });
+  }
+
+  private async commitSteps(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.pendingSteps.length > 0) {
+        const batch = this.pendingSteps.splice(0, MAX_STEPS_PER_COMMIT);
+        const keys: string[] = [];
+        const args: string[] = [];
+        for (const p of batch) {
+          keys.push(`${this.base}done:${p.id}`, `${this.base}revoked:${p.id}`);
+          args.push(p.stepKey, String(p.tokenIds.length), ...p.tokenIds);
+        }
+        try {
+          const out = (await this.evalCached(COMPLETE_STEPS, keys.length, ...keys, ...args)) as number[];
+          batch.forEach((p, i) => p.resolve({ isNew: out[2 * i] === 1, done: out[2 * i + 1]! }));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
   }
 
   /** Remembers tokens this request revoked (for the result count); idempotent. */
