@@ -95,6 +95,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       logger: logger.child({ component: 'slack' }),
       metrics: rt.metrics,
       cancellers: [...config.SLACK_ADMIN_USERS, ...config.SLACK_APPROVER_USERS],
+      audit: rt.audit,
     };
     if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {
       const slack = createSlackApp(slackDeps);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/types.ts';
 import type { Config } from '../config.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { Intake } from '../intake/types.ts';
@@ -28,6 +29,8 @@ export interface SlackDeps {
   prefix: string;
   logger: Logger;
   metrics?: Metrics;
+  /** Refused Slack requests (forged, stale, malformed) are audited here. Default: not audited. */
+  audit?: AuditLog;
   /**
    * Slack user ids who may cancel a scheduled (HR/SCIM) revocation during its grace window from the
    * notice's Cancel button. Default: nobody (the button then explains who can).

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { AuditLog } from '../audit/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -82,6 +83,8 @@ export function slackRequestGuard(options: {
   signingSecret: string;
   logger: Logger;
   metrics?: Metrics;
+  /** Every refusal is appended as `slack.rejected` (reason only: never the body or the signature). */
+  audit?: AuditLog;
 }): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: SLACK_BODY_LIMIT });
   const guard = (req: Request, res: Response, next: NextFunction): void => {
@@ -90,6 +93,16 @@ export function slackRequestGuard(options: {
       options.metrics?.rejections.inc({ source: 'slack', reason: problem });
       options.logger.warn({ problem, status }, 'slack: request rejected');
       res.status(status).json({ ok: false, error: problem });
+      // After the answer: an audit write must not slow a refusal, nor fail it.
+      void options.audit
+        ?.append({
+          action: 'slack.rejected',
+          actor: { source: 'slack', id: 'unverified' },
+          detail: { reason: problem, status },
+        })
+        .catch((err: unknown) =>
+          options.logger.warn({ err: String(err) }, 'slack: could not audit a rejection'),
+        );
     };
     const problem = checkSlackSignature({
       signingSecret: options.signingSecret,

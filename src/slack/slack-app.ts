@@ -75,6 +75,7 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
       signingSecret: config.SLACK_SIGNING_SECRET,
       logger: deps.logger,
       metrics: deps.metrics,
+      ...(deps.audit ? { audit: deps.audit } : {}),
     }),
   );
   const receiver = new ExpressReceiver({

@@ -104,6 +104,16 @@ describe('Slack safety, end to end', () => {
     expect((await postSlack(events, 'payload=%7Bnot-json', { secret: SECRET })).status).toBe(400);
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     expect(await t.rt.intake.list({ requestedBy: 'UADMIN1' })).toHaveLength(0);
+    const reasons: unknown[] = [];
+    const deadline = Date.now() + 5000;
+    while (reasons.length < 3 && Date.now() < deadline) {
+      reasons.length = 0;
+      for await (const e of t.rt.audit.entries())
+        if (e.action === 'slack.rejected') reasons.push(e.detail?.reason);
+      if (reasons.length < 3) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(reasons).toHaveLength(3);
+    expect(reasons).toContain('malformed');
   });
 
   it('an outsider’s Approve is refused ephemerally; a late click on an expired request is refused and its buttons are replaced', async () => {
