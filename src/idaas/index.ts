@@ -8,7 +8,7 @@ import { AdminApi } from './admin/admin-api.ts';
 import { type AdminStats, FaultSwitch } from './admin/fault-switch.ts';
 import type { AdminFaults, AdminUser } from './admin-contract.ts';
 import { Catalog } from './directory/catalog.ts';
-import { UserDirectory } from './directory/user-directory.ts';
+import { stableUserId, UserDirectory } from './directory/user-directory.ts';
 import { interactionRoutes } from './interaction/interaction-routes.ts';
 import { type IssuedTokens, type MintOptions, mintTokens } from './mint-tokens.ts';
 import { createProvider } from './provider/create-provider.ts';
@@ -71,14 +71,17 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
   const host = options.host ?? '127.0.0.1';
   const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
   const catalog = new Catalog(seed.applications, seed.resourceServers);
-  const users = new UserDirectory();
-  await Promise.all(seed.users.map((u) => users.add(u)));
-
   const storeOptions = { resolveResourceServer: (aud: string) => catalog.resourceServerIdOfAudience(aud) };
   const store: TokenStore =
     options.store === undefined || options.store === 'memory'
       ? new MemoryStore(storeOptions)
       : new RedisStore({ ...storeOptions, ...options.store });
+  // Users persist in the store: a restart keeps console changes (a disabled user stays disabled).
+  const users = new UserDirectory(store);
+  await users.restore();
+  await Promise.all(
+    seed.users.filter((u) => !users.has(u.id ?? stableUserId(u.userId))).map((u) => users.add(u)),
+  );
   const keys = await loadOrCreateKeys(store);
   const faults = new FaultSwitch();
   const revoker = new TokenRevoker(store, catalog);

@@ -61,7 +61,7 @@ async function patchUser({ ctx, params, body }: RouteRequest) {
     if (owner && owner.id !== current.id) {
       throw new AdminHttpError(409, 'conflict', `user id "${patch.userId}" is already taken`);
     }
-    ctx.users.setUserId(current.id, patch.userId);
+    await ctx.users.setUserId(current.id, patch.userId);
     revoke = true;
   }
   if (patch.password !== undefined) {
@@ -69,7 +69,7 @@ async function patchUser({ ctx, params, body }: RouteRequest) {
     revoke = true;
   }
   if (patch.state !== undefined) {
-    ctx.users.setState(current.id, patch.state);
+    await ctx.users.setState(current.id, patch.state);
     if (patch.state === 'disabled') revoke = true;
   }
   const revoked = revoke ? await ctx.revoker.revokeAll({ kind: 'user', value: current.id }) : [];

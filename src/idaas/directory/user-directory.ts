@@ -1,10 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AdminUser } from '../admin-contract.ts';
+import { z } from 'zod';
+import { type AdminUser, AdminUserSchema } from '../admin-contract.ts';
 import type { SeedUser } from '../seed/seed-schema.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 
 interface UserRecord extends AdminUser {
   passwordHash: string;
+}
+
+const UserRecordSchema = AdminUserSchema.extend({ passwordHash: z.string().min(1) });
+
+/** Where users persist (the token store): without it they live in memory only. */
+export interface UserPersistence {
+  loadUsers(): Promise<string[]>;
+  saveUser(id: string, record: string): Promise<void>;
 }
 
 /** Seed users get an id derived from their first user id, so a restarted IDaaS keeps the same subjects. */
@@ -19,6 +28,25 @@ export function stableUserId(userId: string): string {
 export class UserDirectory {
   readonly #byId = new Map<string, UserRecord>();
   readonly #byLogin = new Map<string, string>();
+  readonly #persistence: UserPersistence | undefined;
+
+  constructor(persistence?: UserPersistence) {
+    this.#persistence = persistence;
+  }
+
+  /** Loads the users a previous run saved; seed users already there keep their saved state. */
+  async restore(): Promise<void> {
+    for (const raw of (await this.#persistence?.loadUsers()) ?? []) {
+      const record = UserRecordSchema.parse(JSON.parse(raw));
+      this.#byId.set(record.id, record);
+      this.#byLogin.set(record.userId.toLowerCase(), record.id);
+      this.#byLogin.set(record.email.toLowerCase(), record.id);
+    }
+  }
+
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
 
   async add(user: SeedUser): Promise<AdminUser> {
     const login = user.userId.toLowerCase();
@@ -38,6 +66,7 @@ export class UserDirectory {
     this.#byId.set(id, record);
     this.#byLogin.set(login, id);
     this.#byLogin.set(email, id);
+    await this.#save(record);
     return toPublic(record);
   }
 
@@ -76,11 +105,13 @@ export class UserDirectory {
     return { ok: true, user: toPublic(record) };
   }
 
-  setState(id: string, state: AdminUser['state']): void {
-    this.#mustRecord(id).state = state;
+  async setState(id: string, state: AdminUser['state']): Promise<void> {
+    const record = this.#mustRecord(id);
+    record.state = state;
+    await this.#save(record);
   }
 
-  setUserId(id: string, userId: string): void {
+  async setUserId(id: string, userId: string): Promise<void> {
     const record = this.#mustRecord(id);
     const login = userId.toLowerCase();
     const owner = this.#byLogin.get(login);
@@ -88,10 +119,17 @@ export class UserDirectory {
     this.#byLogin.delete(record.userId.toLowerCase());
     record.userId = userId;
     this.#byLogin.set(login, id);
+    await this.#save(record);
   }
 
   async setPassword(id: string, password: string): Promise<void> {
-    this.#mustRecord(id).passwordHash = await hashPassword(password);
+    const record = this.#mustRecord(id);
+    record.passwordHash = await hashPassword(password);
+    await this.#save(record);
+  }
+
+  async #save(record: UserRecord): Promise<void> {
+    await this.#persistence?.saveUser(record.id, JSON.stringify(record));
   }
 
   isTaken(login: string): boolean {

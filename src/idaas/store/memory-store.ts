@@ -30,6 +30,7 @@ export class MemoryStore implements TokenStore {
   readonly #tokenIndex = new Map<string, Set<string>>();
   readonly #grantIndex = new Map<string, Set<string>>();
   readonly #meta = new Map<string, string>();
+  readonly #users = new Map<string, string>();
   readonly #resolve: ResourceServerResolver;
 
   constructor(options: StoreOptions = {}) {
@@ -131,6 +132,14 @@ export class MemoryStore implements TokenStore {
       if (grant) out.push(grant);
     }
     return out;
+  }
+
+  async loadUsers() {
+    return [...this.#users.values()];
+  }
+
+  async saveUser(id: string, record: string) {
+    this.#users.set(id, record);
   }
 
   async getMeta(key: string) {

@@ -177,6 +177,14 @@ export class RedisStore implements TokenStore {
     return out;
   }
 
+  async loadUsers() {
+    return this.#redis.hvals(`${this.#p}users`);
+  }
+
+  async saveUser(id: string, record: string) {
+    await this.#redis.hset(`${this.#p}users`, id, record);
+  }
+
   async getMeta(key: string) {
     return (await this.#redis.get(`${this.#p}meta:${key}`)) ?? undefined;
   }

@@ -78,6 +78,10 @@ export interface TokenStore {
   destroyTokens(tokens: readonly StoredToken[]): Promise<StoredToken[]>;
   listGrants(key: IndexKey): Promise<StoredGrant[]>;
 
+  /** Console users (JSON records by internal id), so a restart keeps disables and credential changes. */
+  loadUsers(): Promise<string[]>;
+  saveUser(id: string, record: string): Promise<void>;
+
   /** Small persistent settings (signing keys, cookie keys). */
   getMeta(key: string): Promise<string | undefined>;
   /** Sets when absent; returns the value that is stored afterwards (so concurrent starts agree). */
