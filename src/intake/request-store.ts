@@ -40,6 +40,7 @@ const RecordSchema = RevocationRequestSchema.extend({
     .optional(),
   approvalExpiresAt: z.string().optional(),
   startAt: z.string().optional(),
+  notifyChannels: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(z.string()).optional()),
   targetName: z.string().max(500).optional(),
   impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
   progress: z.object({ done: z.number(), total: z.number() }),

@@ -327,6 +327,7 @@ export class RevocationService implements Intake {
         : {}),
       ...(impact ? { impact } : {}),
       ...(targetName ? { targetName } : {}),
+      ...notifyChannelsOf(decision),
       progress: { done: 0, total: 0 },
       ...(input.context ? { context: input.context } : {}),
       updatedAt: iso,
@@ -446,6 +447,14 @@ const systemActor = { source: 'system', id: 'revoker' } as const;
 
 function actorOf(actor: { source: string; id: string; name?: string | undefined }) {
   return { source: actor.source, id: actor.id, ...(actor.name ? { name: actor.name } : {}) };
+}
+
+/** The workflow's `notify` steps, as the channels to announce the outcome in. */
+function notifyChannelsOf(decision: WorkflowDecision): Pick<RequestRecord, 'notifyChannels'> {
+  const channels = decision.steps.flatMap((s) =>
+    'notify' in s && s.notify.channel ? [s.notify.channel] : [],
+  );
+  return channels.length > 0 ? { notifyChannels: [...new Set(channels)] } : {};
 }
 
 function decisionOf(rec: RequestRecord): WorkflowDecision {

@@ -33,6 +33,8 @@ export interface RequestRecord extends RevocationRequest {
   requiredApprovals: number;
   approvals: Approval[];
   denial?: { by: string; name?: string; at: string; reason: string };
+  /** Channels the workflow's `notify` steps name: the outcome is announced there. */
+  notifyChannels?: string[];
   /** When a scheduled request starts (effective time plus the workflow's grace). */
   startAt?: string;
   /** When a pending approval lapses. */

@@ -93,9 +93,13 @@ export class SlackNotifier implements Notifier {
     if (r.requestedBy.source === 'slack' && isSlackUser(r.requestedBy.id)) {
       await outbox.post(r.requestedBy.id, buildOutcomeDm(r), jobId('dm', r.id, state));
     }
-    if (!notifyChannel) return;
-    if (state === 'failed' || (AUTOMATED_SOURCES.has(r.source) && state !== 'cancelled')) {
-      await outbox.post(notifyChannel, buildOutcomeNotice(r), jobId('outcome', r.id, state));
+    // The workflow's notify steps, plus the notify channel for automated requests and every failure.
+    const channels = new Set(r.notifyChannels ?? []);
+    if (notifyChannel && (state === 'failed' || (AUTOMATED_SOURCES.has(r.source) && state !== 'cancelled'))) {
+      channels.add(notifyChannel);
+    }
+    for (const channel of channels) {
+      await outbox.post(channel, buildOutcomeNotice(r), jobId('outcome', r.id, state, channel));
     }
   }
 }

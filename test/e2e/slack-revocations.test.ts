@@ -324,6 +324,12 @@ describe('Slack → approval → workers → IdP, end to end', () => {
       expect((await outcome(rec)).state).toBe('verified');
       expect(await isDead(t.idaas, victim)).toBe(true);
       expect(await isAlive(t.idaas, bystander)).toBe(true);
+      // The workflow's notify step announces the outcome in the notify channel.
+      await stub.next(
+        'chat.postMessage',
+        (c) => c.args.channel === 'C_NOTIFY' && text(c).includes(rec.id) && /verified/i.test(text(c)),
+        since,
+      );
     },
   );
 
