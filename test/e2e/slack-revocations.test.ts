@@ -4,6 +4,7 @@ import type { RequestRecord } from '../../src/intake/types.ts';
 import { signHrDelivery } from '../helpers/hr-signing.ts';
 import { isAlive, isDead, liveness, startTestService, type TestService } from '../helpers/service.ts';
 import {
+  appHomeOpenedBody,
   interactivityBody,
   messageButtonPayload,
   postSlack,
@@ -394,6 +395,26 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     // Past its original time, the token still works: nothing was revoked.
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(final.effectiveAt!) - Date.now() + 500)));
     expect(await isAlive(t.idaas, tok)).toBe(true);
+  });
+
+  it('App Home shows my requests to the requester and the pending ones to an approver', async () => {
+    const confirm = await pickBulkTarget('UADMIN1', 'resourceServer', 'payroll-api');
+    const rec = await submitConfirm('UADMIN1', confirm.viewId, confirm.view, 'home check');
+    const home = async (userId: string) => {
+      const since = stub.calls.length;
+      const res = await postSlack(events, appHomeOpenedBody(userId), {
+        secret: SECRET,
+        contentType: 'application/json',
+      });
+      expect(res.status).toBe(200);
+      return text(await stub.next('views.publish', (c) => c.args.user_id === userId, since));
+    };
+    expect(await home('UADMIN1')).toContain(rec.id);
+    const approverHome = await home('UAPPROVER2');
+    expect(approverHome).toContain(rec.id);
+    expect(approverHome).toContain('approval_approve');
+    // Not an approver: nothing waits for them.
+    expect(await home('UOUTSIDER')).not.toContain(rec.id);
   });
 
   it('an outsider’s /revoke is refused and audited; nothing is executed', async () => {
