@@ -72,6 +72,16 @@ describe('HR offboarding through the real service (standard webhooks)', () => {
     expect(await isAlive(t.idaas, carol)).toBe(true);
   });
 
+  it('/metrics counts requests by source and scope, tokens revoked, IdP calls by outcome and deliveries', async () => {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    expect(text).toMatch(/revoker_requests_total\{source="hr",scope="user"\} [1-9]/);
+    expect(text).toMatch(/revoker_tokens_revoked_total [1-9]/);
+    expect(text).toMatch(/revoker_idp_calls_total\{idp="idaas",operation="revoke",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/revoker_webhook_deliveries_total\{source="standard",outcome="accepted"\} [1-9]/);
+    expect(text).toMatch(/revoker_job_latency_seconds_count\{queue="idp-calls"\} [1-9]/);
+    expect(text).toMatch(/revoker_queue_depth\{queue="revocations",state="completed"\} \d+/);
+  });
+
   it('the same delivery ten times at once enqueues one request and one set of audit entries', async () => {
     const bob = await mint('bob');
     const body = terminated('bob@example.com');
