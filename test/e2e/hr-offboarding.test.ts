@@ -4,6 +4,7 @@ import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { signHrDelivery } from '../helpers/hr-signing.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+import { until } from '../helpers/wait.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 let t: TestService;
@@ -37,15 +38,12 @@ async function mint(user: string, application = 'expense-portal', resourceServer
 }
 
 /** The HR request for `userId`, once the hr-events worker has turned the delivery into one. */
-async function hrRequestFor(userId: string, timeoutMs = 10_000): Promise<RequestRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const recs = await t.rt.intake.list({ source: 'hr', limit: 100 });
-    const rec = recs.find((r) => r.target.kind === 'user' && r.target.userId === userId);
-    if (rec) return rec;
-    if (Date.now() > deadline) throw new Error(`no HR request for ${userId}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function hrRequestFor(userId: string): Promise<RequestRecord> {
+  return until(`the HR request for ${userId}`, async () =>
+    (await t.rt.intake.list({ source: 'hr', limit: 100 })).find(
+      (r) => r.target.kind === 'user' && r.target.userId === userId,
+    ),
+  );
 }
 
 async function hrJobs(): Promise<number> {
@@ -138,13 +136,10 @@ describe('HR offboarding through the real service (standard webhooks)', () => {
     expect(unknown.status).toBe(404);
     const ghost = await deliver(terminated('nobody@example.com'));
     expect(ghost.status).toBe(202);
-    const deadline = Date.now() + 10_000;
-    let audited = false;
-    while (!audited && Date.now() < deadline) {
-      for await (const e of t.rt.audit.entries()) if (e.action === 'webhook.unknown_employee') audited = true;
-      if (!audited) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(audited).toBe(true);
+    await until('the unknown employee in the audit log', async () => {
+      for await (const e of t.rt.audit.entries()) if (e.action === 'webhook.unknown_employee') return true;
+      return undefined;
+    });
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
   });
 
@@ -214,10 +209,9 @@ describe('future-dated terminations: cancelled and moved', () => {
     await deliver(
       terminated('grace@example.com', { effectiveAt: moved.toISOString(), employeeId: 'E-GRACE' }),
     );
-    const deadline = Date.now() + 10_000;
-    while ((await t.rt.intake.get(rec.id))?.effectiveAt !== moved.toISOString() && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('the moved date', async () =>
+      (await t.rt.intake.get(rec.id))?.effectiveAt === moved.toISOString() ? true : undefined,
+    );
     expect((await t.rt.intake.get(rec.id))?.effectiveAt).toBe(moved.toISOString());
     await new Promise((r) => setTimeout(r, Math.max(0, first.getTime() - Date.now() + 700)));
     expect(await isAlive(t.idaas, g)).toBe(true);

@@ -6,6 +6,7 @@ import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+import { until } from '../helpers/wait.ts';
 
 /**
  * Each vendor end to end through the real service: signed as the vendor signs (test/helpers/hr-signing.ts),
@@ -280,18 +281,16 @@ async function hrRequestsFor(userId: string): Promise<RequestRecord[]> {
  * The HR request for `who`, once the hr-events worker has turned the delivery into one; fails at once
  * with the job's reason if the worker failed it.
  */
-async function hrRequestFor(who: { userId: string; employee: Employee }, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+function hrRequestFor(who: { userId: string; employee: Employee }) {
+  return until(`the HR request for ${who.employee.email}`, async () => {
     const [rec] = await hrRequestsFor(who.userId);
     if (rec) return rec;
     const failed = (await t.service.hrQueue.getFailed()).find(
       (j) => j.data.employeeId === who.employee.employeeId,
     );
     if (failed) throw new Error(`HR event for ${who.employee.email} failed: ${failed.failedReason}`);
-    if (Date.now() > deadline) throw new Error(`no HR request for ${who.employee.email}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return undefined;
+  });
 }
 
 async function hrJobs(): Promise<number> {

@@ -12,6 +12,7 @@ import {
   slashCommandBody,
   viewSubmissionPayload,
 } from '../helpers/slack.ts';
+import { until } from '../helpers/wait.ts';
 
 /**
  * Slack misuse against the whole service: forged, stale and malformed requests; outsiders and late
@@ -104,14 +105,13 @@ describe('Slack safety, end to end', () => {
     expect((await postSlack(events, 'payload=%7Bnot-json', { secret: SECRET })).status).toBe(400);
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     expect(await t.rt.intake.list({ requestedBy: 'UADMIN1' })).toHaveLength(0);
-    const reasons: unknown[] = [];
-    const deadline = Date.now() + 5000;
-    while (reasons.length < 3 && Date.now() < deadline) {
-      reasons.length = 0;
+    // Audited just after the answer was sent.
+    const reasons = await until('three slack.rejected entries', async () => {
+      const found: unknown[] = [];
       for await (const e of t.rt.audit.entries())
-        if (e.action === 'slack.rejected') reasons.push(e.detail?.reason);
-      if (reasons.length < 3) await new Promise((r) => setTimeout(r, 20));
-    }
+        if (e.action === 'slack.rejected') found.push(e.detail?.reason);
+      return found.length >= 3 ? found : undefined;
+    });
     expect(reasons).toHaveLength(3);
     expect(reasons).toContain('malformed');
   });

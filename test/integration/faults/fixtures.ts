@@ -124,21 +124,7 @@ export async function expectExactlyOnce(
   expect(await pipe.audit.verify()).toMatchObject({ ok: true });
 }
 
-/** Polls `check` every `everyMs` until it returns a value other than undefined, at most `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until } from '../../helpers/wait.ts';
 
 /**
  * An HTTP pass-through in front of the IDaaS that counts requests per method (e.g. admin DELETEs) and can
