@@ -10,52 +10,21 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
-import { loadConfig } from '../src/config.ts';
 import { REDACT_PATHS } from '../src/log.ts';
-import { createRuntime, type Runtime } from '../src/runtime.ts';
-import { type Role, type RunningService, startService } from '../src/service.ts';
-import { connectRedis, deleteKeys, REDIS_URL, randomPrefix } from '../test/helpers/redis.ts';
+import type { Role } from '../src/service.ts';
+import { startTestService, type TestService } from '../test/helpers/service.ts';
 import { type FixedRateOptions, type LoadResult, percentile } from './lib.ts';
 
-export interface BenchService {
-  rt: Runtime;
-  service: RunningService;
-  url: string;
-  prefix: string;
-  close(): Promise<void>;
-}
+export type BenchService = TestService;
 
-/** The service with embedded IDaaS on a fresh `bench-…` Redis prefix; `close()` deletes its keys. */
-export async function startBenchService(env: Record<string, string>, role: Role): Promise<BenchService> {
-  const prefix = randomPrefix('bench');
-  const fullEnv: NodeJS.ProcessEnv = {
-    REDIS_URL,
-    REVOKER_PREFIX: prefix,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    IDAAS_PORT: '0',
-    LOG_LEVEL: 'info',
-    WORKFLOWS_DIR: 'workflows',
-    ...env,
-  };
-  const config = loadConfig(fullEnv);
+/**
+ * The service with embedded IDaaS on a fresh `bench-…` Redis prefix (`close()` deletes its keys), logging
+ * at info into a discarding stream so the access log's cost is measured.
+ */
+export function startBenchService(env: Record<string, string>, role: Role): Promise<BenchService> {
   const sink = new Writable({ write: (_chunk, _enc, done) => done() });
   const logger = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-  const rt = await createRuntime(config, { env: fullEnv, logger });
-  const service = await startService(rt, { role, port: 0 });
-  return {
-    rt,
-    service,
-    url: service.http!.url,
-    prefix,
-    async close() {
-      await service.close(1000);
-      await rt.close();
-      const redis = connectRedis();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-    },
-  };
+  return startTestService({ LOG_LEVEL: 'info', ...env }, { role, logger, prefixLabel: 'bench' });
 }
 
 export interface LocalServer {

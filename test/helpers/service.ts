@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config.ts';
 import type { Idaas, IssuedTokens } from '../../src/idaas/index.ts';
 import { probeTokens } from '../../src/idaas/token-probe.ts';
-import { silentLogger } from '../../src/log.ts';
+import { type Logger, silentLogger } from '../../src/log.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { type RunningService, type ServiceOptions, startService } from '../../src/service.ts';
 import { connectRedis, deleteKeys, REDIS_URL, randomPrefix } from './redis.ts';
@@ -22,9 +22,10 @@ export interface TestService {
  */
 export async function startTestService(
   env: Record<string, string> = {},
-  options: Partial<ServiceOptions> = {},
+  options: Partial<ServiceOptions> & { logger?: Logger; prefixLabel?: string } = {},
 ): Promise<TestService> {
-  const prefix = randomPrefix('e2e');
+  const { logger = silentLogger, prefixLabel = 'e2e', ...serviceOptions } = options;
+  const prefix = randomPrefix(prefixLabel);
   const fullEnv: NodeJS.ProcessEnv = {
     REDIS_URL,
     REVOKER_PREFIX: prefix,
@@ -38,8 +39,8 @@ export async function startTestService(
     ...env,
   };
   const config = loadConfig(fullEnv);
-  const rt = await createRuntime(config, { env: fullEnv, logger: silentLogger });
-  const service = await startService(rt, { role: 'all', port: 0, ...options });
+  const rt = await createRuntime(config, { env: fullEnv, logger });
+  const service = await startService(rt, { role: 'all', port: 0, ...serviceOptions });
   return {
     rt,
     service,
