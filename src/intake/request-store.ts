@@ -298,7 +298,7 @@ export class RedisRequestStore {
         }
         try {
           const out = (await this.evalCached(COMPLETE_STEPS, keys.length, ...keys, ...args)) as number[];
-          batch.forEach((p, i) => p.resolve({ isNew: out[2 * i] === 1, done: out[2 * i + 1]! }));
+          for (const [i, p] of batch.entries()) p.resolve({ isNew: out[2 * i] === 1, done: out[2 * i + 1]! });
         } catch (err) {
           for (const p of batch) p.reject(err);
         }
