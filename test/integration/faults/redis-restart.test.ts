@@ -57,7 +57,8 @@ describe('faults: Redis restarted mid-batch', () => {
         IDAAS_URL: idaas.url,
         IDAAS_ADMIN_TOKEN: idaas.adminToken,
         WORKER_CONCURRENCY: '4',
-        IDP_RATE_LIMIT: '200',
+        // Slow enough (600 tokens ≈ 6 s) that both restarts land mid-batch even on a loaded machine.
+        IDP_RATE_LIMIT: '100',
         // A job moved to active just before a shutdown may never be seen by the worker (the reply is lost):
         // it waits for its lock to lapse and the stalled-job check. Defaults make that up to 90 s; keep it short.
         WORKER_LOCK_MS: '2000',
