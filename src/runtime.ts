@@ -1,3 +1,4 @@
+import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import type { Config } from './config.ts';
@@ -13,6 +14,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RevocationQueues } from './queue/revocation-queues.ts';
 import { createSlackNotifications, type SlackNotifications } from './slack/index.ts';
+import { usergroupMembership } from './slack/usergroup-membership.ts';
 import { createWorkflowEngine } from './workflows/index.ts';
 import type { WorkflowEngine } from './workflows/types.ts';
 
@@ -71,7 +73,18 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     config.IDP === 'idaas' && !config.IDAAS_URL && !idaasOverride
       ? unavailableIdentityProvider()
       : createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined);
-  const workflows = await createWorkflowEngine(config.WORKFLOWS_DIR, options.env ?? process.env);
+  // Workflows may name Slack user groups (S…); their members come from Slack when a bot token is set.
+  const membership = config.SLACK_BOT_TOKEN
+    ? usergroupMembership({
+        client: new WebClient(config.SLACK_BOT_TOKEN, { slackApiUrl: config.SLACK_API_URL }),
+        logger: logger.child({ component: 'slack-groups' }),
+      })
+    : undefined;
+  const workflows = await createWorkflowEngine(
+    config.WORKFLOWS_DIR,
+    options.env ?? process.env,
+    membership ? { membership } : {},
+  );
   const audit = new RedisAuditLog({ redis, prefix });
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HttpResponse } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, startTestService, type TestService } from '../helpers/service.ts';
 import {
@@ -37,7 +38,12 @@ beforeAll(async () => {
     SLACK_API_URL: API,
     SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
     WORKFLOWS_DIR: workflowsDir,
+    // Approvers: one person and one Slack user group, whose members the stub's usergroups.users.list gives.
+    SLACK_APPROVER_USERS: 'UAPPROVER1,SAPPROVERS',
   });
+  stub.overrides.set('usergroups.users.list', (c) =>
+    HttpResponse.json({ ok: true, users: c.args.usergroup === 'SAPPROVERS' ? ['UGROUPMEMBER'] : [] }),
+  );
   events = `${t.url}/slack/events`;
 });
 afterAll(async () => {
@@ -137,6 +143,22 @@ describe('Slack safety, end to end', () => {
     for await (const e of t.rt.audit.entries({ requestId: rec.id }))
       if (e.action === 'request.started') executed = true;
     expect(executed).toBe(false);
+  });
+
+  it('a member of an approver user group (S…) may approve', async () => {
+    const [tok] = await t.idaas.mintTokens({ user: 'carol', application: 'team-wiki' });
+    const { rec } = await requestUserRevocation('UADMIN2', 'carol@example.com', 'group approval');
+    expect(await click('UNOTINGROUP', rec.id)).toMatchObject({ response_type: 'ephemeral' });
+    await postSlack(
+      events,
+      interactivityBody(
+        messageButtonPayload({ userId: 'UGROUPMEMBER', actionId: 'approval_approve', value: rec.id }),
+      ),
+      { secret: SECRET },
+    );
+    expect((await t.rt.intake.waitForOutcome(rec.id, 20_000)).state).toBe('verified');
+    expect((await t.rt.intake.get(rec.id))?.approvals.map((a) => a.by)).toEqual(['UGROUPMEMBER']);
+    expect(await isAlive(t.idaas, tok!)).toBe(false);
   });
 
   it('a name containing <!channel> and <https://evil|click> renders as text, never as a mention or a link', async () => {
