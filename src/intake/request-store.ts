@@ -354,8 +354,6 @@ export class RedisRequestStore {
       const who = filter.awaitingApprovalFrom;
       records = records
         .filter((r) => r.state === 'pending_approval')
-        .filter((r) => r.approvers.includes(who))
-        .filter((r) => r.allowSelfApproval || r.requestedBy.id !== who)
         .filter((r) => !r.approvals.some((a) => a.by === who))
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     }

@@ -229,8 +229,18 @@ export class RevocationService implements Intake {
     return this.o.store.get(requestId);
   }
 
-  list(filter: ListFilter): Promise<RequestRecord[]> {
-    return this.o.store.list(filter);
+  async list(filter: ListFilter): Promise<RequestRecord[]> {
+    const who = filter.awaitingApprovalFrom;
+    if (who === undefined) return this.o.store.list(filter);
+    // Whether `who` may approve is the workflow's call (user groups, self-approval), not a list lookup.
+    const pending = await this.o.store.list({ ...filter, limit: 1000 });
+    const approver: Actor = { source: 'slack', id: who };
+    const mine: RequestRecord[] = [];
+    for (const r of pending) {
+      if ((await this.o.workflows.canApprove(decisionOf(r), r.requestedBy, approver)).ok) mine.push(r);
+      if (mine.length >= (filter.limit ?? 20)) break;
+    }
+    return mine;
   }
 
   preview(target: Target): Promise<RevocationPlan> {
