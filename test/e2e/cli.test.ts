@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+
+/** The `revoker` CLI in a child process, against a running service (its Redis, workers and IDaaS). */
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+function revoker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = {
+    ...process.env,
+    REDIS_URL: t.rt.config.REDIS_URL,
+    REVOKER_PREFIX: t.prefix,
+    IDAAS_URL: t.idaas.url,
+    IDAAS_ADMIN_TOKEN: t.idaas.adminToken,
+    LOG_LEVEL: 'silent',
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/revoker.js', ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('revoker revoke (CLI)', () => {
+  it('revoke user <email> --wait: the workers revoke, it prints the verified result and exits 0', async () => {
+    const [bob] = await t.idaas.mintTokens({ user: 'bob', application: 'team-wiki' });
+    const [carol] = await t.idaas.mintTokens({ user: 'carol', application: 'team-wiki' });
+    const run = await revoker(['revoke', 'user', 'bob@example.com', '--reason', 'from the shell', '--wait']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /req_\S+ verified: all tokens of user usr_\S+ — revoked [1-9]\d*, remaining 0/,
+    );
+    expect(await isDead(t.idaas, bob!)).toBe(true);
+    expect(await isAlive(t.idaas, carol!)).toBe(true);
+    const [rec] = await t.rt.intake.list({ source: 'cli', limit: 1 });
+    expect(rec).toMatchObject({ source: 'cli', reason: 'from the shell', state: 'verified' });
+  });
+
+  it('revoke api <audience> resolves the audience to the API', async () => {
+    const [tok] = await t.idaas.mintTokens({
+      user: 'dave',
+      application: 'expense-portal',
+      resourceServer: 'reports-api',
+    });
+    const run = await revoker(['revoke', 'api', 'https://reports.example.com/api', '--wait']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('all tokens issued to resource server reports-api');
+    expect(await isDead(t.idaas, tok!)).toBe(true);
+  });
+
+  it('the same --key twice is one request', async () => {
+    const first = await revoker(['revoke', 'app', 'team-wiki', '--key', 'rotate-2026-11']);
+    const second = await revoker(['revoke', 'app', 'team-wiki', '--key', 'rotate-2026-11']);
+    expect(first.stdout).toMatch(/^requested: (req_\S+)/);
+    const id = /req_\S+/.exec(first.stdout)![0];
+    expect(second.stdout).toMatch(new RegExp(`^already requested: ${id} `));
+  });
+
+  it('bad input gets one clear line and exit 2: unknown app, unknown scope, token without --user', async () => {
+    const unknown = await revoker(['revoke', 'app', 'no-such-app']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe('revoker: no application matches "no-such-app"');
+    const scope = await revoker(['revoke', 'tenant', 'x']);
+    expect(scope.code).toBe(2);
+    expect(scope.stderr).toContain('scope must be token, user, app or api');
+    const token = await revoker(['revoke', 'token', 'tok_abc']);
+    expect(token.code).toBe(2);
+    expect(token.stderr).toContain('needs --user');
+  });
+});
