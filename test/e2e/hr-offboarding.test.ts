@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
@@ -160,6 +161,39 @@ describe('HR offboarding through the real service (standard webhooks)', () => {
         expect(Date.parse(e.at)).toBeGreaterThanOrEqual(effectiveAt.getTime());
     }
     expect(await isDead(t.idaas, alice)).toBe(true);
+  });
+});
+
+describe('revoker hr pending', () => {
+  it('lists a scheduled offboarding with employee, email, time, request and state', async () => {
+    const when = new Date(Date.now() + 3_600_000).toISOString();
+    await t.idaas.addUser({
+      userId: 'ivan',
+      email: 'ivan@example.com',
+      name: 'Ivan',
+      password: 'ivan-password-1',
+    });
+    const body = terminated('ivan@example.com', { employeeId: 'E-IVAN', effectiveAt: when });
+    expect((await deliver(body)).status).toBe(202);
+    const rec = await until('the scheduled request', async () =>
+      (await t.rt.intake.list({ source: 'hr', states: ['scheduled'] })).find((r) => r.effectiveAt === when),
+    );
+    const run = spawnSync(process.execPath, ['bin/revoker.js', 'hr', 'pending'], {
+      env: {
+        ...process.env,
+        REDIS_URL: t.rt.config.REDIS_URL,
+        REVOKER_PREFIX: t.prefix,
+        LOG_LEVEL: 'silent',
+      },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    const row = run.stdout.split('\n').find((l) => l.includes(rec.id));
+    expect(row).toMatch(
+      new RegExp(
+        `^standard:E-IVAN\\s+ivan@example.com\\s+${when.replace(/\./g, '\\.')}\\s+${rec.id}\\s+scheduled$`,
+      ),
+    );
   });
 });
 
