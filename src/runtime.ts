@@ -16,7 +16,7 @@ import { RevocationQueues } from './queue/revocation-queues.ts';
 import { createSlackNotifications, type SlackNotifications } from './slack/index.ts';
 import { usergroupMembership } from './slack/usergroup-membership.ts';
 import { createWorkflowEngine } from './workflows/index.ts';
-import type { WorkflowEngine } from './workflows/types.ts';
+import type { MembershipResolver, WorkflowEngine } from './workflows/types.ts';
 
 /** Everything a Revoker process shares, built once from the validated config (the composition root). */
 export interface Runtime {
@@ -28,6 +28,8 @@ export interface Runtime {
   idp: IdentityProvider;
   /** The embedded IDaaS when this process runs it (IDP=idaas without IDAAS_URL). */
   idaas?: Idaas;
+  /** Slack user-group membership (S… ids) when SLACK_BOT_TOKEN is set. */
+  membership?: MembershipResolver;
   /** Slack notifications (outbox + notifier) when SLACK_BOT_TOKEN is set. */
   slack?: SlackNotifications;
   audit: RedisAuditLog;
@@ -114,6 +116,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     idp,
     ...(idaas ? { idaas } : {}),
     ...(slack ? { slack } : {}),
+    ...(membership ? { membership } : {}),
     audit,
     workflows,
     store,

@@ -94,7 +94,11 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       prefix,
       logger: logger.child({ component: 'slack' }),
       metrics: rt.metrics,
-      cancellers: [...config.SLACK_ADMIN_USERS, ...config.SLACK_APPROVER_USERS],
+      // Admins and approvers, people or user groups, may call off a scheduled offboarding.
+      mayCancel: async (userId: string) => {
+        const principals = [...config.SLACK_ADMIN_USERS, ...config.SLACK_APPROVER_USERS];
+        return principals.includes(userId) || ((await rt.membership?.(userId, principals)) ?? false);
+      },
       audit: rt.audit,
     };
     if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {

@@ -32,11 +32,11 @@ export interface SlackDeps {
   /** Refused Slack requests (forged, stale, malformed) are audited here. Default: not audited. */
   audit?: AuditLog;
   /**
-   * Slack user ids who may cancel a scheduled (HR/SCIM) revocation during its grace window from the
-   * notice's Cancel button. Default: nobody (the button then explains who can).
+   * Who may cancel a scheduled (HR/SCIM) revocation during its grace window from the notice's Cancel
+   * button. Default: nobody (the button then explains who can).
    */
-  cancellers?: readonly string[];
+  mayCancel?: (slackUserId: string) => Promise<boolean>;
 }
 
 /** The listeners' subset: no Redis, no queue. */
-export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'cancellers'>;
+export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'mayCancel'>;

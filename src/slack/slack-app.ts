@@ -36,7 +36,7 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     intake: deps.intake,
     idp: deps.idp,
     logger: deps.logger,
-    ...(deps.cancellers ? { cancellers: deps.cancellers } : {}),
+    ...(deps.mayCancel ? { mayCancel: deps.mayCancel } : {}),
   };
 
   if (config.SLACK_APP_TOKEN) {

@@ -17,7 +17,7 @@ export interface CancelScheduledArgs {
 const ButtonSchema = z.object({ value: z.string().min(1).max(128) });
 
 /**
- * Cancel on a scheduled HR/SCIM revocation's notice: only the configured cancellers (admins and
+ * Cancel on a scheduled HR/SCIM revocation's notice: only those `mayCancel` accepts (admins and
  * approvers) may call it off, and only while it has not started; the notice then says who cancelled.
  */
 export async function handleCancelScheduledButton(
@@ -31,7 +31,7 @@ export async function handleCancelScheduledButton(
   const { user } = body.data;
   const requestId = action.data.value;
   try {
-    if (!deps.cancellers?.includes(user.id)) {
+    if (!(await deps.mayCancel?.(user.id))) {
       throw new ForbiddenError('only Revoker admins and approvers may cancel a scheduled revocation');
     }
     const name = user.name ?? user.username;
