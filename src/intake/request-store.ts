@@ -264,11 +264,6 @@ export class RedisRequestStore {
     };
   }
 
-  /** Marks one step done (idempotent) and returns how many are done. */
-  async markStepDone(id: string, stepKey: string): Promise<{ done: number; isNew: boolean }> {
-    return this.completeStep(id, stepKey, []);
-  }
-
   /**
    * Records what one IdP-call step did: the tokens it revoked (for the result count) and the step as done.
    * Idempotent; returns how many steps are done and whether this one is new. Steps finishing while a

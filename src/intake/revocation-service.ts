@@ -50,7 +50,7 @@ const SubmitInputSchema = z
   .strict();
 
 /** Same idempotency key ⇒ same request id ⇒ same job ids. */
-export function requestIdFor(idempotencyKey: string | undefined): string {
+function requestIdFor(idempotencyKey: string | undefined): string {
   if (idempotencyKey === undefined) return `req_${randomBytes(10).toString('base64url')}`;
   return `req_${createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 20)}`;
 }
@@ -495,6 +495,6 @@ const STATE_WORDS: Record<RequestState, string> = {
   failed: 'failed',
 };
 
-export function stateWord(state: RequestState): string {
+function stateWord(state: RequestState): string {
   return STATE_WORDS[state];
 }
