@@ -88,12 +88,40 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
-async function once(options: FixedRateOptions, durationSec: number): Promise<LoadResult> {
-  let index = 0;
+/** The figures of one autocannon run, from its raw latency samples (ms) and the seconds it took. */
+function summarise(result: autocannon.Result, samples: number[], seconds: number): LoadResult {
+  samples.sort((a, b) => a - b);
+  return {
+    sent: result.requests.sent,
+    completed: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    p50Ms: percentile(samples, 0.5),
+    p99Ms: percentile(samples, 0.99),
+    rps: result.requests.total / Math.max(seconds, 1e-9),
+  };
+}
+
+/** How one autocannon run ends: after `durationSec`, or once exactly `rate × durationSec` were answered. */
+export interface RunShape {
+  durationSec: number;
+  /** Send exactly `rate × durationSec` requests and wait for every answer (none cut off in flight). */
+  exact?: boolean;
+  /** Called with each response's status. */
+  onStatus?: (status: number) => void;
+}
+
+/** One autocannon run at `options.rate`; `index` numbers requests across runs (fresh bodies). */
+export async function runAutocannon(
+  options: FixedRateOptions,
+  shape: RunShape,
+  index: { next: number } = { next: 0 },
+): Promise<LoadResult> {
   const bodies = options.bodies;
   const baseHeaders = options.headers ?? {};
   // autocannon's histogram rounds to whole milliseconds; sub-millisecond figures need the raw samples.
   const samples: number[] = [];
+  const started = process.hrtime.bigint();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -102,14 +130,16 @@ async function once(options: FixedRateOptions, durationSec: number): Promise<Loa
         headers: baseHeaders,
         body: bodies ? undefined : options.body,
         overallRate: options.rate,
-        duration: durationSec,
+        ...(shape.exact
+          ? { amount: Math.round(options.rate * shape.durationSec) }
+          : { duration: shape.durationSec }),
         connections: options.connections ?? 10,
         timeout: options.timeoutSec ?? 10,
         requests: bodies
           ? [
               {
                 setupRequest: (request) => {
-                  const prepared = bodies(index++);
+                  const prepared = bodies(index.next++);
                   if (!isPrepared(prepared)) return { ...request, body: prepared };
                   return {
                     ...request,
@@ -124,19 +154,15 @@ async function once(options: FixedRateOptions, durationSec: number): Promise<Loa
       // autocannon types its callback error as any; it is an Error or null.
       (err: unknown, res) => (err ? reject(err) : resolve(res)),
     );
-    instance.on('response', (_client, _status, _bytes, responseTime) => samples.push(responseTime));
+    instance.on('response', (_client, status, _bytes, responseTime) => {
+      samples.push(responseTime);
+      shape.onStatus?.(status);
+    });
   });
-  samples.sort((a, b) => a - b);
-  const completed = result.requests.total;
-  return {
-    sent: result.requests.sent,
-    completed,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    p50Ms: percentile(samples, 0.5),
-    p99Ms: percentile(samples, 0.99),
-    rps: completed / Math.max(result.duration, 1e-9),
-  };
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  // An exact run's last share goes out at `durationSec - 1`: a service that keeps up finishes within
+  // `durationSec`; one that lags stretches the run, and the rate falls accordingly.
+  return summarise(result, samples, shape.exact ? Math.max(elapsed, shape.durationSec) : result.duration);
 }
 
 /**
@@ -208,8 +234,9 @@ export async function pacedLoad(options: FixedRateOptions): Promise<LoadResult> 
 
 /** Drives `url` at a fixed overall rate for `durationSec` and reports latency and throughput. */
 export async function fixedRateLoad(options: FixedRateOptions): Promise<LoadResult> {
-  if ((options.warmupSec ?? 0) > 0) await once(options, options.warmupSec!);
-  return once(options, options.durationSec);
+  const index = { next: 0 };
+  if ((options.warmupSec ?? 0) > 0) await runAutocannon(options, { durationSec: options.warmupSec! }, index);
+  return runAutocannon(options, { durationSec: options.durationSec }, index);
 }
 
 export interface FigureOptions {
@@ -308,16 +335,5 @@ export async function closedLoad(options: ClosedLoadOptions): Promise<LoadResult
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => samples.push(responseTime));
   });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  samples.sort((a, b) => a - b);
-  const completed = result.requests.total;
-  return {
-    sent: result.requests.sent,
-    completed,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    p50Ms: percentile(samples, 0.5),
-    p99Ms: percentile(samples, 0.99),
-    rps: completed / Math.max(seconds, 1e-9),
-  };
+  return summarise(result, samples, Number(process.hrtime.bigint() - started) / 1e9);
 }

@@ -8,12 +8,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { REDACT_PATHS } from '../src/log.ts';
 import type { Role } from '../src/service.ts';
 import { startTestService, type TestService } from '../test/helpers/service.ts';
-import { type FixedRateOptions, type LoadResult, percentile } from './lib.ts';
+import { type FixedRateOptions, type LoadResult, runAutocannon } from './lib.ts';
 
 export type BenchService = TestService;
 
@@ -89,64 +88,15 @@ export async function exactRateLoad(
   options: Omit<FixedRateOptions, 'connections'> & { connections?: number },
 ): Promise<ExactLoadResult> {
   const statuses = new Map<number, number>();
-  let index = 0;
-  const run = async (seconds: number): Promise<LoadResult> => {
-    const samples: number[] = [];
-    const amount = Math.round(options.rate * seconds);
-    const bodies = options.bodies;
-    const baseHeaders = options.headers ?? {};
-    const started = process.hrtime.bigint();
-    const result = await new Promise<autocannon.Result>((resolve, reject) => {
-      const instance = autocannon(
-        {
-          url: options.url,
-          method: options.method ?? 'GET',
-          headers: baseHeaders,
-          body: bodies ? undefined : options.body,
-          overallRate: options.rate,
-          amount,
-          connections: options.connections ?? 10,
-          timeout: options.timeoutSec ?? 10,
-          requests: bodies
-            ? [
-                {
-                  setupRequest: (request) => {
-                    const prepared = bodies(index++);
-                    if (typeof prepared === 'string' || Buffer.isBuffer(prepared)) {
-                      return { ...request, body: prepared };
-                    }
-                    return {
-                      ...request,
-                      body: prepared.body,
-                      headers: { ...baseHeaders, ...prepared.headers },
-                    };
-                  },
-                },
-              ]
-            : undefined,
-        },
-        (err: unknown, res) => (err ? reject(err) : resolve(res)),
-      );
-      instance.on('response', (_client, status, _bytes, responseTime) => {
-        samples.push(responseTime);
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      });
-    });
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-    samples.sort((a, b) => a - b);
-    return {
-      sent: result.requests.sent,
-      completed: result.requests.total,
-      non2xx: result.non2xx,
-      errors: result.errors,
-      p50Ms: percentile(samples, 0.5),
-      p99Ms: percentile(samples, 0.99),
-      // The last second's share goes out at `seconds - 1`: a service that keeps up finishes before
-      // `seconds`; one that lags stretches the run, and the rate falls accordingly.
-      rps: result.requests.total / Math.max(elapsed, seconds),
-    };
-  };
-  if ((options.warmupSec ?? 0) > 0) await run(options.warmupSec!);
-  const measured = await run(options.durationSec);
+  const onStatus = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  const index = { next: 0 };
+  if ((options.warmupSec ?? 0) > 0) {
+    await runAutocannon(options, { durationSec: options.warmupSec!, exact: true, onStatus }, index);
+  }
+  const measured = await runAutocannon(
+    options,
+    { durationSec: options.durationSec, exact: true, onStatus },
+    index,
+  );
   return { ...measured, statuses };
 }
