@@ -69,6 +69,8 @@ export async function createPipeline(options: {
   idp: IdentityProvider;
   workflows?: WorkflowEngine;
   redisUrl?: string;
+  /** The intake's clock (approval expiry); default real time. */
+  clock?: () => Date;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
@@ -88,6 +90,7 @@ export async function createPipeline(options: {
     metrics,
     logger: silentLogger,
     redis,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return {
     prefix,

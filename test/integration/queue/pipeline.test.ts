@@ -157,13 +157,12 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     const idp = new MemoryIdp();
     seed(idp, 1, 1);
     let now = Date.now();
-    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ user: 1 }, undefined, 60_000) });
-    // Same pipeline, but the intake's clock is ours to move.
-    const { RevocationService } = await import('../../../src/intake/revocation-service.ts');
-    const intake = new RevocationService({
-      ...(pipe.intake as unknown as { o: ConstructorParameters<typeof RevocationService>[0] }).o,
+    pipe = await createPipeline({
+      idp,
+      workflows: new FixedWorkflows({ user: 1 }, undefined, 60_000),
       clock: () => new Date(now),
     });
+    const intake = pipe.intake;
     const { request } = await intake.submit({
       target: { kind: 'user', userId: 'usr_0' },
       reason: 'late',
@@ -193,7 +192,7 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     });
     expect((await pipe.intake.waitForOutcome(ok.request.id, 20_000)).state).toBe('verified');
 
-    idp.addToken('usr_0', 'app-even');
+    const stuck = idp.addToken('usr_0', 'app-even');
     idp.failNext.push(new IdpUnauthorizedError('bad api token', { status: 401 }));
     idp.failNext.push(new IdpUnauthorizedError('bad api token', { status: 401 }));
     const bad = await pipe.intake.submit({
@@ -203,11 +202,15 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
       source: 'cli',
     });
     const failed = await pipe.intake.waitForOutcome(bad.request.id, 20_000);
-    // The step failed permanently (dead-lettered), the sweep still revoked the token, and verify decided.
+    // The step failed at once (no retries), then the sweep did too: dead-lettered, failed, token alive.
     const dead = await pipe.queues.deadLetters.getJobs(['waiting', 'completed', 'failed', 'delayed']);
-    expect(dead.map((j) => j.data.requestId)).toContain(bad.request.id);
-    expect(dead[0]!.data.errorCode).toBe(ErrorCode.IdpUnauthorized);
-    expect(['verified', 'failed']).toContain(failed.state);
+    expect(dead.filter((j) => j.data.requestId === bad.request.id).map((j) => j.data.errorCode)).toEqual([
+      ErrorCode.IdpUnauthorized,
+      ErrorCode.IdpUnauthorized,
+    ]);
+    expect(failed.state).toBe('failed');
+    expect(failed.result?.error).toContain(ErrorCode.IdpUnauthorized);
+    expect(idp.tokens.has(stuck.id)).toBe(true);
   });
 
   it('the reconciler re-creates a scheduled start that was lost, and a lost plan job', async () => {
