@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { signHrDelivery } from '../helpers/hr-signing.ts';
-import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+import {
+  hrJobCount,
+  isAlive,
+  isDead,
+  mintOne,
+  startTestService,
+  type TestService,
+} from '../helpers/service.ts';
 import { until } from '../helpers/wait.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -29,14 +36,8 @@ async function deliver(body: string, headers = signHrDelivery('standard', SECRET
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function mint(user: string, application = 'expense-portal', resourceServer?: string) {
-  const [tok] = await t.idaas.mintTokens({
-    user,
-    application,
-    ...(resourceServer ? { resourceServer } : {}),
-  });
-  return tok!;
-}
+const mint = (user: string, application?: string, resourceServer?: string) =>
+  mintOne(t, user, application, resourceServer);
 
 /** The HR request for `userId`, once the hr-events worker has turned the delivery into one. */
 function hrRequestFor(userId: string): Promise<RequestRecord> {
@@ -47,10 +48,7 @@ function hrRequestFor(userId: string): Promise<RequestRecord> {
   );
 }
 
-async function hrJobs(): Promise<number> {
-  const counts = await t.service.hrQueue.getJobCounts();
-  return Object.values(counts).reduce((a, b) => a + b, 0);
-}
+const hrJobs = () => hrJobCount(t);
 
 describe('HR offboarding through the real service (standard webhooks)', () => {
   it('a signed termination kills every token of that user, and only theirs', async () => {

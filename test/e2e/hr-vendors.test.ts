@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
-import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+import {
+  hrJobCount,
+  isAlive,
+  isDead,
+  mintOne,
+  startTestService,
+  type TestService,
+} from '../helpers/service.ts';
 import { until } from '../helpers/wait.ts';
 
 /**
@@ -263,14 +270,8 @@ async function employee(vendor: string, label: string, lastDay?: string) {
   return { userId: user.id, employee: e, tokens };
 }
 
-async function mint(user: string, application = 'expense-portal', resourceServer?: string) {
-  const [tok] = await t.idaas.mintTokens({
-    user,
-    application,
-    ...(resourceServer ? { resourceServer } : {}),
-  });
-  return tok!;
-}
+const mint = (user: string, application?: string, resourceServer?: string) =>
+  mintOne(t, user, application, resourceServer);
 
 async function hrRequestsFor(userId: string): Promise<RequestRecord[]> {
   const recs = await t.rt.intake.list({ source: 'hr', limit: 200 });
@@ -293,10 +294,7 @@ function hrRequestFor(who: { userId: string; employee: Employee }) {
   });
 }
 
-async function hrJobs(): Promise<number> {
-  const counts = await t.service.hrQueue.getJobCounts();
-  return Object.values(counts).reduce((a, b) => a + b, 0);
-}
+const hrJobs = () => hrJobCount(t);
 
 describe.each(VENDORS)('HR vendor $name through the real service', (vendor) => {
   const yesterday = () => dateOf(Date.now() - DAY_MS);

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { signHrDelivery } from '../helpers/hr-signing.ts';
-import { isAlive, isDead, liveness, startTestService, type TestService } from '../helpers/service.ts';
+import {
+  isAlive,
+  isDead,
+  liveness,
+  mintOne,
+  startTestService,
+  type TestService,
+} from '../helpers/service.ts';
 import {
   appHomeOpenedBody,
   interactivityBody,
@@ -92,18 +99,8 @@ async function approve(userId: string, requestId: string): Promise<void> {
   );
 }
 
-async function mint(
-  user: string,
-  application = 'expense-portal',
-  resourceServer?: string,
-): Promise<IssuedTokens> {
-  const [tok] = await t.idaas.mintTokens({
-    user,
-    application,
-    ...(resourceServer ? { resourceServer } : {}),
-  });
-  return tok!;
-}
+const mint = (user: string, application?: string, resourceServer?: string) =>
+  mintOne(t, user, application, resourceServer);
 
 /** /revoke → choose a scope in the modal: returns the re-rendered scope modal. */
 async function openScope(userId: string, scope: string): Promise<{ viewId: string; view: View }> {

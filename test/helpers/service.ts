@@ -107,3 +107,24 @@ export async function userIdOf(t: TestService, login: string): Promise<string> {
   if (!u) throw new Error(`no user ${login}`);
   return u.id;
 }
+
+/** One real token pair for `user` at `application` (optionally for an API), minted by the IDaaS. */
+export async function mintOne(
+  t: TestService,
+  user: string,
+  application = 'expense-portal',
+  resourceServer?: string,
+): Promise<IssuedTokens> {
+  const [tok] = await t.idaas.mintTokens({
+    user,
+    application,
+    ...(resourceServer ? { resourceServer } : {}),
+  });
+  return tok!;
+}
+
+/** Every job on the hr-events queue, whatever its state: unchanged ⇒ nothing was enqueued. */
+export async function hrJobCount(t: TestService): Promise<number> {
+  const counts = await t.service.hrQueue.getJobCounts();
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
