@@ -46,6 +46,10 @@ const SubmitInputSchema = z
     effectiveAt: z.iso.datetime({ offset: true }).optional(),
     idempotencyKey: z.string().min(1).max(512).optional(),
     context: z.record(z.string(), z.string().max(2000)).optional(),
+    impact: z
+      .object({ tokenCount: z.number().int().min(0).optional(), userCount: z.number().int().min(0) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -91,7 +95,7 @@ export class RevocationService implements Intake {
     }
 
     const now = this.clock();
-    const { impact, targetName } = await this.lookUp(input.target);
+    const { impact, targetName } = await this.lookUp(input.target, input.impact);
     const record = this.newRecord(id, input, decision, now, impact, targetName);
     const [stored, created] = await this.o.store.create(record);
     if (!created) return { request: stored, duplicate: true };
@@ -348,11 +352,15 @@ export class RevocationService implements Intake {
    * Best-effort dry run and display name for the approval message, in parallel and bounded in time:
    * a slow or failing IdP must not block intake (the workers plan again anyway).
    */
-  private async lookUp(target: Target): Promise<{ impact?: RequestRecord['impact']; targetName?: string }> {
+  private async lookUp(
+    target: Target,
+    known: RequestRecord['impact'],
+  ): Promise<{ impact?: RequestRecord['impact']; targetName?: string }> {
     const [plan, targetName] = await Promise.all([
-      this.bounded(this.o.idp.plan(target)),
+      known ? undefined : this.bounded(this.o.idp.plan(target)),
       this.bounded(this.nameOf(target)),
     ]);
+    if (known) return { impact: known, ...(targetName ? { targetName } : {}) };
     return {
       ...(plan
         ? {

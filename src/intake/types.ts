@@ -17,6 +17,11 @@ export interface SubmitInput {
   idempotencyKey?: string;
   /** Where to report back (e.g. Slack `channel`, `response_url`); never secrets. */
   context?: Record<string, string>;
+  /**
+   * The impact the requester was already shown (a dry run the entry point made, e.g. Slack's
+   * confirmation). Given, the intake does not ask the IdP again on the submit path.
+   */
+  impact?: { tokenCount?: number; userCount: number };
 }
 
 export interface Approval {

@@ -52,7 +52,13 @@ export const ScopeMetadataSchema = z.object({ scope: ScopeSchema.optional() });
 export type ScopeMetadata = z.infer<typeof ScopeMetadataSchema>;
 
 /** private_metadata of the confirmation modal: the target, resolved before the modal was shown. */
-export const ConfirmMetadataSchema = z.object({ target: TargetSchema, label: z.string().max(500) });
+export const ConfirmMetadataSchema = z.object({
+  target: TargetSchema,
+  label: z.string().max(500),
+  impact: z
+    .object({ tokenCount: z.number().int().min(0).optional(), userCount: z.number().int().min(0) })
+    .optional(),
+});
 export type ConfirmMetadata = z.infer<typeof ConfirmMetadataSchema>;
 
 /** private_metadata of the deny modal. */

@@ -203,6 +203,9 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     expect(JSON.stringify(view.blocks)).toMatch(/sign in again/);
     const rec = await submitConfirm('UADMIN1', viewId, view, 'laptop stolen');
     expect(rec.state).toBe('pending_approval');
+    // The impact the confirmation showed is the request's: the intake did not plan a second time.
+    expect(rec.impact).toEqual({ tokenCount: 4, userCount: 1 });
+    expect(JSON.parse(view.private_metadata).impact).toEqual(rec.impact);
 
     const message = await approvalMessage(rec.id, since);
     expect(text(message)).toContain('laptop stolen');

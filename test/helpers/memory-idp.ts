@@ -28,6 +28,7 @@ export class MemoryIdp implements IdentityProvider {
   readonly users = new Map<string, IdpUser>();
   readonly tokens = new Map<string, TokenInfo>();
   revokeCalls = 0;
+  planCalls = 0;
   /** Errors thrown by the next revoke calls, in order. */
   readonly failNext: Error[] = [];
 
@@ -94,6 +95,7 @@ export class MemoryIdp implements IdentityProvider {
     return this.inScope({ kind: 'user', userId });
   }
   async plan(target: Target): Promise<RevocationPlan> {
+    this.planCalls++;
     const tokens = this.inScope(target);
     return {
       target,

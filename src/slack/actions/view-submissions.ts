@@ -145,6 +145,7 @@ export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: Li
     requestedBy: actorOf(user),
     idempotencyKey: `slack:${view.id}`,
     context: { user: user.id },
+    ...(meta.impact ? { impact: meta.impact } : {}),
   });
   const early = await withinDeadline(submission, SUBMIT_BUDGET_MS);
   if (early.settled) {

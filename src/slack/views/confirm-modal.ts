@@ -23,7 +23,13 @@ export function impactText(plan: Pick<RevocationPlan, 'tokenCount' | 'userCount'
 
 /** The last step: what will happen, how far it reaches, and a required reason. */
 export function buildConfirmModal(input: { target: Target; label: string; plan: RevocationPlan }): ModalView {
-  const metadata: ConfirmMetadata = { target: input.target, label: input.label.slice(0, 500) };
+  const { tokenCount, userCount } = input.plan;
+  const metadata: ConfirmMetadata = {
+    target: input.target,
+    label: input.label.slice(0, 500),
+    // The impact the requester was shown travels with the submission: the intake need not plan again.
+    impact: { userCount, ...(tokenCount !== undefined ? { tokenCount } : {}) },
+  };
   return {
     type: 'modal',
     callback_id: CallbackId.Confirm,

@@ -242,4 +242,27 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     expect((await pipe.intake.waitForOutcome(later.request.id, 10_000)).state).toBe('verified');
     expect((await pipe.intake.waitForOutcome('req_orphan', 10_000)).state).toBe('verified');
   });
+
+  it('an impact the requester was already shown is kept, and the intake does not plan again', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 1, 3);
+    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ user: 1 }) });
+    const shown = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'confirmed in Slack',
+      requestedBy: admin,
+      source: 'slack',
+      impact: { tokenCount: 3, userCount: 1 },
+    });
+    expect(shown.request.impact).toEqual({ tokenCount: 3, userCount: 1 });
+    expect(idp.planCalls).toBe(0);
+    const unknown = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'from the shell',
+      requestedBy: admin,
+      source: 'cli',
+    });
+    expect(unknown.request.impact).toEqual({ tokenCount: 3, userCount: 1 });
+    expect(idp.planCalls).toBe(1);
+  });
 });

@@ -59,7 +59,11 @@ describe('confirmation modal', () => {
     expect(json).toContain('*37* tokens of *12* users');
     expect(json).toContain('UserInfo calls and refreshes fail');
     expect(json).toContain('reason_input');
-    expect(JSON.parse(view.private_metadata!)).toEqual({ target, label: 'CRM' });
+    expect(JSON.parse(view.private_metadata!)).toEqual({
+      target,
+      label: 'CRM',
+      impact: { tokenCount: 37, userCount: 12 },
+    });
   });
 
   it('says so when the IdP cannot count tokens', () => {
