@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
-import { asCodedError, ErrorCode } from '../domain/errors.ts';
+import { asCodedError } from '../domain/errors.ts';
 import type { Target } from '../domain/target.ts';
 import {
   IdpNotFoundError,
@@ -288,7 +288,7 @@ export class PipelineWorkers {
         throw Worker.RateLimitError();
       }
       if (err instanceof IdpNotFoundError) throw err;
-      if (err instanceof IdpPermanentError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      if (err instanceof IdpPermanentError) throw new IdpGaveUpError(err);
       throw err;
     }
   }
@@ -345,9 +345,7 @@ export class PipelineWorkers {
       job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const requestId = (job.data as { requestId?: string }).requestId;
-    // Permanent IdP errors arrive wrapped in UnrecoverableError as "<code>: <message>".
-    const wrapped = /^([a-z_]+): /.exec(err.message);
-    const coded = wrapped && isKnownCode(wrapped[1]!) ? { code: wrapped[1]! } : asCodedError(err);
+    const coded = err instanceof IdpGaveUpError ? err.idpError : asCodedError(err);
     this.log.error(
       { queue, jobId: job.id, requestId, code: coded.code, err: err.message },
       'job dead-lettered',
@@ -429,6 +427,9 @@ export class PipelineWorkers {
   }
 }
 
-function isKnownCode(code: string): boolean {
-  return (Object.values(ErrorCode) as string[]).includes(code);
+/** A permanent IdP failure: BullMQ must not retry it (UnrecoverableError), and the code travels with it. */
+class IdpGaveUpError extends UnrecoverableError {
+  constructor(readonly idpError: IdpPermanentError) {
+    super(`${idpError.code}: ${idpError.message}`);
+  }
 }
