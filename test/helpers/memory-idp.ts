@@ -18,7 +18,7 @@ import type {
  * the IdP, and for the pipeline benchmark. `failNext` injects errors; `calls` counts revoke calls.
  */
 export class MemoryIdp implements IdentityProvider {
-  readonly name = 'memory';
+  readonly name: string = 'memory';
   readonly capabilities: Capabilities = {
     scopes: { token: true, user: true, application: true, resourceServer: true },
     unsupportedReasons: {},
