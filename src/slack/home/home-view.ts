@@ -2,8 +2,13 @@ import type { RequestRecord } from '../../intake/types.ts';
 import type { HomeView, KnownBlock } from '../block-kit.ts';
 import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
 import { escapeText } from '../escape.ts';
-import { ActionId } from '../ids.ts';
-import { impactSummary, requesterText, statusLine, targetText } from '../messages/request-summary.ts';
+import {
+  approvalButtons,
+  impactSummary,
+  requesterText,
+  statusLine,
+  targetText,
+} from '../messages/request-summary.ts';
 
 /** Each list is capped so the tab stays under Slack's 100-block limit. */
 export const HOME_LIST_LIMIT = 10;
@@ -15,20 +20,7 @@ function requestBlock(r: RequestRecord, withButtons: boolean): KnownBlock[] {
     ),
   ];
   if (withButtons) {
-    blocks.push({
-      type: 'actions',
-      block_id: `home_approval_${r.id}`.slice(0, 255),
-      elements: [
-        {
-          type: 'button',
-          action_id: ActionId.Approve,
-          text: plain('Approve'),
-          style: 'primary',
-          value: r.id,
-        },
-        { type: 'button', action_id: ActionId.Deny, text: plain('Deny'), style: 'danger', value: r.id },
-      ],
-    });
+    blocks.push(approvalButtons(`home_approval_${r.id}`.slice(0, 255), r.id));
   }
   blocks.push(context(`Request \`${escapeText(r.id, 128)}\``));
   return blocks;

@@ -2,8 +2,8 @@ import type { RequestRecord } from '../../intake/types.ts';
 import type { KnownBlock, MessageBody } from '../block-kit.ts';
 import { context, mrkdwn, plain, slackDate } from '../block-kit.ts';
 import { escapeText } from '../escape.ts';
-import { ActionId, BlockId } from '../ids.ts';
-import { impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
+import { BlockId } from '../ids.ts';
+import { approvalButtons, impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
 
 /**
  * The approval request in SLACK_APPROVALS_CHANNEL, rendered from the request alone: the same function
@@ -24,20 +24,7 @@ export function buildApprovalMessage(r: RequestRecord): MessageBody {
     { type: 'section', text: mrkdwn(statusLine(r)) },
   ];
   if (r.state === 'pending_approval') {
-    blocks.push({
-      type: 'actions',
-      block_id: BlockId.Approval,
-      elements: [
-        {
-          type: 'button',
-          action_id: ActionId.Approve,
-          text: plain('Approve'),
-          style: 'primary',
-          value: r.id,
-        },
-        { type: 'button', action_id: ActionId.Deny, text: plain('Deny'), style: 'danger', value: r.id },
-      ],
-    });
+    blocks.push(approvalButtons(BlockId.Approval, r.id));
     if (r.approvalExpiresAt) blocks.push(context(`Open until ${slackDate(r.approvalExpiresAt)}`));
   }
   blocks.push(context(`Request \`${escapeText(r.id, 128)}\` · workflow ${escapeText(r.workflow, 100)}`));

@@ -1,7 +1,9 @@
 import type { RequestState } from '../../domain/request.ts';
 import { describeTarget } from '../../domain/target.ts';
 import type { RequestRecord } from '../../intake/types.ts';
+import { type KnownBlock, plain } from '../block-kit.ts';
 import { escapeText, mention } from '../escape.ts';
+import { ActionId } from '../ids.ts';
 
 /** Who asked, as mrkdwn: a Slack mention for Slack users, the escaped name or id otherwise. */
 export function requesterText(r: RequestRecord): string {
@@ -61,4 +63,22 @@ export function statusLine(r: RequestRecord): string {
 export function targetText(r: RequestRecord): string {
   const base = describeTarget(r.target);
   return escapeText(r.targetName ? `${base} (${r.targetName})` : base, 500);
+}
+
+/** Approve / Deny for one request: the same buttons in the approvals channel and on App Home. */
+export function approvalButtons(blockId: string, requestId: string): KnownBlock {
+  return {
+    type: 'actions',
+    block_id: blockId,
+    elements: [
+      {
+        type: 'button',
+        action_id: ActionId.Approve,
+        text: plain('Approve'),
+        style: 'primary',
+        value: requestId,
+      },
+      { type: 'button', action_id: ActionId.Deny, text: plain('Deny'), style: 'danger', value: requestId },
+    ],
+  };
 }
