@@ -30,7 +30,6 @@ const JOB_STATES = [
   'waiting-children',
   'completed',
   'failed',
-  'paused',
 ] as const;
 
 export default async function run(): Promise<void> {

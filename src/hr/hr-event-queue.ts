@@ -50,8 +50,8 @@ export type EnqueueStatus = 'accepted' | 'duplicate';
  */
 export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promise<EnqueueStatus> {
   const jobId = hrDedupeKey(event);
-  // BullMQ types its client loosely (Redis | Cluster, older typings); both have SET with options.
-  const client = (await queue.client) as unknown as Redis;
+  // BullMQ 6 types its client as its own IRedisClient (ioredis, node-redis or Bun); ours is ioredis.
+  const client = (await queue.getBackend().client) as unknown as Redis;
   const marker = `${queue.opts.prefix ?? 'bull'}:${queue.name}:delivery:${jobId}`;
   // Sent together on one connection (the SET first, so Redis runs it first): the delivery waits one
   // round trip instead of two (this is the webhook intake's hot path). Always add, even when the marker

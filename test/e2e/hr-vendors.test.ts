@@ -127,7 +127,7 @@ const vendorApis = setupServer(
 let t: TestService;
 
 beforeAll(async () => {
-  vendorApis.listen({ onUnhandledRequest: 'bypass' });
+  vendorApis.listen({ onUnhandledFrame: 'bypass' });
   t = await startTestService({
     HR_BAMBOOHR_SECRET: HR_TEST_SECRETS.bamboohr!,
     HR_HIBOB_SECRET: HR_TEST_SECRETS.hibob!,

@@ -277,7 +277,7 @@ export class SlackApiStub {
   }
 
   listen(): void {
-    this.server.listen({ onUnhandledRequest: 'bypass' });
+    this.server.listen({ onUnhandledFrame: 'bypass' });
   }
   close(): void {
     this.server.close();

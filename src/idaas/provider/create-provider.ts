@@ -59,7 +59,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       email: ['email'],
     },
     scopes: OIDC_SCOPES,
-    pkce: { required: () => true, methods: ['S256'] },
+    pkce: { required: () => true }, // S256 is the only method oidc-provider 9 offers
     rotateRefreshToken: true,
     async issueRefreshToken(_ctx, client) {
       return client.grantTypeAllowed('refresh_token');

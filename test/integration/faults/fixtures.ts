@@ -173,7 +173,6 @@ export async function countingProxy(
 export async function deadLetterCount(p: Pipeline): Promise<number> {
   const counts = await p.queues.deadLetters.getJobCounts(
     'waiting',
-    'paused',
     'active',
     'completed',
     'failed',

@@ -86,7 +86,7 @@ async function midBatch(p: Pipeline, requestId: string, min: number): Promise<nu
   );
 }
 
-describe.sequential('faults: worker processes', () => {
+describe('faults: worker processes', () => {
   it('a worker SIGKILLed mid-batch of 1,000 tokens: a fresh one finishes, each token audited once', {
     timeout: 60_000,
   }, async () => {

@@ -16,7 +16,7 @@ import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const vendors = setupServer();
-beforeAll(() => vendors.listen({ onUnhandledRequest: 'error' }));
+beforeAll(() => vendors.listen({ onUnhandledFrame: 'error' }));
 afterAll(() => vendors.close());
 
 let redis: Redis;

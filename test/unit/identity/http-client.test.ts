@@ -17,7 +17,7 @@ import { createIdpHttpClient, parseResponse } from '../../../src/identity/http-c
 const BASE = 'https://idp.test';
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
@@ -131,7 +131,7 @@ describe('createIdpHttpClient error mapping', () => {
       slow.closeAllConnections();
       await new Promise<void>((r) => slow.close(() => r()));
     } finally {
-      server.listen({ onUnhandledRequest: 'error' });
+      server.listen({ onUnhandledFrame: 'error' });
     }
   });
 

@@ -10,7 +10,7 @@ const server = setupServer();
 const calls: string[] = [];
 let tokenRequests: URLSearchParams[] = [];
 beforeAll(() => {
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
   server.events.on('request:start', ({ request }) => {
     const u = new URL(request.url);
     if (u.origin === new URL(GRAPH).origin) {

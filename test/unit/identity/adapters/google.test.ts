@@ -20,7 +20,7 @@ const server = setupServer();
 const calls: string[] = [];
 let assertions: string[] = [];
 beforeAll(() => {
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
   server.events.on('request:start', ({ request }) => {
     const u = new URL(request.url);
     if (u.origin !== ADMIN) return;

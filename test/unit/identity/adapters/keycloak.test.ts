@@ -11,7 +11,7 @@ const server = setupServer();
 const calls: string[] = [];
 let tokenForms: URLSearchParams[] = [];
 beforeAll(() => {
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
   server.events.on('request:start', ({ request }) => {
     const u = new URL(request.url);
     if (!u.pathname.startsWith('/admin/')) return;

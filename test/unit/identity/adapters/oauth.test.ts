@@ -6,7 +6,7 @@ import { IdpUnsupportedError } from '../../../../src/identity/errors.ts';
 
 const ISSUER = 'https://as.test/tenant';
 const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 

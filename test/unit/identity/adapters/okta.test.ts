@@ -9,7 +9,7 @@ const server = setupServer();
 const calls: string[] = [];
 const auths = new Set<string | null>();
 beforeAll(() => {
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
   server.events.on('request:start', ({ request }) => {
     const u = new URL(request.url);
     calls.push(`${request.method} ${u.pathname}${u.search}`);
