@@ -42,7 +42,8 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('revoker'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
+  /** Loopback by default: listening on every interface is a choice (`HOST=0.0.0.0` in a container). */
+  HOST: z.string().default('127.0.0.1'),
 
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
@@ -100,6 +101,31 @@ export const EnvSchema = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
   SCIM_TOKEN: optionalString,
+  /** New Slack requests one requester may make per minute (approval fatigue); 0 = no limit. */
+  REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(10),
+  /**
+   * Break-glass users (emails, user names or IdP ids): HR and SCIM never revoke them without an
+   * approval from SLACK_APPROVER_USERS.
+   */
+  PROTECTED_USERS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  /** Audit entries older than this are archived to AUDIT_ARCHIVE_DIR, then trimmed; 0 = keep all in Redis. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().min(0).default(0),
+  AUDIT_ARCHIVE_DIR: z.string().default('./audit-archive'),
+  /**
+   * HR vendors that sign no timestamp (Gusto, HiBob, Deel): the event time in the signed body must be
+   * within this many seconds of now; the dedupe marker outlives it.
+   */
+  HR_REPLAY_WINDOW_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** The embedded IDaaS's admin API on its own port (0 = a free one); unset = on IDAAS_PORT. */
+  IDAAS_ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKFLOWS_DIR: z.string().default('./workflows'),
 });
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,6 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
+import { RedisRefusalLog } from './audit/refusal-log.ts';
 import type { Config } from './config.ts';
 import { type Idaas, startIdaas } from './idaas/index.ts';
 import { unavailableIdentityProvider } from './identity/adapters/unavailable.ts';
@@ -33,6 +34,8 @@ export interface Runtime {
   /** Slack notifications (outbox + notifier) when SLACK_BOT_TOKEN is set. */
   slack?: SlackNotifications;
   audit: RedisAuditLog;
+  /** Refused requests, counted per minute and written to the audit log as one entry each minute. */
+  refusals: RedisRefusalLog;
   workflows: WorkflowEngine;
   store: RedisRequestStore;
   queues: RevocationQueues;
@@ -63,12 +66,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   if (config.IDP === 'idaas' && !config.IDAAS_URL && options.embedIdaas !== false) {
     idaas = await startIdaas({
       port: config.IDAAS_PORT,
+      ...(config.IDAAS_ADMIN_PORT !== undefined ? { adminPort: config.IDAAS_ADMIN_PORT } : {}),
       ...(config.IDAAS_SEED ? { seed: config.IDAAS_SEED } : {}),
       store: config.IDAAS_STORE === 'redis' ? { redis, prefix: `${prefix}:idaas` } : 'memory',
       ...(config.IDAAS_ADMIN_TOKEN ? { adminToken: config.IDAAS_ADMIN_TOKEN } : {}),
       logger: logger.child({ component: 'idaas' }),
     });
-    idaasOverride = { baseUrl: idaas.url, adminToken: idaas.adminToken };
+    idaasOverride = { baseUrl: idaas.adminUrl, adminToken: idaas.adminToken };
     logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
   }
   const idp =
@@ -88,6 +92,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     membership ? { membership } : {},
   );
   const audit = new RedisAuditLog({ redis, prefix });
+  const refusals = new RedisRefusalLog({
+    redis,
+    prefix,
+    audit,
+    logger: logger.child({ component: 'audit' }),
+  });
+  refusals.start();
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
   const notifiers: Notifier[] = [new LogNotifier(logger.child({ component: 'notifier' }))];
@@ -107,6 +118,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     metrics,
     logger,
     redis,
+    refusals,
+    requestLimit: { perMinute: config.REQUESTS_PER_MINUTE, prefix },
+    ...(config.PROTECTED_USERS.length > 0
+      ? { protectedUsers: protectedUsers(idp, config.PROTECTED_USERS, config.SLACK_APPROVER_USERS) }
+      : {}),
   });
   return {
     config,
@@ -118,6 +134,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     ...(slack ? { slack } : {}),
     ...(membership ? { membership } : {}),
     audit,
+    refusals,
     workflows,
     store,
     queues,
@@ -125,10 +142,23 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     notifier,
     intake,
     async close() {
+      await refusals.close();
       await slack?.close();
       await queues.close();
       await idaas?.close();
       redis.disconnect();
+    },
+  };
+}
+
+/** PROTECTED_USERS matched against an IdP user's id, email or user name (lower-cased list). */
+function protectedUsers(idp: IdentityProvider, list: readonly string[], approvers: readonly string[]) {
+  return {
+    approvers: [...approvers],
+    async isProtected(userId: string): Promise<boolean> {
+      if (list.includes(userId.toLowerCase())) return true;
+      const u = await idp.getUser(userId);
+      return [u.email, u.userName].some((v) => v !== undefined && list.includes(v.toLowerCase()));
     },
   };
 }

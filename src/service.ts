@@ -1,9 +1,11 @@
 import type { Worker } from 'bullmq';
+import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
 import { PipelineWorkers } from './queue/pipeline-workers.ts';
 import type { Runtime } from './runtime.ts';
 import { createScimRouter } from './scim/index.ts';
+import { workflowAccess } from './slack/access.ts';
 import { createSlackApp } from './slack/index.ts';
 
 export type Role = 'all' | 'web' | 'worker';
@@ -32,7 +34,11 @@ export interface RunningService {
 export async function startService(rt: Runtime, options: ServiceOptions): Promise<RunningService> {
   const { config, logger } = rt;
   const prefix = config.REVOKER_PREFIX;
-  const hrQueue = createHrEventQueue({ connection: rt.redis, prefix });
+  const hrQueue = createHrEventQueue({
+    connection: rt.redis,
+    prefix,
+    dedupeTtlSeconds: dedupeTtlSeconds(config.HR_REPLAY_WINDOW_SECONDS * 1000),
+  });
   const closers: Array<(graceMs: number) => Promise<void>> = [];
   let http: RunningHttpServer | undefined;
   let workers: PipelineWorkers | undefined;
@@ -81,6 +87,8 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
           secrets: config.hrSecrets,
           queue: hrQueue,
           audit: rt.audit,
+          refusals: rt.refusals,
+          replayWindowMs: config.HR_REPLAY_WINDOW_SECONDS * 1000,
           metrics: rt.metrics,
           logger,
         }),
@@ -94,11 +102,15 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       prefix,
       logger: logger.child({ component: 'slack' }),
       metrics: rt.metrics,
-      // Admins and approvers, people or user groups, may call off a scheduled offboarding.
-      mayCancel: async (userId: string) => {
-        const principals = [...config.SLACK_ADMIN_USERS, ...config.SLACK_APPROVER_USERS];
-        return principals.includes(userId) || ((await rt.membership?.(userId, principals)) ?? false);
-      },
+      // Deny by default: requesters per workflow; admins and approvers (people or user groups) see
+      // HR/SCIM offboardings and may call off a scheduled one.
+      access: workflowAccess({
+        workflows: rt.workflows,
+        staff: [...config.SLACK_ADMIN_USERS, ...config.SLACK_APPROVER_USERS],
+        ...(rt.membership ? { membership: rt.membership } : {}),
+        ...(config.SLACK_APPROVALS_CHANNEL ? { askChannel: config.SLACK_APPROVALS_CHANNEL } : {}),
+      }),
+      refusals: rt.refusals,
       audit: rt.audit,
     };
     if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {
@@ -116,6 +128,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
           idp: rt.idp,
           intake: rt.intake,
           audit: rt.audit,
+          refusals: rt.refusals,
           redis: rt.redis,
           prefix,
           metrics: rt.metrics,
@@ -141,6 +154,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
               user: config.ADMIN_USER,
               password: config.ADMIN_PASSWORD,
               readOnly: !config.ADMIN_DASHBOARD_WRITE,
+              refusals: rt.refusals,
             },
           }
         : {}),

@@ -20,7 +20,11 @@ export type AuditAction =
   | 'webhook.rejected'
   | 'webhook.unknown_employee'
   | 'slack.rejected'
-  | 'scim.rejected';
+  | 'slack.refused'
+  | 'scim.rejected'
+  | 'dashboard.rejected'
+  | 'request.throttled'
+  | 'request.cancel_requested';
 
 export interface AuditEntryInput {
   action: AuditAction;

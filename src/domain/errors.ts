@@ -10,6 +10,7 @@ export const ErrorCode = {
   Conflict: 'revoker_conflict',
   InvalidTransition: 'revoker_invalid_transition',
   Unsupported: 'revoker_unsupported',
+  RateLimited: 'revoker_rate_limited',
   IdpRateLimited: 'idp_rate_limited',
   IdpTransient: 'idp_transient',
   IdpNotFound: 'idp_not_found',
@@ -79,6 +80,11 @@ export class InvalidTransitionError extends RevokerError {
 
 export class UnsupportedError extends RevokerError {
   readonly code = ErrorCode.Unsupported;
+}
+
+/** Too many requests from one requester in a short time (approval fatigue); try again later. */
+export class RateLimitedError extends RevokerError {
+  readonly code = ErrorCode.RateLimited;
 }
 
 export function isCodedError(err: unknown): err is CodedError {

@@ -41,7 +41,9 @@ export interface HrProcessorDeps {
 export type HrOutcome =
   | { action: 'submitted' | 'duplicate' | 'rescheduled' | 'unchanged' | 'cancelled'; requestId: string }
   | { action: 'not_cancellable'; requestId: string; state: RequestState }
-  | { action: 'nothing_to_cancel' | 'unknown_employee' | 'ignored' };
+  | { action: 'nothing_to_cancel' | 'unknown_employee' | 'ignored' }
+  /** A cancellation dated before the request it would call off (e.g. an old delivery replayed). */
+  | { action: 'stale_cancel'; requestId: string };
 
 /** Another event for the same employee is being processed: retry later (BullMQ backoff). */
 export class HrEmployeeBusyError extends RevokerError {
@@ -159,6 +161,24 @@ async function cancel(
   }
   if (!OPEN_STATES.includes(existing.state)) {
     return { action: 'not_cancellable', requestId: existingId, state: existing.state };
+  }
+  // A cancellation only calls off a termination it came after: a replayed (or late, out-of-order) one
+  // dated before the request was made must not stop a later termination.
+  if (event.occurredAt && Date.parse(event.occurredAt) <= Date.parse(existing.createdAt)) {
+    await deps.audit.append(
+      {
+        action: 'request.rejected',
+        actor,
+        requestId: existingId,
+        detail: {
+          reason: 'cancellation dated before the request',
+          attempted: 'cancel',
+          eventId: event.eventId,
+        },
+      },
+      { dedupeKey: `hr.stale-cancel.${hrDedupeKey(event)}` },
+    );
+    return { action: 'stale_cancel', requestId: existingId };
   }
   try {
     await deps.intake.cancel(existingId, actor, `HR: termination called off (${event.type ?? event.kind})`);

@@ -7,6 +7,14 @@ export const HR_EVENTS_QUEUE = 'hr-events';
 /** Completed jobs (and their delivery markers) are kept this long: a re-delivery within it enqueues nothing. */
 export const HR_DEDUPE_TTL_SECONDS = 4 * 86_400;
 
+/**
+ * How long delivery markers (and completed jobs, whose ids also refuse repeats) are kept: never shorter
+ * than the replay window, so a delivery inside the window is always recognised as a repeat.
+ */
+export function dedupeTtlSeconds(replayWindowMs: number): number {
+  return Math.max(HR_DEDUPE_TTL_SECONDS, Math.ceil((2 * replayWindowMs) / 1000));
+}
+
 export interface HrEventQueueOptions {
   /** ioredis instance or options; BullMQ needs `maxRetriesPerRequest: null` for workers. */
   connection: ConnectionOptions;
@@ -14,6 +22,8 @@ export interface HrEventQueueOptions {
   prefix?: string;
   /** Queue name; default `hr-events`. */
   name?: string;
+  /** How long completed jobs stay (their ids refuse repeats); default `HR_DEDUPE_TTL_SECONDS`. */
+  dedupeTtlSeconds?: number;
 }
 
 export type HrEventQueue = Queue<HrEvent, unknown, string>;
@@ -26,7 +36,7 @@ export function createHrEventQueue(options: HrEventQueueOptions): HrEventQueue {
       // Transient IdP / vendor faults: retry for roughly an hour before the job is left failed.
       attempts: 12,
       backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: HR_DEDUPE_TTL_SECONDS },
+      removeOnComplete: { age: options.dedupeTtlSeconds ?? HR_DEDUPE_TTL_SECONDS },
       removeOnFail: { age: 14 * 86_400 },
     },
   });
@@ -48,7 +58,11 @@ export type EnqueueStatus = 'accepted' | 'duplicate';
  * for a repeated delivery (even from concurrent requests); a `SET NX` marker beside it only tells the
  * caller which answer to give. Resolves after Redis acknowledged both.
  */
-export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promise<EnqueueStatus> {
+export async function enqueueHrEvent(
+  queue: HrEventQueue,
+  event: HrEvent,
+  ttlSeconds = HR_DEDUPE_TTL_SECONDS,
+): Promise<EnqueueStatus> {
   const jobId = hrDedupeKey(event);
   // BullMQ 6 types its client as its own IRedisClient (ioredis, node-redis or Bun); ours is ioredis.
   const client = (await queue.getBackend().client) as unknown as Redis;
@@ -58,7 +72,7 @@ export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promi
   // existed: a first attempt may have set it and then failed to add. Either failing fails the delivery
   // (503, the vendor retries; the job id keeps a retry from adding a second job).
   const [first] = await Promise.all([
-    client.set(marker, '1', 'EX', HR_DEDUPE_TTL_SECONDS, 'NX'),
+    client.set(marker, '1', 'EX', ttlSeconds, 'NX'),
     queue.add(event.kind, event, { jobId }),
   ]);
   return first === 'OK' ? 'accepted' : 'duplicate';

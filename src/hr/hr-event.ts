@@ -21,6 +21,11 @@ export const HrEventSchema = z
     type: z.string().max(128).optional(),
     reason: z.string().max(500).optional(),
     /**
+     * When the vendor says the event happened (from the signed body, or the signed timestamp): replays
+     * outside the window are refused, and a cancellation only calls off a request created before it.
+     */
+    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    /**
      * True when the delivery carried only ids: the worker fetches email, date and state from the
      * vendor's API before acting (never in the HTTP request, so the vendor gets its ack fast).
      */

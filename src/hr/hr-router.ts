@@ -1,13 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
 import { isCodedError, ValidationError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { SignatureStaleError } from './errors.ts';
-import { type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';
+import { dedupeTtlSeconds, type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';
 import { getHrSource, HR_SOURCES } from './registry.ts';
 import type { DeliveryHeaders, HrSource } from './source.ts';
-import { DEFAULT_TOLERANCE_MS } from './time-window.ts';
+import { DEFAULT_EVENT_WINDOW_MS, DEFAULT_TOLERANCE_MS } from './time-window.ts';
 
 export interface HrRouterDeps {
   /** `HR_<SOURCE>_SECRET` by lower-case source (`config.hrSecrets`). A source without one is not enabled: 404. */
@@ -16,6 +17,11 @@ export interface HrRouterDeps {
   queue: HrEventQueue;
   /** Every rejection is appended (`webhook.rejected`, source and reason, never the body). */
   audit: AuditLog;
+  /**
+   * When given, rejections are counted per minute instead (one `webhook.rejected` entry per source,
+   * reason and minute with a count): a flood of forged deliveries cannot grow the audit log.
+   */
+  refusals?: RefusalRecorder;
   /** Counts deliveries (`webhooks`) and rejections; optional so tests may leave it out. */
   metrics?: Pick<Metrics, 'webhooks' | 'rejections'>;
   /** Default `() => new Date()`. */
@@ -30,6 +36,12 @@ export interface HrRouterDeps {
   limit?: string | number;
   /** Replay window for timestamped schemes; default 5 minutes. */
   toleranceMs?: number;
+  /**
+   * Replay window for vendors that sign no timestamp (Gusto, HiBob, Deel): the event time in the signed
+   * body must be within this of now (HR_REPLAY_WINDOW_SECONDS; default 1 day). The delivery marker is
+   * kept at least as long (see `dedupeTtlSeconds`).
+   */
+  replayWindowMs?: number;
   /** How long to wait for Redis to take the job before answering 503; default 5000 ms. */
   enqueueTimeoutMs?: number;
 }
@@ -42,6 +54,7 @@ type Reason =
   | 'signature_invalid'
   | 'signature_stale'
   | 'payload_invalid'
+  | 'event_stale'
   | 'enqueue_failed';
 
 /**
@@ -62,20 +75,29 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
     deps.metrics?.webhooks.inc({ source: label, outcome: 'rejected' });
     deps.metrics?.rejections.inc({ source: label, reason });
     deps.logger?.warn({ source: label, reason, status }, 'hr webhook rejected');
-    try {
-      await deps.audit.append({
+    if (deps.refusals) {
+      // Only an unknown source name is attacker text worth keeping; it is bounded and escaped.
+      deps.refusals.record({
         action: 'webhook.rejected',
         actor: { source: 'hr', id: label },
-        detail: {
-          source: source.slice(0, 64),
-          reason,
-          status,
-          ...(detail ? { detail: detail.slice(0, 300) } : {}),
-        },
+        reason,
+        ...(label === 'unknown' ? { excerpt: source } : {}),
       });
-    } catch (err) {
-      deps.logger?.error({ err: (err as Error).message }, 'audit append failed for a rejected webhook');
-    }
+    } else
+      try {
+        await deps.audit.append({
+          action: 'webhook.rejected',
+          actor: { source: 'hr', id: label },
+          detail: {
+            source: source.slice(0, 64),
+            reason,
+            status,
+            ...(detail ? { detail: detail.slice(0, 300) } : {}),
+          },
+        });
+      } catch (err) {
+        deps.logger?.error({ err: (err as Error).message }, 'audit append failed for a rejected webhook');
+      }
     if (!res.headersSent) res.status(status).json({ error: reason, ...(detail ? { detail } : {}) });
   }
 
@@ -130,6 +152,18 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
       throw err;
     }
 
+    const now = clock();
+    const windowMs = deps.replayWindowMs ?? DEFAULT_EVENT_WINDOW_MS;
+    if (source.eventTimeWindow) {
+      // No signed timestamp: the signed body's event time is the only thing that dates a replay.
+      const stale = events.find(
+        (e) => !e.occurredAt || Math.abs(now.getTime() - Date.parse(e.occurredAt)) > windowMs,
+      );
+      if (stale) return reject(res, 401, name, 'event_stale');
+    }
+    // Timestamped schemes were just checked against our clock: the delivery time dates the event.
+    events = events.map((e) => (e.occurredAt ? e : { ...e, occurredAt: now.toISOString() }));
+
     if (events.length === 0) {
       deps.metrics?.webhooks.inc({ source: name, outcome: 'ignored' });
       return res.status(202).json({ status: 'ignored' });
@@ -138,7 +172,7 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
     let statuses: EnqueueStatus[];
     try {
       statuses = await withTimeout(
-        Promise.all(events.map((e) => enqueueHrEvent(deps.queue, e))),
+        Promise.all(events.map((e) => enqueueHrEvent(deps.queue, e, dedupeTtlSeconds(windowMs)))),
         deps.enqueueTimeoutMs ?? 5000,
       );
     } catch (err) {

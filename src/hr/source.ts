@@ -20,6 +20,11 @@ export interface VerifyInput {
  */
 export interface HrSource {
   readonly name: string;
+  /**
+   * True for vendors that sign no timestamp: each event's `occurredAt` (from the signed body) must fall
+   * within the replay window, or the delivery is refused.
+   */
+  readonly eventTimeWindow?: boolean;
   /** Throws SignatureInvalidError / SignatureStaleError. */
   verify(input: VerifyInput): void;
   /**

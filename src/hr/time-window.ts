@@ -22,3 +22,23 @@ export function assertFresh(raw: string | undefined, now: Date, toleranceMs = DE
   }
   return new Date(ms);
 }
+
+/** Default replay window for vendors that sign no timestamp: the event time in the body, ±1 day. */
+export const DEFAULT_EVENT_WINDOW_MS = 86_400_000;
+
+/**
+ * An event time from a signed body as ISO-8601: unix seconds or milliseconds (number or digits), or an
+ * ISO date; one without an offset is read as UTC (HiBob's `triggeredAt` has none). Undefined if unreadable.
+ */
+export function parseEventTime(raw: string | number | null | undefined): string | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let ms: number;
+  if (typeof raw === 'number' || /^\d{1,13}$/.test(raw)) {
+    const n = Number(raw);
+    ms = n < 1e11 ? n * 1000 : n;
+  } else {
+    const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(raw);
+    ms = Date.parse(hasZone || !raw.includes('T') ? raw : `${raw}Z`);
+  }
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}

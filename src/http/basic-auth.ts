@@ -1,12 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import { jsonError } from './errors.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 export interface BasicAuthOptions {
   user: string;
   password: string;
   /** Realm sent in `WWW-Authenticate`. Default `revoker`. */
   realm?: string;
+  /** Locks a client address out after repeated failures (429 + Retry-After). Default: no lockout. */
+  throttle?: LoginThrottle;
+  /** Failures are counted here per minute (`dashboard.rejected`). Default: logged only. */
+  refusals?: RefusalRecorder;
 }
 
 /** Hashing first gives equal-length inputs, so neither the length nor the content leaks through timing. */
@@ -31,15 +37,40 @@ export function basicAuth(options: BasicAuthOptions): RequestHandler {
   const expectedPassword = digest(options.password);
   const challenge = `Basic realm="${options.realm ?? 'revoker'}", charset="UTF-8"`;
   return (req, res, next) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = options.throttle?.retryAfter(address) ?? 0;
+    if (wait > 0) {
+      // Locked out: the password is not even compared, so guessing on is pointless.
+      options.refusals?.record({
+        action: 'dashboard.rejected',
+        actor: { source: 'dashboard', id: 'unverified' },
+        reason: 'locked_out',
+        excerpt: address,
+      });
+      res.setHeader('Retry-After', String(wait));
+      jsonError(res, 429, 'too_many_attempts', 'too many failed logins; try again later');
+      return;
+    }
     const given = parseBasicAuth(req.headers.authorization);
     // Both comparisons always run (no short-circuit), so a right user name is not detectable by timing.
     const userOk = timingSafeEqual(digest(given?.user ?? ''), expectedUser);
     const passwordOk = timingSafeEqual(digest(given?.password ?? ''), expectedPassword);
     if (given && userOk && passwordOk) {
+      options.throttle?.succeed(address);
       next();
       return;
     }
     res.locals.log?.warn({ credentials: given ? 'wrong' : 'missing' }, 'dashboard authentication refused');
+    // A browser's first request carries no credentials (it waits for the challenge): not a guess.
+    if (given) {
+      options.throttle?.fail(address);
+      options.refusals?.record({
+        action: 'dashboard.rejected',
+        actor: { source: 'dashboard', id: 'unverified' },
+        reason: 'wrong_credentials',
+        excerpt: address,
+      });
+    }
     res.setHeader('WWW-Authenticate', challenge);
     jsonError(res, 401, 'unauthorized', 'authentication required');
   };

@@ -4,8 +4,10 @@ import type { BoardHooks } from '@bull-board/api/typings/app';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { type RequestHandler, Router } from 'express';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import { basicAuth } from './basic-auth.ts';
 import { jsonError } from './errors.ts';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
 import { maskSecrets, maskString, scrubStrings } from './mask.ts';
 
 export interface DashboardOptions {
@@ -18,6 +20,10 @@ export interface DashboardOptions {
   readOnly?: boolean;
   /** Where the board is mounted; bull-board needs it for its asset URLs. Default `/admin/queues`. */
   basePath?: string;
+  /** Lockout after failed logins per client address; default 5 failures ⇒ 15 minutes. */
+  lockout?: LoginThrottleOptions;
+  /** Failed logins are counted here per minute (`dashboard.rejected`). */
+  refusals?: RefusalRecorder;
 }
 
 export const DEFAULT_DASHBOARD_PATH = '/admin/queues';
@@ -72,7 +78,16 @@ export function dashboardRouter(options: DashboardOptions): Router {
     options: { uiConfig: { boardTitle: 'Revoker queues' }, handlerHooks: scrubResponses },
   });
   const router = Router();
-  router.use(basicAuth({ user: options.user, password: options.password, realm: 'revoker-admin' }), noStore);
+  router.use(
+    basicAuth({
+      user: options.user,
+      password: options.password,
+      realm: 'revoker-admin',
+      throttle: new LoginThrottle(options.lockout),
+      ...(options.refusals ? { refusals: options.refusals } : {}),
+    }),
+    noStore,
+  );
   if (readOnly) router.use(refuseWrites);
   // bull-board's adapter is an express app typed loosely (`any`) by the package; it is a RequestHandler.
   router.use(serverAdapter.getRouter() as RequestHandler);

@@ -50,6 +50,7 @@ const CODED_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.InvalidTransition]: 409,
   [ErrorCode.Unsupported]: 422,
+  [ErrorCode.RateLimited]: 429,
 };
 
 interface HttpErrorLike {
@@ -78,6 +79,12 @@ export function errorHandler(fallbackLogger: Logger): ErrorRequestHandler {
     if (isCodedError(err) && CODED_STATUS[err.code] !== undefined) {
       log.info({ code: err.code }, 'request refused');
       jsonError(res, CODED_STATUS[err.code]!, err.code, err.message);
+      return;
+    }
+    if (err instanceof URIError) {
+      // A path parameter with malformed %-encoding (e.g. `/webhooks/hr/%E0%A4%A`): the client's mistake.
+      log.info({ reason: 'bad_path_encoding' }, 'request refused');
+      jsonError(res, 400, 'invalid_path', 'the request path has malformed percent-encoding');
       return;
     }
     const bodyError = typeof like.type === 'string' ? BODY_ERRORS[like.type] : undefined;

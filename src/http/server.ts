@@ -79,7 +79,7 @@ export function createHttpApp(options: HttpAppOptions = {}): express.Express {
 export interface StartOptions {
   /** Port to listen on; 0 picks a free one (see the returned `port`). */
   port: number;
-  /** Interface to bind. Default `0.0.0.0`. */
+  /** Interface to bind. Default `127.0.0.1` (every interface only when asked: `0.0.0.0`). */
   host?: string;
   /** How long `close()` lets in-flight requests finish before cutting their connections. Default 10000 ms. */
   shutdownTimeoutMs?: number;
@@ -104,7 +104,7 @@ export async function startHttpServer(
   app: express.Express,
   options: StartOptions,
 ): Promise<RunningHttpServer> {
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? '127.0.0.1';
   let draining = false;
   const inFlight = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {

@@ -37,6 +37,11 @@ export interface IdaasOptions {
   seed?: Seed | string;
   /** Default 'memory'. With Redis, keys live under `${prefix}:` and survive a restart. */
   store?: 'memory' | { redis: Redis | string; prefix: string };
+  /**
+   * Serve the admin API on its own listener (same host) instead of beside OIDC: a firewall can then keep
+   * it internal. 0 = a free port. Default: on `port`, beside OIDC.
+   */
+  adminPort?: number;
   /** Bearer token of the admin API; default random (read it from `Idaas.adminToken`). */
   adminToken?: string;
   /** Default: silent. */
@@ -47,6 +52,8 @@ export interface Idaas {
   /** Base URL (also the issuer unless `issuer` was given). */
   url: string;
   issuer: string;
+  /** Base URL of the admin API (`url` unless `adminPort` was given). */
+  adminUrl: string;
   adminToken: string;
   seed: Seed;
   /** The underlying oidc-provider instance, for advanced tests. */
@@ -89,10 +96,12 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
 
   // Listen first: with port 0 the issuer is only known once the port is.
   let oidc: ReturnType<Provider['callback']> | undefined;
+  const separateAdmin = options.adminPort !== undefined;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (admin.matches(path)) {
-      void admin.handle(req, res);
+      if (separateAdmin) res.writeHead(404).end();
+      else void admin.handle(req, res);
     } else if (oidc) {
       oidc(req, res);
     } else {
@@ -104,7 +113,23 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shownHost}:${port}`;
+  let adminServer: Server | undefined;
+  let adminUrl = url;
+  if (separateAdmin) {
+    const s = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (admin.matches(path)) void admin.handle(req, res);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(options.adminPort, host, () => resolve());
+    });
+    adminServer = s;
+    adminUrl = `http://${shownHost}:${(s.address() as AddressInfo).port}`;
+  }
   const issuer = options.issuer ?? url;
 
   const provider = createProvider({ issuer, store, users, catalog, keys });
@@ -117,12 +142,15 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
   return {
     url,
     issuer,
+    adminUrl,
     adminToken,
     seed,
     provider,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of adminServer ? [server, adminServer] : [server]) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
       await store.close();
     },
     addUser: (u) => users.add(u),

@@ -15,6 +15,7 @@ import type { ListFilter, RequestRecord } from './types.ts';
  *   by:{actorId}    ZSET id by createdAt, per requester
  *   src:{source}    ZSET id by createdAt, per source
  *   done:{id}       SET of finished step keys (progress that survives retries)
+ *   idem:{sha256}   id of the request created under an idempotency key (ids themselves are random)
  *   events          pub/sub channel: `{"id","state"}` after each change
  */
 export interface RequestStoreOptions {
@@ -40,6 +41,8 @@ const RecordSchema = RevocationRequestSchema.extend({
     .optional(),
   approvalExpiresAt: z.string().optional(),
   startAt: z.string().optional(),
+  cancelApprovals: z.number().int().optional(),
+  cancelVotes: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(ApprovalSchema).optional()),
   notifyChannels: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(z.string()).optional()),
   targetName: z.string().max(500).optional(),
   impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
@@ -110,6 +113,50 @@ redis.call('SET', KEYS[1], out)
 redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = rec.state}))
 return {outcome, out}
 `;
+
+// One person's Cancel on a scheduled request. ARGV: voterId, voterName ('' = none), atIso, required,
+// statePrefix, id, channel. Returns {'missing'} | {'state', raw} | {'already', raw} | {'recorded'|'cancelled', out}.
+const CANCEL_VOTE = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {'missing'} end
+local rec = cjson.decode(raw)
+if rec.state ~= 'scheduled' then return {'state', raw} end
+local votes = rec.cancelVotes
+if type(votes) ~= 'table' then votes = {} end
+for _, v in ipairs(votes) do
+  if v.by == ARGV[1] then return {'already', raw} end
+end
+local entry = {by = ARGV[1], at = ARGV[3]}
+if ARGV[2] ~= '' then entry.name = ARGV[2] end
+table.insert(votes, entry)
+rec.cancelVotes = votes
+rec.updatedAt = ARGV[3]
+local outcome = 'recorded'
+if #votes >= tonumber(ARGV[4]) then
+  redis.call('SREM', ARGV[5] .. rec.state, ARGV[6])
+  redis.call('SADD', ARGV[5] .. 'cancelled', ARGV[6])
+  rec.state = 'cancelled'
+  outcome = 'cancelled'
+end
+local out = cjson.encode(rec)
+redis.call('SET', KEYS[1], out)
+redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = rec.state}))
+return {outcome, out}
+`;
+
+// KEYS: record, idempotency index. ARGV: record JSON, id, has key ('1'/'0'), index TTL (s).
+const CREATE = `
+if ARGV[3] == '1' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then return {'dup', existing} end
+end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return {'exists'} end
+if ARGV[3] == '1' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4]) end
+return {'ok'}
+`;
+
+/** How long an idempotency key keeps pointing at its request (HR re-deliveries, SCIM repeats). */
+const IDEMPOTENCY_TTL_SECONDS = 400 * 86_400;
 
 interface CachedScript {
   text: string;
@@ -185,14 +232,38 @@ export class RedisRequestStore {
     return RecordSchema.parse(rest) as RequestRecord;
   }
 
-  /** Creates the record unless one with this id exists; returns [record, created]. */
-  async create(record: RequestRecord): Promise<[RequestRecord, boolean]> {
+  private idemKey(idempotencyKey: string): string {
+    // Hashed: the key may be long or carry characters we do not want in key names.
+    return `${this.base}idem:${createHash('sha256').update(idempotencyKey).digest('base64url')}`;
+  }
+
+  /** The request created under `idempotencyKey`, if any. */
+  async getByIdempotencyKey(idempotencyKey: string): Promise<RequestRecord | undefined> {
+    const id = await this.redis.get(this.idemKey(idempotencyKey));
+    return id === null ? undefined : this.get(id);
+  }
+
+  /**
+   * Creates the record unless its id, or another request under the same idempotency key, exists
+   * (checked and claimed in one script); returns [record, created].
+   */
+  async create(record: RequestRecord, idempotencyKey?: string): Promise<[RequestRecord, boolean]> {
     const stored: StoredRecord = { ...record };
     if (record.approvalExpiresAt) stored.approvalExpiresAtMs = Date.parse(record.approvalExpiresAt);
-    const created = await this.redis.set(this.key(record.id), JSON.stringify(stored), 'NX');
-    if (created !== 'OK') {
-      const existing = await this.get(record.id);
-      if (!existing) throw new Error(`request ${record.id} vanished while being created`);
+    const res = (await this.redis.eval(
+      CREATE,
+      2,
+      this.key(record.id),
+      idempotencyKey === undefined ? `${this.base}idem:` : this.idemKey(idempotencyKey),
+      JSON.stringify(stored),
+      record.id,
+      idempotencyKey === undefined ? '0' : '1',
+      String(IDEMPOTENCY_TTL_SECONDS),
+    )) as string[];
+    if (res[0] !== 'ok') {
+      const existingId = res[0] === 'dup' ? res[1]! : record.id;
+      const existing = await this.get(existingId);
+      if (!existing) throw new Error(`request ${existingId} vanished while being created`);
       return [existing, false];
     }
     const score = Date.parse(record.createdAt);
@@ -262,6 +333,32 @@ export class RedisRequestStore {
       outcome: outcome as 'recorded' | 'approved' | 'expired' | 'already',
       record: this.parse(res[1]!),
     };
+  }
+
+  /** Records one person's Cancel on a scheduled request; cancels it once `required` people have. */
+  async voteCancel(
+    id: string,
+    voter: { id: string; name?: string },
+    required: number,
+    now: Date,
+  ): Promise<
+    | { outcome: 'missing' }
+    | { outcome: 'state' | 'already' | 'recorded' | 'cancelled'; record: RequestRecord }
+  > {
+    const res = (await this.redis.eval(
+      CANCEL_VOTE,
+      1,
+      this.key(id),
+      voter.id,
+      voter.name ?? '',
+      now.toISOString(),
+      String(required),
+      `${this.base}state:`,
+      id,
+      this.eventsChannel,
+    )) as string[];
+    if (res[0] === 'missing') return { outcome: 'missing' };
+    return { outcome: res[0] as 'state' | 'already' | 'recorded' | 'cancelled', record: this.parse(res[1]!) };
   }
 
   /**

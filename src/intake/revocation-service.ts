@@ -1,8 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  ValidationError,
+} from '../domain/errors.ts';
 import {
   type Actor,
   ActorSchema,
@@ -18,7 +25,14 @@ import type { RevocationQueues } from '../queue/revocation-queues.ts';
 import type { WorkflowDecision, WorkflowEngine } from '../workflows/types.ts';
 import type { Notifier, RequestEventType } from './notifier.ts';
 import type { RedisRequestStore } from './request-store.ts';
-import type { Intake, ListFilter, RequestRecord, SubmitInput, SubmitResult } from './types.ts';
+import type {
+  CancelVoteResult,
+  Intake,
+  ListFilter,
+  RequestRecord,
+  SubmitInput,
+  SubmitResult,
+} from './types.ts';
 
 export interface RevocationServiceOptions {
   store: RedisRequestStore;
@@ -35,6 +49,18 @@ export interface RevocationServiceOptions {
   clock?: () => Date;
   /** How long submit waits for the impact dry run before going on without it. Default 2,000 ms. */
   previewTimeoutMs?: number;
+  /**
+   * New Slack requests per requester per minute, counted in Redis under `prefix` so the limit holds
+   * across web processes (REQUESTS_PER_MINUTE, default 10; 0 = no limit).
+   */
+  requestLimit?: { perMinute: number; prefix: string };
+  /** Refusals (throttled requesters) are counted here per minute. */
+  refusals?: RefusalRecorder;
+  /**
+   * Break-glass users (PROTECTED_USERS): HR and SCIM never revoke them without an approval from
+   * `approvers`. Answers for an IdP user id.
+   */
+  protectedUsers?: { isProtected(userId: string): Promise<boolean>; approvers: string[] };
 }
 
 const SubmitInputSchema = z
@@ -53,11 +79,16 @@ const SubmitInputSchema = z
   })
   .strict();
 
-/** Same idempotency key ⇒ same request id ⇒ same job ids. */
-function requestIdFor(idempotencyKey: string | undefined): string {
-  if (idempotencyKey === undefined) return `req_${randomBytes(10).toString('base64url')}`;
-  return `req_${createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 20)}`;
+/**
+ * A fresh, unguessable request id (so `/revoke status` cannot be probed by deriving ids); the same
+ * idempotency key still finds the same request through the store's separate index.
+ */
+function newRequestId(): string {
+  return `req_${randomBytes(15).toString('base64url')}`;
 }
+
+/** How long a cancellation vote waits for a second person before a protected request expires. */
+const PROTECTED_APPROVAL_MS = 7 * 86_400_000;
 
 /**
  * The intake: one application service behind Slack, HR, SCIM and the CLI. It asks the workflow who may
@@ -80,11 +111,12 @@ export class RevocationService implements Intake {
       throw new ValidationError(`invalid request: ${issues.join('; ')}`, issues);
     }
     const input = parsed.data as SubmitInput;
-    const id = requestIdFor(input.idempotencyKey);
-    const existing = await this.o.store.get(id);
-    if (existing) return { request: existing, duplicate: true };
+    if (input.idempotencyKey !== undefined) {
+      const existing = await this.o.store.getByIdempotencyKey(input.idempotencyKey);
+      if (existing) return { request: existing, duplicate: true };
+    }
 
-    const decision = await this.o.workflows.decide({
+    let decision = await this.o.workflows.decide({
       source: input.source,
       scope: input.target.kind,
       requestedBy: input.requestedBy,
@@ -93,11 +125,13 @@ export class RevocationService implements Intake {
       await this.reject(input, decision.reason ?? 'not allowed by any workflow');
       throw new ForbiddenError(decision.reason ?? 'no workflow allows this request');
     }
+    await this.throttle(input);
+    decision = await this.protect(input, decision);
 
     const now = this.clock();
     const { impact, targetName } = await this.lookUp(input.target, input.impact);
-    const record = this.newRecord(id, input, decision, now, impact, targetName);
-    const [stored, created] = await this.o.store.create(record);
+    const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
+    const [stored, created] = await this.o.store.create(record, input.idempotencyKey);
     if (!created) return { request: stored, duplicate: true };
 
     this.o.metrics.requests.inc({ source: stored.source, scope: stored.target.kind });
@@ -110,7 +144,7 @@ export class RevocationService implements Intake {
     await this.announce('request.created', stored);
 
     if (stored.state === 'pending_approval') {
-      await this.o.queues.scheduleExpiry(id, Date.parse(stored.approvalExpiresAt!) - now.getTime());
+      await this.o.queues.scheduleExpiry(stored.id, Date.parse(stored.approvalExpiresAt!) - now.getTime());
       return { request: stored, duplicate: false };
     }
     return { request: await this.release(stored, decision.graceMs), duplicate: false };
@@ -190,11 +224,117 @@ export class RevocationService implements Intake {
         `this request is already ${stateWord(res.record.state)}; it can no longer be cancelled`,
       );
     }
-    await Promise.all([this.o.queues.cancelStart(requestId), this.o.queues.cancelExpiry(requestId)]);
-    await this.record('request.cancelled', res.record, actor, { reason });
-    this.o.metrics.outcomes.inc({ outcome: 'cancelled', scope: res.record.target.kind });
-    await this.announce('request.cancelled', res.record);
+    await this.afterCancel(res.record, actor, reason);
     return res.record;
+  }
+
+  private async afterCancel(rec: RequestRecord, actor: Actor, reason: string): Promise<void> {
+    await Promise.all([this.o.queues.cancelStart(rec.id), this.o.queues.cancelExpiry(rec.id)]);
+    await this.record('request.cancelled', rec, actor, { reason });
+    this.o.metrics.outcomes.inc({ outcome: 'cancelled', scope: rec.target.kind });
+    await this.announce('request.cancelled', rec);
+  }
+
+  /** Is `email` the target user's (from the HR delivery, or the IdP)? */
+  private async isTargetEmail(rec: RequestRecord, email: string): Promise<boolean> {
+    if (rec.target.kind !== 'user' && rec.target.kind !== 'token') return false;
+    const same = (e: string | undefined) =>
+      e !== undefined && e.trim().toLowerCase() === email.trim().toLowerCase();
+    if (same(rec.context?.email)) return true;
+    return same((await this.o.idp.getUser(rec.target.userId)).email);
+  }
+
+  /** Counts a new Slack request against its requester's per-minute allowance. */
+  private async throttle(input: SubmitInput): Promise<void> {
+    const limit = this.o.requestLimit;
+    if (!limit || limit.perMinute <= 0 || input.source !== 'slack') return;
+    const minute = Math.floor(this.clock().getTime() / 60_000);
+    const key = `${limit.prefix}:throttle:requests:${input.source}:${input.requestedBy.id}:${minute}`;
+    const [[, count]] = (await this.o.redis.multi().incr(key).expire(key, 120).exec()) as [
+      [unknown, number],
+      ...unknown[],
+    ];
+    if (count <= limit.perMinute) return;
+    this.o.metrics.rejections.inc({ source: input.source, reason: 'throttled' });
+    this.o.refusals?.record({
+      action: 'request.throttled',
+      actor: { source: input.requestedBy.source, id: input.requestedBy.id },
+      reason: 'requester_rate_limited',
+    });
+    throw new RateLimitedError(
+      `you have made ${limit.perMinute} revocation requests in the last minute; wait a minute and try again`,
+    );
+  }
+
+  /** HR/SCIM against a protected (break-glass) user: an approval is required, whatever the workflow says. */
+  private async protect(input: SubmitInput, decision: WorkflowDecision): Promise<WorkflowDecision> {
+    const p = this.o.protectedUsers;
+    if (!p || (input.source !== 'hr' && input.source !== 'scim')) return decision;
+    if (input.target.kind !== 'user' && input.target.kind !== 'token') return decision;
+    if (decision.approvals.required > 0 || !(await p.isProtected(input.target.userId))) return decision;
+    if (p.approvers.length === 0) {
+      const reason = 'the user is protected and needs an approval, but no approvers are configured';
+      await this.reject(input, reason);
+      throw new ForbiddenError(reason);
+    }
+    return {
+      ...decision,
+      approvals: {
+        required: 1,
+        approvers: [...p.approvers],
+        allowSelfApproval: false,
+        expiresAfterMs: PROTECTED_APPROVAL_MS,
+      },
+    };
+  }
+
+  async requestCancel(requestId: string, actor: Actor & { email?: string }): Promise<CancelVoteResult> {
+    const rec = await this.mustGet(requestId);
+    const voter: Actor = actorOf(actor) as Actor;
+    const refuse = async (reason: string): Promise<never> => {
+      await this.audit('request.rejected', voter, rec, { reason, attempted: 'cancel' });
+      throw new ForbiddenError(reason);
+    };
+    // Only scheduled offboardings are called off this way; a pending Slack request is denied, not cancelled.
+    if (rec.source !== 'hr' && rec.source !== 'scim') {
+      return refuse('only a scheduled HR or SCIM revocation can be cancelled here');
+    }
+    if (rec.state !== 'scheduled') {
+      throw new ConflictError(
+        `this request is already ${stateWord(rec.state)}; it can no longer be cancelled`,
+      );
+    }
+    if (!actor.email) {
+      return refuse(
+        'your Slack profile shows no email, so Revoker cannot tell you are not the person leaving',
+      );
+    }
+    if (await this.isTargetEmail(rec, actor.email)) {
+      return refuse('you cannot cancel the revocation of your own access');
+    }
+    const required = rec.cancelApprovals ?? 2;
+    const res = await this.o.store.voteCancel(requestId, voter, required, this.clock());
+    switch (res.outcome) {
+      case 'missing':
+        throw new NotFoundError(`no request ${requestId}`);
+      case 'state':
+        throw new ConflictError(
+          `this request is already ${stateWord(res.record.state)}; it can no longer be cancelled`,
+        );
+      case 'already':
+        throw new ConflictError(
+          'you have already asked to cancel this; a second admin or approver must confirm',
+        );
+      case 'recorded': {
+        const votes = res.record.cancelVotes?.length ?? 0;
+        await this.audit('request.cancel_requested', voter, res.record, { votes, required });
+        return { request: res.record, cancelled: false, votes, required };
+      }
+      case 'cancelled': {
+        await this.afterCancel(res.record, voter, 'cancelled from Slack during the grace window');
+        return { request: res.record, cancelled: true, votes: required, required };
+      }
+    }
   }
 
   async reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord> {
@@ -334,6 +474,9 @@ export class RevocationService implements Intake {
       workflow: decision.workflow,
       requiredApprovals: decision.approvals.required,
       approvals: [],
+      ...(input.source === 'hr' || input.source === 'scim'
+        ? { cancelApprovals: decision.cancelApprovals ?? 2 }
+        : {}),
       approvers: decision.approvals.approvers,
       allowSelfApproval: decision.approvals.allowSelfApproval,
       ...(needsApproval

@@ -40,6 +40,9 @@ export interface RequestRecord extends RevocationRequest {
   denial?: { by: string; name?: string; at: string; reason: string };
   /** Channels the workflow's `notify` steps name: the outcome is announced there. */
   notifyChannels?: string[];
+  /** Scheduled HR/SCIM requests: how many must click Cancel (frozen from the workflow), and who has. */
+  cancelApprovals?: number;
+  cancelVotes?: Approval[];
   /** When a scheduled request starts (effective time plus the workflow's grace). */
   startAt?: string;
   /** When a pending approval lapses. */
@@ -55,6 +58,14 @@ export interface RequestRecord extends RevocationRequest {
   result?: { ok: boolean; revoked: number; remaining: number; error?: string };
   context?: Record<string, string>;
   updatedAt: string;
+}
+
+export interface CancelVoteResult {
+  request: RequestRecord;
+  /** True once enough people agreed and the request is cancelled. */
+  cancelled: boolean;
+  votes: number;
+  required: number;
 }
 
 export interface SubmitResult {
@@ -83,6 +94,12 @@ export interface Intake {
   deny(requestId: string, approver: Actor, reason: string): Promise<RequestRecord>;
   /** Cancel a pending or scheduled request (e.g. an HR termination that was called off). */
   cancel(requestId: string, actor: Actor, reason: string): Promise<RequestRecord>;
+  /**
+   * A person's Cancel on a scheduled HR/SCIM revocation (nothing else): counts their vote and cancels
+   * once the workflow's number of people agree. `actorEmail` (their Slack profile's) proves they are not
+   * the person being offboarded; without it the vote is refused.
+   */
+  requestCancel(requestId: string, actor: Actor & { email?: string }): Promise<CancelVoteResult>;
   /** Move a scheduled request to a new effective time (an HR re-delivery with a new date). */
   reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord>;
   get(requestId: string): Promise<RequestRecord | undefined>;

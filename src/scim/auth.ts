@@ -7,7 +7,10 @@ function digest(s: string): Buffer {
 }
 
 /** `Authorization: Bearer <SCIM_TOKEN>`, compared in constant time; otherwise 401 in SCIM's format. */
-export function bearerAuth(token: string, ctx: Pick<ScimContext, 'audit' | 'metrics' | 'logger'>) {
+export function bearerAuth(
+  token: string,
+  ctx: Pick<ScimContext, 'audit' | 'refusals' | 'metrics' | 'logger'>,
+) {
   const expected = digest(token);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const header = req.get('authorization') ?? '';

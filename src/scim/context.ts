@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
 import { ErrorCode, isCodedError } from '../domain/errors.ts';
 import { IdpNotFoundError, isIdpError } from '../identity/errors.ts';
@@ -14,6 +15,8 @@ export interface ScimContext {
   idp: IdentityProvider;
   intake: Intake;
   audit: AuditLog;
+  /** When given, refusals are counted per minute (one audit entry per reason and minute). */
+  refusals?: RefusalRecorder;
   store: ScimDeactivationStore;
   metrics?: Pick<Metrics, 'webhooks' | 'rejections'>;
   logger?: Logger;
@@ -30,7 +33,7 @@ export function baseUrlOf(req: Request): string {
 
 /** Audits and counts a refused SCIM call, then answers in SCIM's error format. */
 export async function rejectScim(
-  ctx: Pick<ScimContext, 'audit' | 'metrics' | 'logger'>,
+  ctx: Pick<ScimContext, 'audit' | 'refusals' | 'metrics' | 'logger'>,
   res: Response,
   status: number,
   reason: string,
@@ -39,6 +42,10 @@ export async function rejectScim(
 ): Promise<void> {
   ctx.metrics?.webhooks.inc({ source: 'scim', outcome: 'rejected' });
   ctx.metrics?.rejections.inc({ source: 'scim', reason });
+  if (ctx.refusals) {
+    ctx.refusals.record({ action: 'scim.rejected', actor: { source: 'scim', id: 'scim-client' }, reason });
+    return sendScimError(res, status, detail, scimType);
+  }
   try {
     await ctx.audit.append({
       action: 'scim.rejected',

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { Intake } from '../intake/types.ts';
@@ -23,6 +24,8 @@ export interface ScimRouterDeps {
   idp: IdentityProvider;
   intake: Intake;
   audit: AuditLog;
+  /** Refusals counted per minute instead of one audit entry each (see RedisRefusalLog). */
+  refusals?: RefusalRecorder;
   /** Where SCIM deactivations are remembered (`{prefix}:scim:*`). */
   redis: Redis;
   /** Key prefix (REVOKER_PREFIX). */
@@ -43,6 +46,7 @@ export function createScimRouter(deps: ScimRouterDeps): express.Router {
     idp: deps.idp,
     intake: deps.intake,
     audit: deps.audit,
+    ...(deps.refusals ? { refusals: deps.refusals } : {}),
     store: new ScimDeactivationStore(deps.redis, deps.prefix),
     metrics: deps.metrics,
     logger: deps.logger,

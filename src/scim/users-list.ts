@@ -7,8 +7,10 @@ import { sendScim } from './scim-error.ts';
 import { LIST_SCHEMA, toScimUser } from './user-resource.ts';
 
 const MAX_RESULTS = 200;
+/** Longest filter we read; RFC 7644 §3.12 answers a filter it will not process with 400 invalidFilter. */
+export const MAX_FILTER_LENGTH = 1024;
 const Query = z.object({
-  filter: z.string().max(1024).optional(),
+  filter: z.string().optional(),
   startIndex: z.coerce.number().int().catch(1).default(1),
   count: z.coerce.number().int().catch(100).default(100),
 });
@@ -16,7 +18,21 @@ const Query = z.object({
 /** GET /Users?filter=userName eq "…" | emails.value eq "…" &startIndex&count ⇒ ListResponse. */
 export function listUsers(ctx: ScimContext) {
   return async (req: Request, res: Response): Promise<void> => {
-    const q = Query.parse(req.query);
+    const parsed = Query.safeParse(req.query);
+    if (!parsed.success) {
+      return rejectScim(ctx, res, 400, 'invalid_value', 'unreadable query parameters', 'invalidValue');
+    }
+    const q = parsed.data;
+    if (q.filter !== undefined && q.filter.length > MAX_FILTER_LENGTH) {
+      return rejectScim(
+        ctx,
+        res,
+        400,
+        'invalid_filter',
+        `filter longer than ${MAX_FILTER_LENGTH} characters`,
+        'invalidFilter',
+      );
+    }
     // RFC 7644 §3.4.2.4: startIndex < 1 is 1; count < 0 is 0.
     const startIndex = Math.max(1, q.startIndex);
     const count = Math.min(Math.max(0, q.count), MAX_RESULTS);

@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
 import type { Config } from '../config.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { SlackAccess } from './access.ts';
 
 /**
  * What the Slack part needs from the rest of Revoker. Listeners receive it explicitly (never the `App`),
@@ -32,11 +34,13 @@ export interface SlackDeps {
   /** Refused Slack requests (forged, stale, malformed) are audited here. Default: not audited. */
   audit?: AuditLog;
   /**
-   * Who may cancel a scheduled (HR/SCIM) revocation during its grace window from the notice's Cancel
-   * button. Default: nobody (the button then explains who can).
+   * Who may see and do what, asked before any look-up (deny by default): requesters per workflow,
+   * admins and approvers (App Home's HR/SCIM section, Cancel on a scheduled offboarding).
    */
-  mayCancel?: (slackUserId: string) => Promise<boolean>;
+  access: SlackAccess;
+  /** Refusals of outsiders, counted per minute into the audit log. Default: logged only. */
+  refusals?: RefusalRecorder;
 }
 
 /** The listeners' subset: no Redis, no queue. */
-export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'mayCancel'>;
+export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'access' | 'refusals'>;

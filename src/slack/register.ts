@@ -41,8 +41,8 @@ export function register(app: App, deps: ListenerDeps): void {
   app.action(ActionId.Approve, async ({ ack, body, action, client, respond }) => {
     await handleApproveButton({ ack, body, action, respond, client: asClient(client) }, deps);
   });
-  app.action(ActionId.CancelScheduled, async ({ ack, body, action, respond }) => {
-    await handleCancelScheduledButton({ ack, body, action, respond }, deps);
+  app.action(ActionId.CancelScheduled, async ({ ack, body, action, respond, client }) => {
+    await handleCancelScheduledButton({ ack, body, action, respond, client: asClient(client) }, deps);
   });
   app.action(ActionId.Deny, async ({ ack, body, action, client, respond }) => {
     await handleDenyButton({ ack, body, action, respond, client: asClient(client) }, deps);

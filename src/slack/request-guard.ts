@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -85,6 +86,8 @@ export function slackRequestGuard(options: {
   metrics?: Metrics;
   /** Every refusal is appended as `slack.rejected` (reason only: never the body or the signature). */
   audit?: AuditLog;
+  /** When given, refusals are counted per minute instead (one audit entry per reason and minute). */
+  refusals?: RefusalRecorder;
 }): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: SLACK_BODY_LIMIT });
   const guard = (req: Request, res: Response, next: NextFunction): void => {
@@ -93,6 +96,14 @@ export function slackRequestGuard(options: {
       options.metrics?.rejections.inc({ source: 'slack', reason: problem });
       options.logger.warn({ problem, status }, 'slack: request rejected');
       res.status(status).json({ ok: false, error: problem });
+      if (options.refusals) {
+        options.refusals.record({
+          action: 'slack.rejected',
+          actor: { source: 'slack', id: 'unverified' },
+          reason: problem,
+        });
+        return;
+      }
       // After the answer: an audit write must not slow a refusal, nor fail it.
       void options.audit
         ?.append({

@@ -36,7 +36,8 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     intake: deps.intake,
     idp: deps.idp,
     logger: deps.logger,
-    ...(deps.mayCancel ? { mayCancel: deps.mayCancel } : {}),
+    access: deps.access,
+    ...(deps.refusals ? { refusals: deps.refusals } : {}),
   };
 
   if (config.SLACK_APP_TOKEN) {
@@ -76,6 +77,7 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
       logger: deps.logger,
       metrics: deps.metrics,
       ...(deps.audit ? { audit: deps.audit } : {}),
+      ...(deps.refusals ? { refusals: deps.refusals } : {}),
     }),
   );
   const receiver = new ExpressReceiver({

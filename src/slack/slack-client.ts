@@ -11,6 +11,10 @@ export interface ListenerClient {
     update(args: { view_id: string; view: ModalView }): Promise<unknown>;
     publish(args: { user_id: string; view: HomeView }): Promise<unknown>;
   };
+  /** users.info (scope `users:read.email` for the profile email); optional so fakes may leave it out. */
+  users?: {
+    info(args: { user: string }): Promise<{ user?: { profile?: { email?: string } } }>;
+  };
   chat: {
     postEphemeral(args: {
       channel: string;

@@ -75,6 +75,7 @@ export class YamlWorkflowEngine implements WorkflowEngine {
         expiresAfterMs: w.approvals.expiresAfterMs,
       },
       graceMs: w.graceMs,
+      cancelApprovals: w.cancelApprovals,
       steps: w.steps.map((s) => ({ ...s })),
     };
     const refuse = (reason: string): WorkflowDecision => ({ ...decision, allowed: false, reason });

@@ -19,6 +19,11 @@ export interface WorkflowDecision {
   };
   /** Delay between the effective time and the revocation, during which it can be cancelled. */
   graceMs: number;
+  /**
+   * People who must click Cancel (each an admin or approver) before a scheduled HR/SCIM revocation is
+   * called off from Slack. Default 2 (two-person rule).
+   */
+  cancelApprovals?: number;
   steps: WorkflowStep[];
 }
 

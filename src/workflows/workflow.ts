@@ -25,6 +25,8 @@ export interface Workflow {
   requesters: Principals;
   approvals: { required: number; approvers: Principals; selfApproval: boolean; expiresAfterMs: number };
   graceMs: number;
+  /** People who must click Cancel on a scheduled HR/SCIM revocation before it is called off. */
+  cancelApprovals: number;
   steps: WorkflowStep[];
   /** Things that load but probably are not what was meant, e.g. an empty variable. */
   warnings: string[];
@@ -117,6 +119,11 @@ export const WorkflowFileSchema = z
       .strict()
       .default({ required: 0, approvers: [], selfApproval: false, expiresAfter: 24 * 3_600_000 }),
     grace: Duration.default(0),
+    /** Cancelling a scheduled HR/SCIM revocation from Slack takes this many people (default two). */
+    cancellation: z
+      .object({ required: z.number().int().min(1).max(5).default(2) })
+      .strict()
+      .default({ required: 2 }),
     steps: z
       .array(Step)
       .min(1)
@@ -195,6 +202,7 @@ export function toWorkflow(raw: WorkflowFile, env: EnvMap, file: string, index: 
       expiresAfterMs: raw.approvals.expiresAfter,
     },
     graceMs: raw.grace,
+    cancelApprovals: raw.cancellation.required,
     steps,
     warnings,
   };

@@ -1,3 +1,4 @@
+import { HttpResponse } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { signHrDelivery } from '../helpers/hr-signing.ts';
@@ -333,7 +334,19 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     },
   );
 
-  it('a scheduled HR offboarding is announced with a Cancel button; only an admin or approver can call it off', async () => {
+  it('a scheduled HR offboarding is announced with a Cancel button; two admins or approvers call it off, never the person leaving', async () => {
+    // Slack profile emails (users.info): UAPPROVER3 is Heidi herself.
+    const emails: Record<string, string> = {
+      UAPPROVER2: 'approver2@example.com',
+      UADMIN1: 'admin1@example.com',
+      UAPPROVER3: 'Heidi@Example.com',
+    };
+    stub.overrides.set('users.info', (c) =>
+      HttpResponse.json({
+        ok: true,
+        user: { id: c.args.user, profile: { email: emails[String(c.args.user)] } },
+      }),
+    );
     const user = await t.idaas.addUser({
       userId: 'heidi',
       email: 'heidi@example.com',
@@ -347,7 +360,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
       data: {
         employeeId: 'E-HEIDI',
         email: 'heidi@example.com',
-        effectiveAt: new Date(Date.now() + 3000).toISOString(),
+        effectiveAt: new Date(Date.now() + 8000).toISOString(),
       },
     });
     const delivered = await fetch(`${t.url}/webhooks/hr/standard`, {
@@ -379,16 +392,22 @@ describe('Slack → approval → workers → IdP, end to end', () => {
           }),
         ),
       );
-    let responses = stub.responses.length;
-    await cancel('UOUTSIDER');
-    expect(await stub.nextResponse(responses)).toMatchObject({ response_type: 'ephemeral' });
+    const reply = async (userId: string) => {
+      const responses = stub.responses.length;
+      await cancel(userId);
+      return stub.nextResponse(responses);
+    };
+    expect(await reply('UOUTSIDER')).toMatchObject({ response_type: 'ephemeral' });
     expect((await t.rt.intake.get(requestId))?.state).toBe('scheduled');
-
-    responses = stub.responses.length;
-    await cancel('UAPPROVER2');
-    const replaced = await stub.nextResponse(responses);
+    // The person being offboarded, though an approver, can never call off their own.
+    expect(String((await reply('UAPPROVER3')).text)).toContain('your own access');
+    // One person is not enough: the first Cancel is recorded, a second person must confirm.
+    expect(String((await reply('UAPPROVER2')).text)).toContain('1 of 2');
+    expect(String((await reply('UAPPROVER2')).text)).toContain('already asked');
+    expect((await t.rt.intake.get(requestId))?.state).toBe('scheduled');
+    const replaced = await reply('UADMIN1');
     expect(replaced).toMatchObject({ replace_original: true });
-    expect(JSON.stringify(replaced)).toContain('cancelled by <@UAPPROVER2>');
+    expect(JSON.stringify(replaced)).toContain('cancelled by <@UADMIN1>');
     const final = await t.rt.intake.waitForOutcome(requestId, 10_000);
     expect(final.state).toBe('cancelled');
     // Past its original time, the token still works: nothing was revoked.
@@ -416,29 +435,18 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     expect(await home('UOUTSIDER')).not.toContain(rec.id);
   });
 
-  it('an outsider’s /revoke is refused and audited; nothing is executed', async () => {
+  it('an outsider’s /revoke is refused at once and audited; nothing is looked up or executed', async () => {
     const since = stub.calls.length;
-    await post(
+    const res = await post(
       slashCommandBody({ userId: 'UOUTSIDER', text: 'user alice@example.com', triggerId: 'trig-out' }),
     );
-    const { viewId, view } = await nextView('revoke_confirm', since);
-    const res = await post(
-      interactivityBody(
-        viewSubmissionPayload({
-          userId: 'UOUTSIDER',
-          viewId,
-          callbackId: 'revoke_confirm',
-          privateMetadata: view.private_metadata,
-          values: { reason_block: { reason_input: { type: 'plain_text_input', value: 'because' } } },
-        }),
-      ),
-    );
-    const ack = (await res.json()) as { response_action: string; errors: Record<string, string> };
-    expect(ack.response_action).toBe('errors');
+    expect(String(((await res.json()) as { text?: string }).text)).toContain('not allowed to request');
+    expect(stub.calls.slice(since).filter((c) => c.method.startsWith('views.'))).toHaveLength(0);
     expect(await t.rt.intake.list({ requestedBy: 'UOUTSIDER' })).toHaveLength(0);
+    await t.rt.refusals.flush({ all: true });
     let audited = false;
     for await (const e of t.rt.audit.entries()) {
-      if (e.action === 'request.rejected' && e.actor.id === 'UOUTSIDER') audited = true;
+      if (e.action === 'slack.refused' && e.actor.id === 'UOUTSIDER') audited = true;
     }
     expect(audited).toBe(true);
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../src/domain/errors.ts';
 import type { Actor, RequestState } from '../../src/domain/request.ts';
-import type { Target } from '../../src/domain/target.ts';
+import { SCOPES, type Target } from '../../src/domain/target.ts';
 import { IdpNotFoundError } from '../../src/identity/errors.ts';
 import type {
   Capabilities,
@@ -13,7 +13,15 @@ import type {
   TokenInfo,
 } from '../../src/identity/port.ts';
 import type { Notifier, RequestEventType } from '../../src/intake/notifier.ts';
-import type { Intake, ListFilter, RequestRecord, SubmitInput, SubmitResult } from '../../src/intake/types.ts';
+import type {
+  CancelVoteResult,
+  Intake,
+  ListFilter,
+  RequestRecord,
+  SubmitInput,
+  SubmitResult,
+} from '../../src/intake/types.ts';
+import { refusalText, type SlackAccess } from '../../src/slack/access.ts';
 
 /**
  * In-memory Intake for Slack tests, with the approval rules the real workflow enforces (no self-approval,
@@ -27,6 +35,8 @@ export class FakeSlackIntake implements Intake {
   readonly denials: { requestId: string; approver: Actor; reason: string }[] = [];
   /** Slack user ids refused at submit (ForbiddenError). */
   readonly forbiddenRequesters = new Set<string>();
+  /** Slack user ids in no workflow: `access()` refuses them before any look-up. */
+  readonly outsiders = new Set<string>();
   requiredApprovals = 1;
   approvers: string[] = ['U0APPROVER1', 'U0APPROVER2'];
   notifier: Notifier | undefined;
@@ -160,6 +170,22 @@ export class FakeSlackIntake implements Intake {
     this.touch(r, 'cancelled');
     await this.emit('request.cancelled', r);
     return structuredClone(r);
+  }
+
+  /** One person is enough here; the two-person rule is the real intake's (tested end to end). */
+  async requestCancel(requestId: string, actor: Actor): Promise<CancelVoteResult> {
+    const request = await this.cancel(requestId, actor, 'cancelled from Slack');
+    return { request, cancelled: true, votes: 1, required: 1 };
+  }
+
+  /** Slack access matching these rules: everyone but `outsiders` is a requester; approvers are staff. */
+  access(): SlackAccess {
+    return {
+      refusal: refusalText(),
+      requestableScopes: async (userId) => (this.outsiders.has(userId) ? [] : [...SCOPES]),
+      maySee: async (userId, r) => r.requestedBy.id === userId || this.approvers.includes(userId),
+      isStaff: async (userId) => this.approvers.includes(userId),
+    };
   }
 
   async reschedule(requestId: string, effectiveAt: string): Promise<RequestRecord> {

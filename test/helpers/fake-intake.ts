@@ -3,7 +3,14 @@ import { ConflictError, NotFoundError } from '../../src/domain/errors.ts';
 import { type Actor, TERMINAL_STATES } from '../../src/domain/request.ts';
 import type { Target } from '../../src/domain/target.ts';
 import type { RevocationPlan } from '../../src/identity/port.ts';
-import type { Intake, ListFilter, RequestRecord, SubmitInput, SubmitResult } from '../../src/intake/types.ts';
+import type {
+  CancelVoteResult,
+  Intake,
+  ListFilter,
+  RequestRecord,
+  SubmitInput,
+  SubmitResult,
+} from '../../src/intake/types.ts';
 
 /**
  * In-memory Intake for tests: records every call, honours idempotency keys, and moves requests
@@ -62,6 +69,10 @@ export class FakeIntake implements Intake {
     }
     this.cancellations.push({ requestId, actor, reason });
     return this.update(requestId, { state: 'cancelled' });
+  }
+
+  async requestCancel(): Promise<CancelVoteResult> {
+    throw new Error('not used by these tests');
   }
 
   async reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord> {

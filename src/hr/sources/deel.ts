@@ -19,6 +19,7 @@ import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent } from '../hr-event.ts';
 import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
+import { parseEventTime } from '../time-window.ts';
 import { vendorRequest } from '../vendor-http.ts';
 import { issuesOf, parseJson } from './parse.ts';
 
@@ -50,6 +51,7 @@ function validEmail(e: string | null | undefined): string | undefined {
 
 export const deelSource: HrSource = {
   name: 'deel',
+  eventTimeWindow: true,
 
   verify({ headers, rawBody, secret }: VerifyInput): void {
     const signature = headers['x-deel-signature'];
@@ -67,6 +69,7 @@ export const deelSource: HrSource = {
     return [
       {
         source: 'deel',
+        occurredAt: parseEventTime(timestamp),
         eventId:
           data.meta.tracking_id ?? sha256Hex('deel', data.meta.event_type, data.resource.id, timestamp ?? ''),
         employeeId: data.resource.id,

@@ -20,6 +20,7 @@ import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent, HrEventKind } from '../hr-event.ts';
 import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
+import { parseEventTime } from '../time-window.ts';
 import { vendorRequest } from '../vendor-http.ts';
 import { issuesOf, parseJson } from './parse.ts';
 
@@ -55,6 +56,7 @@ const Employee = z.looseObject({
 
 export const gustoSource: HrSource = {
   name: 'gusto',
+  eventTimeWindow: true,
 
   verify({ headers, rawBody, secret }: VerifyInput): void {
     const signature = headers['x-gusto-signature'];
@@ -72,6 +74,7 @@ export const gustoSource: HrSource = {
     return [
       {
         source: 'gusto',
+        occurredAt: parseEventTime(p.timestamp),
         eventId: p.uuid ?? sha256Hex('gusto', p.event_type, p.entity_uuid, String(p.timestamp ?? '')),
         employeeId: p.entity_uuid,
         kind,

@@ -21,6 +21,7 @@ import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent, HrEventKind } from '../hr-event.ts';
 import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
+import { parseEventTime } from '../time-window.ts';
 import { vendorRequest } from '../vendor-http.ts';
 import { issuesOf, parseJson } from './parse.ts';
 
@@ -57,6 +58,7 @@ function isPing(rawBody: Buffer): boolean {
 
 export const hibobSource: HrSource = {
   name: 'hibob',
+  eventTimeWindow: true,
 
   verify({ headers, rawBody, secret }: VerifyInput): void {
     const signature = headers['bob-signature'];
@@ -76,6 +78,7 @@ export const hibobSource: HrSource = {
     return [
       {
         source: 'hibob',
+        occurredAt: parseEventTime(triggeredAt),
         eventId: sha256Hex('hibob', type, data.employeeId, triggeredAt),
         employeeId: data.employeeId,
         email,

@@ -19,8 +19,9 @@ export interface AdminApiOptions {
 
 /**
  * The console's admin API on plain node:http (it is benchmarked, so no framework in the way).
- * Order: route → bearer → fault switches → body → handler. /faults and /stats bypass the switches so
- * a test can always turn them off and read the counters.
+ * Order: bearer → route → fault switches → body → handler: without the token nothing is learnt, not
+ * even which routes exist. /faults and /stats bypass the switches so a test can always turn them off
+ * and read the counters.
  */
 export class AdminApi {
   readonly #tokenDigest: Buffer;
@@ -39,8 +40,8 @@ export class AdminApi {
     try {
       const url = new URL(req.url ?? '/', 'http://idaas.invalid');
       const path = url.pathname.slice(ADMIN_PREFIX.length);
-      const found = this.#route(req.method ?? 'GET', path);
       this.#authorize(req);
+      const found = this.#route(req.method ?? 'GET', path);
       if (!found.route.bypassFaults) headers = this.options.faults.admit();
       const body = found.route.body ? await this.#body(req, found.route.body) : undefined;
       const result = await found.route.handler({
@@ -67,7 +68,7 @@ export class AdminApi {
       if (!m) continue;
       pathMatched = true;
       if (route.method === method) {
-        const params = (m.slice(1) as string[]).map((p) => decodeURIComponent(p));
+        const params = (m.slice(1) as string[]).map(decodePathSegment);
         return { route, params };
       }
     }
@@ -115,6 +116,15 @@ export class AdminApi {
       );
     }
     return parsed.data;
+  }
+}
+
+/** A %-encoded path segment; malformed encoding is the caller's mistake (400), not ours. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw invalidRequest('the path has malformed percent-encoding');
   }
 }
 

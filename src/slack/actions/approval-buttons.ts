@@ -70,7 +70,9 @@ export async function handleDenyButton(args: ApprovalButtonArgs, deps: ListenerD
   if (!ctx?.body.trigger_id) return;
   try {
     // Refuse a decided or unknown request now, rather than after the approver typed a reason.
-    const request = await deps.intake.get(ctx.requestId);
+    const found = await deps.intake.get(ctx.requestId);
+    // Someone who may not see it learns nothing about it, not even that it exists.
+    const request = found && (await deps.access.maySee(ctx.actor.id, found)) ? found : undefined;
     if (!request) throw new NotFoundError(`No request ${ctx.requestId}.`);
     if (request.state !== 'pending_approval') {
       throw new ConflictError(`Request ${ctx.requestId} is already ${request.state.replace('_', ' ')}.`);

@@ -1,24 +1,33 @@
 import { z } from 'zod';
 import { asCodedError, ForbiddenError } from '../../domain/errors.ts';
+import { refuse } from '../access.ts';
 import { explainError } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
 import { buildCancelledNotice } from '../messages/notify-messages.ts';
 import { BlockActionsSchema } from '../payloads.ts';
-import type { RespondFn } from '../slack-client.ts';
+import type { ListenerClient, RespondFn } from '../slack-client.ts';
 
 export interface CancelScheduledArgs {
   ack: () => Promise<void>;
   body: unknown;
   action: unknown;
   respond: RespondFn;
+  client: ListenerClient;
+}
+
+/** The clicker's Slack profile email, to tell them apart from the person being offboarded. */
+async function profileEmail(client: ListenerClient, userId: string): Promise<string | undefined> {
+  const info = await client.users?.info({ user: userId });
+  return info?.user?.profile?.email || undefined;
 }
 
 const ButtonSchema = z.object({ value: z.string().min(1).max(128) });
 
 /**
- * Cancel on a scheduled HR/SCIM revocation's notice: only those `mayCancel` accepts (admins and
- * approvers) may call it off, and only while it has not started; the notice then says who cancelled.
+ * Cancel on a scheduled HR/SCIM revocation's notice: only admins and approvers may ask, never the person
+ * being offboarded, and only while it has not started; it is called off once the workflow's number of
+ * people (default two) have asked, and the notice then says who cancelled.
  */
 export async function handleCancelScheduledButton(
   args: CancelScheduledArgs,
@@ -31,16 +40,29 @@ export async function handleCancelScheduledButton(
   const { user } = body.data;
   const requestId = action.data.value;
   try {
-    if (!(await deps.mayCancel?.(user.id))) {
+    if (!(await deps.access.isStaff(user.id))) {
+      refuse(deps, user.id, 'cancel');
       throw new ForbiddenError('only Revoker admins and approvers may cancel a scheduled revocation');
     }
     const name = user.name ?? user.username;
-    const cancelled = await deps.intake.cancel(
-      requestId,
-      { source: 'slack', id: user.id, ...(name ? { name: name.slice(0, 256) } : {}) },
-      'cancelled from Slack during the grace window',
-    );
-    await args.respond({ replace_original: true, ...buildCancelledNotice(cancelled, user.id) });
+    const email = await profileEmail(args.client, user.id).catch(() => undefined);
+    const vote = await deps.intake.requestCancel(requestId, {
+      source: 'slack',
+      id: user.id,
+      ...(name ? { name: name.slice(0, 256) } : {}),
+      ...(email ? { email } : {}),
+    });
+    if (vote.cancelled) {
+      await args.respond({ replace_original: true, ...buildCancelledNotice(vote.request, user.id) });
+      return;
+    }
+    await args.respond({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text:
+        `Your cancel is recorded (${vote.votes} of ${vote.required}). A second admin or approver must ` +
+        'click Cancel to confirm before the revocation starts.',
+    });
   } catch (err) {
     deps.logger.info({ code: asCodedError(err).code, user: user.id }, 'slack: cancel refused');
     await args.respond({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { asCodedError } from '../../domain/errors.ts';
 import { SCOPES, type Scope } from '../../domain/target.ts';
+import { gate } from '../access.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
@@ -34,6 +35,15 @@ export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDep
   const body = BlockActionsSchema.safeParse(args.body);
   const action = RadioActionSchema.safeParse(args.action);
   if (!body.success || !action.success || !body.data.view) return;
+  const scope = action.data.selected_option.value;
+  const refused = await gate(deps, body.data.user.id, scope, `scope.${scope}`);
+  if (refused) {
+    await args.client.views.update({
+      view_id: body.data.view.id,
+      view: buildNoticeModal('Not allowed', refused),
+    });
+    return;
+  }
   await args.client.views.update({
     view_id: body.data.view.id,
     view: buildScopeModal({
@@ -53,6 +63,11 @@ export async function handleTargetSelect(args: BlockActionArgs, deps: ListenerDe
   const viewId = body.data.view.id;
   const meta = parseMetadata(ScopeMetadataSchema, body.data.view.private_metadata);
   if (meta?.scope !== 'user' && meta?.scope !== 'token') return;
+  const refused = await gate(deps, body.data.user.id, meta.scope, 'token_list');
+  if (refused) {
+    await args.client.views.update({ view_id: viewId, view: buildNoticeModal('Not allowed', refused) });
+    return;
+  }
   const ref = 'selected_option' in action.data ? action.data.selected_option.value : action.data.value;
   const { capabilities } = deps.idp;
   try {
@@ -96,6 +111,14 @@ export async function handleRevokeTokenButton(args: BlockActionArgs, deps: Liste
   if (!body.success || !action.success || !body.data.trigger_id) return;
   const meta = parseMetadata(UserTokensMetadataSchema, body.data.view?.private_metadata);
   if (!meta) return;
+  const refused = await gate(deps, body.data.user.id, 'token', 'revoke_token');
+  if (refused) {
+    await args.client.views.push({
+      trigger_id: body.data.trigger_id,
+      view: buildNoticeModal('Not allowed', refused),
+    });
+    return;
+  }
   const pushed = await args.client.views.push({
     trigger_id: body.data.trigger_id,
     view: buildLoadingModal(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { asCodedError } from '../../domain/errors.ts';
+import { gate } from '../access.ts';
 import type { PlainTextOption } from '../block-kit.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { plainText } from '../escape.ts';
@@ -9,6 +10,7 @@ import { withinDeadline } from '../slack-client.ts';
 
 const BlockSuggestionSchema = z.object({
   type: z.literal('block_suggestion'),
+  user: z.object({ id: z.string().min(1).max(64) }),
   value: z.string().max(256).default(''),
   view: z.object({ private_metadata: z.string().optional() }).optional(),
 });
@@ -22,6 +24,8 @@ export async function searchTargetOptions(body: unknown, deps: ListenerDeps): Pr
   const parsed = BlockSuggestionSchema.safeParse(body);
   if (!parsed.success) return [];
   const scope = parseMetadata(ScopeMetadataSchema, parsed.data.view?.private_metadata)?.scope;
+  // Deny by default: no search (no IdP call, nothing listed) for anyone who may not request this scope.
+  if (!scope || (await gate(deps, parsed.data.user.id, scope, `options.${scope}`))) return [];
   const q = parsed.data.value.trim();
   const idp = deps.idp;
   const search = async (): Promise<{ label: string; value: string }[]> => {

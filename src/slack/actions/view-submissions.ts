@@ -3,6 +3,7 @@ import { asCodedError, ErrorCode } from '../../domain/errors.ts';
 import type { Actor } from '../../domain/request.ts';
 import type { Scope } from '../../domain/target.ts';
 import type { RequestRecord } from '../../intake/types.ts';
+import { gate } from '../access.ts';
 import type { ModalView } from '../block-kit.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
@@ -60,6 +61,8 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
   if (!scope || scope === 'token' || !selected) {
     return args.ack({ response_action: 'errors', errors: { [BlockId.Target]: 'Pick what to revoke.' } });
   }
+  const refused = await gate(deps, body.data.user.id, scope, `submit.${scope}`);
+  if (refused) return args.ack({ response_action: 'update', view: buildNoticeModal('Not allowed', refused) });
   const ref = 'selected_option' in selected ? selected.selected_option.value : selected.value;
   const lookup = resolveTarget(deps.idp, scope, ref);
   const early = await withinDeadline(lookup, SUBMIT_BUDGET_MS);
@@ -102,6 +105,8 @@ export async function handleUserTokensSubmission(
   if (!body.success) return args.ack();
   const meta = parseMetadata(UserTokensMetadataSchema, body.data.view.private_metadata);
   if (!meta) return args.ack();
+  const refused = await gate(deps, body.data.user.id, 'user', 'submit.user_tokens');
+  if (refused) return args.ack({ response_action: 'update', view: buildNoticeModal('Not allowed', refused) });
   await args.ack({ response_action: 'update', view: buildLoadingModal() });
   await showConfirmation(
     args.client,
@@ -136,6 +141,8 @@ export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: Li
       errors: { [BlockId.Reason]: 'This dialog expired; run /revoke again.' },
     });
   }
+  const refused = await gate(deps, user.id, meta.target.kind, 'confirm');
+  if (refused) return args.ack({ response_action: 'errors', errors: { [BlockId.Reason]: refused } });
   if (!reason)
     return args.ack({ response_action: 'errors', errors: { [BlockId.Reason]: 'A reason is required.' } });
   const submission = deps.intake.submit({

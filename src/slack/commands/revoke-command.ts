@@ -1,6 +1,7 @@
 import { asCodedError } from '../../domain/errors.ts';
 import type { Scope } from '../../domain/target.ts';
 import type { RequestRecord } from '../../intake/types.ts';
+import { gate, refuse } from '../access.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
@@ -54,6 +55,8 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
       await args.ack({ response_type: 'ephemeral', text: `${escapeText(cmd.message)}\n\n${USAGE}` });
       return;
     case 'modal': {
+      const refused = await gate(deps, command.user_id, 'any', 'command');
+      if (refused) return args.ack({ response_type: 'ephemeral', text: refused });
       await args.ack();
       await args.client.views.open({
         trigger_id: command.trigger_id,
@@ -64,7 +67,16 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
     case 'status': {
       await args.ack();
       try {
-        const r = await deps.intake.get(cmd.requestId);
+        const found = await deps.intake.get(cmd.requestId);
+        // Unknown and not yours answer alike, so ids cannot be probed.
+        const r = found && (await deps.access.maySee(command.user_id, found)) ? found : undefined;
+        if (!r && (await deps.access.requestableScopes(command.user_id)).length === 0) {
+          if (!(await deps.access.isStaff(command.user_id))) {
+            refuse(deps, command.user_id, 'status');
+            await args.respond({ response_type: 'ephemeral', text: deps.access.refusal });
+            return;
+          }
+        }
         await args.respond({ response_type: 'ephemeral', text: statusText(r, cmd.requestId) });
       } catch (err) {
         await args.respond({ response_type: 'ephemeral', text: escapeText(explainError(err)) });
@@ -72,8 +84,10 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
       return;
     }
     default: {
-      await args.ack();
       const scope: Scope = cmd.kind;
+      const refused = await gate(deps, command.user_id, scope, `command.${scope}`);
+      if (refused) return args.ack({ response_type: 'ephemeral', text: refused });
+      await args.ack();
       const ref = cmd.kind === 'token' ? cmd.tokenId : cmd.ref;
       const userRef = cmd.kind === 'token' ? cmd.user : undefined;
       const lookup = resolveTarget(deps.idp, scope, ref, userRef);

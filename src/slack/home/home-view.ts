@@ -38,7 +38,8 @@ function list(title: string, empty: string, items: RequestRecord[], withButtons:
 export function buildHomeView(input: {
   mine: RequestRecord[];
   awaiting: RequestRecord[];
-  hr: RequestRecord[];
+  /** HR/SCIM offboardings; undefined hides the section (only admins and approvers see it). */
+  hr: RequestRecord[] | undefined;
   /** A one-off message, e.g. why an Approve click was refused (Home has no ephemeral messages). */
   notice?: string;
 }): HomeView {
@@ -53,7 +54,7 @@ export function buildHomeView(input: {
       input.mine,
       false,
     ),
-    ...list('Recent HR offboarding revocations', 'None.', input.hr, false),
   );
+  if (input.hr) blocks.push(...list('Recent HR offboarding revocations', 'None.', input.hr, false));
   return { type: 'home', blocks };
 }

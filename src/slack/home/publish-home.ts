@@ -7,17 +7,26 @@ import { buildHomeView, HOME_LIST_LIMIT } from './home-view.ts';
 export async function publishHome(
   client: ListenerClient,
   userId: string,
-  deps: Pick<ListenerDeps, 'intake' | 'logger'>,
+  deps: Pick<ListenerDeps, 'intake' | 'logger' | 'access'>,
   notice?: string,
 ): Promise<void> {
   const limit = HOME_LIST_LIMIT;
-  const [mine, awaiting, hr] = await Promise.all([
+  // HR/SCIM offboardings (names, dates, reasons) are for admins and approvers only.
+  const staff = await deps.access.isStaff(userId);
+  const [mine, awaiting, hr, scim] = await Promise.all([
     deps.intake.list({ requestedBy: userId, limit }),
     deps.intake.list({ awaitingApprovalFrom: userId, limit }),
-    deps.intake.list({ source: 'hr', limit }),
+    staff ? deps.intake.list({ source: 'hr', limit }) : [],
+    staff ? deps.intake.list({ source: 'scim', limit }) : [],
   ]);
+  const offboarding = staff
+    ? [...hr, ...scim].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit)
+    : undefined;
   try {
-    await client.views.publish({ user_id: userId, view: buildHomeView({ mine, awaiting, hr, notice }) });
+    await client.views.publish({
+      user_id: userId,
+      view: buildHomeView({ mine, awaiting, hr: offboarding, notice }),
+    });
   } catch (err) {
     deps.logger.warn({ err: asCodedError(err).code }, 'slack: views.publish failed');
   }

@@ -37,7 +37,15 @@ beforeAll(async () => {
   stub.listen();
   const idp = new FakeSlackIdp();
   const intake = new FakeSlackIntake(idp);
-  const slack = createSlackApp({ config, intake, idp, redis, prefix: 'no-auth-test', logger: silentLogger });
+  const slack = createSlackApp({
+    config,
+    intake,
+    idp,
+    redis,
+    prefix: 'no-auth-test',
+    logger: silentLogger,
+    access: intake.access(),
+  });
   const app = express();
   app.use('/slack/events', slack.handler);
   server = await new Promise<Server>((resolve) => {

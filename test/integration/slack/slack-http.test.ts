@@ -56,7 +56,15 @@ beforeAll(async () => {
   );
   intake.notifier = notifications.notifier;
   notifications.startWorker();
-  const slack = createSlackApp({ config, intake, idp, redis, prefix, logger: silentLogger });
+  const slack = createSlackApp({
+    config,
+    intake,
+    idp,
+    redis,
+    prefix,
+    logger: silentLogger,
+    access: intake.access(),
+  });
   const app = express();
   app.use('/slack/events', slack.handler);
   server = await new Promise<Server>((resolve) => {

@@ -10,7 +10,7 @@ import { fakeClient } from './fake-client.ts';
 function setup() {
   const idp = new FakeSlackIdp();
   const intake = new FakeSlackIntake(idp);
-  const deps = { idp, intake, logger: silentLogger };
+  const deps = { idp, intake, logger: silentLogger, access: intake.access() };
   const fc = fakeClient();
   const respond = vi.fn<RespondFn>(async () => undefined);
   const ack = vi.fn(async (_r?: unknown) => undefined);

@@ -32,6 +32,7 @@ describe('YamlWorkflowEngine with the shipped defaults', () => {
         expiresAfterMs: 86_400_000,
       },
       graceMs: 0,
+      cancelApprovals: 2,
       steps: [{ revoke: true }, { verify: true }],
     });
   });
