@@ -133,6 +133,8 @@ export type Env = z.infer<typeof EnvSchema>;
 export interface Config extends Env {
   /** HR_<SOURCE>_SECRET, keyed by lower-case source name. */
   hrSecrets: Record<string, string>;
+  /** HR_<SOURCE>_DOMAINS: the email domains each listed source may offboard (lower-case). */
+  hrDomains: Record<string, string[]>;
   /** HR vendor API access (`BAMBOOHR_API_URL`, `HIBOB_API_*`, `GUSTO_API_*`, `DEEL_API_*`), from the same environment. */
   hr: HrConfig;
 }
@@ -177,12 +179,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const hrSecrets: Record<string, string> = {};
+  const hrDomains: Record<string, string[]> = {};
   for (const [key, value] of Object.entries(env)) {
     const m = /^HR_([A-Z0-9_]+)_SECRET$/.exec(key);
     if (m && value) hrSecrets[m[1]!.toLowerCase()] = value;
+    const d = /^HR_([A-Z0-9_]+)_DOMAINS$/.exec(key);
+    if (d && value?.trim()) {
+      hrDomains[d[1]!.toLowerCase()] = value
+        .split(',')
+        .map((s) => s.trim().toLowerCase().replace(/^@/, ''))
+        .filter(Boolean);
+    }
   }
   if (hrSecrets.standard && !hrSecrets.standard.startsWith('whsec_')) {
     throw new ConfigError('HR_STANDARD_SECRET', 'must be a Standard Webhooks secret (whsec_…)');
   }
-  return { ...cfg, hrSecrets, hr: loadHrConfig(env) };
+  return { ...cfg, hrSecrets, hrDomains, hr: loadHrConfig(env) };
 }

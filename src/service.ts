@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import { startAuditRetention } from './audit/audit-retention.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
@@ -69,11 +70,22 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       notifier: rt.notifier,
       redis: rt.redis,
       hrConfig: config.hr,
+      domains: config.hrDomains,
       logger,
     });
     rt.slack?.startWorker();
+    const retention =
+      config.AUDIT_RETENTION_DAYS > 0
+        ? startAuditRetention({
+            audit: rt.audit,
+            days: config.AUDIT_RETENTION_DAYS,
+            dir: config.AUDIT_ARCHIVE_DIR,
+            logger,
+          })
+        : undefined;
     const w = workers;
     closers.push(async (grace) => {
+      retention?.stop();
       await Promise.all([w.close(grace), hrWorker.close()]);
     });
   }

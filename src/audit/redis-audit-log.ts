@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { TargetSchema } from '../domain/target.ts';
+import { type ArchiveHead, archiveFiles, readArchive, writeArchive } from './audit-archive.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { AuditEntry, AuditEntryInput, AuditLog, AuditVerifyResult } from './types.ts';
 
@@ -123,6 +124,28 @@ const StoredEntrySchema = z.object({
 });
 
 type Decoded = { ok: true; entry: AuditEntry } | { ok: false; id: string; error: string };
+
+/** An entry as an archive file holds it (see audit-archive.ts). */
+const ArchivedEntrySchema = z
+  .object({
+    id: z.string().min(1),
+    seq: z.number().int().min(1),
+    at: z.string().min(1),
+    prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    action: z.string().min(1),
+    actor: ActorSchema,
+    requestId: z.string().optional(),
+    target: TargetSchema.optional(),
+    detail: DetailSchema.optional(),
+  })
+  .strict();
+
+/** The stream id right after `id` (`ms-n` → `ms-(n+1)`): XTRIM MINID with it drops `id` and all before. */
+function nextStreamId(id: string): string {
+  const [ms, n] = id.split('-');
+  return `${ms}-${Number(n) + 1}`;
+}
 
 /** sha256 over the canonical JSON of every field except `id` and `hash`. */
 export function hashEntry(e: Omit<AuditEntry, 'id' | 'hash'>): string {
@@ -362,7 +385,49 @@ export class RedisAuditLog implements AuditLog {
     }
   }
 
-  async verify(): Promise<AuditVerifyResult> {
+  /**
+   * Moves every entry appended before `before` into an archive file in `dir` (JSON Lines, the chain
+   * head carried in its last line), then trims them from the stream and records where the stream now
+   * starts (`:audit:base`), so `verify` proves archive and stream as one chain. One run at a time
+   * across processes (a Redis lock); returns how many entries moved.
+   */
+  async archive(options: { before: Date; dir: string }): Promise<{ archived: number; file?: string }> {
+    const lockKey = `${this.#prefix}:archive-lock`;
+    const token = String(randomInt(1, 2 ** 47));
+    if ((await this.#redis.set(lockKey, token, 'PX', 600_000, 'NX')) !== 'OK') return { archived: 0 };
+    try {
+      const entries: AuditEntry[] = [];
+      const cutoff = options.before.getTime();
+      for await (const [id, flat] of this.#raw('-')) {
+        if (Number(id.split('-')[0]) >= cutoff) break;
+        entries.push(this.#decodeOrThrow(id, flat));
+      }
+      if (entries.length === 0) return { archived: 0 };
+      const file = await writeArchive(options.dir, entries);
+      const last = entries[entries.length - 1]!;
+      // The file is durable before anything leaves Redis; trim and base move together.
+      await this.#redis
+        .multi()
+        .xtrim(this.streamKey, 'MINID', nextStreamId(last.id))
+        .hset(`${this.#prefix}:base`, 'seq', String(last.seq), 'hash', last.hash, 'id', last.id)
+        .exec();
+      return { archived: entries.length, file };
+    } finally {
+      await this.#redis.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+        1,
+        lockKey,
+        token,
+      );
+    }
+  }
+
+  /**
+   * Recomputes the chain. With `archiveDir`, from the first archived entry through the archive files and
+   * on into the stream, which must join the archive exactly; without it, the stream from where the last
+   * trim left it (`:audit:base`).
+   */
+  async verify(options: { archiveDir?: string } = {}): Promise<AuditVerifyResult> {
     // Read the head first: appends during the scan only add entries after it.
     const [headSeqText, headHash, headId] = await this.#redis.hmget(
       `${this.#prefix}:head`,
@@ -370,10 +435,37 @@ export class RedisAuditLog implements AuditLog {
       'hash',
       'id',
     );
+    const [baseSeqText, baseHash, baseId] = await this.#redis.hmget(
+      `${this.#prefix}:base`,
+      'seq',
+      'hash',
+      'id',
+    );
+    const base: ArchiveHead | undefined = baseSeqText
+      ? { seq: Number(baseSeqText), hash: baseHash ?? '', id: baseId ?? '' }
+      : undefined;
     const headSeq = headSeqText ? Number(headSeqText) : 0;
     let count = 0;
     let prevHash = GENESIS_HASH;
-    let hashAtHead: string | undefined;
+    if (options.archiveDir !== undefined) {
+      const archived = await verifyArchive(options.archiveDir);
+      if (!archived.ok) return archived;
+      count = archived.count;
+      prevHash = archived.hash;
+      if ((base?.seq ?? 0) !== count || (base && base.hash !== prevHash)) {
+        return {
+          ok: false,
+          count,
+          badSeq: count + 1,
+          badId: base?.id ?? '',
+          reason: `the archive ends at seq ${count} but the stream continues from seq ${base?.seq ?? 0}: archive files are missing or altered`,
+        };
+      }
+    } else if (base) {
+      count = base.seq;
+      prevHash = base.hash;
+    }
+    let hashAtHead: string | undefined = headSeq === count ? prevHash : undefined;
     let lastId = '';
     const it = this.#raw('-')[Symbol.asyncIterator]();
     let current = await it.next();
@@ -453,4 +545,52 @@ export class RedisAuditLog implements AuditLog {
     if (!d.ok) throw new ValidationError(`audit entry ${id} is malformed: ${d.error}`);
     return d.entry;
   }
+}
+
+/** Checks the archive files in `dir` as one chain from the genesis; returns where it ends. */
+async function verifyArchive(
+  dir: string,
+): Promise<{ ok: true; count: number; hash: string } | Extract<AuditVerifyResult, { ok: false }>> {
+  let count = 0;
+  let prevHash = GENESIS_HASH;
+  for (const file of await archiveFiles(dir)) {
+    let closed = false;
+    for await (const line of readArchive(file)) {
+      const bad = (id: string, reason: string): Extract<AuditVerifyResult, { ok: false }> => ({
+        ok: false,
+        count,
+        badSeq: count + 1,
+        badId: id,
+        reason: `${file} line ${line.line}: ${reason}`,
+      });
+      if (closed) return bad('', 'lines after the closing head line');
+      if (line.kind === 'bad') return bad('', line.error);
+      if (line.kind === 'head') {
+        if (line.head.seq !== count || line.head.hash !== prevHash) {
+          return bad(line.head.id, 'the closing head does not match the last entry');
+        }
+        closed = true;
+        continue;
+      }
+      const parsed = ArchivedEntrySchema.safeParse(line.value);
+      if (!parsed.success) return bad('', `malformed entry: ${parsed.error.issues[0]!.message}`);
+      const e = parsed.data as AuditEntry;
+      if (hashEntry(e) !== e.hash)
+        return bad(e.id, 'hash mismatch: the entry was altered after it was written');
+      if (e.seq !== count + 1) return bad(e.id, `seq ${e.seq} where ${count + 1} was expected`);
+      if (e.prevHash !== prevHash) return bad(e.id, `prevHash mismatch: does not chain to entry ${count}`);
+      count = e.seq;
+      prevHash = e.hash;
+    }
+    if (!closed) {
+      return {
+        ok: false,
+        count,
+        badSeq: count + 1,
+        badId: '',
+        reason: `${file}: no closing head line (cut short)`,
+      };
+    }
+  }
+  return { ok: true, count, hash: prevHash };
 }

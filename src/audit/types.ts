@@ -58,5 +58,6 @@ export interface AuditLog {
    */
   append(entry: AuditEntryInput, options?: { dedupeKey?: string }): Promise<AuditEntry | undefined>;
   entries(options?: { since?: Date; requestId?: string }): AsyncIterable<AuditEntry>;
-  verify(): Promise<AuditVerifyResult>;
+  /** With `archiveDir`, the archive files there and the stream as one chain. */
+  verify(options?: { archiveDir?: string }): Promise<AuditVerifyResult>;
 }

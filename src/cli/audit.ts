@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { exportAudit } from '../audit/export.ts';
 import { RedisAuditLog } from '../audit/redis-audit-log.ts';
-import { loadConfig } from '../config.ts';
+import { type Config, loadConfig } from '../config.ts';
 import { ValidationError } from '../domain/errors.ts';
 
 const ExportOptionsSchema = z.object({
@@ -26,7 +26,7 @@ const ExportOptionsSchema = z.object({
 });
 
 /** Opens the audit log on the configured Redis, runs `fn`, and always closes Redis so the process exits. */
-async function withAuditLog<T>(fn: (log: RedisAuditLog) => Promise<T>): Promise<T> {
+async function withAuditLog<T>(fn: (log: RedisAuditLog, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
   // A shell command should fail fast when Redis is down, not retry forever.
   // The schema always fills REDIS_URL, but its inferred type still says optional.
@@ -35,7 +35,7 @@ async function withAuditLog<T>(fn: (log: RedisAuditLog) => Promise<T>): Promise<
     retryStrategy: (times) => (times > 3 ? null : 200),
   });
   try {
-    return await fn(new RedisAuditLog({ redis, prefix: cfg.REVOKER_PREFIX }));
+    return await fn(new RedisAuditLog({ redis, prefix: cfg.REVOKER_PREFIX }), cfg);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
@@ -47,9 +47,12 @@ export function register(program: Command): void {
 
   audit
     .command('verify')
-    .description('Recompute the hash chain; exit 1 naming the first bad entry')
-    .action(async () => {
-      const result = await withAuditLog((log) => log.verify());
+    .description('Recompute the hash chain, archive files and stream; exit 1 naming the first bad entry')
+    .option('--archive <dir>', 'archive directory (default AUDIT_ARCHIVE_DIR)')
+    .action(async (raw: { archive?: string }) => {
+      const result = await withAuditLog((log, cfg) =>
+        log.verify({ archiveDir: raw.archive ?? cfg.AUDIT_ARCHIVE_DIR }),
+      );
       if (result.ok) {
         process.stdout.write(`ok: ${result.count} entries, chain intact\n`);
         return;
@@ -59,6 +62,27 @@ export function register(program: Command): void {
           `${result.count} entries before it are intact\n`,
       );
       process.exitCode = 1;
+    });
+
+  audit
+    .command('archive')
+    .description(
+      'Move entries older than --days (default AUDIT_RETENTION_DAYS) to the archive, then trim them',
+    )
+    .option('--days <days>', 'age in days')
+    .option('--dir <dir>', 'archive directory (default AUDIT_ARCHIVE_DIR)')
+    .action(async (raw: { days?: string; dir?: string }) => {
+      const { archived, file } = await withAuditLog((log, cfg) => {
+        const days = z.coerce
+          .number()
+          .min(0)
+          .parse(raw.days ?? cfg.AUDIT_RETENTION_DAYS);
+        return log.archive({
+          before: new Date(Date.now() - days * 86_400_000),
+          dir: raw.dir ?? cfg.AUDIT_ARCHIVE_DIR,
+        });
+      });
+      process.stdout.write(`archived ${archived} entries${file ? ` to ${file}` : ''}\n`);
     });
 
   audit

@@ -36,12 +36,18 @@ export interface HrProcessorDeps {
   sources?: Readonly<Record<string, HrSource>>;
   /** Default silent. */
   logger?: Logger;
+  /**
+   * Per source (`HR_<SOURCE>_DOMAINS`): the email domains it may offboard. A source listed here cannot
+   * terminate anyone outside them (e.g. a subsidiary's HR system and the parent's admins); a source not
+   * listed is unrestricted.
+   */
+  domains?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type HrOutcome =
   | { action: 'submitted' | 'duplicate' | 'rescheduled' | 'unchanged' | 'cancelled'; requestId: string }
   | { action: 'not_cancellable'; requestId: string; state: RequestState }
-  | { action: 'nothing_to_cancel' | 'unknown_employee' | 'ignored' }
+  | { action: 'nothing_to_cancel' | 'unknown_employee' | 'ignored' | 'out_of_scope' }
   /** A cancellation dated before the request it would call off (e.g. an old delivery replayed). */
   | { action: 'stale_cancel'; requestId: string };
 
@@ -103,6 +109,23 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
         eventId: event.eventId,
       });
       return { action: 'unknown_employee' };
+    }
+
+    const allowed = deps.domains?.[event.source];
+    if (allowed && !inDomains(allowed, [event.email, user.email])) {
+      await deps.audit.append(
+        {
+          action: 'request.rejected',
+          actor,
+          target: { kind: 'user', userId: user.id },
+          detail: {
+            reason: `outside the email domains ${event.source} may offboard`,
+            eventId: event.eventId,
+          },
+        },
+        { dedupeKey: `hr.out-of-scope.${key}` },
+      );
+      return { action: 'out_of_scope' };
     }
 
     const now = clock();
@@ -192,6 +215,14 @@ async function cancel(
   }
   await deps.redis.del(pending);
   return { action: 'cancelled', requestId: existingId };
+}
+
+/** Every known email (the delivery's and the IdP's) must be in one of `domains`. */
+function inDomains(domains: readonly string[], emails: (string | undefined)[]): boolean {
+  const known = emails.filter((e): e is string => !!e);
+  return (
+    known.length > 0 && known.every((e) => domains.includes(e.slice(e.lastIndexOf('@') + 1).toLowerCase()))
+  );
 }
 
 interface Lock {
