@@ -87,6 +87,20 @@ function newRequestId(): string {
   return `req_${randomBytes(15).toString('base64url')}`;
 }
 
+/**
+ * Admits one more event into a sliding window when fewer than the limit are in it; returns the count
+ * including this one when admitted, limit + 1 when not. KEYS: the window's ZSET. ARGV: now ms, window
+ * start ms, limit, a unique member.
+ */
+const SLIDING_WINDOW = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[3]) then return n + 1 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], 61000)
+return n + 1
+`;
+
 /** How long a cancellation vote waits for a second person before a protected request expires. */
 const PROTECTED_APPROVAL_MS = 7 * 86_400_000;
 
@@ -248,12 +262,18 @@ export class RevocationService implements Intake {
   private async throttle(input: SubmitInput): Promise<void> {
     const limit = this.o.requestLimit;
     if (!limit || limit.perMinute <= 0 || input.source !== 'slack') return;
-    const minute = Math.floor(this.clock().getTime() / 60_000);
-    const key = `${limit.prefix}:throttle:requests:${input.source}:${input.requestedBy.id}:${minute}`;
-    const [[, count]] = (await this.o.redis.multi().incr(key).expire(key, 120).exec()) as [
-      [unknown, number],
-      ...unknown[],
-    ];
+    // A sliding minute (not a fixed one, which would allow twice the limit across its boundary).
+    const now = this.clock().getTime();
+    const key = `${limit.prefix}:throttle:requests:${input.source}:${input.requestedBy.id}`;
+    const count = (await this.o.redis.eval(
+      SLIDING_WINDOW,
+      1,
+      key,
+      String(now),
+      String(now - 60_000),
+      String(limit.perMinute),
+      `${now}-${randomBytes(6).toString('hex')}`,
+    )) as number;
     if (count <= limit.perMinute) return;
     this.o.metrics.rejections.inc({ source: input.source, reason: 'throttled' });
     this.o.refusals?.record({
