@@ -14,7 +14,12 @@ export interface AuditRetentionOptions {
 }
 
 /** Archives, then trims, audit entries older than the retention period, now and then every interval. */
-export function startAuditRetention(o: AuditRetentionOptions): { runOnce(): Promise<number>; stop(): void } {
+export function startAuditRetention(o: AuditRetentionOptions): {
+  /** The run made at start: how many entries it archived. */
+  firstRun: Promise<number>;
+  runOnce(): Promise<number>;
+  stop(): void;
+} {
   const clock = o.clock ?? (() => new Date());
   const runOnce = async (): Promise<number> => {
     const before = new Date(clock().getTime() - o.days * 86_400_000);
@@ -22,11 +27,13 @@ export function startAuditRetention(o: AuditRetentionOptions): { runOnce(): Prom
     if (archived > 0) o.logger.info({ archived, file }, 'audit: old entries archived and trimmed');
     return archived;
   };
-  const run = () => {
-    runOnce().catch((err: unknown) => o.logger.error({ err: String(err) }, 'audit retention failed'));
-  };
-  run();
+  const run = () =>
+    runOnce().catch((err: unknown) => {
+      o.logger.error({ err: String(err) }, 'audit retention failed');
+      return 0;
+    });
+  const firstRun = run();
   const timer = setInterval(run, o.intervalMs ?? 3_600_000);
   timer.unref();
-  return { runOnce, stop: () => clearInterval(timer) };
+  return { firstRun, runOnce, stop: () => clearInterval(timer) };
 }
