@@ -3,7 +3,8 @@
  *
  * What Deel documents (developer.deel.com: webhooks security, verification examples, event
  * contract.terminated): `x-deel-signature` = hex HMAC-SHA256(signing key, "POST" + raw body), compared
- * in constant time; no signed timestamp (deliveries are deduplicated instead). Payload:
+ * in constant time; no signed timestamp, so the body's `timestamp` dates a delivery (required; within HR_REPLAY_WINDOW_SECONDS,
+ * default 1 day), and deliveries are deduplicated. Payload:
  * `{data: {meta: {event_type, event_type_id, organization_id, organization_name, tracking_id}, resource: {…}}, timestamp}`.
  * `contract.terminated` fires when a termination is completed and carries the contract `id` and
  * `completion_date` ⇒ terminate from the start of that day (today or past ⇒ now; a later date is kept).

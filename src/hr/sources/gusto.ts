@@ -4,7 +4,8 @@
  * What Gusto documents (docs.gusto.com: webhooks, employee-events, changelog): the `X-Gusto-Signature`
  * header = hex HMAC-SHA256 of the raw payload keyed with the subscription's `verification_token`; no
  * timestamp is signed (Gusto retries up to 16 times with exponential backoff, so a 5-minute window would
- * refuse its own retries): deliveries are deduplicated by the event `uuid` instead. Payload:
+ * refuse its own retries): the signed body's `timestamp` must be within HR_REPLAY_WINDOW_SECONDS (default
+ * 1 day) and deliveries are deduplicated by the event `uuid`. Payload:
  * `{uuid, event_type, resource_type: "Company", resource_uuid, entity_type: "Employee", entity_uuid, timestamp}`
  * — ids only. Employee events used here:
  *  - `employee.terminated` (termination created, possibly for a future last day) ⇒ terminate, date and

@@ -3,7 +3,8 @@
  *
  * What HiBob documents (apidocs.hibob.com: working-with-webhooks, employee-data-webhooks, webhook
  * event references): the `Bob-Signature` header = base64 HMAC-SHA512(secret, raw body); no timestamp
- * is signed, so there is no replay window (deliveries are deduplicated instead). On connection Bob
+ * is signed, so the signed body's `triggeredAt` (UTC) dates a delivery: it must be within the replay window
+ * (HR_REPLAY_WINDOW_SECONDS, default 1 day), and deliveries are deduplicated. On connection Bob
  * sends a test POST, the string `Ping test` or `{"text":"Ping test"}`: answered 2xx, nothing enqueued.
  * Webhooks v2 payload: `{companyId, type, triggeredBy, triggeredAt, version: "v2", data: {employeeId, …}}`,
  * ids only ("call Bob's Public API to fetch the full details"). Lifecycle events fire at midnight of
