@@ -67,16 +67,16 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
     case 'status': {
       await args.ack();
       try {
-        const found = await deps.intake.get(cmd.requestId);
-        // Unknown and not yours answer alike, so ids cannot be probed.
-        const r = found && (await deps.access.maySee(command.user_id, found)) ? found : undefined;
-        if (!r && (await deps.access.requestableScopes(command.user_id)).length === 0) {
-          if (!(await deps.access.isStaff(command.user_id))) {
-            refuse(deps, command.user_id, 'status');
-            await args.respond({ response_type: 'ephemeral', text: deps.access.refusal });
-            return;
-          }
+        // Outsiders are refused before anything is read; for the others, unknown and not theirs answer
+        // alike, so ids cannot be probed.
+        const user = command.user_id;
+        if ((await deps.access.requestableScopes(user)).length === 0 && !(await deps.access.isStaff(user))) {
+          refuse(deps, user, 'status');
+          await args.respond({ response_type: 'ephemeral', text: deps.access.refusal });
+          return;
         }
+        const found = await deps.intake.get(cmd.requestId);
+        const r = found && (await deps.access.maySee(user, found)) ? found : undefined;
         await args.respond({ response_type: 'ephemeral', text: statusText(r, cmd.requestId) });
       } catch (err) {
         await args.respond({ response_type: 'ephemeral', text: escapeText(explainError(err)) });
