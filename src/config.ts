@@ -116,6 +116,16 @@ export const EnvSchema = z.object({
         .map((s) => s.trim().toLowerCase())
         .filter(Boolean),
     ),
+  /** IdP groups whose members are protected like PROTECTED_USERS (e.g. `break-glass`). */
+  PROTECTED_GROUPS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   /** Audit entries older than this are archived to AUDIT_ARCHIVE_DIR, then trimmed; 0 = keep all in Redis. */
   AUDIT_RETENTION_DAYS: z.coerce.number().min(0).default(0),
   AUDIT_ARCHIVE_DIR: z.string().default('./audit-archive'),
@@ -135,6 +145,8 @@ export interface Config extends Env {
   hrSecrets: Record<string, string>;
   /** HR_<SOURCE>_DOMAINS: the email domains each listed source may offboard (lower-case). */
   hrDomains: Record<string, string[]>;
+  /** HR_<SOURCE>_GROUPS: the IdP groups each listed source may offboard. */
+  hrGroups: Record<string, string[]>;
   /** HR vendor API access (`BAMBOOHR_API_URL`, `HIBOB_API_*`, `GUSTO_API_*`, `DEEL_API_*`), from the same environment. */
   hr: HrConfig;
 }
@@ -180,19 +192,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const hrSecrets: Record<string, string> = {};
   const hrDomains: Record<string, string[]> = {};
+  const hrGroups: Record<string, string[]> = {};
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   for (const [key, value] of Object.entries(env)) {
     const m = /^HR_([A-Z0-9_]+)_SECRET$/.exec(key);
     if (m && value) hrSecrets[m[1]!.toLowerCase()] = value;
     const d = /^HR_([A-Z0-9_]+)_DOMAINS$/.exec(key);
-    if (d && value?.trim()) {
-      hrDomains[d[1]!.toLowerCase()] = value
-        .split(',')
-        .map((s) => s.trim().toLowerCase().replace(/^@/, ''))
-        .filter(Boolean);
-    }
+    if (d && value?.trim())
+      hrDomains[d[1]!.toLowerCase()] = list(value.toLowerCase()).map((s) => s.replace(/^@/, ''));
+    const g = /^HR_([A-Z0-9_]+)_GROUPS$/.exec(key);
+    if (g && value?.trim()) hrGroups[g[1]!.toLowerCase()] = list(value);
   }
   if (hrSecrets.standard && !hrSecrets.standard.startsWith('whsec_')) {
     throw new ConfigError('HR_STANDARD_SECRET', 'must be a Standard Webhooks secret (whsec_…)');
   }
-  return { ...cfg, hrSecrets, hrDomains, hr: loadHrConfig(env) };
+  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env) };
 }

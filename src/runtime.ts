@@ -120,8 +120,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     redis,
     refusals,
     requestLimit: { perMinute: config.REQUESTS_PER_MINUTE, prefix },
-    ...(config.PROTECTED_USERS.length > 0
-      ? { protectedUsers: protectedUsers(idp, config.PROTECTED_USERS, config.SLACK_APPROVER_USERS) }
+    ...(config.PROTECTED_USERS.length > 0 || config.PROTECTED_GROUPS.length > 0
+      ? {
+          protectedUsers: protectedUsers(
+            idp,
+            config.PROTECTED_USERS,
+            config.PROTECTED_GROUPS,
+            config.SLACK_APPROVER_USERS,
+          ),
+        }
       : {}),
   });
   return {
@@ -151,14 +158,23 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   };
 }
 
-/** PROTECTED_USERS matched against an IdP user's id, email or user name (lower-cased list). */
-function protectedUsers(idp: IdentityProvider, list: readonly string[], approvers: readonly string[]) {
+/**
+ * PROTECTED_USERS matched against an IdP user's id, email or user name (lower-cased list), and
+ * PROTECTED_GROUPS against their groups; an IdP that reports no groups counts as a match (safe side).
+ */
+function protectedUsers(
+  idp: IdentityProvider,
+  list: readonly string[],
+  groups: readonly string[],
+  approvers: readonly string[],
+) {
   return {
     approvers: [...approvers],
     async isProtected(userId: string): Promise<boolean> {
       if (list.includes(userId.toLowerCase())) return true;
       const u = await idp.getUser(userId);
-      return [u.email, u.userName].some((v) => v !== undefined && list.includes(v.toLowerCase()));
+      if ([u.email, u.userName].some((v) => v !== undefined && list.includes(v.toLowerCase()))) return true;
+      return groups.length > 0 && (u.groups === undefined || u.groups.some((g) => groups.includes(g)));
     },
   };
 }

@@ -71,6 +71,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       redis: rt.redis,
       hrConfig: config.hr,
       domains: config.hrDomains,
+      groups: config.hrGroups,
       logger,
     });
     rt.slack?.startWorker();

@@ -42,6 +42,11 @@ export interface HrProcessorDeps {
    * listed is unrestricted.
    */
   domains?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Per source (`HR_<SOURCE>_GROUPS`): IdP groups it may offboard. With both, a user in a listed domain
+   * or a listed group is in scope; an IdP that reports no groups leaves a group-only source with nobody.
+   */
+  groups?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type HrOutcome =
@@ -111,15 +116,19 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
       return { action: 'unknown_employee' };
     }
 
-    const allowed = deps.domains?.[event.source];
-    if (allowed && !inDomains(allowed, [event.email, user.email])) {
+    const domains = deps.domains?.[event.source];
+    const groups = deps.groups?.[event.source];
+    const inScope =
+      (domains !== undefined && inDomains(domains, [event.email, user.email])) ||
+      (groups !== undefined && (user.groups ?? []).some((g) => groups.includes(g)));
+    if ((domains || groups) && !inScope) {
       await deps.audit.append(
         {
           action: 'request.rejected',
           actor,
           target: { kind: 'user', userId: user.id },
           detail: {
-            reason: `outside the email domains ${event.source} may offboard`,
+            reason: `outside the email domains and groups ${event.source} may offboard`,
             eventId: event.eventId,
           },
         },

@@ -21,6 +21,8 @@ export const AdminUserSchema = z.object({
   email: z.string(),
   name: z.string(),
   state: z.enum(['active', 'disabled']),
+  /** Directory groups (e.g. `break-glass`), when the user has any. */
+  groups: z.array(z.string()).optional(),
 });
 export type AdminUser = z.infer<typeof AdminUserSchema>;
 

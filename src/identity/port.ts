@@ -8,6 +8,11 @@ export interface IdpUser {
   email?: string;
   displayName?: string;
   active: boolean;
+  /**
+   * Directory groups, when the adapter reads them (the embedded IDaaS does); undefined when it cannot
+   * tell, and then group rules (HR_<SOURCE>_GROUPS, PROTECTED_GROUPS) take the safe side.
+   */
+  groups?: string[];
 }
 
 export interface IdpApplication {

@@ -16,8 +16,24 @@ beforeAll(async () => {
   t = await startTestService({
     HR_STANDARD_SECRET: HR_SECRET,
     HR_STANDARD_DOMAINS: 'subsidiary.example',
+    HR_STANDARD_GROUPS: 'subsidiary-staff',
     SCIM_TOKEN: 'hr-scope-scim',
     PROTECTED_USERS: 'alice@example.com',
+    PROTECTED_GROUPS: 'break-glass',
+  });
+  await t.idaas.addUser({
+    userId: 'gina',
+    email: 'gina@example.com',
+    name: 'Gina',
+    password: 'gina-password-1',
+    groups: ['subsidiary-staff'],
+  });
+  await t.idaas.addUser({
+    userId: 'brenda',
+    email: 'brenda@subsidiary.example',
+    name: 'Brenda',
+    password: 'brenda-password-1',
+    groups: ['break-glass'],
   });
   await t.idaas.addUser({
     userId: 'sam',
@@ -46,11 +62,13 @@ async function hrRequestFor(userId: string): Promise<RequestRecord | undefined> 
 }
 
 describe('an HR source scoped to a domain', () => {
-  it('offboards people in its domain and nobody else', async () => {
+  it('offboards people in its domain or its IdP group, and nobody else', async () => {
     await terminate('bob@example.com', 'E-BOB');
     await terminate('sam@subsidiary.example', 'E-SAM');
+    await terminate('gina@example.com', 'E-GINA');
     const sam = await userIdOf(t, 'sam');
     await until('sam’s revocation', () => hrRequestFor(sam));
+    await until('gina’s revocation', async () => hrRequestFor(await userIdOf(t, 'gina')));
     await until('bob’s refusal audited', async () => {
       for await (const e of t.rt.audit.entries())
         if (e.action === 'request.rejected' && String(e.detail?.reason).includes('email domains'))
@@ -62,6 +80,13 @@ describe('an HR source scoped to a domain', () => {
 });
 
 describe('a protected user', () => {
+  it('in a protected IdP group is not revoked by HR without an approval', async () => {
+    await terminate('brenda@subsidiary.example', 'E-BRENDA');
+    const brenda = await userIdOf(t, 'brenda');
+    const rec = await until('brenda’s request', () => hrRequestFor(brenda));
+    expect(rec).toMatchObject({ state: 'pending_approval', requiredApprovals: 1 });
+  });
+
   it('is not revoked by SCIM without an approval', async () => {
     const alice = await userIdOf(t, 'alice');
     const res = await fetch(`${t.url}/scim/v2/Users/${alice}`, {

@@ -61,6 +61,7 @@ export class UserDirectory {
       email: user.email,
       name: user.name,
       state: user.state ?? 'active',
+      ...(user.groups?.length ? { groups: [...user.groups] } : {}),
       passwordHash: await hashPassword(user.password),
     };
     this.#byId.set(id, record);
@@ -153,5 +154,12 @@ export class UserDirectory {
 const DUMMY_HASH = `scrypt$1024$8$1$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
 
 function toPublic(u: UserRecord): AdminUser {
-  return { id: u.id, userId: u.userId, email: u.email, name: u.name, state: u.state };
+  return {
+    id: u.id,
+    userId: u.userId,
+    email: u.email,
+    name: u.name,
+    state: u.state,
+    ...(u.groups?.length ? { groups: [...u.groups] } : {}),
+  };
 }

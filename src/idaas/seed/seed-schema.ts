@@ -20,6 +20,8 @@ export const SeedUserSchema = z
     name: z.string().min(1).max(256),
     password: z.string().min(8).max(256),
     state: z.enum(['active', 'disabled']).default('active'),
+    /** Directory groups, e.g. `break-glass` (PROTECTED_GROUPS) or a subsidiary (HR_<SOURCE>_GROUPS). */
+    groups: z.array(z.string().min(1).max(128)).max(100).optional(),
   })
   .strict();
 export type SeedUser = z.input<typeof SeedUserSchema>;

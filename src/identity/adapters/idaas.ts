@@ -198,7 +198,14 @@ export class IdaasIdentityProvider implements IdentityProvider {
 }
 
 function toUser(u: AdminUser): IdpUser {
-  return { id: u.id, userName: u.userId, email: u.email, displayName: u.name, active: u.state === 'active' };
+  return {
+    id: u.id,
+    userName: u.userId,
+    email: u.email,
+    displayName: u.name,
+    active: u.state === 'active',
+    groups: u.groups ?? [],
+  };
 }
 
 function toTokenInfo(t: AdminToken): TokenInfo {

@@ -71,7 +71,14 @@ describe('IdaasIdentityProvider', () => {
       ),
     );
     expect(await idp.searchUsers('ali ce', 1)).toEqual([
-      { id: 'usr_1', userName: 'alice', email: 'alice@example.com', displayName: 'Alice', active: true },
+      {
+        id: 'usr_1',
+        userName: 'alice',
+        email: 'alice@example.com',
+        displayName: 'Alice',
+        active: true,
+        groups: [],
+      },
     ]);
     expect(await idp.searchApplications('ap')).toEqual([{ id: 'app1', name: 'App' }]);
     expect(await idp.searchResourceServers('a')).toEqual([
