@@ -241,6 +241,30 @@ describe('a Slack user in no workflow', () => {
   });
 });
 
+describe('/revoke status for people inside the workflows (finding 3)', () => {
+  it('shows a request to its requester and its approvers, HR ones to admins and approvers', async () => {
+    const rs = await t.rt.idp.searchResourceServers('', 5);
+    const { request } = await t.rt.intake.submit({
+      target: { kind: 'resourceServer', resourceServerId: rs[0]!.id },
+      source: 'slack',
+      requestedBy: { source: 'slack', id: 'UADMIN1' },
+      reason: 'status check',
+    });
+    const hr = await scheduleHrTermination('erin@example.com', 'E-ERIN', 'status check');
+    const status = async (userId: string, id: string) => {
+      const at = stub.responses.length;
+      await slack(slashCommandBody({ userId, text: `status ${id}` }));
+      return String((await stub.nextResponse(at)).text);
+    };
+    expect(await status('UADMIN1', request.id)).toContain(request.id);
+    expect(await status('UAPPROVER2', request.id)).toContain(request.id);
+    expect(await status('UAPPROVER2', hr)).toContain(hr);
+    expect(await status('UADMIN2', hr)).toContain(hr);
+    // Unknown ids answer as any id one may not see.
+    expect(await status('UADMIN1', 'req_nope')).toBe('No request `req_nope`.');
+  });
+});
+
 describe('request ids (finding 3)', () => {
   it('are random: a SCIM deactivation’s id is not sha256 of its idempotency key, and repeats still find it', async () => {
     const daveId = await userIdOf(t, 'dave');
