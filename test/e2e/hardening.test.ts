@@ -63,6 +63,10 @@ describe('malformed input gets a 4xx (finding 9)', () => {
     const res = await fetch(`${t.url}/webhooks/hr/%E0%A4%A`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'invalid_path' });
+    const scim = await fetch(`${t.url}/scim/v2/Users/%E0%A4%A`, {
+      headers: { authorization: 'Bearer scim-hardening-token' },
+    });
+    expect(scim.status).toBe(400);
   });
 
   it('a SCIM filter over 1,024 characters answers 400 invalidFilter (RFC 7644 §3.12)', async () => {
