@@ -20,7 +20,8 @@ const optionalUrl = () =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
     .pipe(z.url().optional());
-const idList = z
+/** A comma-separated list, items trimmed, empties dropped. */
+const commaList = z
   .string()
   .optional()
   .transform((v) =>
@@ -28,8 +29,10 @@ const idList = z
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'must be Slack user (U…/W…) or user-group (S…) ids')));
+  );
+const idList = commaList.pipe(
+  z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'must be Slack user (U…/W…) or user-group (S…) ids')),
+);
 
 /** Every environment variable Revoker reads (DESIGN §4), with its default. */
 export const EnvSchema = z.object({
@@ -107,25 +110,9 @@ export const EnvSchema = z.object({
    * Break-glass users (emails, user names or IdP ids): HR and SCIM never revoke them without an
    * approval from SLACK_APPROVER_USERS.
    */
-  PROTECTED_USERS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+  PROTECTED_USERS: commaList.transform((list) => list.map((s) => s.toLowerCase())),
   /** IdP groups whose members are protected like PROTECTED_USERS (e.g. `break-glass`). */
-  PROTECTED_GROUPS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  PROTECTED_GROUPS: commaList,
   /** Audit entries older than this are archived to AUDIT_ARCHIVE_DIR, then trimmed; 0 = keep all in Redis. */
   AUDIT_RETENTION_DAYS: z.coerce.number().min(0).default(0),
   AUDIT_ARCHIVE_DIR: z.string().default('./audit-archive'),
@@ -193,19 +180,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const hrSecrets: Record<string, string> = {};
   const hrDomains: Record<string, string[]> = {};
   const hrGroups: Record<string, string[]> = {};
-  const list = (v: string) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
   for (const [key, value] of Object.entries(env)) {
     const m = /^HR_([A-Z0-9_]+)_SECRET$/.exec(key);
     if (m && value) hrSecrets[m[1]!.toLowerCase()] = value;
     const d = /^HR_([A-Z0-9_]+)_DOMAINS$/.exec(key);
     if (d && value?.trim())
-      hrDomains[d[1]!.toLowerCase()] = list(value.toLowerCase()).map((s) => s.replace(/^@/, ''));
+      hrDomains[d[1]!.toLowerCase()] = commaList.parse(value.toLowerCase()).map((s) => s.replace(/^@/, ''));
     const g = /^HR_([A-Z0-9_]+)_GROUPS$/.exec(key);
-    if (g && value?.trim()) hrGroups[g[1]!.toLowerCase()] = list(value);
+    if (g && value?.trim()) hrGroups[g[1]!.toLowerCase()] = commaList.parse(value);
   }
   if (hrSecrets.standard && !hrSecrets.standard.startsWith('whsec_')) {
     throw new ConfigError('HR_STANDARD_SECRET', 'must be a Standard Webhooks secret (whsec_…)');
