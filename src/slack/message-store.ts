@@ -49,6 +49,40 @@ export class SlackMessageStore {
     await this.redis.set(key, JSON.stringify(r), 'EX', TTL_SECONDS);
   }
 
+  private shownKey(requestId: string): string {
+    return `${this.prefix}:slack:shown:${requestId}`;
+  }
+  private lockKey(requestId: string): string {
+    return `${this.prefix}:slack:lock:${requestId}`;
+  }
+
+  /** A digest of what the request's approval message shows now (what Slack last accepted). */
+  async getShown(requestId: string): Promise<string | undefined> {
+    return (await this.redis.get(this.shownKey(requestId))) ?? undefined;
+  }
+
+  async setShown(requestId: string, digest: string): Promise<void> {
+    await this.redis.set(this.shownKey(requestId), digest, 'EX', TTL_SECONDS);
+  }
+
+  /**
+   * One render-and-send of a request's message at a time (any worker process), so the message always
+   * ends on the newest state and an identical update is recognised. Expires on its own after `ttlMs`.
+   */
+  async lock(requestId: string, owner: string, ttlMs = 15_000): Promise<boolean> {
+    return (await this.redis.set(this.lockKey(requestId), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlock(requestId: string, owner: string): Promise<void> {
+    // Only the owner releases: a lock that expired and was taken by another job stays theirs.
+    await this.redis.eval(
+      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+      1,
+      this.lockKey(requestId),
+      owner,
+    );
+  }
+
   async getState(requestId: string): Promise<RequestRecord | undefined> {
     const raw = await this.redis.get(this.stateKey(requestId));
     // Written only by saveState from a RequestRecord; trusted shape.

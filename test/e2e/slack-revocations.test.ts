@@ -145,13 +145,20 @@ async function pickUser(requester: string, viewId: string, view: View, userId: s
         action: {
           type: 'external_select',
           action_id: 'target_select',
-          block_id: 'target_block',
+          block_id: pickerBlockId(view),
           selected_option: { value: userId, text: { type: 'plain_text', text: userId } },
         },
       }),
     ),
   );
   return nextView('revoke_user_tokens', since);
+}
+
+/** The block id of the modal's target picker (it names the scope). */
+function pickerBlockId(view: View): string {
+  const input = (view.blocks as { type: string; block_id?: string }[]).find((b) => b.type === 'input');
+  if (!input?.block_id) throw new Error('the scope modal has no picker');
+  return input.block_id;
 }
 
 /** Application or API: "Next" on the scope modal with the picked target, then the confirmation. */
@@ -166,7 +173,7 @@ async function pickBulkTarget(userId: string, scope: 'application' | 'resourceSe
         callbackId: 'revoke_scope',
         privateMetadata: view.private_metadata,
         values: {
-          target_block: {
+          [pickerBlockId(view)]: {
             target_select: {
               type: 'external_select',
               selected_option: { value: target, text: { type: 'plain_text', text: target } },
