@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { HttpResponse } from 'msw';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/log.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import {
   createSlackNotifications,
