@@ -273,6 +273,56 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     expect(await isAlive(t.idaas, second!)).toBe(true);
   });
 
+  it('modal path, "An individual token" chosen with Next: user picker → that user’s tokens → pick → confirm → revoked', async () => {
+    const [first, second] = [await mint('alice'), await mint('alice', 'team-wiki')];
+    const { viewId, view } = await openScope('UADMIN1', 'token');
+    // The token scope's picker can be submitted (Slack refuses an input block without submit).
+    expect((view as View & { submit?: unknown }).submit).toBeDefined();
+    const since = stub.calls.length;
+    const res = await post(
+      interactivityBody(
+        viewSubmissionPayload({
+          userId: 'UADMIN1',
+          viewId,
+          callbackId: 'revoke_scope',
+          privateMetadata: view.private_metadata,
+          values: {
+            [pickerBlockId(view)]: {
+              target_select: {
+                type: 'external_select',
+                selected_option: { value: first!.userId, text: { type: 'plain_text', text: 'alice' } },
+              },
+            },
+          },
+        }),
+      ),
+    );
+    const ack = (await res.json()) as { response_action: string; view?: View };
+    const tokens =
+      ack.view?.callback_id === 'revoke_user_tokens'
+        ? { viewId, view: ack.view }
+        : await nextView('revoke_user_tokens', since);
+    expect(JSON.stringify(tokens.view.blocks)).toContain(first!.accessTokenId);
+    const s2 = stub.calls.length;
+    await post(
+      interactivityBody(
+        viewActionPayload({
+          userId: 'UADMIN1',
+          viewId: tokens.viewId,
+          callbackId: 'revoke_user_tokens',
+          privateMetadata: tokens.view.private_metadata,
+          action: { type: 'button', action_id: 'revoke_token', block_id: 'tok', value: first!.accessTokenId },
+        }),
+      ),
+    );
+    const confirm = await nextView('revoke_confirm', s2);
+    const rec = await submitConfirm('UADMIN1', confirm.viewId, confirm.view, 'token in a screenshot');
+    expect(rec.target).toEqual({ kind: 'token', userId: first!.userId, tokenId: first!.accessTokenId });
+    expect((await outcome(rec)).state).toBe('verified');
+    expect((await liveness(t.idaas, first!)).userinfo).toBe(401);
+    expect(await isAlive(t.idaas, second!)).toBe(true);
+  });
+
   it('modal path, all tokens for a user: the tokens tab’s submit confirms and needs one approval', async () => {
     const dave = await mint('dave', 'team-wiki');
     const { viewId, view } = await openScope('UADMIN1', 'user');
