@@ -23,6 +23,8 @@ const CHECKED = new Set<string>([
 export interface StandInCall {
   method: string;
   args: Record<string, unknown>;
+  /** When it arrived (ms). */
+  at: number;
 }
 
 /**
@@ -86,7 +88,7 @@ export class SlackStandIn {
     });
     const path = new URL(req.url ?? '/', this.url).pathname;
     const method = path.startsWith('/api/') ? path.slice(5) : 'response_url';
-    const call = { method, args: parseArgs(raw, req.headers['content-type'] ?? '') };
+    const call = { method, args: parseArgs(raw, req.headers['content-type'] ?? ''), at: Date.now() };
     const violation = CHECKED.has(method) ? checkSlackPayload(method as PayloadKind, call.args) : undefined;
     if (violation) {
       const line = describeViolation(method, violation);

@@ -4,6 +4,7 @@ import type { RequestRecord } from '../intake/types.ts';
 
 const MessageRefSchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
 export type MessageRef = z.infer<typeof MessageRefSchema>;
+const ShownSchema = z.object({ digest: z.string(), at: z.number() });
 
 /** Approval messages live for the request's lifetime plus a margin; a month covers any workflow. */
 const TTL_SECONDS = 30 * 24 * 3600;
@@ -56,13 +57,15 @@ export class SlackMessageStore {
     return `${this.prefix}:slack:lock:${requestId}`;
   }
 
-  /** A digest of what the request's approval message shows now (what Slack last accepted). */
-  async getShown(requestId: string): Promise<string | undefined> {
-    return (await this.redis.get(this.shownKey(requestId))) ?? undefined;
+  /** A digest of what the request's approval message shows now (what Slack last accepted), and since when. */
+  async getShown(requestId: string): Promise<{ digest: string; at: number } | undefined> {
+    const raw = await this.redis.get(this.shownKey(requestId));
+    const parsed = raw ? ShownSchema.safeParse(JSON.parse(raw)) : undefined;
+    return parsed?.success ? parsed.data : undefined;
   }
 
-  async setShown(requestId: string, digest: string): Promise<void> {
-    await this.redis.set(this.shownKey(requestId), digest, 'EX', TTL_SECONDS);
+  async setShown(requestId: string, shown: { digest: string; at: number }): Promise<void> {
+    await this.redis.set(this.shownKey(requestId), JSON.stringify(shown), 'EX', TTL_SECONDS);
   }
 
   /**

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { TERMINAL_STATES } from '../domain/request.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { MessageBody } from './block-kit.ts';
@@ -227,17 +228,20 @@ export class SlackOutbox {
     return this.worker;
   }
 
-  private async resolveArgs(data: OutboxJob): Promise<Record<string, unknown> | undefined> {
-    if (!data.render) return data.args;
+  /** The approval message from the newest stored state; `final` when that state is an outcome. */
+  private async render(
+    requestId: string,
+    data: OutboxJob,
+  ): Promise<{ args: Record<string, unknown>; final: boolean } | undefined> {
     const { store } = this.options;
-    const state = await store.getState(data.render.requestId);
+    const state = await store.getState(requestId);
     if (!state) return undefined;
     const body = buildApprovalMessage(state);
-    if (data.method !== 'chat.update') return { ...data.args, ...body };
-    const ref = await store.getMessage(data.render.requestId);
-    if (!ref)
-      throw new MessageNotYetPostedError(`approval message of ${data.render.requestId} not posted yet`);
-    return { ...data.args, ...body, channel: ref.channel, ts: ref.ts };
+    const final = TERMINAL_STATES.includes(state.state);
+    if (data.method !== 'chat.update') return { args: { ...data.args, ...body }, final };
+    const ref = await store.getMessage(requestId);
+    if (!ref) throw new MessageNotYetPostedError(`approval message of ${requestId} not posted yet`);
+    return { args: { ...data.args, ...body, channel: ref.channel, ts: ref.ts }, final };
   }
 
   /**
@@ -256,15 +260,24 @@ export class SlackOutbox {
       throw new DelayedError();
     }
     try {
-      const args = await this.resolveArgs(data);
-      if (!args) return;
+      const rendered = await this.render(requestId, data);
+      if (!rendered) return;
+      const { args, final } = rendered;
       const shown = digest(args);
-      if (data.method === 'chat.update' && (await store.getShown(requestId)) === shown) {
+      const current = await store.getShown(requestId);
+      if (data.method === 'chat.update' && current?.digest === shown) {
         this.options.logger.debug({ requestId }, 'slack-outbox: message already shows this; not updated');
         return;
       }
+      const due = (current?.at ?? 0) + this.coalesceMs;
+      if (data.method === 'chat.update' && !final && due > Date.now()) {
+        // The message changed less than a window ago: show the newest state at the window's end. An
+        // outcome is never held back.
+        await job.moveToDelayed(due, token);
+        throw new DelayedError();
+      }
       await this.send(client, job, data, args, token);
-      await store.setShown(requestId, shown);
+      await store.setShown(requestId, { digest: shown, at: Date.now() });
     } finally {
       await store.unlock(requestId, owner);
     }
