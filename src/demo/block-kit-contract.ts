@@ -58,6 +58,17 @@ export type PayloadKind =
   | 'options'
   | 'view_ack';
 
+/** The Web API methods whose payloads the contract checks (the others carry no Block Kit). */
+export const CHECKED_METHODS: readonly PayloadKind[] = [
+  'views.open',
+  'views.update',
+  'views.push',
+  'views.publish',
+  'chat.postMessage',
+  'chat.update',
+  'chat.postEphemeral',
+];
+
 export interface CheckContext {
   /** For a `view_ack`: the view that was submitted (to check `errors` keys name its input blocks). */
   submittedView?: unknown;
@@ -171,6 +182,11 @@ class Checker {
     });
   }
 
+  placeholder(v: unknown, path: string, source: string): void {
+    if (v === undefined) return;
+    this.text(v, `${path}/placeholder`, { max: 150, plainOnly: true, what: 'placeholder', source });
+  }
+
   element(v: unknown, path: string): void {
     if (!isObj(v)) this.fail('element must be an object', path, SOURCES.blocks);
     this.id(v.action_id, `${path}/action_id`, 'action_id', SOURCES.button);
@@ -200,27 +216,13 @@ class Checker {
         return;
       case 'external_select':
       case 'static_select':
-        if (v.placeholder !== undefined) {
-          this.text(v.placeholder, `${path}/placeholder`, {
-            max: 150,
-            plainOnly: true,
-            what: 'placeholder',
-            source: SOURCES.externalSelect,
-          });
-        }
+        this.placeholder(v.placeholder, path, SOURCES.externalSelect);
         if (v.type === 'static_select')
           this.options(v.options, `${path}/options`, 100, SOURCES.externalSelect);
         this.confirm(v.confirm, `${path}/confirm`);
         return;
       case 'plain_text_input':
-        if (v.placeholder !== undefined) {
-          this.text(v.placeholder, `${path}/placeholder`, {
-            max: 150,
-            plainOnly: true,
-            what: 'placeholder',
-            source: SOURCES.textInput,
-          });
-        }
+        this.placeholder(v.placeholder, path, SOURCES.textInput);
         for (const k of ['min_length', 'max_length'] as const) {
           const n = v[k];
           if (n !== undefined && (typeof n !== 'number' || n < 0 || n > 3000)) {

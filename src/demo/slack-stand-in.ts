@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  CHECKED_METHODS,
   checkSlackPayload,
   describeViolation,
   MessageIterations,
@@ -8,16 +9,7 @@ import {
   slackRefusal,
 } from './block-kit-contract.ts';
 
-const CHECKED = new Set<string>([
-  'views.open',
-  'views.update',
-  'views.push',
-  'views.publish',
-  'chat.postMessage',
-  'chat.update',
-  'chat.postEphemeral',
-  'response_url',
-]);
+const CHECKED = new Set<string>([...CHECKED_METHODS, 'response_url']);
 
 /** One Web API call the stand-in received. */
 export interface StandInCall {

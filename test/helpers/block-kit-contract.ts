@@ -1,4 +1,5 @@
 import {
+  CHECKED_METHODS,
   type CheckContext,
   checkSlackPayload,
   describeViolation,
@@ -30,17 +31,7 @@ export function enforceCall(
   method: string,
   args: Record<string, unknown>,
 ): { violation?: Violation; record: (answer: Record<string, unknown>) => void } {
-  const kind = (
-    [
-      'views.open',
-      'views.update',
-      'views.push',
-      'views.publish',
-      'chat.postMessage',
-      'chat.update',
-      'chat.postEphemeral',
-    ] as const
-  ).find((k) => k === method);
+  const kind = CHECKED_METHODS.find((k) => k === method);
   const violation = kind ? enforce(kind, args) : undefined;
   return {
     ...(violation ? { violation } : {}),

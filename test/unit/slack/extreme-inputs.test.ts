@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkSlackPayload, type PayloadKind } from '../../../src/demo/block-kit-contract.ts';
-import type { RequestState } from '../../../src/domain/request.ts';
+import { REQUEST_STATES, type RequestState } from '../../../src/domain/request.ts';
 import type { IdpUser, TokenInfo } from '../../../src/identity/port.ts';
 import type { RequestRecord } from '../../../src/intake/types.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -94,18 +94,7 @@ function record(state: RequestState, over: Partial<RequestRecord> = {}): Request
   };
 }
 
-const STATES: RequestState[] = [
-  'pending_approval',
-  'approved',
-  'denied',
-  'expired',
-  'cancelled',
-  'scheduled',
-  'queued',
-  'running',
-  'verified',
-  'failed',
-];
+const STATES = REQUEST_STATES;
 
 const user: IdpUser = {
   id: hostile(256),
