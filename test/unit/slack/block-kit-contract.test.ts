@@ -12,6 +12,17 @@ import { SlackApiStub } from '../../helpers/slack.ts';
  * The contract catches each defect Slack would refuse, when reintroduced on purpose; and the stand-in
  * answers such a payload as Slack does.
  */
+/** A message with one button: `extra` overrides the button's fields. */
+const withButton = (extra: Record<string, unknown>) => ({
+  text: 't',
+  blocks: [
+    {
+      type: 'actions',
+      elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'x' }, ...extra }],
+    },
+  ],
+});
+
 const rule = (v: ReturnType<typeof checkSlackPayload>) => (v ? `${v.rule} @ ${v.path}` : 'accepted');
 
 async function pendingRequest(reason: string, targetName?: string) {
@@ -180,40 +191,10 @@ describe('the contract catches each defect when reintroduced', () => {
     [
       'button text > 75',
       'chat.postMessage',
-      {
-        text: 't',
-        blocks: [
-          {
-            type: 'actions',
-            elements: [
-              { type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'x'.repeat(76) } },
-            ],
-          },
-        ],
-      },
+      withButton({ text: { type: 'plain_text', text: 'x'.repeat(76) } }),
       'button text',
     ],
-    [
-      'button value > 2000',
-      'chat.postMessage',
-      {
-        text: 't',
-        blocks: [
-          {
-            type: 'actions',
-            elements: [
-              {
-                type: 'button',
-                action_id: 'a',
-                text: { type: 'plain_text', text: 'x' },
-                value: 'x'.repeat(2001),
-              },
-            ],
-          },
-        ],
-      },
-      'button value',
-    ],
+    ['button value > 2000', 'chat.postMessage', withButton({ value: 'x'.repeat(2001) }), 'button value'],
     [
       'block_id > 255',
       'chat.postMessage',
@@ -265,27 +246,14 @@ describe('the contract catches each defect when reintroduced', () => {
     [
       'confirm title > 100',
       'chat.postMessage',
-      {
-        text: 't',
-        blocks: [
-          {
-            type: 'actions',
-            elements: [
-              {
-                type: 'button',
-                action_id: 'a',
-                text: { type: 'plain_text', text: 'x' },
-                confirm: {
-                  title: { type: 'plain_text', text: 'x'.repeat(101) },
-                  text: { type: 'plain_text', text: 'x' },
-                  confirm: { type: 'plain_text', text: 'x' },
-                  deny: { type: 'plain_text', text: 'x' },
-                },
-              },
-            ],
-          },
-        ],
-      },
+      withButton({
+        confirm: {
+          title: { type: 'plain_text', text: 'x'.repeat(101) },
+          text: { type: 'plain_text', text: 'x' },
+          confirm: { type: 'plain_text', text: 'x' },
+          deny: { type: 'plain_text', text: 'x' },
+        },
+      }),
       'confirm title',
     ],
   ] as const)('%s', (_name, kind, payload, expected) => {
