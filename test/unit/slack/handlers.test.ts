@@ -1,7 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/log.ts';
 import { handleApproveButton } from '../../../src/slack/actions/approval-buttons.ts';
-import { handleConfirmSubmission, type ViewAck } from '../../../src/slack/actions/view-submissions.ts';
+import {
+  handleConfirmSubmission,
+  handleDenySubmission,
+  SUBMIT_BUDGET_MS,
+  type ViewAck,
+} from '../../../src/slack/actions/view-submissions.ts';
 import { handleRevokeCommand } from '../../../src/slack/commands/revoke-command.ts';
 import type { RespondFn } from '../../../src/slack/slack-client.ts';
 import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
@@ -194,5 +199,48 @@ describe('approve button', () => {
       text: expect.stringContaining('own request'),
     });
     expect(t.intake.approvals).toHaveLength(0);
+  });
+});
+
+describe('deny submission', () => {
+  it('acks within the budget while a slow intake records the denial, then shows the result', async () => {
+    const t = setup();
+    const { request } = await t.intake.submit({
+      target: { kind: 'user', userId: 'usr_alice' },
+      reason: 'r',
+      source: 'slack',
+      requestedBy: { source: 'slack', id: 'U0REQ' },
+    });
+    const deny = t.intake.deny.bind(t.intake);
+    vi.spyOn(t.intake, 'deny').mockImplementation(async (...a) => {
+      await new Promise((r) => setTimeout(r, SUBMIT_BUDGET_MS + 500));
+      return deny(...a);
+    });
+    let ackedAt = 0;
+    const ack = vi.fn<ViewAck>(async () => {
+      ackedAt = Date.now();
+    });
+    const started = Date.now();
+    await handleDenySubmission(
+      {
+        ack,
+        client: t.client,
+        body: {
+          type: 'view_submission',
+          user: { id: 'U0APPROVER1' },
+          view: {
+            id: 'V_DENY',
+            callback_id: 'revoke_deny',
+            private_metadata: JSON.stringify({ requestId: request.id }),
+            state: { values: { deny_reason_block: { deny_reason_input: { value: 'not needed' } } } },
+          },
+        },
+      },
+      t.deps,
+    );
+    expect(ackedAt - started).toBeLessThan(3000);
+    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
+    expect(t.intake.denials).toHaveLength(1);
+    expect(t.text('views.update')).toContain('was denied');
   });
 });
