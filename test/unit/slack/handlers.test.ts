@@ -9,6 +9,7 @@ import {
 } from '../../../src/slack/actions/view-submissions.ts';
 import { handleRevokeCommand } from '../../../src/slack/commands/revoke-command.ts';
 import type { RespondFn } from '../../../src/slack/slack-client.ts';
+import { enforce } from '../../helpers/block-kit-contract.ts';
 import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
 import { fakeClient } from './fake-client.ts';
 
@@ -17,10 +18,21 @@ function setup() {
   const intake = new FakeSlackIntake(idp);
   const deps = { idp, intake, logger: silentLogger };
   const fc = fakeClient();
-  const respond = vi.fn<RespondFn>(async () => undefined);
-  const ack = vi.fn(async (_r?: unknown) => undefined);
+  // What a handler answers Slack goes through the Block Kit contract, as in every stand-in.
+  const respond = vi.fn<RespondFn>(async (m) => {
+    enforce('response_url', m);
+  });
+  const ack = vi.fn(async (r?: unknown) => {
+    enforce('command_ack', r ?? {});
+  });
   return { idp, intake, deps, ...fc, respond, ack };
 }
+
+/** A view_submission ack spy that checks each answer against the contract. */
+const viewAck = () =>
+  vi.fn<ViewAck>(async (r) => {
+    enforce('view_ack', r ?? {});
+  });
 
 const command = (text: string) => ({
   command: '/revoke',
@@ -138,7 +150,7 @@ const submission = (userId: string) => ({
 describe('confirmation submission', () => {
   it('submits with the Slack idempotency key and closes with a summary', async () => {
     const t = setup();
-    const ack = vi.fn<ViewAck>(async () => undefined);
+    const ack = viewAck();
     await handleConfirmSubmission({ ack, body: submission('U0REQ'), client: t.client }, t.deps);
     expect(t.intake.submissions[0]).toEqual({
       target: { kind: 'user', userId: 'usr_alice' },
@@ -154,7 +166,7 @@ describe('confirmation submission', () => {
   it('shows a ForbiddenError on the reason field', async () => {
     const t = setup();
     t.intake.forbiddenRequesters.add('U0NOPE');
-    const ack = vi.fn<ViewAck>(async () => undefined);
+    const ack = viewAck();
     await handleConfirmSubmission({ ack, body: submission('U0NOPE'), client: t.client }, t.deps);
     expect(ack.mock.calls[0]![0]).toEqual({
       response_action: 'errors',
@@ -166,7 +178,7 @@ describe('confirmation submission', () => {
     const t = setup();
     const body = submission('U0REQ');
     body.view.private_metadata = JSON.stringify({ target: { kind: 'everything' } });
-    const ack = vi.fn<ViewAck>(async () => undefined);
+    const ack = viewAck();
     await handleConfirmSubmission({ ack, body, client: t.client }, t.deps);
     expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'errors' });
     expect(t.intake.submissions).toHaveLength(0);
@@ -217,8 +229,9 @@ describe('deny submission', () => {
       return deny(...a);
     });
     let ackedAt = 0;
-    const ack = vi.fn<ViewAck>(async () => {
+    const ack = vi.fn<ViewAck>(async (r) => {
       ackedAt = Date.now();
+      enforce('view_ack', r ?? {});
     });
     const started = Date.now();
     await handleDenySubmission(
