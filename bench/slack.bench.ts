@@ -14,10 +14,18 @@
  * The Slack Web API and `response_url`s point at a local no-op server answering `{ok:true}`: what the
  * handlers send after the ack is real HTTP, but cheap. After the load, the bench checks that every
  * status and click got its `response_url` answer and that no request changed state.
+ *
+ * Then, Slack calls per request: a second service talks to the demo's Slack stand-in (which enforces the
+ * Block Kit contract and answers like Slack), and requests run from approval to verified, one of them a
+ * long revocation (rate-limited IdP) that reports progress. For each request's approval message the bench
+ * counts chat.update calls: at most 3 besides progress updates, progress updates ≥ 3 s apart, none
+ * identical to what the message already showed (chat.update is Tier 3, ~50 per minute).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { SlackStandIn, type StandInCall } from '../src/demo/slack-stand-in.ts';
+import type { PipelineEvent } from '../src/intake/notifier.ts';
 import { ActionId } from '../src/slack/ids.ts';
 import {
   FORM,
@@ -109,6 +117,137 @@ function report(kind: string, result: LoadResult, base: LoadResult): void {
 async function settle(count: () => number, expected: number, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (count() < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+}
+
+const UPDATES_REQUESTS = ['alice', 'bob', 'carol', 'dave'];
+/** Grants minted for the long revocation (two tokens each), revoked one by one under a rate limit. */
+const LONG_GRANTS = 30;
+const LONG_RATE_PER_SECOND = 8;
+
+/** chat.update calls per request, through approval to a verified outcome, against the Slack stand-in. */
+export async function measureUpdates(): Promise<void> {
+  const standIn = new SlackStandIn(() => {});
+  await standIn.start();
+  const svc = await startBenchService(
+    {
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-bench-updates',
+      SLACK_API_URL: standIn.apiUrl,
+      SLACK_APPROVALS_CHANNEL: 'CAPPROVALS',
+      SLACK_ADMIN_USERS: REQUESTER,
+      SLACK_APPROVER_USERS: APPROVER,
+    },
+    'all',
+  );
+  try {
+    const { intake, idp } = svc.rt;
+    const events = new Map<string, number>();
+    svc.rt.notifiers.push({
+      notify: async (e: PipelineEvent) => {
+        if ('request' in e) events.set(e.request.id, (events.get(e.request.id) ?? 0) + 1);
+      },
+    });
+    const [longUser] = UPDATES_REQUESTS;
+    await svc.idaas.mintTokens({ user: longUser!, application: 'expense-portal', count: LONG_GRANTS });
+    const ids: string[] = [];
+    for (const login of UPDATES_REQUESTS) {
+      const [user] = await idp.searchUsers(login, 1);
+      if (!user) throw new Error(`seed user ${login} not found`);
+      const { request } = await intake.submit({
+        target: { kind: 'user', userId: user.id },
+        reason: 'slack bench: updates per request',
+        requestedBy: { source: 'slack', id: REQUESTER, name: 'bench admin' },
+        source: 'slack',
+      });
+      ids.push(request.id);
+    }
+    const posted = (id: string) =>
+      standIn.next(
+        'chat.postMessage',
+        (c) => c.args.channel === 'CAPPROVALS' && JSON.stringify(c.args).includes(id),
+      );
+    await Promise.all(ids.map(posted));
+    svc.idaas.setFaults({ rateLimitPerSecond: LONG_RATE_PER_SECOND });
+    for (const id of ids) await intake.approve(id, { source: 'slack', id: APPROVER });
+    for (const id of ids) {
+      const r = await intake.waitForOutcome(id, 120_000);
+      if (r.state !== 'verified') throw new Error(`request ${id} ended ${r.state}`);
+    }
+    svc.idaas.setFaults({ rateLimitPerSecond: null });
+    // Every final state reaches Slack; then wait out any coalescing window still open.
+    await Promise.all(
+      ids.map((id) =>
+        standIn.next(
+          'chat.update',
+          (c) => JSON.stringify(c.args).includes(id) && /Done and verified/.test(JSON.stringify(c.args)),
+        ),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 4000));
+
+    let worstOther = 0;
+    let minSpacing = Number.POSITIVE_INFINITY;
+    let totalUpdates = 0;
+    let totalEvents = 0;
+    ids.forEach((id, i) => {
+      // The approval message names its request in its context line.
+      const mine = standIn.calls.filter(
+        (c: StandInCall) => c.method === 'chat.update' && JSON.stringify(c.args).includes(id),
+      );
+      const progress = mine.filter((c) => /Revoking: revoked/.test(JSON.stringify(c.args)));
+      for (let k = 1; k < progress.length; k++)
+        minSpacing = Math.min(minSpacing, progress[k]!.at - progress[k - 1]!.at);
+      worstOther = Math.max(worstOther, mine.length - progress.length);
+      totalUpdates += mine.length;
+      totalEvents += events.get(id) ?? 0;
+      process.stdout.write(
+        `   ${UPDATES_REQUESTS[i]} (${id}): ${mine.length} chat.update calls, ${progress.length} of them progress; ` +
+          `${events.get(id) ?? 0} pipeline events\n`,
+      );
+    });
+    const baselineName = 'one per event';
+    printFigure({
+      name: 'chat.update per request',
+      value: totalUpdates / ids.length,
+      unit: '',
+      baseline: totalEvents / ids.length,
+      baselineName,
+      higherIsBetter: false,
+    });
+    printFigure({
+      name: 'non-progress updates (max)',
+      value: worstOther,
+      unit: '',
+      baseline: Math.max(...ids.map((id) => events.get(id) ?? 0)),
+      baselineName,
+      target: { op: '<=', value: 3 },
+      higherIsBetter: false,
+    });
+    if (Number.isFinite(minSpacing)) {
+      printFigure({
+        name: 'progress update spacing (min)',
+        value: minSpacing,
+        unit: 'ms',
+        baseline: 0,
+        baselineName,
+        target: { op: '>=', value: 3000 },
+        higherIsBetter: true,
+      });
+    }
+    printFigure({
+      name: 'identical or reused-id updates',
+      value: standIn.wasted.length + standIn.refusals.length,
+      unit: '',
+      baseline: 0,
+      baselineName: 'none',
+      target: { op: '<=', value: 0 },
+      higherIsBetter: false,
+    });
+    for (const line of [...standIn.refusals, ...standIn.wasted]) process.stdout.write(`   ${line}\n`);
+  } finally {
+    await svc.close();
+    await standIn.close();
+  }
 }
 
 export default async function run(): Promise<void> {
@@ -227,4 +366,5 @@ export default async function run(): Promise<void> {
     await bare.close();
     await api.close();
   }
+  await measureUpdates();
 }

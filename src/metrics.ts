@@ -66,6 +66,16 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3],
       registers: [registry],
     }),
+    /**
+     * Slack messages Slack refused for good (invalid_blocks, not_in_channel, channel_not_found, …), by
+     * Web API method and Slack's error code: each one is a message nobody saw.
+     */
+    slackRefusals: new Counter({
+      name: 'revoker_slack_refusals_total',
+      help: 'Slack Web API calls refused permanently (message not delivered)',
+      labelNames: ['method', 'error'] as const,
+      registers: [registry],
+    }),
     /** Webhook deliveries by source and outcome: accepted | duplicate | rejected. */
     webhooks: new Counter({
       name: 'revoker_webhook_deliveries_total',

@@ -104,7 +104,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const notifiers: Notifier[] = [new LogNotifier(logger.child({ component: 'notifier' }))];
   // Slack messages are queued (slack-outbox) from any process; the worker role sends them.
   const slack = config.SLACK_BOT_TOKEN
-    ? createSlackNotifications({ config, redis, prefix, logger: logger.child({ component: 'slack' }) })
+    ? createSlackNotifications({
+        config,
+        redis,
+        prefix,
+        metrics,
+        logger: logger.child({ component: 'slack' }),
+      })
     : undefined;
   if (slack) notifiers.push(slack.notifier);
   const notifier = new CompositeNotifier(notifiers);

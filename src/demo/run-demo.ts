@@ -173,7 +173,15 @@ export async function runDemo(): Promise<number> {
     step('Audit log: $ revoker audit verify');
     const verify = await cli(ctx, ['audit', 'verify']);
     write(`   ${verify.out.trim()}`);
-    const ok = wrong.length === 0 && verify.code === 0;
+    step('Slack: what the stand-in received');
+    const { updates, identicalUpdates } = standIn.iterations;
+    write(
+      `   ${updates} chat.update calls, ${identicalUpdates} identical to what the message already showed; ` +
+        `${standIn.refusals.length} payloads Slack would refuse; ${standIn.wasted.length} wasted or reused-id updates`,
+    );
+    for (const line of [...standIn.refusals, ...standIn.wasted]) write(`   ${line}`);
+    const slackOk = standIn.refusals.length === 0 && standIn.wasted.length === 0;
+    const ok = wrong.length === 0 && verify.code === 0 && slackOk;
     write(
       ok ? '\nDEMO OK: every token that should die died, every other token still works.' : '\nDEMO FAILED',
     );

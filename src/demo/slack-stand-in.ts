@@ -1,19 +1,38 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  CHECKED_METHODS,
+  checkSlackPayload,
+  describeViolation,
+  MessageIterations,
+  type PayloadKind,
+  slackRefusal,
+} from './block-kit-contract.ts';
+
+const CHECKED = new Set<string>([...CHECKED_METHODS, 'response_url']);
 
 /** One Web API call the stand-in received. */
 export interface StandInCall {
   method: string;
   args: Record<string, unknown>;
+  /** When it arrived (ms). */
+  at: number;
 }
 
 /**
  * A local stand-in for the Slack Web API (`SLACK_API_URL`) and for `response_url`s: answers the
  * methods Revoker uses the way Slack does, records every call, and prints what each message or view
- * would show, so the demo can be followed without a Slack workspace.
+ * would show, so the demo can be followed without a Slack workspace. Every payload goes through the Block
+ * Kit contract (./block-kit-contract.ts): what Slack would refuse is refused here too, with Slack's
+ * error, and counted; so is a chat.update that resends what the message already shows.
  */
 export class SlackStandIn {
   readonly calls: StandInCall[] = [];
+  /** Payloads Slack would have refused (one line each: rule, JSON pointer, reference). */
+  readonly refusals: string[] = [];
+  /** Updates that resent a message's current content, or reused its block_ids. */
+  readonly wasted: string[] = [];
+  readonly iterations = new MessageIterations();
   private server: Server | undefined;
   private waiters: { match: (c: StandInCall) => boolean; resolve: (c: StandInCall) => void }[] = [];
   private seq = 0;
@@ -61,13 +80,23 @@ export class SlackStandIn {
     });
     const path = new URL(req.url ?? '/', this.url).pathname;
     const method = path.startsWith('/api/') ? path.slice(5) : 'response_url';
-    const call = { method, args: parseArgs(raw, req.headers['content-type'] ?? '') };
+    const call = { method, args: parseArgs(raw, req.headers['content-type'] ?? ''), at: Date.now() };
+    const violation = CHECKED.has(method) ? checkSlackPayload(method as PayloadKind, call.args) : undefined;
+    if (violation) {
+      const line = describeViolation(method, violation);
+      this.refusals.push(line);
+      this.print(`   [slack] REFUSED ${line}`);
+      return slackRefusal(violation);
+    }
     this.calls.push(call);
     this.show(call);
+    const answer = this.answer(call);
+    const waste = this.iterations.record(method, call.args, answer);
+    if (waste) this.wasted.push(describeViolation(method, waste));
     const ready = this.waiters.filter((w) => w.match(call));
     this.waiters = this.waiters.filter((w) => !ready.includes(w));
     for (const w of ready) w.resolve(call);
-    return this.answer(call);
+    return answer;
   }
 
   private answer(call: StandInCall): Record<string, unknown> {

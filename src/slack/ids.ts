@@ -25,6 +25,8 @@ export const ActionId = {
   CancelScheduled: 'scheduled_cancel',
 } as const;
 
+import type { Scope } from '../domain/target.ts';
+
 export const BlockId = {
   Scope: 'scope_block',
   Target: 'target_block',
@@ -33,3 +35,12 @@ export const BlockId = {
   Approval: 'approval_actions',
   Scheduled: 'scheduled_actions',
 } as const;
+
+/**
+ * The target picker's block id names the scope: Slack keeps an input's state across `views.update` only
+ * for an identical block_id and action_id (modal view reference, "Preserving input entry"), so a user
+ * picked under one scope is never carried over into another scope's picker.
+ */
+export function targetBlockId(scope: Scope): string {
+  return `${BlockId.Target}.${scope}`;
+}

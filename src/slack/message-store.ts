@@ -4,6 +4,7 @@ import type { RequestRecord } from '../intake/types.ts';
 
 const MessageRefSchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
 export type MessageRef = z.infer<typeof MessageRefSchema>;
+const ShownSchema = z.object({ digest: z.string(), at: z.number() });
 
 /** Approval messages live for the request's lifetime plus a margin; a month covers any workflow. */
 const TTL_SECONDS = 30 * 24 * 3600;
@@ -47,6 +48,42 @@ export class SlackMessageStore {
     if (current && current.updatedAt > r.updatedAt) return;
     if (current && current.updatedAt === r.updatedAt && current.progress.done > r.progress.done) return;
     await this.redis.set(key, JSON.stringify(r), 'EX', TTL_SECONDS);
+  }
+
+  private shownKey(requestId: string): string {
+    return `${this.prefix}:slack:shown:${requestId}`;
+  }
+  private lockKey(requestId: string): string {
+    return `${this.prefix}:slack:lock:${requestId}`;
+  }
+
+  /** A digest of what the request's approval message shows now (what Slack last accepted), and since when. */
+  async getShown(requestId: string): Promise<{ digest: string; at: number } | undefined> {
+    const raw = await this.redis.get(this.shownKey(requestId));
+    const parsed = raw ? ShownSchema.safeParse(JSON.parse(raw)) : undefined;
+    return parsed?.success ? parsed.data : undefined;
+  }
+
+  async setShown(requestId: string, shown: { digest: string; at: number }): Promise<void> {
+    await this.redis.set(this.shownKey(requestId), JSON.stringify(shown), 'EX', TTL_SECONDS);
+  }
+
+  /**
+   * One render-and-send of a request's message at a time (any worker process), so the message always
+   * ends on the newest state and an identical update is recognised. Expires on its own after `ttlMs`.
+   */
+  async lock(requestId: string, owner: string, ttlMs = 15_000): Promise<boolean> {
+    return (await this.redis.set(this.lockKey(requestId), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlock(requestId: string, owner: string): Promise<void> {
+    // Only the owner releases: a lock that expired and was taken by another job stays theirs.
+    await this.redis.eval(
+      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+      1,
+      this.lockKey(requestId),
+      owner,
+    );
   }
 
   async getState(requestId: string): Promise<RequestRecord | undefined> {

@@ -45,6 +45,8 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
       token: config.SLACK_BOT_TOKEN,
       appToken: config.SLACK_APP_TOKEN,
       socketMode: true,
+      // Bolt hands clientOptions (SLACK_API_URL) to the Socket Mode client too: it asks
+      // apps.connections.open (app-level token, scope connections:write) there for its WebSocket URL.
       clientOptions,
       logger,
     });

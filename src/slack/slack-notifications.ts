@@ -24,8 +24,8 @@ export function createOutboxClient(config: SlackDeps['config']): WebClient {
 
 /** Notifier + outbox + message store, wired from the shared deps. */
 export function createSlackNotifications(
-  deps: Pick<SlackDeps, 'config' | 'redis' | 'prefix' | 'logger'>,
-  options: { coalesceMs?: number; backoffMs?: number } = {},
+  deps: Pick<SlackDeps, 'config' | 'redis' | 'prefix' | 'logger' | 'metrics'>,
+  options: { coalesceMs?: number; settleMs?: number; backoffMs?: number } = {},
 ): SlackNotifications {
   const store = new SlackMessageStore(deps.redis, deps.prefix);
   const outbox = new SlackOutbox({
@@ -33,6 +33,7 @@ export function createSlackNotifications(
     prefix: deps.prefix,
     store,
     logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...options,
   });
   const notifier = new SlackNotifier({

@@ -16,6 +16,12 @@ import { jobId, type SlackOutbox } from './slack-outbox.ts';
 const AUTOMATED_SOURCES = new Set(['hr', 'scim']);
 const isSlackUser = (id: string) => /^[UW][A-Z0-9]+$/.test(id);
 
+/** What a refused post is about, and whom to tell (a Slack requester). */
+function aboutOf(r: RequestRecord): { requestId: string; requester?: string } {
+  const slackRequester = r.requestedBy.source === 'slack' && isSlackUser(r.requestedBy.id);
+  return { requestId: r.id, ...(slackRequester ? { requester: r.requestedBy.id } : {}) };
+}
+
 export interface SlackNotifierOptions {
   outbox: SlackOutbox;
   store: SlackMessageStore;
@@ -57,11 +63,12 @@ export class SlackNotifier implements Notifier {
     if (event.type === 'intake.rejected') return;
     const r = event.request;
     await this.approvalMessage(event.type, r);
+    const about = aboutOf(r);
     if (event.type === 'request.created' && AUTOMATED_SOURCES.has(r.source) && notifyChannel) {
-      await outbox.post(notifyChannel, buildAutomatedRequestNotice(r), jobId('announce', r.id));
+      await outbox.post(notifyChannel, buildAutomatedRequestNotice(r), jobId('announce', r.id), about);
     }
     if (event.type === 'request.dead_lettered' && notifyChannel) {
-      await outbox.post(notifyChannel, buildDeadLetterNotice(r), jobId('deadletter', r.id));
+      await outbox.post(notifyChannel, buildDeadLetterNotice(r), jobId('deadletter', r.id), about);
     }
     if (TERMINAL_STATES.includes(r.state) && event.type !== 'request.progress') {
       await this.outcome(r);
@@ -75,7 +82,7 @@ export class SlackNotifier implements Notifier {
     if (type === 'request.created') {
       if (r.state !== 'pending_approval') return;
       await store.saveState(r);
-      await outbox.postApproval(r.id, approvalsChannel);
+      await outbox.postApproval(r.id, approvalsChannel, aboutOf(r).requester);
       return;
     }
     await store.saveState(r);
@@ -83,6 +90,8 @@ export class SlackNotifier implements Notifier {
     await outbox.updateApproval(r.id, {
       coalesce: progress,
       key: `${r.state}-${r.approvals.length}-${type}`,
+      // Steps on the way (approved → queued → started) settle into one update; an outcome goes at once.
+      settle: !TERMINAL_STATES.includes(r.state),
     });
   }
 
@@ -99,7 +108,7 @@ export class SlackNotifier implements Notifier {
       channels.add(notifyChannel);
     }
     for (const channel of channels) {
-      await outbox.post(channel, buildOutcomeNotice(r), jobId('outcome', r.id, state, channel));
+      await outbox.post(channel, buildOutcomeNotice(r), jobId('outcome', r.id, state, channel), aboutOf(r));
     }
   }
 }

@@ -1,8 +1,12 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { TERMINAL_STATES } from '../domain/request.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { MessageBody } from './block-kit.ts';
+import { escapeText } from './escape.ts';
 import type { SlackMessageStore } from './message-store.ts';
 import { buildApprovalMessage } from './messages/approval-message.ts';
 
@@ -19,6 +23,8 @@ export const OutboxJobSchema = z.object({
   args: z.record(z.string(), z.unknown()),
   render: z.object({ requestId: z.string(), kind: z.literal('approval') }).optional(),
   saveMessageFor: z.string().optional(),
+  /** The request a message is about: a permanent refusal is reported to its Slack requester, if any. */
+  about: z.object({ requestId: z.string(), requester: z.string().optional() }).optional(),
 });
 export type OutboxJob = z.infer<typeof OutboxJobSchema>;
 
@@ -29,6 +35,16 @@ export interface OutboxClient {
     args?: Record<string, unknown>,
   ): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
 }
+
+/** Refusals about the message itself (Block Kit) or where it goes: loud, never silently dropped. */
+const CONTENT_ERRORS = new Set([
+  'invalid_blocks',
+  'invalid_arguments',
+  'msg_too_long',
+  'no_text',
+  'msg_blocks_too_long',
+]);
+const CHANNEL_ERRORS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
 
 /** Slack errors no retry will fix: drop the job (logged) instead of retrying for hours. */
 const PERMANENT_SLACK_ERRORS = new Set([
@@ -45,6 +61,9 @@ const PERMANENT_SLACK_ERRORS = new Set([
   'invalid_arguments',
   'user_not_found',
   'cannot_dm_bot',
+  'msg_too_long',
+  'no_text',
+  'msg_blocks_too_long',
 ]);
 
 /** Message not posted yet (its post job is still queued): retry the update later. */
@@ -53,8 +72,18 @@ class MessageNotYetPostedError extends Error {}
 const ErrorShape = z.object({
   code: z.string().optional(),
   retryAfter: z.number().optional(),
-  data: z.object({ error: z.string().optional() }).optional(),
+  data: z
+    .object({
+      error: z.string().optional(),
+      response_metadata: z.object({ messages: z.array(z.string()).optional() }).optional(),
+    })
+    .optional(),
 });
+
+const digest = (body: Record<string, unknown>): string =>
+  createHash('sha256')
+    .update(JSON.stringify({ text: body.text, blocks: body.blocks }))
+    .digest('base64url');
 
 /** BullMQ ids may not contain ':'; request ids may. */
 export function jobId(...parts: (string | number)[]): string {
@@ -67,8 +96,18 @@ export interface SlackOutboxOptions {
   prefix: string;
   store: SlackMessageStore;
   logger: Logger;
-  /** Progress updates within this window become one chat.update. */
+  /** `revoker_slack_refusals_total`: messages Slack refused for good. */
+  metrics?: Metrics;
+  /**
+   * Progress updates within this window become one chat.update: at most one progress update per message
+   * per window reaches Slack (chat.update is Tier 3, ~50/min per workspace). Default 3,000 ms.
+   */
   coalesceMs?: number;
+  /**
+   * State changes on the way to an outcome (approval recorded, approved, queued, started) wait this long,
+   * so a burst of them renders once, as the newest state. Outcomes go at once. Default 1,000 ms.
+   */
+  settleMs?: number;
   attempts?: number;
   backoffMs?: number;
 }
@@ -82,9 +121,11 @@ export class SlackOutbox {
   readonly queue: Queue<OutboxJob>;
   private worker: Worker<OutboxJob> | undefined;
   readonly coalesceMs: number;
+  readonly settleMs: number;
 
   constructor(private readonly options: SlackOutboxOptions) {
-    this.coalesceMs = options.coalesceMs ?? 1500;
+    this.coalesceMs = options.coalesceMs ?? 3000;
+    this.settleMs = options.settleMs ?? 1000;
     this.queue = new Queue<OutboxJob>(SLACK_OUTBOX_QUEUE, {
       connection: options.connection,
       prefix: options.prefix,
@@ -110,18 +151,22 @@ export class SlackOutbox {
     });
   }
 
-  async post(channel: string, body: MessageBody, id?: string): Promise<void> {
-    await this.enqueue({ method: 'chat.postMessage', args: { channel, ...body } }, id ? { jobId: id } : {});
+  async post(channel: string, body: MessageBody, id?: string, about?: OutboxJob['about']): Promise<void> {
+    await this.enqueue(
+      { method: 'chat.postMessage', args: { channel, ...body }, ...(about ? { about } : {}) },
+      id ? { jobId: id } : {},
+    );
   }
 
   /** Posts the approval message for a request (rendered at send time) and remembers where it is. */
-  async postApproval(requestId: string, channel: string): Promise<void> {
+  async postApproval(requestId: string, channel: string, requester?: string): Promise<void> {
     await this.enqueue(
       {
         method: 'chat.postMessage',
         args: { channel },
         render: { requestId, kind: 'approval' },
         saveMessageFor: requestId,
+        about: { requestId, ...(requester ? { requester } : {}) },
       },
       { jobId: jobId('approval', requestId) },
     );
@@ -131,10 +176,17 @@ export class SlackOutbox {
    * Re-renders the approval message in place. Coalesced updates share one job per time window (the
    * job renders the newest state when it runs); others get their own job keyed by `key`.
    */
-  async updateApproval(requestId: string, options: { coalesce: boolean; key: string }): Promise<void> {
+  async updateApproval(
+    requestId: string,
+    options: { coalesce: boolean; key: string; settle?: boolean },
+  ): Promise<void> {
     const job: OutboxJob = { method: 'chat.update', args: {}, render: { requestId, kind: 'approval' } };
     if (!options.coalesce) {
-      await this.enqueue(job, { jobId: jobId('update', requestId, options.key), removeOnComplete: true });
+      await this.enqueue(job, {
+        jobId: jobId('update', requestId, options.key),
+        removeOnComplete: true,
+        ...(options.settle ? { delay: this.settleMs } : {}),
+      });
       return;
     }
     const now = Date.now();
@@ -176,24 +228,68 @@ export class SlackOutbox {
     return this.worker;
   }
 
-  private async resolveArgs(data: OutboxJob): Promise<Record<string, unknown> | undefined> {
-    if (!data.render) return data.args;
+  /** The approval message from the newest stored state; `final` when that state is an outcome. */
+  private async render(
+    requestId: string,
+    data: OutboxJob,
+  ): Promise<{ args: Record<string, unknown>; final: boolean } | undefined> {
     const { store } = this.options;
-    const state = await store.getState(data.render.requestId);
+    const state = await store.getState(requestId);
     if (!state) return undefined;
     const body = buildApprovalMessage(state);
-    if (data.method !== 'chat.update') return { ...data.args, ...body };
-    const ref = await store.getMessage(data.render.requestId);
-    if (!ref)
-      throw new MessageNotYetPostedError(`approval message of ${data.render.requestId} not posted yet`);
-    return { ...data.args, ...body, channel: ref.channel, ts: ref.ts };
+    const final = TERMINAL_STATES.includes(state.state);
+    if (data.method !== 'chat.update') return { args: { ...data.args, ...body }, final };
+    const ref = await store.getMessage(requestId);
+    if (!ref) throw new MessageNotYetPostedError(`approval message of ${requestId} not posted yet`);
+    return { args: { ...data.args, ...body, channel: ref.channel, ts: ref.ts }, final };
   }
 
-  /** Exposed for tests: one job's work. */
+  /**
+   * Exposed for tests: one job's work. A rendered message is sent under its request's lock, rendered
+   * from the newest state, and a chat.update identical to what the message shows is not sent.
+   */
   async process(client: OutboxClient, job: Job<OutboxJob>, token?: string): Promise<void> {
     const data = OutboxJobSchema.parse(job.data);
-    const args = await this.resolveArgs(data);
-    if (!args) return;
+    if (!data.render) return this.send(client, job, data, data.args, token);
+    const { store } = this.options;
+    const requestId = data.render.requestId;
+    const owner = randomUUID();
+    if (!(await store.lock(requestId, owner))) {
+      // Another job is sending this message: try again shortly, without using up an attempt.
+      await job.moveToDelayed(Date.now() + 200, token);
+      throw new DelayedError();
+    }
+    try {
+      const rendered = await this.render(requestId, data);
+      if (!rendered) return;
+      const { args, final } = rendered;
+      const shown = digest(args);
+      const current = await store.getShown(requestId);
+      if (data.method === 'chat.update' && current?.digest === shown) {
+        this.options.logger.debug({ requestId }, 'slack-outbox: message already shows this; not updated');
+        return;
+      }
+      const due = (current?.at ?? 0) + this.coalesceMs;
+      if (data.method === 'chat.update' && !final && due > Date.now()) {
+        // The message changed less than a window ago: show the newest state at the window's end. An
+        // outcome is never held back.
+        await job.moveToDelayed(due, token);
+        throw new DelayedError();
+      }
+      await this.send(client, job, data, args, token);
+      await store.setShown(requestId, { digest: shown, at: Date.now() });
+    } finally {
+      await store.unlock(requestId, owner);
+    }
+  }
+
+  private async send(
+    client: OutboxClient,
+    job: Job<OutboxJob>,
+    data: OutboxJob,
+    args: Record<string, unknown>,
+    token?: string,
+  ): Promise<void> {
     let result: { channel?: string; ts?: string };
     try {
       result = await client.apiCall(data.method, args);
@@ -209,6 +305,8 @@ export class SlackOutbox {
       }
       const slackError = e.success ? e.data.data?.error : undefined;
       if (slackError && PERMANENT_SLACK_ERRORS.has(slackError)) {
+        const rule = e.success ? e.data.data?.response_metadata?.messages?.[0] : undefined;
+        await this.reportRefusal(data, args, slackError, rule);
         throw new UnrecoverableError(`slack ${data.method}: ${slackError}`);
       }
       throw err;
@@ -216,6 +314,44 @@ export class SlackOutbox {
     if (data.saveMessageFor && result.channel && result.ts) {
       await this.options.store.saveMessage(data.saveMessageFor, { channel: result.channel, ts: result.ts });
     }
+  }
+
+  /**
+   * A message Slack refused for good is a message nobody saw: logged as an error with Slack's rule,
+   * counted, and — for Block Kit and channel refusals of a post about a request — told to the Slack user
+   * who asked, in a DM plain enough not to be refused the same way.
+   */
+  private async reportRefusal(
+    data: OutboxJob,
+    args: Record<string, unknown>,
+    error: string,
+    rule: string | undefined,
+  ): Promise<void> {
+    const channel = typeof args.channel === 'string' ? args.channel : undefined;
+    const about = data.about;
+    this.options.metrics?.slackRefusals.inc({ method: data.method, error });
+    this.options.logger.error(
+      { method: data.method, channel, error, rule, requestId: about?.requestId },
+      'slack-outbox: Slack refused a message; it was not delivered',
+    );
+    const requester = about?.requester;
+    if (!about || !requester || channel === requester || data.method !== 'chat.postMessage') return;
+    if (!CONTENT_ERRORS.has(error) && !CHANNEL_ERRORS.has(error)) return;
+    const where = channel && /^[CG][A-Z0-9]+$/.test(channel) ? `<#${channel}>` : 'its channel';
+    const why = CHANNEL_ERRORS.has(error)
+      ? `Revoker cannot post there (\`${error}\`: the bot may need \`/invite\`)`
+      : `Slack refused the message (\`${error}\`)`;
+    const approval = data.render?.kind === 'approval';
+    const text = `:warning: A message about your revocation request \`${escapeText(about.requestId, 128)}\` could not be posted to ${where}. ${why}. ${approval ? 'Approvers were not notified there: ask one to approve it from the Revoker App Home. ' : ''}An admin can find the details in Revoker's logs.`;
+    await this.enqueue(
+      { method: 'chat.postMessage', args: { channel: requester, text } },
+      { jobId: jobId('refused', about.requestId, data.method, channel ?? '-') },
+    ).catch((err: unknown) =>
+      this.options.logger.warn(
+        { err: String(err), requestId: about.requestId },
+        'slack-outbox: could not queue the refusal DM',
+      ),
+    );
   }
 
   async close(): Promise<void> {

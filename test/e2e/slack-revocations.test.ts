@@ -146,7 +146,7 @@ async function pickUser(requester: string, viewId: string, view: View, userId: s
         action: {
           type: 'external_select',
           action_id: 'target_select',
-          block_id: 'target_block',
+          block_id: pickerBlockId(view),
           selected_option: { value: userId, text: { type: 'plain_text', text: userId } },
         },
       }),
@@ -155,9 +155,15 @@ async function pickUser(requester: string, viewId: string, view: View, userId: s
   return nextView('revoke_user_tokens', since);
 }
 
-/** Application or API: "Next" on the scope modal with the picked target, then the confirmation. */
-async function pickBulkTarget(userId: string, scope: 'application' | 'resourceServer', target: string) {
-  const { viewId, view } = await openScope(userId, scope);
+/** The block id of the modal's target picker (it names the scope). */
+function pickerBlockId(view: View): string {
+  const input = (view.blocks as { type: string; block_id?: string }[]).find((b) => b.type === 'input');
+  if (!input?.block_id) throw new Error('the scope modal has no picker');
+  return input.block_id;
+}
+
+/** "Next" on the scope modal with `target` picked; resolves with the ack's view (if any) and a marker. */
+async function submitScope(userId: string, viewId: string, view: View, target: string) {
   const since = stub.calls.length;
   const res = await post(
     interactivityBody(
@@ -167,7 +173,7 @@ async function pickBulkTarget(userId: string, scope: 'application' | 'resourceSe
         callbackId: 'revoke_scope',
         privateMetadata: view.private_metadata,
         values: {
-          target_block: {
+          [pickerBlockId(view)]: {
             target_select: {
               type: 'external_select',
               selected_option: { value: target, text: { type: 'plain_text', text: target } },
@@ -178,7 +184,40 @@ async function pickBulkTarget(userId: string, scope: 'application' | 'resourceSe
     ),
   );
   const ack = (await res.json()) as { response_action: string; view?: View };
-  if (ack.view?.callback_id === 'revoke_confirm') return { viewId, view: ack.view };
+  return { since, ack };
+}
+
+/** The view that follows a submission: the ack's `update`, or a later views.update. */
+async function following(
+  callbackId: string,
+  viewId: string,
+  submitted: Awaited<ReturnType<typeof submitScope>>,
+) {
+  if (submitted.ack.view?.callback_id === callbackId) return { viewId, view: submitted.ack.view };
+  return nextView(callbackId, submitted.since);
+}
+
+/** Application or API: "Next" on the scope modal with the picked target, then the confirmation. */
+async function pickBulkTarget(userId: string, scope: 'application' | 'resourceServer', target: string) {
+  const { viewId, view } = await openScope(userId, scope);
+  return following('revoke_confirm', viewId, await submitScope(userId, viewId, view, target));
+}
+
+/** Revoke on one token of the user's tokens tab: resolves with the confirmation pushed on top. */
+async function clickRevokeToken(userId: string, tokens: { viewId: string; view: View }, tokenId: string) {
+  const since = stub.calls.length;
+  await post(
+    interactivityBody(
+      viewActionPayload({
+        userId,
+        viewId: tokens.viewId,
+        callbackId: 'revoke_user_tokens',
+        privateMetadata: tokens.view.private_metadata,
+        action: { type: 'button', action_id: 'revoke_token', block_id: 'tok', value: tokenId },
+      }),
+    ),
+  );
+  await stub.next('views.push', () => true, since);
   return nextView('revoke_confirm', since);
 }
 
@@ -243,20 +282,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     expect(listing).not.toContain(first!.access_token);
     expect(listing).not.toContain(first!.refresh_token);
 
-    const since = stub.calls.length;
-    await post(
-      interactivityBody(
-        viewActionPayload({
-          userId: 'UADMIN2',
-          viewId: tokens.viewId,
-          callbackId: 'revoke_user_tokens',
-          privateMetadata: tokens.view.private_metadata,
-          action: { type: 'button', action_id: 'revoke_token', block_id: 'tok', value: first!.accessTokenId },
-        }),
-      ),
-    );
-    await stub.next('views.push', () => true, since);
-    const confirm = await nextView('revoke_confirm', since);
+    const confirm = await clickRevokeToken('UADMIN2', tokens, first!.accessTokenId);
     const rec = await submitConfirm('UADMIN2', confirm.viewId, confirm.view, 'pasted in a ticket');
     expect(['queued', 'running', 'verified']).toContain(rec.state);
     expect((await outcome(rec)).state).toBe('verified');
@@ -264,6 +290,25 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     expect(after.userinfo).toBe(401);
     expect(after.access).toBe(false);
     expect(after.refresh).toBe(true);
+    expect(await isAlive(t.idaas, second!)).toBe(true);
+  });
+
+  it('modal path, "An individual token" chosen with Next: user picker → that user’s tokens → pick → confirm → revoked', async () => {
+    const [first, second] = [await mint('alice'), await mint('alice', 'team-wiki')];
+    const { viewId, view } = await openScope('UADMIN1', 'token');
+    // The token scope's picker can be submitted (Slack refuses an input block without submit).
+    expect((view as View & { submit?: unknown }).submit).toBeDefined();
+    const tokens = await following(
+      'revoke_user_tokens',
+      viewId,
+      await submitScope('UADMIN1', viewId, view, first!.userId),
+    );
+    expect(JSON.stringify(tokens.view.blocks)).toContain(first!.accessTokenId);
+    const confirm = await clickRevokeToken('UADMIN1', tokens, first!.accessTokenId);
+    const rec = await submitConfirm('UADMIN1', confirm.viewId, confirm.view, 'token in a screenshot');
+    expect(rec.target).toEqual({ kind: 'token', userId: first!.userId, tokenId: first!.accessTokenId });
+    expect((await outcome(rec)).state).toBe('verified');
+    expect((await liveness(t.idaas, first!)).userinfo).toBe(401);
     expect(await isAlive(t.idaas, second!)).toBe(true);
   });
 

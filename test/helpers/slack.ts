@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { HttpResponse, http } from 'msw';
 import { type SetupServer, setupServer } from 'msw/node';
+import { slackRefusal } from '../../src/demo/block-kit-contract.ts';
+import { enforce, enforceCall, rememberView, servedView } from './block-kit-contract.ts';
 
 /** Slack's v0 signature headers for `rawBody`, exactly as Slack computes them. */
 export function signSlack(
@@ -14,13 +16,13 @@ export function signSlack(
 
 export const FORM = 'application/x-www-form-urlencoded';
 
-/** POSTs a signed request to a Slack endpoint (`url` = …/slack/events). */
+/** POSTs a signed request to a Slack endpoint (`url` = …/slack/events); the answer goes through the contract. */
 export async function postSlack(
   url: string,
   rawBody: string,
   options: { secret: string; contentType?: string; timestamp?: number; headers?: Record<string, string> },
 ): Promise<Response> {
-  return fetch(url, {
+  const res = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': options.contentType ?? FORM,
@@ -29,6 +31,43 @@ export async function postSlack(
     },
     body: rawBody,
   });
+  if (res.status === 200) await checkAck(rawBody, options.contentType ?? FORM, await res.clone().text());
+  return res;
+}
+
+/**
+ * What the app answers in the HTTP response is a Slack payload too: a slash command's ack is a message,
+ * a `block_suggestion`'s is an options list, a `view_submission`'s a `response_action`.
+ */
+export async function checkAck(rawBody: string, contentType: string, answer: string): Promise<void> {
+  if (!contentType.startsWith(FORM)) return;
+  let ack: unknown = {};
+  if (answer.trim() !== '') {
+    try {
+      ack = JSON.parse(answer);
+    } catch {
+      return;
+    }
+  }
+  const form = new URLSearchParams(rawBody);
+  const payload = form.get('payload');
+  if (payload === null) {
+    if (form.get('command')) enforce('command_ack', ack);
+    return;
+  }
+  checkInteractiveAck(JSON.parse(payload) as { type?: string; view?: { id?: string } }, ack);
+}
+
+/** The ack of an interactive payload (HTTP answer or Socket Mode envelope ack), by payload type. */
+export function checkInteractiveAck(payload: { type?: string; view?: { id?: string } }, ack: unknown): void {
+  if (payload.type === 'block_suggestion') enforce('options', ack);
+  if (payload.type === 'view_submission') {
+    const submitted = payload.view?.id ? servedView(payload.view.id) : undefined;
+    const violation = enforce('view_ack', ack, submitted ? { submittedView: submitted } : {});
+    const next = ack as { response_action?: string; view?: unknown };
+    if (!violation && next.response_action === 'update' && payload.view?.id)
+      rememberView(payload.view.id, next.view);
+  }
 }
 
 const TEAM = { id: 'T0001', domain: 'example' };
@@ -213,6 +252,8 @@ export interface SlackCall {
   args: Record<string, unknown>;
   /** The Authorization header the client sent. */
   authorization: string | null;
+  /** When the stand-in received it (ms). */
+  at: number;
 }
 
 /**
@@ -222,6 +263,10 @@ export interface SlackCall {
  */
 export class SlackApiStub {
   readonly calls: SlackCall[] = [];
+  /** Calls the contract refused (answered `invalid_blocks`/`invalid_arguments`, as Slack does). */
+  readonly refused: SlackCall[] = [];
+  /** Socket Mode: what `apps.connections.open` answers (a ws:// URL of a SocketModeStandIn). */
+  socketUrl: (() => string) | undefined;
   readonly responses: { url: string; body: Record<string, unknown> }[] = [];
   readonly server: SetupServer;
   private waiters: { match: (c: SlackCall) => boolean; resolve: (c: SlackCall) => void }[] = [];
@@ -235,17 +280,28 @@ export class SlackApiStub {
       http.post(`${apiUrl}:method`, async ({ request, params }) => {
         const method = String(params.method);
         const args = await readArgs(request);
-        const call = { method, args, authorization: request.headers.get('authorization') };
+        const call = { method, args, authorization: request.headers.get('authorization'), at: Date.now() };
+        // The contract comes first: no override can make the stand-in accept what Slack refuses.
+        const contract = enforceCall(method, args);
+        if (contract.violation) {
+          this.refused.push(call);
+          return HttpResponse.json(slackRefusal(contract.violation));
+        }
         const override = this.overrides.get(method)?.(call);
         if (override) return override;
         this.calls.push(call);
+        const answer = this.defaultAnswer(call);
+        contract.record(answer);
         const ready = this.waiters.filter((w) => w.match(call));
         this.waiters = this.waiters.filter((w) => !ready.includes(w));
         for (const w of ready) w.resolve(call);
-        return HttpResponse.json(this.defaultAnswer(call));
+        return HttpResponse.json(answer);
       }),
       http.post('https://hooks.slack.test/*', async ({ request }) => {
         const body = (await request.json()) as Record<string, unknown>;
+        // Slack answers a refused response_url post with a 4xx and the error as text.
+        const violation = enforce('response_url', body);
+        if (violation) return HttpResponse.text(violation.error, { status: 400 });
         this.responses.push({ url: request.url, body });
         const w = this.responseWaiters.shift();
         w?.(body);
@@ -257,6 +313,14 @@ export class SlackApiStub {
   private defaultAnswer(call: SlackCall): Record<string, unknown> {
     this.seq++;
     switch (call.method) {
+      case 'auth.test':
+        return { ok: true, team_id: TEAM.id, user_id: 'U0REVOKERBOT', bot_id: 'B0REVOKER' };
+      case 'apps.connections.open':
+        // https://docs.slack.dev/reference/methods/apps.connections.open: app-level token (xapp-) only.
+        if (!this.socketUrl || !call.authorization?.startsWith('Bearer xapp-')) {
+          return { ok: false, error: 'not_allowed_token_type' };
+        }
+        return { ok: true, url: this.socketUrl() };
       case 'views.open':
       case 'views.push':
         return { ok: true, view: { id: `V_OPENED_${this.seq}` } };
@@ -284,6 +348,7 @@ export class SlackApiStub {
   }
   reset(): void {
     this.calls.length = 0;
+    this.refused.length = 0;
     this.responses.length = 0;
     this.overrides.clear();
   }

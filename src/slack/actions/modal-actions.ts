@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { asCodedError } from '../../domain/errors.ts';
 import { SCOPES, type Scope } from '../../domain/target.ts';
 import { gate } from '../access.ts';
+import type { ModalView } from '../block-kit.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
@@ -54,48 +55,50 @@ export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDep
   });
 }
 
+/**
+ * The user's tokens tab for a picked reference (an IdP user id, or what was typed), or a notice saying
+ * why not. Shared by the picker's dispatch action and the scope modal's "Next".
+ */
+export async function userTokensView(deps: ListenerDeps, ref: string): Promise<ModalView> {
+  const { capabilities } = deps.idp;
+  try {
+    const resolution = await resolveTarget(deps.idp, 'user', ref);
+    if (!resolution.ok || resolution.target.kind !== 'user') {
+      return buildNoticeModal('Not found', resolution.ok ? '' : escapeText(resolution.message));
+    }
+    const user = await deps.idp.getUser(resolution.target.userId);
+    const tokens = capabilities.listTokens ? await deps.idp.listUserTokens(user.id) : [];
+    return buildUserTokensModal({
+      user,
+      tokens,
+      listed: capabilities.listTokens,
+      canRevokeToken: capabilities.scopes.token,
+      canRevokeUser: capabilities.scopes.user,
+    });
+  } catch (err) {
+    deps.logger.warn({ err: asCodedError(err).code }, 'slack: user look-up failed');
+    return buildNoticeModal('Cannot revoke', escapeText(explainError(err)));
+  }
+}
+
 /** A user picked (token or user scope): show their tokens, each with a Revoke button. */
 export async function handleTargetSelect(args: BlockActionArgs, deps: ListenerDeps): Promise<void> {
   await args.ack();
   const body = BlockActionsSchema.safeParse(args.body);
   const action = TargetActionSchema.safeParse(args.action);
   if (!body.success || !action.success || !body.data.view) return;
-  const viewId = body.data.view.id;
   const meta = parseMetadata(ScopeMetadataSchema, body.data.view.private_metadata);
   if (meta?.scope !== 'user' && meta?.scope !== 'token') return;
   const refused = await gate(deps, body.data.user.id, meta.scope, 'token_list');
   if (refused) {
-    await args.client.views.update({ view_id: viewId, view: buildNoticeModal('Not allowed', refused) });
+    await args.client.views.update({
+      view_id: body.data.view.id,
+      view: buildNoticeModal('Not allowed', refused),
+    });
     return;
   }
   const ref = 'selected_option' in action.data ? action.data.selected_option.value : action.data.value;
-  const { capabilities } = deps.idp;
-  try {
-    const resolution = await resolveTarget(deps.idp, 'user', ref);
-    if (!resolution.ok || resolution.target.kind !== 'user') {
-      const text = resolution.ok ? '' : escapeText(resolution.message);
-      await args.client.views.update({ view_id: viewId, view: buildNoticeModal('Not found', text) });
-      return;
-    }
-    const user = await deps.idp.getUser(resolution.target.userId);
-    const tokens = capabilities.listTokens ? await deps.idp.listUserTokens(user.id) : [];
-    await args.client.views.update({
-      view_id: viewId,
-      view: buildUserTokensModal({
-        user,
-        tokens,
-        listed: capabilities.listTokens,
-        canRevokeToken: capabilities.scopes.token,
-        canRevokeUser: capabilities.scopes.user,
-      }),
-    });
-  } catch (err) {
-    deps.logger.warn({ err: asCodedError(err).code }, 'slack: user look-up failed');
-    await args.client.views.update({
-      view_id: viewId,
-      view: buildNoticeModal('Cannot revoke', escapeText(explainError(err))),
-    });
-  }
+  await args.client.views.update({ view_id: body.data.view.id, view: await userTokensView(deps, ref) });
 }
 
 export const UserTokensMetadataSchema = z.object({

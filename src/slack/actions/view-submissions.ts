@@ -7,8 +7,8 @@ import { gate } from '../access.ts';
 import type { ModalView } from '../block-kit.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { escapeText } from '../escape.ts';
-import { ActionId, BlockId } from '../ids.ts';
+import { escapeText, plainText } from '../escape.ts';
+import { ActionId, BlockId, targetBlockId } from '../ids.ts';
 import { statusLine, targetText } from '../messages/request-summary.ts';
 import {
   ConfirmMetadataSchema,
@@ -21,7 +21,8 @@ import {
 import { resolveTarget } from '../resolve-target.ts';
 import { type ListenerClient, withinDeadline } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
-import { UserTokensMetadataSchema } from './modal-actions.ts';
+import { buildScopeModal } from '../views/scope-modal.ts';
+import { UserTokensMetadataSchema, userTokensView } from './modal-actions.ts';
 
 /** What a `view_submission` listener may answer (Slack's `response_action`s). */
 export type ViewAck = (
@@ -51,19 +52,35 @@ function actorOf(user: { id: string; name?: string; username?: string }): Actor 
   return { source: 'slack', id: user.id, ...(name ? { name: name.slice(0, 256) } : {}) };
 }
 
-/** "Next" on the scope modal (application, API, or a typed user): resolve, then confirm. */
+/**
+ * "Next" on the scope modal. Token scope: the picked user's tokens, each with its own Revoke button.
+ * User, application, API: resolve, then confirm.
+ */
 export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: ListenerDeps): Promise<void> {
   const body = ViewSubmissionSchema.safeParse(args.body);
   if (!body.success) return args.ack();
   const { view } = body.data;
   const scope: Scope | undefined = parseMetadata(ScopeMetadataSchema, view.private_metadata)?.scope;
-  const selected = viewValue(view.state.values, BlockId.Target, ActionId.TargetSelect, SelectValue);
-  if (!scope || scope === 'token' || !selected) {
-    return args.ack({ response_action: 'errors', errors: { [BlockId.Target]: 'Pick what to revoke.' } });
+  if (!scope) {
+    const fresh = buildScopeModal({ idpName: deps.idp.name, capabilities: deps.idp.capabilities });
+    return args.ack({ response_action: 'update', view: fresh });
+  }
+  const block = targetBlockId(scope);
+  const selected = viewValue(view.state.values, block, ActionId.TargetSelect, SelectValue);
+  if (!selected) {
+    return args.ack({ response_action: 'errors', errors: { [block]: 'Pick what to revoke.' } });
   }
   const refused = await gate(deps, body.data.user.id, scope, `submit.${scope}`);
   if (refused) return args.ack({ response_action: 'update', view: buildNoticeModal('Not allowed', refused) });
   const ref = 'selected_option' in selected ? selected.selected_option.value : selected.value;
+  if (scope === 'token') {
+    const tokens = userTokensView(deps, ref);
+    const ready = await withinDeadline(tokens, SUBMIT_BUDGET_MS);
+    if (ready.settled && 'value' in ready) return args.ack({ response_action: 'update', view: ready.value });
+    await args.ack({ response_action: 'update', view: buildLoadingModal() });
+    await args.client.views.update({ view_id: view.id, view: await tokens });
+    return;
+  }
   const lookup = resolveTarget(deps.idp, scope, ref);
   const early = await withinDeadline(lookup, SUBMIT_BUDGET_MS);
   if (early.settled && 'value' in early && !early.value.ok) {
@@ -71,11 +88,14 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
     const hint = r.matches.length ? ` Closest: ${r.matches.slice(0, 3).join('; ')}` : '';
     return args.ack({
       response_action: 'errors',
-      errors: { [BlockId.Target]: `${r.message}${hint}`.slice(0, 500) },
+      errors: { [block]: plainText(`${r.message}${hint}`, 500) },
     });
   }
   if (early.settled && 'error' in early) {
-    return args.ack({ response_action: 'errors', errors: { [BlockId.Target]: explainError(early.error) } });
+    return args.ack({
+      response_action: 'errors',
+      errors: { [block]: plainText(explainError(early.error), 500) },
+    });
   }
   await args.ack({ response_action: 'update', view: buildLoadingModal() });
   try {
@@ -162,7 +182,7 @@ export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: Li
     deps.logger.info({ code: e.code, user: user.id }, 'slack: submit refused');
     return args.ack({
       response_action: 'errors',
-      errors: { [BlockId.Reason]: explainError(e).slice(0, 500) },
+      errors: { [BlockId.Reason]: plainText(explainError(e), 500) },
     });
   }
   await args.ack({ response_action: 'update', view: buildLoadingModal('Submitting your request…') });
@@ -193,15 +213,23 @@ export async function handleDenySubmission(args: ViewSubmissionArgs, deps: Liste
   if (!meta) return args.ack();
   if (!reason)
     return args.ack({ response_action: 'errors', errors: { [BlockId.DenyReason]: 'A reason is required.' } });
-  try {
-    await deps.intake.deny(meta.requestId, actorOf(user), reason.slice(0, 2000));
-    await args.ack();
-  } catch (err) {
-    await args.ack({
+  // Slack waits 3 s for this ack: past the budget, ack with a "working" view and report in it later.
+  const denial = deps.intake.deny(meta.requestId, actorOf(user), reason.slice(0, 2000));
+  const early = await withinDeadline(denial, SUBMIT_BUDGET_MS);
+  if (early.settled) {
+    if ('value' in early) return args.ack();
+    return args.ack({
       response_action: 'errors',
-      errors: { [BlockId.DenyReason]: explainError(err).slice(0, 500) },
+      errors: { [BlockId.DenyReason]: plainText(explainError(early.error), 500) },
     });
   }
+  await args.ack({ response_action: 'update', view: buildLoadingModal('Recording your denial…') });
+  const requestText = `Request \`${escapeText(meta.requestId, 128)}\``;
+  const done = await denial.then(
+    () => buildNoticeModal('Request denied', `${requestText} was denied.`),
+    (err: unknown) => buildNoticeModal('Not denied', `${requestText}: ${escapeText(explainError(err))}`),
+  );
+  await args.client.views.update({ view_id: view.id, view: done });
 }
 
 export { actorOf };

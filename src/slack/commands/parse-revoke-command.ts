@@ -1,4 +1,5 @@
 import { RefSchema } from '../../domain/target.ts';
+import { escapeMrkdwn, plainText } from '../escape.ts';
 
 export type RevokeCommand =
   | { kind: 'modal' }
@@ -10,6 +11,7 @@ export type RevokeCommand =
   | { kind: 'resourceServer'; ref: string }
   | { kind: 'invalid'; message: string };
 
+/** mrkdwn: the placeholders' angle brackets are escaped, or Slack would parse `<token id>` as a link. */
 export const USAGE = [
   '*Usage*',
   '`/revoke` — open the Revoke Tokens dialog',
@@ -19,7 +21,9 @@ export const USAGE = [
   '`/revoke api <name | id | audience>` — revoke all tokens issued to a resource server',
   '`/revoke status <request id>` — where a request is',
   '`/revoke help` — this text',
-].join('\n');
+]
+  .map(escapeMrkdwn)
+  .join('\n');
 
 /** Slack sends `<mailto:a@b.c|a@b.c>` for emails typed in a command when link parsing is on. */
 function unwrap(ref: string): string {
@@ -52,6 +56,6 @@ export function parseRevokeCommand(text: string): RevokeCommand {
     case 'api':
       return need(1, 'api <name | id | audience>') ?? { kind: 'resourceServer', ref: refs[0]! };
     default:
-      return { kind: 'invalid', message: `Unknown subcommand “${verb!.slice(0, 40)}”.` };
+      return { kind: 'invalid', message: `Unknown subcommand “${plainText(verb!, 40)}”.` };
   }
 }

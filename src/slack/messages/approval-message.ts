@@ -1,7 +1,7 @@
 import type { RequestRecord } from '../../intake/types.ts';
 import type { KnownBlock, MessageBody } from '../block-kit.ts';
 import { context, mrkdwn, plain, slackDate } from '../block-kit.ts';
-import { escapeText } from '../escape.ts';
+import { escapeText, plainText } from '../escape.ts';
 import { BlockId } from '../ids.ts';
 import { approvalButtons, impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
 
@@ -24,12 +24,13 @@ export function buildApprovalMessage(r: RequestRecord): MessageBody {
     { type: 'section', text: mrkdwn(statusLine(r)) },
   ];
   if (r.state === 'pending_approval') {
-    blocks.push(approvalButtons(BlockId.Approval, r.id));
+    // A new block_id per iteration: "If a message is updated, use a new block_id" (section block reference).
+    blocks.push(approvalButtons(`${BlockId.Approval}.${r.approvals.length}`, r.id));
     if (r.approvalExpiresAt) blocks.push(context(`Open until ${slackDate(r.approvalExpiresAt)}`));
   }
   blocks.push(context(`Request \`${escapeText(r.id, 128)}\` · workflow ${escapeText(r.workflow, 100)}`));
   return {
-    text: `Revocation request from ${r.requestedBy.source}: ${statusLine(r)}`.slice(0, 3000),
+    text: plainText(`Revocation request from ${r.requestedBy.source}: ${statusLine(r)}`, 3000),
     blocks,
   };
 }

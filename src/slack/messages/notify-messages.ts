@@ -1,9 +1,9 @@
 import type { RequestRecord } from '../../intake/types.ts';
 import type { KnownBlock, MessageBody } from '../block-kit.ts';
-import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
-import { escapeText, mention } from '../escape.ts';
+import { context, plain, section, slackDate } from '../block-kit.ts';
+import { escapeText, mention, plainText } from '../escape.ts';
 import { ActionId, BlockId } from '../ids.ts';
-import { impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
+import { impactSummary, requesterText, statusLine, targetPlain, targetText } from './request-summary.ts';
 
 const SOURCE_WORDS: Record<string, string> = {
   hr: 'HR offboarding',
@@ -43,7 +43,8 @@ function cancelButton(r: RequestRecord): KnownBlock {
         value: r.id,
         confirm: {
           title: plain('Cancel this revocation?'),
-          text: mrkdwn(`The tokens of *${targetText(r)}* will stay valid.`),
+          // plain_text, ≤ 300 (confirmation dialog object): a long display name is cut, not refused.
+          text: plain(plainText(`The tokens of ${targetPlain(r)} will stay valid.`, 300)),
           confirm: plain('Cancel it'),
           deny: plain('Keep it'),
         },
@@ -71,7 +72,7 @@ export function buildOutcomeNotice(r: RequestRecord): MessageBody {
   const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
   const line = statusLine(r);
   return {
-    text: `${what} revocation of ${targetText(r)}: ${line}`.slice(0, 3000),
+    text: plainText(`${what} revocation of ${targetText(r)}: ${line}`, 3000),
     blocks: [
       section(`*${what}* revocation of *${targetText(r)}*\n${line}`),
       context(`Request \`${escapeText(r.id, 128)}\``),

@@ -59,10 +59,15 @@ export function statusLine(r: RequestRecord): string {
   }
 }
 
-/** The target in words, with the IdP's display name when the intake found one (escaped: IdP data is input). */
-export function targetText(r: RequestRecord): string {
+/** The target in words, with the IdP's display name when the intake found one; raw (for plain_text). */
+export function targetPlain(r: RequestRecord): string {
   const base = describeTarget(r.target);
-  return escapeText(r.targetName ? `${base} (${r.targetName})` : base, 500);
+  return r.targetName ? `${base} (${r.targetName})` : base;
+}
+
+/** The target in words as mrkdwn (escaped: IdP data is input), at most 500 characters escaped. */
+export function targetText(r: RequestRecord): string {
+  return escapeText(targetPlain(r), 500);
 }
 
 /** Approve / Deny for one request: the same buttons in the approvals channel and on App Home. */

@@ -3,7 +3,7 @@ import type { Capabilities } from '../../identity/port.ts';
 import type { KnownBlock, ModalView } from '../block-kit.ts';
 import { context, plain, section } from '../block-kit.ts';
 import { escapeText } from '../escape.ts';
-import { ActionId, BlockId, CallbackId } from '../ids.ts';
+import { ActionId, BlockId, CallbackId, targetBlockId } from '../ids.ts';
 
 const PICKER_LABEL: Record<Scope, string> = {
   token: 'User whose token to revoke',
@@ -49,7 +49,7 @@ export function buildScopeModal(input: {
     const dispatch = scope === 'token' || scope === 'user';
     blocks.push({
       type: 'input',
-      block_id: BlockId.Target,
+      block_id: targetBlockId(scope),
       label: plain(PICKER_LABEL[scope]),
       dispatch_action: dispatch,
       element: capabilities.search
@@ -69,7 +69,9 @@ export function buildScopeModal(input: {
           },
     });
   }
-  const canSubmit = scope !== undefined && scope !== 'token' && capabilities.scopes[scope];
+  // Every scope with a picker can be submitted: Slack refuses a view with an input block and no submit.
+  // For token and user scope "Next" shows the user's tokens (as picking does, with dispatch_action).
+  const canSubmit = scope !== undefined && capabilities.scopes[scope];
   return {
     type: 'modal',
     callback_id: CallbackId.Scope,

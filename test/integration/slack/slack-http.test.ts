@@ -33,6 +33,8 @@ const config = {
 };
 
 const stub = new SlackApiStub(config.SLACK_API_URL);
+/** Progress updates of one message reach Slack at most once per this window. */
+const COALESCE_MS = 400;
 let redis: Redis;
 let prefix: string;
 let server: Server;
@@ -52,7 +54,7 @@ beforeAll(async () => {
   intake = new FakeSlackIntake(idp);
   notifications = createSlackNotifications(
     { config, redis, prefix, logger: silentLogger },
-    { coalesceMs: 150, backoffMs: 50 },
+    { coalesceMs: COALESCE_MS, settleMs: 100, backoffMs: 50 },
   );
   intake.notifier = notifications.notifier;
   notifications.startWorker();
@@ -179,7 +181,7 @@ describe('/revoke', () => {
     const payload = blockSuggestionPayload({
       userId: 'U0REQUESTER',
       actionId: 'target_select',
-      blockId: 'target_block',
+      blockId: 'target_block.application',
       value: 'crm',
       privateMetadata: JSON.stringify({ scope: 'application' }),
     });
@@ -265,8 +267,12 @@ describe('submission and approvals', () => {
     since = stub.calls.length;
     for (let done = 1; done <= 37; done++) await intake.progress(request.id, done, 120);
     await stub.next('chat.update', (c) => blocksText(c).includes('revoked 37 of 120'), since);
-    // Coalesced: a burst of 37 progress events becomes a few updates.
-    expect(stub.calls.slice(since).filter((c) => c.method === 'chat.update').length).toBeLessThan(10);
+    // Coalesced: a burst of 37 progress events becomes a few updates, spaced by the window.
+    const progress = stub.calls.slice(since).filter((c) => c.method === 'chat.update');
+    expect(progress.length).toBeLessThan(10);
+    for (let i = 1; i < progress.length; i++) {
+      expect(progress[i]!.at - progress[i - 1]!.at).toBeGreaterThanOrEqual(COALESCE_MS - 50);
+    }
 
     since = stub.calls.length;
     await intake.finish(request.id, true);

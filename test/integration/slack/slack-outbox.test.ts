@@ -1,13 +1,15 @@
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { HttpResponse } from 'msw';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/log.ts';
+import { createMetrics } from '../../../src/metrics.ts';
 import {
   createSlackNotifications,
   SLACK_OUTBOX_QUEUE,
   type SlackNotifications,
 } from '../../../src/slack/index.ts';
+import { FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 import { SlackApiStub } from '../../helpers/slack.ts';
 
@@ -24,12 +26,16 @@ const stub = new SlackApiStub(config.SLACK_API_URL);
 let redis: Redis;
 let prefix: string;
 let n: SlackNotifications;
+const metrics = createMetrics();
+/** What the outbox logs, as pino writes it. */
+const logLines: Record<string, unknown>[] = [];
+const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
 
 beforeAll(async () => {
   stub.listen();
   redis = connectRedis();
   prefix = randomPrefix('slack-outbox');
-  n = createSlackNotifications({ config, redis, prefix, logger: silentLogger }, { backoffMs: 50 });
+  n = createSlackNotifications({ config, redis, prefix, logger, metrics }, { backoffMs: 50, settleMs: 50 });
   n.startWorker();
 });
 
@@ -95,4 +101,52 @@ describe('slack-outbox on the real Redis', () => {
       await events.close();
     }
   });
+
+  it.each([
+    ['invalid_blocks', 'C_APPROVALS', 'Slack refused the message'],
+    ['not_in_channel', 'C_APPROVALS', 'bot may need `/invite`'],
+  ])(
+    'a post refused with %s is logged with the rule, counted, and told to the requester',
+    async (error, channel, says) => {
+      stub.overrides.set('chat.postMessage', (c) =>
+        c.args.channel === channel
+          ? HttpResponse.json({
+              ok: false,
+              error,
+              response_metadata: {
+                messages: [
+                  '[ERROR] must be less than 2001 characters [json-pointer:/blocks/1/fields/3/text]',
+                ],
+              },
+            })
+          : undefined,
+      );
+      const intake = new FakeSlackIntake();
+      intake.notifier = n.notifier;
+      const before =
+        (await metrics.slackRefusals.get()).values.find((v) => v.labels.error === error)?.value ?? 0;
+      const { request } = await intake.submit({
+        target: { kind: 'user', userId: 'usr_x' },
+        reason: 'r',
+        source: 'slack',
+        requestedBy: { source: 'slack', id: 'U0REQUESTER' },
+      });
+      const dm = await stub.next(
+        'chat.postMessage',
+        (c) => c.args.channel === 'U0REQUESTER' && String(c.args.text).includes(request.id),
+      );
+      expect(String(dm.args.text)).toContain(says);
+      expect(String(dm.args.text)).toContain('Approvers were not notified');
+      const after =
+        (await metrics.slackRefusals.get()).values.find((v) => v.labels.error === error)?.value ?? 0;
+      expect(after).toBe(before + 1);
+      const line = logLines.find((l) => l.error === error && l.requestId === request.id);
+      expect(line).toMatchObject({
+        level: 50,
+        method: 'chat.postMessage',
+        channel,
+        rule: expect.stringContaining('json-pointer:/blocks/1/fields/3/text'),
+      });
+    },
+  );
 });

@@ -1,9 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/log.ts';
 import { handleApproveButton } from '../../../src/slack/actions/approval-buttons.ts';
-import { handleConfirmSubmission, type ViewAck } from '../../../src/slack/actions/view-submissions.ts';
+import {
+  handleConfirmSubmission,
+  handleDenySubmission,
+  SUBMIT_BUDGET_MS,
+  type ViewAck,
+} from '../../../src/slack/actions/view-submissions.ts';
 import { handleRevokeCommand } from '../../../src/slack/commands/revoke-command.ts';
 import type { RespondFn } from '../../../src/slack/slack-client.ts';
+import { enforce } from '../../helpers/block-kit-contract.ts';
 import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
 import { fakeClient } from './fake-client.ts';
 
@@ -12,10 +18,21 @@ function setup() {
   const intake = new FakeSlackIntake(idp);
   const deps = { idp, intake, logger: silentLogger, access: intake.access() };
   const fc = fakeClient();
-  const respond = vi.fn<RespondFn>(async () => undefined);
-  const ack = vi.fn(async (_r?: unknown) => undefined);
+  // What a handler answers Slack goes through the Block Kit contract, as in every stand-in.
+  const respond = vi.fn<RespondFn>(async (m) => {
+    enforce('response_url', m);
+  });
+  const ack = vi.fn(async (r?: unknown) => {
+    enforce('command_ack', r ?? {});
+  });
   return { idp, intake, deps, ...fc, respond, ack };
 }
+
+/** A view_submission ack spy that checks each answer against the contract. */
+const viewAck = () =>
+  vi.fn<ViewAck>(async (r) => {
+    enforce('view_ack', r ?? {});
+  });
 
 const command = (text: string) => ({
   command: '/revoke',
@@ -133,7 +150,7 @@ const submission = (userId: string) => ({
 describe('confirmation submission', () => {
   it('submits with the Slack idempotency key and closes with a summary', async () => {
     const t = setup();
-    const ack = vi.fn<ViewAck>(async () => undefined);
+    const ack = viewAck();
     await handleConfirmSubmission({ ack, body: submission('U0REQ'), client: t.client }, t.deps);
     expect(t.intake.submissions[0]).toEqual({
       target: { kind: 'user', userId: 'usr_alice' },
@@ -149,7 +166,7 @@ describe('confirmation submission', () => {
   it('shows a ForbiddenError on the reason field', async () => {
     const t = setup();
     t.intake.forbiddenRequesters.add('U0NOPE');
-    const ack = vi.fn<ViewAck>(async () => undefined);
+    const ack = viewAck();
     await handleConfirmSubmission({ ack, body: submission('U0NOPE'), client: t.client }, t.deps);
     expect(ack.mock.calls[0]![0]).toEqual({
       response_action: 'errors',
@@ -161,7 +178,7 @@ describe('confirmation submission', () => {
     const t = setup();
     const body = submission('U0REQ');
     body.view.private_metadata = JSON.stringify({ target: { kind: 'everything' } });
-    const ack = vi.fn<ViewAck>(async () => undefined);
+    const ack = viewAck();
     await handleConfirmSubmission({ ack, body, client: t.client }, t.deps);
     expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'errors' });
     expect(t.intake.submissions).toHaveLength(0);
@@ -194,5 +211,49 @@ describe('approve button', () => {
       text: expect.stringContaining('own request'),
     });
     expect(t.intake.approvals).toHaveLength(0);
+  });
+});
+
+describe('deny submission', () => {
+  it('acks within the budget while a slow intake records the denial, then shows the result', async () => {
+    const t = setup();
+    const { request } = await t.intake.submit({
+      target: { kind: 'user', userId: 'usr_alice' },
+      reason: 'r',
+      source: 'slack',
+      requestedBy: { source: 'slack', id: 'U0REQ' },
+    });
+    const deny = t.intake.deny.bind(t.intake);
+    vi.spyOn(t.intake, 'deny').mockImplementation(async (...a) => {
+      await new Promise((r) => setTimeout(r, SUBMIT_BUDGET_MS + 500));
+      return deny(...a);
+    });
+    let ackedAt = 0;
+    const ack = vi.fn<ViewAck>(async (r) => {
+      ackedAt = Date.now();
+      enforce('view_ack', r ?? {});
+    });
+    const started = Date.now();
+    await handleDenySubmission(
+      {
+        ack,
+        client: t.client,
+        body: {
+          type: 'view_submission',
+          user: { id: 'U0APPROVER1' },
+          view: {
+            id: 'V_DENY',
+            callback_id: 'revoke_deny',
+            private_metadata: JSON.stringify({ requestId: request.id }),
+            state: { values: { deny_reason_block: { deny_reason_input: { value: 'not needed' } } } },
+          },
+        },
+      },
+      t.deps,
+    );
+    expect(ackedAt - started).toBeLessThan(3000);
+    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
+    expect(t.intake.denials).toHaveLength(1);
+    expect(t.text('views.update')).toContain('was denied');
   });
 });

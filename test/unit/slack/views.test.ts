@@ -35,6 +35,21 @@ describe('scope modal', () => {
     expect(view.submit).toBeDefined();
   });
 
+  it('names the picker block after the scope, so a pick never carries over to another scope', () => {
+    const caps = {
+      ...entraLike,
+      scopes: { token: true, user: true, application: true, resourceServer: true },
+    };
+    const ids = (['token', 'user', 'application', 'resourceServer'] as const).map(
+      (scope) =>
+        buildScopeModal({ idpName: 'x', capabilities: caps, scope }).blocks.find((b) => b.type === 'input')
+          ?.block_id,
+    );
+    expect(new Set(ids).size).toBe(4);
+    // Every scope with a picker can be submitted (Slack requires submit with an input block).
+    expect(buildScopeModal({ idpName: 'x', capabilities: caps, scope: 'token' }).submit).toBeDefined();
+  });
+
   it('falls back to a text input when the IdP cannot search', () => {
     const view = buildScopeModal({
       idpName: 'x',

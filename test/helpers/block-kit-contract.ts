@@ -1,0 +1,58 @@
+import {
+  CHECKED_METHODS,
+  type CheckContext,
+  checkSlackPayload,
+  describeViolation,
+  MessageIterations,
+  type PayloadKind,
+  type Violation,
+} from '../../src/demo/block-kit-contract.ts';
+
+/**
+ * The Block Kit contract as every test sees it. Each Slack stand-in (SlackApiStub, the Socket Mode
+ * stand-in, the unit tests' fake client, `postSlack`'s reading of acks) passes every payload it receives
+ * through `enforce`; a violation is recorded here, and the global `afterEach` in
+ * block-kit-contract-setup.ts (vitest `setupFiles`) fails the test with the first one. A test cannot
+ * skip it: only `takeViolations` (for tests that reintroduce a defect on purpose) clears the record.
+ */
+const recorded: string[] = [];
+/** Views the stand-ins served, by view id: a submission's `errors` must name one of its input blocks. */
+const views = new Map<string, unknown>();
+const iterations = new MessageIterations();
+
+export function enforce(kind: PayloadKind, payload: unknown, ctx: CheckContext = {}): Violation | undefined {
+  const v = checkSlackPayload(kind, payload, ctx);
+  if (v) recorded.push(describeViolation(kind, v));
+  return v;
+}
+
+/** Web API call through the contract, remembering served views and message iterations. */
+export function enforceCall(
+  method: string,
+  args: Record<string, unknown>,
+): { violation?: Violation; record: (answer: Record<string, unknown>) => void } {
+  const kind = CHECKED_METHODS.find((k) => k === method);
+  const violation = kind ? enforce(kind, args) : undefined;
+  return {
+    ...(violation ? { violation } : {}),
+    record: (answer) => {
+      const view = (answer.view as { id?: string } | undefined)?.id;
+      if (view && args.view) rememberView(view, args.view);
+      const waste = iterations.record(method, args, answer);
+      if (waste) recorded.push(describeViolation(method, waste));
+    },
+  };
+}
+
+export function rememberView(viewId: string, view: unknown): void {
+  views.set(viewId, typeof view === 'string' ? JSON.parse(view) : view);
+}
+
+export function servedView(viewId: string): unknown {
+  return views.get(viewId);
+}
+
+/** Returns and clears what was recorded (tests that provoke a violation on purpose). */
+export function takeViolations(): string[] {
+  return recorded.splice(0, recorded.length);
+}
