@@ -84,7 +84,7 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
   );
   const keys = await loadOrCreateKeys(store);
   const faults = new FaultSwitch();
-  const revoker = new TokenRevoker(store, catalog);
+  const revoker = new TokenRevoker(store, catalog, users);
   const admin = new AdminApi({ adminToken, faults, context: { users, catalog, revoker }, logger });
 
   // Listen first: with port 0 the issuer is only known once the port is.
