@@ -76,7 +76,7 @@ describe('revoker revoke (CLI)', () => {
     expect(unknown.stderr.trim()).toBe('revoker: no application matches "no-such-app"');
     const scope = await revoker(['revoke', 'tenant', 'x']);
     expect(scope.code).toBe(2);
-    expect(scope.stderr).toContain('scope must be token, user, app or api');
+    expect(scope.stderr).toContain('scope must be token, user, app, api or leaked');
     const token = await revoker(['revoke', 'token', 'tok_abc']);
     expect(token.code).toBe(2);
     expect(token.stderr).toContain('needs --user');
