@@ -100,6 +100,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
         return principals.includes(userId) || ((await rt.membership?.(userId, principals)) ?? false);
       },
       audit: rt.audit,
+      leaked: rt.leaked,
     };
     if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {
       const slack = createSlackApp(slackDeps);

@@ -2,9 +2,11 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/types.ts';
 import type { Config } from '../config.ts';
 import type { IdentityProvider } from '../identity/port.ts';
+import type { LeakedTokenService } from '../intake/leaked-token-service.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { LeakedTokenHold } from './leaked-token-hold.ts';
 
 /**
  * What the Slack part needs from the rest of Revoker. Listeners receive it explicitly (never the `App`),
@@ -36,7 +38,12 @@ export interface SlackDeps {
    * button. Default: nobody (the button then explains who can).
    */
   mayCancel?: (slackUserId: string) => Promise<boolean>;
+  /** Revocation of a pasted token by its value; offered in the dialog when available. Default: not offered. */
+  leaked?: LeakedTokenService;
 }
 
 /** The listeners' subset: no Redis, no queue. */
-export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'mayCancel'>;
+export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'mayCancel'> & {
+  /** The leaked-token choice: the service, and this process's memory for values between the two steps. */
+  leaked?: { service: LeakedTokenService; hold: LeakedTokenHold };
+};

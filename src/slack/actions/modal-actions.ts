@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { asCodedError } from '../../domain/errors.ts';
-import { SCOPES, type Scope } from '../../domain/target.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
-import { BlockActionsSchema, parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
+import { BlockActionsSchema, CHOICES, parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
 import { resolveTarget } from '../resolve-target.ts';
 import type { ListenerClient } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
@@ -18,9 +17,7 @@ export interface BlockActionArgs {
   client: ListenerClient;
 }
 
-const RadioActionSchema = z.object({
-  selected_option: z.object({ value: z.enum(SCOPES as [Scope, ...Scope[]]) }),
-});
+const RadioActionSchema = z.object({ selected_option: z.object({ value: z.enum(CHOICES) }) });
 /** external_select sends `selected_option`; plain_text_input (IdPs without search) sends `value`. */
 const TargetActionSchema = z.union([
   z.object({ selected_option: z.object({ value: z.string().min(1).max(256) }) }),
@@ -40,6 +37,7 @@ export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDep
       idpName: deps.idp.name,
       capabilities: deps.idp.capabilities,
       scope: action.data.selected_option.value,
+      leaked: deps.leaked !== undefined,
     }),
   });
 }

@@ -20,6 +20,7 @@ import {
 import { resolveTarget } from '../resolve-target.ts';
 import { type ListenerClient, withinDeadline } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
+import { handleLeakedSubmission } from './leaked-token.ts';
 import { UserTokensMetadataSchema } from './modal-actions.ts';
 
 /** What a `view_submission` listener may answer (Slack's `response_action`s). */
@@ -55,7 +56,9 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
   const body = ViewSubmissionSchema.safeParse(args.body);
   if (!body.success) return args.ack();
   const { view } = body.data;
-  const scope: Scope | undefined = parseMetadata(ScopeMetadataSchema, view.private_metadata)?.scope;
+  const choice = parseMetadata(ScopeMetadataSchema, view.private_metadata)?.scope;
+  if (choice === 'leaked') return handleLeakedSubmission(args, deps);
+  const scope: Scope | undefined = choice;
   const selected = viewValue(view.state.values, BlockId.Target, ActionId.TargetSelect, SelectValue);
   if (!scope || scope === 'token' || !selected) {
     return args.ack({ response_action: 'errors', errors: { [BlockId.Target]: 'Pick what to revoke.' } });

@@ -8,6 +8,8 @@ export type RevokeCommand =
   | { kind: 'user'; ref: string }
   | { kind: 'application'; ref: string }
   | { kind: 'resourceServer'; ref: string }
+  /** The dialog with "A leaked token" chosen; `ignored` when text followed (never echoed: it may be the token). */
+  | { kind: 'leaked'; ignored: boolean }
   | { kind: 'invalid'; message: string };
 
 export const USAGE = [
@@ -17,6 +19,7 @@ export const USAGE = [
   '`/revoke user <email | user id>` — revoke all tokens for a user',
   '`/revoke app <name | id>` — revoke all tokens issued to an application',
   '`/revoke api <name | id | audience>` — revoke all tokens issued to a resource server',
+  '`/revoke leaked` — paste a leaked token into the dialog to revoke it by its value',
   '`/revoke status <request id>` — where a request is',
   '`/revoke help` — this text',
 ].join('\n');
@@ -51,7 +54,13 @@ export function parseRevokeCommand(text: string): RevokeCommand {
       return need(1, 'app <name | id>') ?? { kind: 'application', ref: refs[0]! };
     case 'api':
       return need(1, 'api <name | id | audience>') ?? { kind: 'resourceServer', ref: refs[0]! };
+    case 'leaked':
+      return { kind: 'leaked', ignored: rest.length > 0 };
     default:
-      return { kind: 'invalid', message: `Unknown subcommand “${verb!.slice(0, 40)}”.` };
+      // Echo only a word-like verb: someone may paste a token here by mistake.
+      return {
+        kind: 'invalid',
+        message: /^[a-z-]{1,16}$/i.test(verb!) ? `Unknown subcommand “${verb}”.` : 'Unknown subcommand.',
+      };
   }
 }
