@@ -119,6 +119,8 @@ export interface TokenValueRevocation {
   inspect(value: string): Promise<TokenValueInfo>;
   /** RFC 7009 revocation with the owning client's credentials, then introspection again. */
   revoke(value: string, info: TokenValueInfo): Promise<{ verified: boolean }>;
+  /** Readiness: every configured client authenticates. */
+  ping(): Promise<void>;
 }
 
 /** The port every IdP adapter implements. All methods throw `IdpError` subclasses on failure. */

@@ -341,3 +341,35 @@ async function dump(redis: ReturnType<typeof connectRedis>, key: string): Promis
       return '';
   }
 }
+
+describe('IDP=oauth readiness authenticates', () => {
+  it('/readyz is 503 while a configured client’s credentials are refused, 200 once they are right', async () => {
+    const idaas = await startIdaas();
+    const clients = (secret: string) =>
+      JSON.stringify([
+        { client_id: 'revoker', client_secret: 'revoker-introspection-secret-0123456789' },
+        { client_id: 'team-wiki', client_secret: secret },
+      ]);
+    const bad = await startTestService({
+      IDP: 'oauth',
+      OAUTH_ISSUER: idaas.issuer,
+      OAUTH_CLIENTS: clients('stale-secret'),
+    });
+    const good = await startTestService({
+      IDP: 'oauth',
+      OAUTH_ISSUER: idaas.issuer,
+      OAUTH_CLIENTS: clients('team-wiki-secret-0123456789abcd'),
+    });
+    try {
+      const [b, g] = await Promise.all([fetch(`${bad.url}/readyz`), fetch(`${good.url}/readyz`)]);
+      const badBody = await b.text();
+      await g.arrayBuffer();
+      expect([b.status, g.status]).toEqual([503, 200]);
+      expect(badBody).not.toContain('stale-secret');
+    } finally {
+      await bad.close();
+      await good.close();
+      await idaas.close();
+    }
+  });
+});

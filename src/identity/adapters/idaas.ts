@@ -172,6 +172,8 @@ export class IdaasIdentityProvider implements IdentityProvider {
 
   async ping(): Promise<void> {
     await this.get(AdminApplicationListSchema, '/applications', 'ping');
+    // Ready means the leaked-token path works too: its clients' credentials are accepted.
+    await this.tokenValues?.ping();
   }
 
   private tokensPath(target: Exclude<Target, { kind: 'token' }>): string {
