@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Idaas, type IssuedTokens, seedClients, startIdaas, tokenRef } from '../../src/idaas/index.ts';
 import { matchesSaltedHash } from '../../src/intake/leaked-token-service.ts';
 import { REDACT_PATHS } from '../../src/log.ts';
+import { runRevoker } from '../helpers/cli.ts';
 import { connectRedis } from '../helpers/redis.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
 import {
@@ -89,32 +89,11 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
     return tok!;
   }
 
-  function revoker(args: string[], stdin: string) {
-    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['bin/revoker.js', ...args], {
-        env: {
-          ...process.env,
-          REDIS_URL: t.rt.config.REDIS_URL,
-          REVOKER_PREFIX: t.prefix,
-          LOG_LEVEL: 'debug',
-          ...cliEnv,
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        outputs.push(stdout, stderr);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-      child.stdin.end(stdin);
-    });
+  async function revoker(args: string[], stdin: string) {
+    const env = { REDIS_URL: t.rt.config.REDIS_URL, REVOKER_PREFIX: t.prefix, LOG_LEVEL: 'debug', ...cliEnv };
+    const run = await runRevoker(args, env, stdin);
+    outputs.push(run.stdout, run.stderr);
+    return run;
   }
 
   async function slack(payload: object): Promise<Record<string, unknown>> {
@@ -140,7 +119,7 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
     expect(run.stdout).toContain('introspection now says inactive');
     expect(await isDead(idaas, leaked)).toBe(true);
     expect(await isAlive(idaas, bystander)).toBe(true);
-  });
+  }, 90_000);
 
   it('refuses a token on the command line, and asks for --yes when stdin carried it', async () => {
     const tok = await mint('bob', 'team-wiki');
@@ -151,7 +130,7 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
     expect(unconfirmed.code).toBe(1);
     expect(unconfirmed.stdout).toContain('confirm with --yes');
     expect(await isAlive(idaas, tok)).toBe(true);
-  });
+  }, 90_000);
 
   it('Slack: "A leaked token (paste it)" → confirmation without the value → revoked and verified', async () => {
     const leaked = await mint('carol', 'team-wiki');

@@ -2,7 +2,8 @@ import type { LeakedTokenReport } from '../../intake/leaked-token-service.ts';
 import type { ModalView } from '../block-kit.ts';
 import { context, plain, section } from '../block-kit.ts';
 import { escapeText } from '../escape.ts';
-import { ActionId, BlockId, CallbackId } from '../ids.ts';
+import { CallbackId } from '../ids.ts';
+import { reasonInput } from './confirm-modal.ts';
 
 const TYPE_WORDS = { access_token: 'an access token', refresh_token: 'a refresh token' } as const;
 
@@ -33,19 +34,7 @@ export function buildLeakedConfirmModal(r: LeakedTokenReport, handle: string): M
       section(
         ':warning: It stops working at once, revoked with its own application’s credentials (RFC 7009); the identity provider may end the other tokens of the same sign-in with it.',
       ),
-      {
-        type: 'input',
-        block_id: BlockId.Reason,
-        label: plain('Reason'),
-        element: {
-          type: 'plain_text_input',
-          action_id: ActionId.Reason,
-          multiline: true,
-          min_length: 3,
-          max_length: 2000,
-          placeholder: plain('Where did it leak? (kept in the audit log)'),
-        },
-      },
+      reasonInput('Where did it leak? (kept in the audit log)'),
       context(
         'The token itself is not shown, stored or logged; it is held in memory until you confirm (15 minutes).',
       ),
