@@ -51,7 +51,8 @@ export async function revokeLeaked(opts: RevokeLeakedOptions): Promise<void> {
         `is required to revoke a token by its value with IDP=${config.IDP}`,
       );
     }
-    const report = await rt.leaked.inspect(value);
+    const requestedBy = { source: 'cli' as const, id: userInfo().username || 'cli' };
+    const report = await rt.leaked.inspect(value, requestedBy);
     process.stdout.write(`${describeReport(report)}\n`);
     if (opts.dryRun || !report.active) return;
     if (!opts.yes) {
@@ -64,7 +65,7 @@ export async function revokeLeaked(opts: RevokeLeakedOptions): Promise<void> {
       }
     }
     const done = await rt.leaked.revoke(value, {
-      requestedBy: { source: 'cli', id: userInfo().username || 'cli' },
+      requestedBy,
       reason: opts.reason ?? 'leaked token, revoked from the CLI',
     });
     process.stdout.write(

@@ -52,8 +52,14 @@ export class LeakedTokenService {
     return this.o.idp.tokenValues !== undefined;
   }
 
-  async inspect(raw: string): Promise<LeakedTokenReport> {
+  /** Introspection, for someone the workflow lets revoke a token: what it reveals is theirs to see only then. */
+  async inspect(raw: string, requestedBy: Actor): Promise<LeakedTokenReport> {
     const value = parseValue(raw);
+    await this.#authorize(requestedBy);
+    return this.#inspect(value);
+  }
+
+  async #inspect(value: string): Promise<LeakedTokenReport> {
     const info = await this.#values().inspect(value);
     if (!info.active || !info.subject) return info;
     const ownerName = await this.o.idp
@@ -67,7 +73,7 @@ export class LeakedTokenService {
     const value = parseValue(raw);
     const reason = z.string().trim().min(1, 'a reason is required').max(2000).parse(input.reason);
     await this.#authorize(input.requestedBy);
-    const report = await this.inspect(value);
+    const report = await this.#inspect(value);
     let outcome: LeakedTokenOutcome;
     if (!report.active) {
       outcome = { report, outcome: 'already_inactive', verified: true };

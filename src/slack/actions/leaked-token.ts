@@ -33,7 +33,7 @@ export async function handleLeakedSubmission(args: ViewSubmissionArgs, deps: Lis
   const fieldError = (text: string) =>
     args.ack({ response_action: 'errors', errors: { [BlockId.LeakedToken]: text.slice(0, 500) } });
   if (!value) return fieldError('Paste the token.');
-  const inspection = leaked.service.inspect(value);
+  const inspection = leaked.service.inspect(value, actorOf(user));
   const early = await withinDeadline(inspection, SUBMIT_BUDGET_MS);
   if (early.settled && 'error' in early) return fieldError(explainError(early.error));
   const next = (r: LeakedTokenReport): ModalView =>
