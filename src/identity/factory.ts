@@ -40,7 +40,7 @@ export function createIdentityProvider(
       // The IDaaS is an RFC 7009/7662 server too: a leaked token is revoked there with its app's credentials.
       const clients =
         config.oauthClients.length > 0 ? config.oauthClients : (overrides?.idaas?.clients ?? []);
-      const issuer = overrides?.idaas?.issuer ?? config.OAUTH_ISSUER ?? target.baseUrl;
+      const issuer = overrides?.idaas?.issuer ?? config.OAUTH_ISSUER ?? target.baseUrl.replace(/\/+$/, '');
       return new IdaasIdentityProvider({
         baseUrl: target.baseUrl,
         adminToken: target.adminToken,
