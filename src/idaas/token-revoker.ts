@@ -47,7 +47,8 @@ export class TokenRevoker {
    * and the automatic triggers (disable, user-id change, password change) all come here.
    */
   async revokeUser(accountId: string): Promise<RevokedRef[]> {
-    // The mark first: a session saved while the rest runs (a sign-in finishing) is ended by it too.
+    // The mark first: a session re-saved by a request in flight while the rest runs comes back from
+    // the dead with its old login time, and the mark ends it all the same.
     await this.users.signOut(accountId, Math.floor(Date.now() / 1000));
     const revoked = await this.revokeAll({ kind: 'user', value: accountId });
     await this.store.destroySessions(accountId);
