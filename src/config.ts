@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.ts';
 import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
+import { loadOAuthClients, type OAuthClient } from './identity/oauth-clients.ts';
 
 const optionalString = z
   .string()
@@ -95,6 +96,8 @@ export const EnvSchema = z.object({
   OAUTH_ISSUER: optionalUrl(),
   OAUTH_CLIENT_ID: optionalString,
   OAUTH_CLIENT_SECRET: optionalString,
+  /** JSON array (or a file holding it) of `{client_id, client_secret}`: see src/identity/oauth-clients.ts. */
+  OAUTH_CLIENTS: optionalString,
 
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
@@ -136,6 +139,8 @@ export interface Config extends Env {
   hrGroups: Record<string, string[]>;
   /** HR vendor API access (`BAMBOOHR_API_URL`, `HIBOB_API_*`, `GUSTO_API_*`, `DEEL_API_*`), from the same environment. */
   hr: HrConfig;
+  /** OAUTH_CLIENTS (or OAUTH_CLIENT_ID/_SECRET as one entry): the leaked-token path's client credentials. */
+  oauthClients: OAuthClient[];
 }
 
 /** Which variables each IdP needs, checked only when that IdP is chosen. */
@@ -146,7 +151,7 @@ const IDP_REQUIRED: Record<Env['IDP'], (keyof Env)[]> = {
   google: ['GOOGLE_SERVICE_ACCOUNT_JSON', 'GOOGLE_ADMIN_SUBJECT'],
   auth0: ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET'],
   keycloak: ['KEYCLOAK_URL', 'KEYCLOAK_REALM', 'KEYCLOAK_CLIENT_ID', 'KEYCLOAK_CLIENT_SECRET'],
-  oauth: ['OAUTH_ISSUER', 'OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET'],
+  oauth: ['OAUTH_ISSUER'],
 };
 
 /**
@@ -192,5 +197,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (hrSecrets.standard && !hrSecrets.standard.startsWith('whsec_')) {
     throw new ConfigError('HR_STANDARD_SECRET', 'must be a Standard Webhooks secret (whsec_…)');
   }
-  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env) };
+  const oauthClients = loadOAuthClients(cfg);
+  if (cfg.IDP === 'oauth' && oauthClients.length === 0) {
+    throw new ConfigError(
+      'OAUTH_CLIENTS',
+      'is required when IDP=oauth (or OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET)',
+    );
+  }
+  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), oauthClients };
 }

@@ -3,10 +3,11 @@ import { Redis } from 'ioredis';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import { RedisRefusalLog } from './audit/refusal-log.ts';
 import type { Config } from './config.ts';
-import { type Idaas, startIdaas } from './idaas/index.ts';
+import { type Idaas, seedClients, startIdaas } from './idaas/index.ts';
 import { unavailableIdentityProvider } from './identity/adapters/unavailable.ts';
-import { createIdentityProvider } from './identity/factory.ts';
+import { createIdentityProvider, type IdentityProviderOverrides } from './identity/factory.ts';
 import type { IdentityProvider } from './identity/port.ts';
+import { LeakedTokenService } from './intake/leaked-token-service.ts';
 import { LogNotifier } from './intake/log-notifier.ts';
 import { CompositeNotifier, type Notifier } from './intake/notifier.ts';
 import { RedisRequestStore } from './intake/request-store.ts';
@@ -43,6 +44,8 @@ export interface Runtime {
   notifiers: Notifier[];
   notifier: Notifier;
   intake: RevocationService;
+  /** Revocation of a token by its value (synchronous; the value is never queued or stored). */
+  leaked: LeakedTokenService;
   close(): Promise<void>;
 }
 
@@ -62,7 +65,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const prefix = config.REVOKER_PREFIX;
 
   let idaas: Idaas | undefined;
-  let idaasOverride: { baseUrl: string; adminToken: string } | undefined;
+  let idaasOverride: IdentityProviderOverrides['idaas'];
   if (config.IDP === 'idaas' && !config.IDAAS_URL && options.embedIdaas !== false) {
     idaas = await startIdaas({
       port: config.IDAAS_PORT,
@@ -72,7 +75,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       ...(config.IDAAS_ADMIN_TOKEN ? { adminToken: config.IDAAS_ADMIN_TOKEN } : {}),
       logger: logger.child({ component: 'idaas' }),
     });
-    idaasOverride = { baseUrl: idaas.adminUrl, adminToken: idaas.adminToken };
+    idaasOverride = {
+      baseUrl: idaas.adminUrl,
+      adminToken: idaas.adminToken,
+      issuer: idaas.issuer,
+      clients: seedClients(idaas.seed),
+    };
     logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
   }
   const idp =
@@ -137,6 +145,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         }
       : {}),
   });
+  const leaked = new LeakedTokenService({
+    idp,
+    audit,
+    workflows,
+    logger: logger.child({ component: 'leaked' }),
+  });
   return {
     config,
     logger,
@@ -154,6 +168,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     notifiers,
     notifier,
     intake,
+    leaked,
     async close() {
       await refusals.close();
       await slack?.close();

@@ -125,6 +125,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       }),
       refusals: rt.refusals,
       audit: rt.audit,
+      leaked: rt.leaked,
     };
     if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {
       const slack = createSlackApp(slackDeps);

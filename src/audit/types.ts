@@ -14,6 +14,8 @@ export type AuditAction =
   | 'request.queued'
   | 'request.started'
   | 'token.revoked'
+  /** A leaked token revoked by its value (detail: salted hash, never the value). */
+  | 'token.revoked_by_value'
   | 'request.verified'
   | 'request.failed'
   | 'request.dead_lettered'

@@ -6,6 +6,7 @@ import { describeTarget, type Target } from '../domain/target.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { RequestRecord } from '../intake/types.ts';
 import { createRuntime } from '../runtime.ts';
+import { revokeLeaked } from './revoke-leaked.ts';
 
 const KINDS = { token: 'token', user: 'user', app: 'application', api: 'resourceServer' } as const;
 type Kind = keyof typeof KINDS;
@@ -16,6 +17,8 @@ interface RevokeOptions {
   wait?: boolean;
   timeout: string;
   key?: string;
+  yes?: boolean;
+  dryRun?: boolean;
 }
 
 /**
@@ -93,16 +96,28 @@ export function register(program: Command): void {
   program
     .command('revoke')
     .description('request a revocation from the shell (same workflow as Slack, source "cli")')
-    .argument('<scope>', 'token | user | app | api')
-    .argument('<ref>', 'token id, user id or email, application id or name, API id, name or audience')
+    .argument('<scope>', 'token | user | app | api | leaked (a token by its value, read from stdin)')
+    .argument('[ref]', 'token id, user id or email, application id or name, API id, name or audience')
     .option('--user <user>', 'for a token: the user it belongs to (id or email)')
     .option('--reason <text>', 'why (recorded in the audit log)', 'requested from the CLI')
     .option('--wait', 'wait for the verified result; exit 1 unless it is verified')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
     .option('--key <idempotency-key>', 'same key ⇒ same request (safe to re-run)')
-    .action(async (scope: string, ref: string, opts: RevokeOptions) => {
+    .option('--yes', 'leaked: revoke without asking (needed when stdin carries the token)')
+    .option('--dry-run', 'leaked: only show what introspection says')
+    .action(async (scope: string, ref: string | undefined, opts: RevokeOptions) => {
+      if (scope === 'leaked') {
+        if (ref !== undefined) {
+          throw new ValidationError(
+            'revoke leaked reads the token from stdin, never from the command line (shell history and ps keep arguments)',
+          );
+        }
+        await revokeLeaked(opts);
+        return;
+      }
       if (!(scope in KINDS))
-        throw new ValidationError(`scope must be token, user, app or api (got "${scope}")`);
+        throw new ValidationError(`scope must be token, user, app, api or leaked (got "${scope}")`);
+      if (ref === undefined) throw new ValidationError(`revoke ${scope} needs what to revoke`);
       const config: Config = loadConfig();
       if (config.IDP === 'idaas' && !config.IDAAS_URL) {
         throw new ConfigError(

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { CookieJar } from './cookie-jar.ts';
 import { discover, tokenRequest } from './oidc-discovery.ts';
 
 export interface IssueTokensOptions {
@@ -28,30 +29,6 @@ export const TokenResponseSchema = z.object({
 export type TokenResponse = z.infer<typeof TokenResponseSchema>;
 
 export class AuthorizationFlowError extends Error {}
-
-/** Cookies by name; enough for one browser-like flow against one host. */
-class CookieJar {
-  readonly #cookies = new Map<string, string>();
-
-  store(res: Response) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = '', ...attrs] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const expired = attrs.some((a) => {
-        const [k, v] = a.trim().split('=');
-        return k?.toLowerCase() === 'expires' && v !== undefined && Date.parse(v) <= Date.now();
-      });
-      if (expired || value === '') this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
 
 /**
  * Obtains tokens through the real authorization-code flow with PKCE (S256): authorization request,

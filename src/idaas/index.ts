@@ -65,6 +65,17 @@ export interface Idaas {
   stats(): AdminStats;
 }
 
+/**
+ * The seed's confidential applications as OAuth client credentials, the designated Revoker client first
+ * (its introspection answers about every token): how the in-process IDaaS offers the leaked-token path.
+ */
+export function seedClients(seed: Seed): { clientId: string; clientSecret: string }[] {
+  return seed.applications
+    .filter((a) => a.client_secret !== undefined)
+    .sort((a, b) => Number(b.revoker) - Number(a.revoker))
+    .map((a) => ({ clientId: a.client_id, clientSecret: a.client_secret! }));
+}
+
 function resolveSeed(seed: IdaasOptions['seed']): Seed {
   if (seed === undefined) return loadDemoTenant();
   if (typeof seed === 'string') return loadSeedFile(seed);
@@ -91,7 +102,7 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
   );
   const keys = await loadOrCreateKeys(store);
   const faults = new FaultSwitch();
-  const revoker = new TokenRevoker(store, catalog);
+  const revoker = new TokenRevoker(store, catalog, users);
   const admin = new AdminApi({ adminToken, faults, context: { users, catalog, revoker }, logger });
 
   // Listen first: with port 0 the issuer is only known once the port is.

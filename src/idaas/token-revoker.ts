@@ -1,5 +1,6 @@
 import type { AdminToken } from './admin-contract.ts';
 import type { Catalog } from './directory/catalog.ts';
+import type { UserDirectory } from './directory/user-directory.ts';
 import type { IndexKey, StoredGrant, StoredToken, TokenStore } from './store/token-store.ts';
 
 export interface RevokedRef {
@@ -18,6 +19,7 @@ export class TokenRevoker {
   constructor(
     private readonly store: TokenStore,
     private readonly catalog: Catalog,
+    private readonly users: UserDirectory,
   ) {}
 
   list(key: IndexKey): Promise<StoredToken[]> {
@@ -31,7 +33,7 @@ export class TokenRevoker {
     return refs(await this.store.destroyTokens([token]));
   }
 
-  /** Every token and grant of a user or application. */
+  /** Every token and grant of an application: its users must consent (authorize) again. */
   async revokeAll(key: Extract<IndexKey, { kind: 'user' | 'application' }>): Promise<RevokedRef[]> {
     const [tokens, grants] = await Promise.all([this.store.listTokens(key), this.store.listGrants(key)]);
     const revoked = await this.store.destroyTokens(tokens);
@@ -40,16 +42,47 @@ export class TokenRevoker {
   }
 
   /**
-   * Every token for a resource server. Grants that also serve other audiences (or hold tokens out of
-   * scope) only lose this resource, so their other tokens keep working.
+   * Every token and grant of a user, and every sign-in session: the next authorization, in any app,
+   * asks for the password again (`prompt=none` gets `login_required`). The console's "all of a user"
+   * and the automatic triggers (disable, user-id change, password change) all come here.
+   */
+  async revokeUser(accountId: string): Promise<RevokedRef[]> {
+    // The mark first: a session re-saved by a request in flight while the rest runs comes back from
+    // the dead with its old login time, and the mark ends it all the same.
+    await this.users.signOut(accountId, Math.floor(Date.now() / 1000));
+    const revoked = await this.revokeAll({ kind: 'user', value: accountId });
+    await this.store.destroySessions(accountId);
+    return revoked;
+  }
+
+  /**
+   * Every token for a resource server, and that resource's consent in every grant (the app must send
+   * the user through authorization again to reach it). Grants that also serve other audiences only lose
+   * this resource, so their other tokens keep working.
+   *
+   * A refresh token issued for this resource *and* others in one grant (RFC 8707 `resource` given
+   * twice) is not killed but narrowed: it loses this resource (a refresh asking for it gets
+   * `invalid_target`) and keeps obtaining tokens for the others. Killing it would revoke tokens of a
+   * resource server nobody chose.
    */
   async revokeResourceServer(resourceServerId: string): Promise<RevokedRef[]> {
     const key: IndexKey = { kind: 'resourceServer', value: resourceServerId };
     const [tokens, grants] = await Promise.all([this.store.listTokens(key), this.store.listGrants(key)]);
-    const revoked = await this.store.destroyTokens(tokens);
     const audience = this.catalog.resourceServer(resourceServerId)?.audience;
+    const shared = tokens.filter((t) => t.model === 'RefreshToken' && t.resourceServerIds.length > 1);
+    const revoked = await this.store.destroyTokens(tokens.filter((t) => !shared.includes(t)));
+    await Promise.all(shared.map((t) => this.#narrowRefreshToken(t, audience)));
     await Promise.all(grants.map((g) => this.#narrowGrant(g, resourceServerId, audience)));
     return refs(revoked);
+  }
+
+  async #narrowRefreshToken(token: StoredToken, audience: string | undefined) {
+    const payload = await this.store.find(token.model, token.jti);
+    if (!payload || audience === undefined) return;
+    const resource = (Array.isArray(payload.resource) ? payload.resource : [payload.resource]).filter(
+      (r): r is string => typeof r === 'string' && r !== audience,
+    );
+    await this.store.upsert(token.model, token.jti, { ...payload, resource }, ttlOf(token.exp));
   }
 
   async #narrowGrant(grant: StoredGrant, resourceServerId: string, audience: string | undefined) {
@@ -62,8 +95,7 @@ export class TokenRevoker {
     }
     const resources = { ...((grant.payload.resources ?? {}) as Record<string, unknown>) };
     if (audience) delete resources[audience];
-    const ttl = grant.exp ? Math.max(1, grant.exp - Math.floor(Date.now() / 1000)) : undefined;
-    await this.store.upsert('Grant', grant.grantId, { ...grant.payload, resources }, ttl);
+    await this.store.upsert('Grant', grant.grantId, { ...grant.payload, resources }, ttlOf(grant.exp));
   }
 
   async #destroyGrant(grantId: string) {
@@ -72,6 +104,10 @@ export class TokenRevoker {
       ...GRANT_CHILDREN.map((m) => this.store.revokeByGrantId(m, grantId)),
     ]);
   }
+}
+
+function ttlOf(exp: number | undefined): number | undefined {
+  return exp ? Math.max(1, exp - Math.floor(Date.now() / 1000)) : undefined;
 }
 
 function refs(tokens: readonly StoredToken[]): RevokedRef[] {

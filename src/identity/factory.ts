@@ -7,11 +7,16 @@ import { IdaasIdentityProvider } from './adapters/idaas.ts';
 import { KeycloakIdentityProvider } from './adapters/keycloak.ts';
 import { OAuthIdentityProvider } from './adapters/oauth.ts';
 import { OktaIdentityProvider } from './adapters/okta.ts';
+import type { OAuthClient } from './oauth-clients.ts';
+import { OAuthTokenValues } from './oauth-token-values.ts';
 import type { IdentityProvider } from './port.ts';
 
 export interface IdentityProviderOverrides {
-  /** Where an in-process embedded IDaaS listens (when `IDAAS_URL` is unset, `serve` starts one). */
-  idaas?: { baseUrl: string; adminToken: string };
+  /**
+   * Where an in-process embedded IDaaS listens (when `IDAAS_URL` is unset, `serve` starts one), its
+   * issuer, and its applications' credentials (the leaked-token path) when OAUTH_CLIENTS names none.
+   */
+  idaas?: { baseUrl: string; adminToken: string; issuer?: string; clients?: OAuthClient[] };
 }
 
 /** The adapter for `config.IDP`. `loadConfig` has already checked that IdP's required variables. */
@@ -32,7 +37,17 @@ export function createIdentityProvider(
           'is required (with IDAAS_ADMIN_TOKEN) unless the IDaaS runs in-process',
         );
       }
-      return new IdaasIdentityProvider(target);
+      // The IDaaS is an RFC 7009/7662 server too: a leaked token is revoked there with its app's credentials.
+      const clients =
+        config.oauthClients.length > 0 ? config.oauthClients : (overrides?.idaas?.clients ?? []);
+      const issuer = overrides?.idaas?.issuer ?? config.OAUTH_ISSUER ?? target.baseUrl.replace(/\/+$/, '');
+      return new IdaasIdentityProvider({
+        baseUrl: target.baseUrl,
+        adminToken: target.adminToken,
+        ...(clients.length > 0
+          ? { tokenValues: new OAuthTokenValues({ issuer, clients, idpName: 'IDaaS' }) }
+          : {}),
+      });
     }
     case 'okta':
       return new OktaIdentityProvider({
@@ -75,10 +90,11 @@ export function createIdentityProvider(
         clientSecret: required(config, 'KEYCLOAK_CLIENT_SECRET'),
       });
     case 'oauth':
+      if (config.oauthClients.length === 0)
+        throw new ConfigError('OAUTH_CLIENTS', 'is required when IDP=oauth');
       return new OAuthIdentityProvider({
         issuer: required(config, 'OAUTH_ISSUER'),
-        clientId: required(config, 'OAUTH_CLIENT_ID'),
-        clientSecret: required(config, 'OAUTH_CLIENT_SECRET'),
+        clients: config.oauthClients,
       });
   }
 }

@@ -94,10 +94,46 @@ export interface VerifyResult {
   method: 'list' | 'introspection' | 'none';
 }
 
+/**
+ * What introspection (RFC 7662) says about a token value: never the value itself. `tokenId` is Revoker's
+ * reference for it (`tok_…`, a hash of the value: the id the embedded IDaaS lists it under too).
+ */
+export interface TokenValueInfo {
+  tokenId: string;
+  active: boolean;
+  type?: 'access_token' | 'refresh_token';
+  /** `sub`: whose token it is (the IdP's user id). */
+  subject?: string;
+  username?: string;
+  /** `client_id`: the application it was issued to (the only client that may revoke it, RFC 7009 §2.1). */
+  clientId?: string;
+  /** `aud`: the resource server(s) it is for. */
+  audience?: string[];
+  scopes?: string[];
+  /** ISO-8601, from `exp` / `iat`. */
+  expiresAt?: string;
+  issuedAt?: string;
+}
+
+/**
+ * Revocation of a token by its value (a leaked token pasted from a ticket, a chat, a repository): the value
+ * is only ever in memory, in the call, so this path is synchronous and never queued.
+ */
+export interface TokenValueRevocation {
+  /** RFC 7662 introspection: whose, which client's, for what, until when. */
+  inspect(value: string): Promise<TokenValueInfo>;
+  /** RFC 7009 revocation with the owning client's credentials, then introspection again. */
+  revoke(value: string, info: TokenValueInfo): Promise<{ verified: boolean }>;
+  /** Readiness: every configured client authenticates. */
+  ping(): Promise<void>;
+}
+
 /** The port every IdP adapter implements. All methods throw `IdpError` subclasses on failure. */
 export interface IdentityProvider {
   readonly name: string;
   readonly capabilities: Capabilities;
+  /** Present when the IdP can revoke a token by its value (introspection + revocation, with client credentials). */
+  readonly tokenValues?: TokenValueRevocation;
   searchUsers(query: string, limit?: number): Promise<IdpUser[]>;
   getUser(userId: string): Promise<IdpUser>;
   findUserByEmail(email: string): Promise<IdpUser | undefined>;

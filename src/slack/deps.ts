@@ -3,10 +3,12 @@ import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
 import type { Config } from '../config.ts';
 import type { IdentityProvider } from '../identity/port.ts';
+import type { LeakedTokenService } from '../intake/leaked-token-service.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SlackAccess } from './access.ts';
+import type { LeakedTokenHold } from './leaked-token-hold.ts';
 
 /**
  * What the Slack part needs from the rest of Revoker. Listeners receive it explicitly (never the `App`),
@@ -40,7 +42,12 @@ export interface SlackDeps {
   access: SlackAccess;
   /** Refusals of outsiders, counted per minute into the audit log. Default: logged only. */
   refusals?: RefusalRecorder;
+  /** Revocation of a pasted token by its value; offered in the dialog when available. Default: not offered. */
+  leaked?: LeakedTokenService;
 }
 
 /** The listeners' subset: no Redis, no queue. */
-export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'access' | 'refusals'>;
+export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'access' | 'refusals'> & {
+  /** The leaked-token choice: the service, and this process's memory for values between the two steps. */
+  leaked?: { service: LeakedTokenService; hold: LeakedTokenHold };
+};

@@ -6,6 +6,8 @@ export const CallbackId = {
   UserTokens: 'revoke_user_tokens',
   /** What will happen + required reason; submitting calls intake.submit. */
   Confirm: 'revoke_confirm',
+  /** A leaked token's introspection (owner, client, expiry; never the value) + required reason. */
+  LeakedConfirm: 'revoke_leaked_confirm',
   /** Reason for a denial. */
   Deny: 'revoke_deny',
   Loading: 'revoke_loading',
@@ -14,6 +16,7 @@ export const CallbackId = {
 
 export const ActionId = {
   ScopeSelect: 'scope_select',
+  LeakedToken: 'leaked_token_input',
   TargetSelect: 'target_select',
   RevokeToken: 'revoke_token',
   RevokeAllForUser: 'revoke_all_for_user',
@@ -30,6 +33,7 @@ import type { Scope } from '../domain/target.ts';
 export const BlockId = {
   Scope: 'scope_block',
   Target: 'target_block',
+  LeakedToken: 'leaked_token_block',
   Reason: 'reason_block',
   DenyReason: 'deny_reason_block',
   Approval: 'approval_actions',

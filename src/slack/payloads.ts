@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SCOPES, type Scope, TargetSchema } from '../domain/target.ts';
+import { SCOPES, TargetSchema } from '../domain/target.ts';
 
 /**
  * The fields of Slack payloads our listeners rely on, validated so that a surprise shape becomes a
@@ -45,9 +45,12 @@ export const ViewSubmissionSchema = z.object({
   }),
 });
 
-const ScopeSchema = z.enum(SCOPES as [Scope, ...Scope[]]);
+/** The dialog's choices: the four console scopes, and a leaked token pasted by value. */
+export const CHOICES = [...SCOPES, 'leaked'] as const;
+export type Choice = (typeof CHOICES)[number];
+const ScopeSchema = z.enum(CHOICES);
 
-/** private_metadata of the scope modal: the scope currently chosen. */
+/** private_metadata of the scope modal: the choice currently made. */
 export const ScopeMetadataSchema = z.object({ scope: ScopeSchema.optional() });
 export type ScopeMetadata = z.infer<typeof ScopeMetadataSchema>;
 

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { handleApproveButton, handleDenyButton } from './actions/approval-buttons.ts';
 import { handleCancelScheduledButton } from './actions/cancel-scheduled.ts';
+import { handleLeakedConfirmSubmission } from './actions/leaked-token.ts';
 import { handleRevokeTokenButton, handleScopeSelect, handleTargetSelect } from './actions/modal-actions.ts';
 import { handleTargetOptions } from './actions/target-options.ts';
 import {
@@ -60,6 +61,9 @@ export function register(app: App, deps: ListenerDeps): void {
   });
   app.view(CallbackId.Confirm, async ({ ack, body, client }) => {
     await handleConfirmSubmission({ ack: asViewAck(ack), body, client: asClient(client) }, deps);
+  });
+  app.view(CallbackId.LeakedConfirm, async ({ ack, body, client }) => {
+    await handleLeakedConfirmSubmission({ ack: asViewAck(ack), body, client: asClient(client) }, deps);
   });
   app.view(CallbackId.Deny, async ({ ack, body, client }) => {
     await handleDenySubmission({ ack: asViewAck(ack), body, client: asClient(client) }, deps);

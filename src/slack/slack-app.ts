@@ -3,6 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { ConfigError } from '../domain/errors.ts';
 import { boltLogger } from './bolt-logger.ts';
 import type { SlackDeps } from './deps.ts';
+import { LeakedTokenHold } from './leaked-token-hold.ts';
 import { register } from './register.ts';
 import { slackRequestGuard } from './request-guard.ts';
 
@@ -38,6 +39,7 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     logger: deps.logger,
     access: deps.access,
     ...(deps.refusals ? { refusals: deps.refusals } : {}),
+    ...(deps.leaked?.available ? { leaked: { service: deps.leaked, hold: new LeakedTokenHold() } } : {}),
   };
 
   if (config.SLACK_APP_TOKEN) {

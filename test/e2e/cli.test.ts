@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runRevoker } from '../helpers/cli.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
 
 /** The `revoker` CLI in a child process, against a running service (its Redis, workers and IDaaS). */
@@ -11,27 +11,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-function revoker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = {
-    ...process.env,
+function revoker(args: string[]): Promise<CliRun> {
+  return runRevoker(args, {
     REDIS_URL: t.rt.config.REDIS_URL,
     REVOKER_PREFIX: t.prefix,
     IDAAS_URL: t.idaas.url,
     IDAAS_ADMIN_TOKEN: t.idaas.adminToken,
     LOG_LEVEL: 'silent',
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/revoker.js', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 
@@ -76,7 +62,7 @@ describe('revoker revoke (CLI)', () => {
     expect(unknown.stderr.trim()).toBe('revoker: no application matches "no-such-app"');
     const scope = await revoker(['revoke', 'tenant', 'x']);
     expect(scope.code).toBe(2);
-    expect(scope.stderr).toContain('scope must be token, user, app or api');
+    expect(scope.stderr).toContain('scope must be token, user, app, api or leaked');
     const token = await revoker(['revoke', 'token', 'tok_abc']);
     expect(token.code).toBe(2);
     expect(token.stderr).toContain('needs --user');

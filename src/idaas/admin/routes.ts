@@ -72,7 +72,7 @@ async function patchUser({ ctx, params, body }: RouteRequest) {
     await ctx.users.setState(current.id, patch.state);
     if (patch.state === 'disabled') revoke = true;
   }
-  const revoked = revoke ? await ctx.revoker.revokeAll({ kind: 'user', value: current.id }) : [];
+  const revoked = revoke ? await ctx.revoker.revokeUser(current.id) : [];
   return { ...user(ctx, current.id), revoked };
 }
 
@@ -107,7 +107,7 @@ export const routes: AdminRoute[] = [
     method: 'DELETE',
     pattern: p('/users/:x/tokens'),
     handler: async ({ ctx, params }) => ({
-      revoked: await ctx.revoker.revokeAll({ kind: 'user', value: user(ctx, params[0]!).id }),
+      revoked: await ctx.revoker.revokeUser(user(ctx, params[0]!).id),
     }),
   },
   {

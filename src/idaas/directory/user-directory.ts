@@ -6,9 +6,14 @@ import { hashPassword, verifyPassword } from './password.ts';
 
 interface UserRecord extends AdminUser {
   passwordHash: string;
+  /** Epoch seconds: sign-in sessions that began before this were ended by a revocation. */
+  signedOutAt?: number;
 }
 
-const UserRecordSchema = AdminUserSchema.extend({ passwordHash: z.string().min(1) });
+const UserRecordSchema = AdminUserSchema.extend({
+  passwordHash: z.string().min(1),
+  signedOutAt: z.number().int().optional(),
+});
 
 /** Where users persist (the token store): without it they live in memory only. */
 export interface UserPersistence {
@@ -127,6 +132,20 @@ export class UserDirectory {
     const record = this.#mustRecord(id);
     record.passwordHash = await hashPassword(password);
     await this.#save(record);
+  }
+
+  /** Ends every sign-in session of the user that began before `atSeconds` (a revocation's backstop). */
+  async signOut(id: string, atSeconds: number): Promise<void> {
+    const record = this.#mustRecord(id);
+    record.signedOutAt = atSeconds;
+    await this.#save(record);
+  }
+
+  /** Whether a sign-in session of the user that began at `loginTs` (epoch seconds) still stands. */
+  sessionStands(id: string, loginTs: number | undefined): boolean {
+    const record = this.#byId.get(id);
+    if (!record || record.signedOutAt === undefined) return record !== undefined;
+    return loginTs !== undefined && loginTs >= record.signedOutAt;
   }
 
   async #save(record: UserRecord): Promise<void> {

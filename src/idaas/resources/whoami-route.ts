@@ -21,6 +21,13 @@ export function whoamiRoute(provider: Provider, catalog: Catalog, users: UserDir
       return;
     }
     const header = ctx.get('authorization');
+    if (header === '') {
+      // RFC 6750 §3.1: a request without any authentication information gets no error code.
+      ctx.status = 401;
+      ctx.set('www-authenticate', `Bearer realm="${rs.id}"`);
+      ctx.body = { error: 'unauthorized', message: 'a bearer access token is required' };
+      return;
+    }
     const value = /^Bearer ([\x21-\x7e]+)$/i.exec(header)?.[1];
     const token = value ? await provider.AccessToken.find(value) : undefined;
     const grant = token?.grantId ? await provider.Grant.find(token.grantId) : undefined;
@@ -31,6 +38,8 @@ export function whoamiRoute(provider: Provider, catalog: Catalog, users: UserDir
       token.aud === rs.audience &&
       grant !== undefined &&
       grant.accountId === token.accountId &&
+      // The consent this token rested on must still include this resource server.
+      grant.resources?.[rs.audience] !== undefined &&
       user?.state === 'active';
     if (!ok) {
       ctx.status = 401;

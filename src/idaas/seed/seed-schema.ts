@@ -38,6 +38,11 @@ export const SeedApplicationSchema = z
       .default(['authorization_code', 'refresh_token']),
     /** Extra OIDC scopes the client may ask for, besides openid, offline_access, profile, email. */
     scope: z.string().optional(),
+    /**
+     * The designated Revoker client: the one client whose introspection (RFC 7662) answers about every
+     * token; any other client learns only about its own tokens (RFC 7662 §4 lets the server narrow this).
+     */
+    revoker: z.boolean().default(false),
   })
   .strict();
 export type SeedApplication = z.infer<typeof SeedApplicationSchema>;
@@ -87,6 +92,9 @@ export const SeedSchema = z
       'resource server audience',
       seed.resourceServers.map((r) => r.audience),
     );
+    if (seed.applications.filter((a) => a.revoker).length > 1) {
+      ctx.addIssue({ code: 'custom', message: 'at most one application may be the revoker client' });
+    }
   });
 /** A validated seed: defaults applied. */
 export type Seed = z.infer<typeof SeedSchema>;

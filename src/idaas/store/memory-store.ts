@@ -10,6 +10,7 @@ import {
   type StoredGrant,
   type StoredToken,
   type StoreOptions,
+  sessionAccount,
   type TokenStore,
   tokenIndexKeys,
 } from './token-store.ts';
@@ -29,6 +30,7 @@ export class MemoryStore implements TokenStore {
   readonly #tokens = new Map<string, StoredToken>();
   readonly #tokenIndex = new Map<string, Set<string>>();
   readonly #grantIndex = new Map<string, Set<string>>();
+  readonly #sessionIndex = new Map<string, Set<string>>();
   readonly #meta = new Map<string, string>();
   readonly #users = new Map<string, string>();
   readonly #resolve: ResourceServerResolver;
@@ -56,6 +58,8 @@ export class MemoryStore implements TokenStore {
       const grant = describeGrant(id, payload, this.#resolve);
       if (grant) for (const k of grantIndexKeys(grant)) add(this.#grantIndex, indexName(k), id);
     }
+    const account = sessionAccount(model, payload);
+    if (account) add(this.#sessionIndex, account, id);
   }
 
   async find(model: string, id: string) {
@@ -134,6 +138,13 @@ export class MemoryStore implements TokenStore {
     return out;
   }
 
+  async destroySessions(accountId: string) {
+    const ids = [...(this.#sessionIndex.get(accountId) ?? [])];
+    const live = ids.filter((id) => this.#live(`Session:${id}`) !== undefined).length;
+    for (const id of ids) await this.destroy('Session', id);
+    return live;
+  }
+
   async loadUsers() {
     return [...this.#users.values()];
   }
@@ -189,6 +200,8 @@ export class MemoryStore implements TokenStore {
       const grant = describeGrant(id, entry.payload, this.#resolve);
       if (grant) for (const k of grantIndexKeys(grant)) this.#grantIndex.get(indexName(k))?.delete(id);
     }
+    const account = sessionAccount(model, entry.payload);
+    if (account) this.#sessionIndex.get(account)?.delete(id);
   }
 
   #unindexToken(ref: string | undefined) {

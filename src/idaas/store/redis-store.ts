@@ -12,6 +12,7 @@ import {
   type StoredGrant,
   type StoredToken,
   type StoreOptions,
+  sessionAccount,
   type TokenStore,
   tokenIndexKeys,
   tokenRef,
@@ -32,7 +33,7 @@ const GRANT_MEMBERS_TTL_S = 30 * 24 * 3600;
  *   m:{Model}:{id}   payload JSON, with the model's TTL      uid:/uc:{Model}:{v}  secondary look-ups
  *   g:{grantId}      SET of "{Model}:{id}" in the grant      t:{ref}              StoredToken JSON
  *   ti:{index}       ZSET ref → expiry ms (listed tokens)   gi:{index}           ZSET grantId → expiry ms
- *   meta:{key}       settings (keys)
+ *   s:{accountId}    SET of the account's Session ids      meta:{key}           settings (keys)
  */
 export class RedisStore implements TokenStore {
   readonly #redis: Redis;
@@ -66,10 +67,18 @@ export class RedisStore implements TokenStore {
     return `${this.#p}g:${grantId}`;
   }
 
+  #s(accountId: string) {
+    return `${this.#p}s:${accountId}`;
+  }
+
   async upsert(model: string, id: string, payload: AdapterPayload, expiresIn: number | undefined) {
-    const previous = model === 'Grant' ? await this.find(model, id) : undefined;
+    // A re-saved grant or token (e.g. narrowed to fewer resources) must leave the indexes it left.
+    const reindexed = model === 'Grant' || LISTED_MODELS.has(model);
+    const previous = reindexed ? await this.find(model, id) : undefined;
     const tx = this.#redis.multi();
-    if (previous) this.#unindexGrant(tx, id, previous);
+    if (previous && model === 'Grant') this.#unindexGrant(tx, id, previous);
+    const previousToken = previous && describeToken(model, id, previous, this.#resolve);
+    if (previousToken) this.#unindexToken(tx, previousToken);
     const json = JSON.stringify(payload);
     const ttlMs = expiresIn ? expiresIn * 1000 : undefined;
     const setWithTtl = (key: string, value: string) =>
@@ -90,6 +99,11 @@ export class RedisStore implements TokenStore {
     if (model === 'Grant') {
       const grant = describeGrant(id, payload, this.#resolve);
       if (grant) for (const k of grantIndexKeys(grant)) tx.zadd(this.#gi(k), score, id);
+    }
+    const account = sessionAccount(model, payload);
+    if (account) {
+      tx.sadd(this.#s(account), id);
+      tx.expire(this.#s(account), Math.max(expiresIn ?? 0, GRANT_MEMBERS_TTL_S));
     }
     await tx.exec();
   }
@@ -177,6 +191,17 @@ export class RedisStore implements TokenStore {
     return out;
   }
 
+  async destroySessions(accountId: string) {
+    const ids = await this.#redis.smembers(this.#s(accountId));
+    if (ids.length === 0) return 0;
+    const values = await this.#redis.mget(ids.map((id) => this.#m('Session', id)));
+    // A session id re-used for another account since (a new sign-in) is that account's now.
+    const mine = ids.filter((_, i) => parse<AdapterPayload>(values[i] ?? null)?.accountId === accountId);
+    await this.#destroyMany(mine.map((id) => ['Session', id] as const));
+    await this.#redis.srem(this.#s(accountId), ...ids);
+    return mine.length;
+  }
+
   async loadUsers() {
     return this.#redis.hvals(`${this.#p}users`);
   }
@@ -231,6 +256,8 @@ export class RedisStore implements TokenStore {
       const token = describeToken(model, id, payload, this.#resolve);
       if (token) this.#unindexToken(tx, token);
       if (model === 'Grant') this.#unindexGrant(tx, id, payload);
+      const account = sessionAccount(model, payload);
+      if (account) tx.srem(this.#s(account), id);
     });
     await tx.exec();
   }

@@ -77,6 +77,8 @@ export interface TokenStore {
   /** Destroys tokens; returns those that were still alive. */
   destroyTokens(tokens: readonly StoredToken[]): Promise<StoredToken[]>;
   listGrants(key: IndexKey): Promise<StoredGrant[]>;
+  /** Ends every sign-in session (oidc-provider `Session`) of an account; returns how many there were. */
+  destroySessions(accountId: string): Promise<number>;
 
   /** Console users (JSON records by internal id), so a restart keeps disables and credential changes. */
   loadUsers(): Promise<string[]>;
@@ -165,6 +167,11 @@ export function grantIndexKeys(g: StoredGrant): IndexKey[] {
     { kind: 'application', value: g.clientId },
     ...g.resourceServerIds.map((value): IndexKey => ({ kind: 'resourceServer', value })),
   ];
+}
+
+/** The account a `Session` payload is signed in as, if any (sessions are indexed by it). */
+export function sessionAccount(model: string, payload: AdapterPayload): string | undefined {
+  return model === 'Session' && typeof payload.accountId === 'string' ? payload.accountId : undefined;
 }
 
 export function isLive(exp: number | undefined, nowSeconds = Date.now() / 1000): boolean {

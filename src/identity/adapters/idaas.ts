@@ -26,6 +26,7 @@ import type {
   RevokeResult,
   TokenInfo,
   TokenRef,
+  TokenValueRevocation,
   VerifyResult,
 } from '../port.ts';
 
@@ -36,6 +37,11 @@ export interface IdaasIdentityProviderOptions {
   adminToken: string;
   /** Per-call timeout. Default: 10 000 ms. */
   timeoutMs?: number;
+  /**
+   * The leaked-token path: the IDaaS is an RFC 7009/7662 server too, so a token value is revoked there
+   * exactly as at any OAuth server, with the owning application's credentials. Absent: not offered.
+   */
+  tokenValues?: TokenValueRevocation;
 }
 
 const e = encodeURIComponent;
@@ -49,9 +55,11 @@ export class IdaasIdentityProvider implements IdentityProvider {
     listTokens: true,
     search: true,
   };
+  readonly tokenValues?: TokenValueRevocation;
   private readonly http: AxiosInstance;
 
   constructor(options: IdaasIdentityProviderOptions) {
+    if (options.tokenValues) this.tokenValues = options.tokenValues;
     this.http = createIdpHttpClient({
       baseURL: `${options.baseUrl.replace(/\/+$/, '')}${ADMIN_PREFIX}`,
       headers: { Authorization: `Bearer ${options.adminToken}` },
@@ -164,6 +172,8 @@ export class IdaasIdentityProvider implements IdentityProvider {
 
   async ping(): Promise<void> {
     await this.get(AdminApplicationListSchema, '/applications', 'ping');
+    // Ready means the leaked-token path works too: its clients' credentials are accepted.
+    await this.tokenValues?.ping();
   }
 
   private tokensPath(target: Exclude<Target, { kind: 'token' }>): string {

@@ -6,7 +6,7 @@ import type { ModalView } from '../block-kit.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
-import { BlockActionsSchema, parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
+import { BlockActionsSchema, CHOICES, parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
 import { resolveTarget } from '../resolve-target.ts';
 import type { ListenerClient } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
@@ -20,9 +20,7 @@ export interface BlockActionArgs {
   client: ListenerClient;
 }
 
-const RadioActionSchema = z.object({
-  selected_option: z.object({ value: z.enum(SCOPES as [Scope, ...Scope[]]) }),
-});
+const RadioActionSchema = z.object({ selected_option: z.object({ value: z.enum(CHOICES) }) });
 /** external_select sends `selected_option`; plain_text_input (IdPs without search) sends `value`. */
 const TargetActionSchema = z.union([
   z.object({ selected_option: z.object({ value: z.string().min(1).max(256) }) }),
@@ -37,7 +35,8 @@ export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDep
   const action = RadioActionSchema.safeParse(args.action);
   if (!body.success || !action.success || !body.data.view) return;
   const scope = action.data.selected_option.value;
-  const refused = await gate(deps, body.data.user.id, scope, `scope.${scope}`);
+  // A leaked token is one token: the token scope's requesters may paste one.
+  const refused = await gate(deps, body.data.user.id, scope === 'leaked' ? 'token' : scope, `scope.${scope}`);
   if (refused) {
     await args.client.views.update({
       view_id: body.data.view.id,
@@ -51,6 +50,7 @@ export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDep
       idpName: deps.idp.name,
       capabilities: deps.idp.capabilities,
       scope: action.data.selected_option.value,
+      leaked: deps.leaked !== undefined,
     }),
   });
 }

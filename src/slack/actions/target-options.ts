@@ -25,7 +25,9 @@ export async function searchTargetOptions(body: unknown, deps: ListenerDeps): Pr
   if (!parsed.success) return [];
   const scope = parseMetadata(ScopeMetadataSchema, parsed.data.view?.private_metadata)?.scope;
   // Deny by default: no search (no IdP call, nothing listed) for anyone who may not request this scope.
-  if (!scope || (await gate(deps, parsed.data.user.id, scope, `options.${scope}`))) return [];
+  // The leaked-token choice has no picker: nothing to search.
+  if (!scope || scope === 'leaked') return [];
+  if (await gate(deps, parsed.data.user.id, scope, `options.${scope}`)) return [];
   const q = parsed.data.value.trim();
   const idp = deps.idp;
   const search = async (): Promise<{ label: string; value: string }[]> => {

@@ -22,6 +22,7 @@ import { resolveTarget } from '../resolve-target.ts';
 import { type ListenerClient, withinDeadline } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
 import { buildScopeModal } from '../views/scope-modal.ts';
+import { handleLeakedSubmission } from './leaked-token.ts';
 import { UserTokensMetadataSchema, userTokensView } from './modal-actions.ts';
 
 /** What a `view_submission` listener may answer (Slack's `response_action`s). */
@@ -60,7 +61,15 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
   const body = ViewSubmissionSchema.safeParse(args.body);
   if (!body.success) return args.ack();
   const { view } = body.data;
-  const scope: Scope | undefined = parseMetadata(ScopeMetadataSchema, view.private_metadata)?.scope;
+  const choice = parseMetadata(ScopeMetadataSchema, view.private_metadata)?.scope;
+  if (choice === 'leaked') {
+    // A leaked token is one token: only someone who may request the token scope gets past the gate.
+    const refused = await gate(deps, body.data.user.id, 'token', 'submit.leaked');
+    if (refused)
+      return args.ack({ response_action: 'update', view: buildNoticeModal('Not allowed', refused) });
+    return handleLeakedSubmission(args, deps);
+  }
+  const scope: Scope | undefined = choice;
   if (!scope) {
     const fresh = buildScopeModal({ idpName: deps.idp.name, capabilities: deps.idp.capabilities });
     return args.ack({ response_action: 'update', view: fresh });

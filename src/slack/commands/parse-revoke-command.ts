@@ -1,5 +1,5 @@
 import { RefSchema } from '../../domain/target.ts';
-import { escapeMrkdwn, plainText } from '../escape.ts';
+import { escapeMrkdwn } from '../escape.ts';
 
 export type RevokeCommand =
   | { kind: 'modal' }
@@ -9,6 +9,8 @@ export type RevokeCommand =
   | { kind: 'user'; ref: string }
   | { kind: 'application'; ref: string }
   | { kind: 'resourceServer'; ref: string }
+  /** The dialog with "A leaked token" chosen; `ignored` when text followed (never echoed: it may be the token). */
+  | { kind: 'leaked'; ignored: boolean }
   | { kind: 'invalid'; message: string };
 
 /** mrkdwn: the placeholders' angle brackets are escaped, or Slack would parse `<token id>` as a link. */
@@ -19,6 +21,7 @@ export const USAGE = [
   '`/revoke user <email | user id>` — revoke all tokens for a user',
   '`/revoke app <name | id>` — revoke all tokens issued to an application',
   '`/revoke api <name | id | audience>` — revoke all tokens issued to a resource server',
+  '`/revoke leaked` — paste a leaked token into the dialog to revoke it by its value',
   '`/revoke status <request id>` — where a request is',
   '`/revoke help` — this text',
 ]
@@ -55,7 +58,13 @@ export function parseRevokeCommand(text: string): RevokeCommand {
       return need(1, 'app <name | id>') ?? { kind: 'application', ref: refs[0]! };
     case 'api':
       return need(1, 'api <name | id | audience>') ?? { kind: 'resourceServer', ref: refs[0]! };
+    case 'leaked':
+      return { kind: 'leaked', ignored: rest.length > 0 };
     default:
-      return { kind: 'invalid', message: `Unknown subcommand “${plainText(verb!, 40)}”.` };
+      // Echo only a word-like verb: someone may paste a token here by mistake.
+      return {
+        kind: 'invalid',
+        message: /^[a-z-]{1,16}$/i.test(verb!) ? `Unknown subcommand “${verb}”.` : 'Unknown subcommand.',
+      };
   }
 }

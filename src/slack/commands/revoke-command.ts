@@ -54,13 +54,23 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
     case 'invalid':
       await args.ack({ response_type: 'ephemeral', text: `${escapeText(cmd.message)}\n\n${USAGE}` });
       return;
-    case 'modal': {
-      const refused = await gate(deps, command.user_id, 'any', 'command');
+    case 'modal':
+    case 'leaked': {
+      const refused = await gate(deps, command.user_id, cmd.kind === 'leaked' ? 'token' : 'any', 'command');
       if (refused) return args.ack({ response_type: 'ephemeral', text: refused });
-      await args.ack();
+      const ignored =
+        cmd.kind === 'leaked' && cmd.ignored
+          ? 'The text after `/revoke leaked` was ignored (never paste a token into a command): paste it into the dialog.'
+          : undefined;
+      await args.ack(ignored ? { response_type: 'ephemeral', text: ignored } : undefined);
       await args.client.views.open({
         trigger_id: command.trigger_id,
-        view: buildScopeModal({ idpName: deps.idp.name, capabilities: deps.idp.capabilities }),
+        view: buildScopeModal({
+          idpName: deps.idp.name,
+          capabilities: deps.idp.capabilities,
+          leaked: deps.leaked !== undefined,
+          ...(cmd.kind === 'leaked' && deps.leaked ? { scope: 'leaked' as const } : {}),
+        }),
       });
       return;
     }

@@ -1,6 +1,6 @@
 import type { Target } from '../../domain/target.ts';
 import type { RevocationPlan } from '../../identity/port.ts';
-import type { ModalView } from '../block-kit.ts';
+import type { KnownBlock, ModalView } from '../block-kit.ts';
 import { context, plain, section } from '../block-kit.ts';
 import { escapeText, plainText } from '../escape.ts';
 import { ActionId, BlockId, CallbackId } from '../ids.ts';
@@ -19,6 +19,23 @@ export function impactText(plan: Pick<RevocationPlan, 'tokenCount' | 'userCount'
       ? 'an unknown number of tokens (the identity provider cannot count them in advance)'
       : `*${plan.tokenCount}* token${plan.tokenCount === 1 ? '' : 's'}`;
   return `${tokens} of *${plan.userCount}* user${plan.userCount === 1 ? '' : 's'}`;
+}
+
+/** The required reason of a confirmation (audited; 3–2000 characters). */
+export function reasonInput(placeholder: string): KnownBlock {
+  return {
+    type: 'input',
+    block_id: BlockId.Reason,
+    label: plain('Reason'),
+    element: {
+      type: 'plain_text_input',
+      action_id: ActionId.Reason,
+      multiline: true,
+      min_length: 3,
+      max_length: 2000,
+      placeholder: plain(placeholder),
+    },
+  };
 }
 
 /** The last step: what will happen, how far it reaches, and a required reason. */
@@ -43,19 +60,7 @@ export function buildConfirmModal(input: { target: Target; label: string; plan: 
         `:warning: ${WHAT_HAPPENS[input.target.kind]}: UserInfo calls and refreshes fail, and the user must sign in again.`,
       ),
       section(`This reaches ${impactText(input.plan)}.`),
-      {
-        type: 'input',
-        block_id: BlockId.Reason,
-        label: plain('Reason'),
-        element: {
-          type: 'plain_text_input',
-          action_id: ActionId.Reason,
-          multiline: true,
-          min_length: 3,
-          max_length: 2000,
-          placeholder: plain('Why? (kept in the audit log)'),
-        },
-      },
+      reasonInput('Why? (kept in the audit log)'),
       context('Your workflow may require approvals before anything is revoked.'),
     ],
   };

@@ -4,6 +4,10 @@ import type { KnownBlock, ModalView } from '../block-kit.ts';
 import { context, plain, section } from '../block-kit.ts';
 import { escapeText } from '../escape.ts';
 import { ActionId, BlockId, CallbackId, targetBlockId } from '../ids.ts';
+import type { Choice } from '../payloads.ts';
+
+/** The radio label of the leaked-token choice (also what the README calls it). */
+export const LEAKED_LABEL = 'A leaked token (paste it)';
 
 const PICKER_LABEL: Record<Scope, string> = {
   token: 'User whose token to revoke',
@@ -19,13 +23,19 @@ const PICKER_LABEL: Record<Scope, string> = {
 export function buildScopeModal(input: {
   idpName: string;
   capabilities: Capabilities;
-  scope?: Scope;
+  scope?: Choice;
+  /** The IdP can revoke a token by its value (introspection + revocation): offer "A leaked token". */
+  leaked?: boolean;
 }): ModalView {
   const { capabilities, scope } = input;
-  const offered = SCOPES.filter((s) => capabilities.scopes[s]);
+  const offered: Choice[] = [
+    ...SCOPES.filter((s) => capabilities.scopes[s]),
+    ...(input.leaked ? ['leaked' as const] : []),
+  ];
   const blocks: KnownBlock[] = [section('*What do you want to revoke?*')];
   if (offered.length > 0) {
-    const options = offered.map((s) => ({ text: plain(SCOPE_LABELS[s]), value: s }));
+    const label = (c: Choice) => (c === 'leaked' ? LEAKED_LABEL : SCOPE_LABELS[c]);
+    const options = offered.map((s) => ({ text: plain(label(s)), value: s }));
     blocks.push({
       type: 'actions',
       block_id: BlockId.Scope,
@@ -44,7 +54,27 @@ export function buildScopeModal(input: {
     const why = capabilities.unsupportedReasons[s] ?? `${input.idpName} cannot do this.`;
     blocks.push(context(`:no_entry_sign: Not offered: ${SCOPE_LABELS[s]}. ${escapeText(why, 500)}`));
   }
-  if (scope && capabilities.scopes[scope]) {
+  if (scope === 'leaked' && input.leaked) {
+    blocks.push(
+      {
+        type: 'input',
+        block_id: BlockId.LeakedToken,
+        label: plain('The leaked token'),
+        element: {
+          type: 'plain_text_input',
+          action_id: ActionId.LeakedToken,
+          multiline: true,
+          // Slack's limit for plain_text_input (Block Kit reference: plain_text_input max_length ≤ 3000).
+          max_length: 3000,
+          placeholder: plain('Paste the access or refresh token'),
+        },
+      },
+      context(
+        'Revoker asks the identity provider whose token it is (introspection) and shows you that before anything happens. It never shows, stores or logs the token itself.',
+      ),
+    );
+  }
+  if (scope && scope !== 'leaked' && capabilities.scopes[scope]) {
     // Picking a user shows their tokens (token scope needs it; user scope shows what will die).
     const dispatch = scope === 'token' || scope === 'user';
     blocks.push({
@@ -71,7 +101,8 @@ export function buildScopeModal(input: {
   }
   // Every scope with a picker can be submitted: Slack refuses a view with an input block and no submit.
   // For token and user scope "Next" shows the user's tokens (as picking does, with dispatch_action).
-  const canSubmit = scope !== undefined && capabilities.scopes[scope];
+  const canSubmit =
+    scope === 'leaked' ? input.leaked === true : scope !== undefined && capabilities.scopes[scope];
   return {
     type: 'modal',
     callback_id: CallbackId.Scope,

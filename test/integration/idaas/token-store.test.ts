@@ -38,6 +38,20 @@ describe.each(['memory', 'redis'] as const)('token store contract (%s)', (kind) 
       .toBeUndefined();
   });
 
+  it('ends every sign-in session of an account, and only that account’s', async () => {
+    store = open();
+    await store.upsert('Session', 's1', { uid: 'u1', accountId: 'usr_1' }, 60);
+    await store.upsert('Session', 's2', { uid: 'u2', accountId: 'usr_1' }, 60);
+    await store.upsert('Session', 's3', { uid: 'u3', accountId: 'usr_2' }, 60);
+    await store.upsert('Session', 's4', { uid: 'u4' }, 60);
+    expect(await store.destroySessions('usr_1')).toBe(2);
+    expect(await store.find('Session', 's1')).toBeUndefined();
+    expect(await store.find('Session', 's2')).toBeUndefined();
+    expect(await store.find('Session', 's3')).toMatchObject({ accountId: 'usr_2' });
+    expect(await store.find('Session', 's4')).toBeDefined();
+    expect(await store.destroySessions('usr_1')).toBe(0);
+  });
+
   it('indexes tokens by user, application and resource server; revokes by grant', async () => {
     store = open();
     const now = Math.floor(Date.now() / 1000);

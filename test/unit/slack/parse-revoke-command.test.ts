@@ -26,4 +26,13 @@ describe('parseRevokeCommand', () => {
       message: expect.stringContaining('explode'),
     });
   });
+
+  it('leaked opens the dialog, and never echoes what followed or a token-like verb', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    expect(parseRevokeCommand('leaked')).toEqual({ kind: 'leaked', ignored: false });
+    expect(parseRevokeCommand(`leaked ${token}`)).toEqual({ kind: 'leaked', ignored: true });
+    const pasted = parseRevokeCommand(token);
+    expect(pasted.kind).toBe('invalid');
+    expect(JSON.stringify(pasted)).not.toContain(token.slice(0, 8));
+  });
 });
