@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { asCodedError } from '../../domain/errors.ts';
-import { SCOPES, type Scope } from '../../domain/target.ts';
 import { gate } from '../access.ts';
 import type { ModalView } from '../block-kit.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
