@@ -127,7 +127,7 @@ class Checker {
       const inner = m[1] ?? '';
       const closed = m[0].endsWith('>');
       const control =
-        /^(@[UW][A-Z0-9]+|#C[A-Z0-9]+|![a-z]+(\^[^|>]*)?|!subteam\^S[A-Z0-9]+|(https?|mailto|slack):[^\s<>]+)(\|[^<>]*)?$/.test(
+        /^(@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|![a-z]+(\^[^|>]*)?|!subteam\^S[A-Z0-9]+|(https?|mailto|slack):[^\s<>]+)(\|[^<>]*)?$/.test(
           inner,
         );
       if (!closed || !control) {

@@ -33,8 +33,8 @@ beforeAll(async () => {
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-deny',
     SLACK_API_URL: API,
-    SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
-    SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+    SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
+    SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
     HR_STANDARD_SECRET: HR_SECRET,
     SCIM_TOKEN: 'scim-deny-token',
   });
@@ -327,11 +327,11 @@ describe('one admin cannot flood the approvers (finding 6)', () => {
     const posted = () =>
       stub.calls
         .slice(since)
-        .filter((c) => c.method === 'chat.postMessage' && c.args.channel === 'C_APPROVALS');
+        .filter((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0APPROVALS');
     for (const r of created) {
       await stub.next(
         'chat.postMessage',
-        (c) => c.args.channel === 'C_APPROVALS' && JSON.stringify(c.args).includes(r.id),
+        (c) => c.args.channel === 'C0APPROVALS' && JSON.stringify(c.args).includes(r.id),
         since,
       );
     }
@@ -359,7 +359,7 @@ describe('the Cancel button (finding 8)', () => {
           userId: 'UAPPROVER1',
           actionId: 'scheduled_cancel',
           value: request.id,
-          channelId: 'C_NOTIFY',
+          channelId: 'C0NOTIFY',
         }),
       ),
     );

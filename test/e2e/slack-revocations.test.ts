@@ -39,8 +39,8 @@ beforeAll(async () => {
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-e2e',
     SLACK_API_URL: API,
-    SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
-    SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+    SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
+    SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
     HR_STANDARD_SECRET: HR_SECRET,
   });
   events = `${t.url}/slack/events`;
@@ -228,7 +228,7 @@ async function outcome(rec: RequestRecord): Promise<RequestRecord> {
 async function approvalMessage(requestId: string, since: number): Promise<SlackCall> {
   return stub.next(
     'chat.postMessage',
-    (c) => c.args.channel === 'C_APPROVALS' && text(c).includes(requestId),
+    (c) => c.args.channel === 'C0APPROVALS' && text(c).includes(requestId),
     since,
   );
 }
@@ -259,7 +259,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     await stub.next(
       'chat.update',
       (c) =>
-        c.args.channel === 'C_APPROVALS' &&
+        c.args.channel === 'C0APPROVALS' &&
         text(c).includes(rec.id) &&
         /verified/i.test(text(c)) &&
         !text(c).includes('approval_approve'),
@@ -373,7 +373,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
       // The workflow's notify step announces the outcome in the notify channel.
       await stub.next(
         'chat.postMessage',
-        (c) => c.args.channel === 'C_NOTIFY' && text(c).includes(rec.id) && /verified/i.test(text(c)),
+        (c) => c.args.channel === 'C0NOTIFY' && text(c).includes(rec.id) && /verified/i.test(text(c)),
         since,
       );
     },
@@ -416,7 +416,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     expect(delivered.status).toBe(202);
     const notice = await stub.next(
       'chat.postMessage',
-      (c) => c.args.channel === 'C_NOTIFY' && text(c).includes('scheduled_cancel'),
+      (c) => c.args.channel === 'C0NOTIFY' && text(c).includes('scheduled_cancel'),
       since,
     );
     const requestId = String(
@@ -433,7 +433,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
             userId,
             actionId: 'scheduled_cancel',
             value: requestId,
-            channelId: 'C_NOTIFY',
+            channelId: 'C0NOTIFY',
           }),
         ),
       );

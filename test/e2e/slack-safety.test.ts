@@ -36,7 +36,7 @@ beforeAll(async () => {
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-safety',
     SLACK_API_URL: API,
-    SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
+    SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
     WORKFLOWS_DIR: workflowsDir,
     // Approvers: one person and one Slack user group, whose members the stub's usergroups.users.list gives.
     SLACK_APPROVER_USERS: 'UAPPROVER1,SAPPROVERS',
@@ -85,7 +85,7 @@ async function requestUserRevocation(requester: string, ref: string, reason: str
   const [rec] = await t.rt.intake.list({ requestedBy: requester, limit: 1 });
   const message = await stub.next(
     'chat.postMessage',
-    (c) => c.args.channel === 'C_APPROVALS' && text(c).includes(rec!.id),
+    (c) => c.args.channel === 'C0APPROVALS' && text(c).includes(rec!.id),
     since,
   );
   return { rec: rec!, message };

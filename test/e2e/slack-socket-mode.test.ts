@@ -30,7 +30,7 @@ beforeAll(async () => {
     SLACK_APP_TOKEN: 'xapp-1-A0001-socket-test',
     SLACK_BOT_TOKEN: 'xoxb-socket',
     SLACK_API_URL: API,
-    SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
+    SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
   });
   await socket.connected(1);
 });
@@ -86,7 +86,7 @@ describe('Socket Mode, end to end', () => {
     expect(rec?.state).toBe('pending_approval');
     await stub.next(
       'chat.postMessage',
-      (c) => c.args.channel === 'C_APPROVALS' && text(c).includes(rec!.id),
+      (c) => c.args.channel === 'C0APPROVALS' && text(c).includes(rec!.id),
       since,
     );
     for (const tok of bob) expect(await isAlive(t.idaas, tok)).toBe(true);
@@ -101,7 +101,7 @@ describe('Socket Mode, end to end', () => {
     expect(await isAlive(t.idaas, carol)).toBe(true);
     await stub.next(
       'chat.update',
-      (c) => c.args.channel === 'C_APPROVALS' && text(c).includes(rec!.id) && /verified/i.test(text(c)),
+      (c) => c.args.channel === 'C0APPROVALS' && text(c).includes(rec!.id) && /verified/i.test(text(c)),
       since,
     );
   });

@@ -115,7 +115,7 @@ export function messageButtonPayload(input: {
   responseUrl?: string;
   triggerId?: string;
 }) {
-  const channel = input.channelId ?? 'C_APPROVALS';
+  const channel = input.channelId ?? 'C0APPROVALS';
   const ts = input.messageTs ?? '1700000000.000100';
   return {
     type: 'block_actions',
@@ -181,7 +181,17 @@ export function viewSubmissionPayload(input: {
   callbackId: string;
   privateMetadata: string;
   values: Record<string, Record<string, unknown>>;
+  /** The view's blocks as Slack sends them back; default: one input block per key of `values`. */
+  blocks?: unknown[];
 }) {
+  const blocks =
+    input.blocks ??
+    Object.keys(input.values).map((blockId) => ({
+      type: 'input',
+      block_id: blockId,
+      label: { type: 'plain_text', text: blockId },
+      element: { type: 'plain_text_input' },
+    }));
   return {
     type: 'view_submission',
     team: TEAM,
@@ -197,7 +207,7 @@ export function viewSubmissionPayload(input: {
       private_metadata: input.privateMetadata,
       hash: '1700000000.def',
       state: { values: input.values },
-      blocks: [],
+      blocks,
       title: { type: 'plain_text', text: 'Revoke Tokens' },
     },
     response_urls: [],

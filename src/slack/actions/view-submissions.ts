@@ -74,13 +74,14 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
     const fresh = buildScopeModal({ idpName: deps.idp.name, capabilities: deps.idp.capabilities });
     return args.ack({ response_action: 'update', view: fresh });
   }
+  // The caller first (deny by default), then what they submitted.
+  const refused = await gate(deps, body.data.user.id, scope, `submit.${scope}`);
+  if (refused) return args.ack({ response_action: 'update', view: buildNoticeModal('Not allowed', refused) });
   const block = targetBlockId(scope);
   const selected = viewValue(view.state.values, block, ActionId.TargetSelect, SelectValue);
   if (!selected) {
     return args.ack({ response_action: 'errors', errors: { [block]: 'Pick what to revoke.' } });
   }
-  const refused = await gate(deps, body.data.user.id, scope, `submit.${scope}`);
-  if (refused) return args.ack({ response_action: 'update', view: buildNoticeModal('Not allowed', refused) });
   const ref = 'selected_option' in selected ? selected.selected_option.value : selected.value;
   if (scope === 'token') {
     const tokens = userTokensView(deps, ref);

@@ -25,8 +25,8 @@ const config = {
   SLACK_BOT_TOKEN: 'xoxb-test',
   SLACK_APP_TOKEN: undefined,
   SLACK_API_URL: 'http://slack.auth-test.test/api/',
-  SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
-  SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+  SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
+  SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
 };
 const stub = new SlackApiStub(config.SLACK_API_URL);
 const redis = connectRedis();

@@ -28,8 +28,8 @@ const config = {
   SLACK_BOT_TOKEN: 'xoxb-test',
   SLACK_APP_TOKEN: undefined,
   SLACK_API_URL: 'http://slack.test/api/',
-  SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
-  SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+  SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
+  SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
 };
 
 const stub = new SlackApiStub(config.SLACK_API_URL);
@@ -233,7 +233,7 @@ describe('submission and approvals', () => {
     });
     const request = [...intake.records.values()].at(-1)!;
 
-    const post = await stub.next('chat.postMessage', (c) => c.args.channel === 'C_APPROVALS', since);
+    const post = await stub.next('chat.postMessage', (c) => c.args.channel === 'C0APPROVALS', since);
     const posted = blocksText(post);
     expect(posted).toContain('<@U0REQUESTER>');
     expect(posted).toContain('laptop stolen');
@@ -255,7 +255,7 @@ describe('submission and approvals', () => {
     since = stub.calls.length;
     await click('U0APPROVER1', 'approval_approve', request.id);
     const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Approved by'), since);
-    expect(updated.args).toMatchObject({ channel: 'C_APPROVALS', ts: post.args.ts ?? expect.any(String) });
+    expect(updated.args).toMatchObject({ channel: 'C0APPROVALS', ts: post.args.ts ?? expect.any(String) });
     expect(blocksText(updated)).not.toContain('approval_approve');
 
     // A second click changes nothing.
@@ -287,7 +287,7 @@ describe('submission and approvals', () => {
     const request = [...intake.records.values()].at(-1)!;
     await stub.next(
       'chat.postMessage',
-      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
+      (c) => c.args.channel === 'C0APPROVALS' && blocksText(c).includes(request.id),
       since,
     );
     since = stub.calls.length;

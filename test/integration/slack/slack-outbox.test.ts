@@ -18,8 +18,8 @@ const config = {
   SLACK_BOT_TOKEN: 'xoxb-test',
   SLACK_APP_TOKEN: undefined,
   SLACK_API_URL: 'http://slack-outbox.test/api/',
-  SLACK_APPROVALS_CHANNEL: 'C_APPROVALS',
-  SLACK_NOTIFY_CHANNEL: 'C_NOTIFY',
+  SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
+  SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
 };
 
 const stub = new SlackApiStub(config.SLACK_API_URL);
@@ -60,14 +60,14 @@ describe('slack-outbox on the real Redis', () => {
       );
     });
     const enqueuedAt = Date.now();
-    await n.outbox.post('C_NOTIFY', { text: 'hello', blocks: [] }, 'rate-limit-test');
+    await n.outbox.post('C0NOTIFY', { text: 'hello', blocks: [] }, 'rate-limit-test');
     // notify()/post() only enqueue: fast, whatever Slack is doing.
     expect(Date.now() - enqueuedAt).toBeLessThan(500);
     const call = await stub.next('chat.postMessage', (c) => c.args.text === 'hello');
     expect(rejectedAt).toHaveLength(1);
     expect(Date.now() - rejectedAt[0]!).toBeGreaterThanOrEqual(950);
     expect(stub.calls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
-    expect(call.args.channel).toBe('C_NOTIFY');
+    expect(call.args.channel).toBe('C0NOTIFY');
     const job = await n.outbox.queue.getJob('rate-limit-test');
     expect(job?.attemptsMade ?? 0).toBe(0);
   });
@@ -79,7 +79,7 @@ describe('slack-outbox on the real Redis', () => {
       failures++;
       return HttpResponse.text('upstream down', { status: 503 });
     });
-    await n.outbox.post('C_NOTIFY', { text: 'after outage', blocks: [] });
+    await n.outbox.post('C0NOTIFY', { text: 'after outage', blocks: [] });
     await stub.next('chat.postMessage', (c) => c.args.text === 'after outage');
     expect(failures).toBe(2);
   });
@@ -103,8 +103,8 @@ describe('slack-outbox on the real Redis', () => {
   });
 
   it.each([
-    ['invalid_blocks', 'C_APPROVALS', 'Slack refused the message'],
-    ['not_in_channel', 'C_APPROVALS', 'bot may need `/invite`'],
+    ['invalid_blocks', 'C0APPROVALS', 'Slack refused the message'],
+    ['not_in_channel', 'C0APPROVALS', 'bot may need `/invite`'],
   ])(
     'a post refused with %s is logged with the rule, counted, and told to the requester',
     async (error, channel, says) => {
