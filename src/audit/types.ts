@@ -15,6 +15,7 @@ export type AuditAction =
   | 'request.started'
   | 'token.revoked'
   | 'request.verified'
+  | 'request.unverifiable'
   | 'request.failed'
   | 'request.dead_lettered'
   | 'webhook.rejected'

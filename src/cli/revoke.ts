@@ -85,7 +85,10 @@ function summary(rec: RequestRecord): string {
   const outcome = r
     ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${r.error})` : ''}`
     : '';
-  return `${rec.id} ${rec.state}: ${describeTarget(rec.target)}${outcome}`;
+  // Never "verified" when the IdP could not show the result: say so, and why.
+  const state =
+    rec.state === 'unverifiable' ? `done, unverifiable: ${r?.unverifiable ?? 'unknown'};` : `${rec.state}:`;
+  return `${rec.id} ${state} ${describeTarget(rec.target)}${outcome}`;
 }
 
 /** `revoker revoke token|user|app|api <ref> [--reason] [--wait]`: the same workflow, with source "cli". */
@@ -97,7 +100,7 @@ export function register(program: Command): void {
     .argument('<ref>', 'token id, user id or email, application id or name, API id, name or audience')
     .option('--user <user>', 'for a token: the user it belongs to (id or email)')
     .option('--reason <text>', 'why (recorded in the audit log)', 'requested from the CLI')
-    .option('--wait', 'wait for the verified result; exit 1 unless it is verified')
+    .option('--wait', 'wait for the result; exit 0 verified, 2 done but unverifiable, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
     .option('--key <idempotency-key>', 'same key ⇒ same request (safe to re-run)')
     .action(async (scope: string, ref: string, opts: RevokeOptions) => {
@@ -126,7 +129,8 @@ export function register(program: Command): void {
         if (workers === 0) process.stderr.write('warning: no worker is connected; start `revoker serve`\n');
         const done = await rt.intake.waitForOutcome(request.id, Number(opts.timeout) * 1000);
         process.stdout.write(`${summary(done)}\n`);
-        if (done.state !== 'verified') process.exitCode = 1;
+        // 2: done, but the IdP could not show the result (distinct from verified 0 and failed 1).
+        if (done.state !== 'verified') process.exitCode = done.state === 'unverifiable' ? 2 : 1;
       } finally {
         await rt.close();
       }
