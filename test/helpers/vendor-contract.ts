@@ -1,4 +1,4 @@
-import type { SetupServerApi } from 'msw/node';
+import type { SetupServer } from 'msw/node';
 
 /**
  * One vendor operation an adapter uses, as the vendor documents it. The adapter tests hold a table of these
@@ -57,7 +57,7 @@ function matches(template: string, path: string): boolean {
  * Checks every request the msw server sees against `contract`; `violations` collects the undocumented ones.
  * A test file asserts `violations` is empty after each test, so an undocumented call fails the test.
  */
-export function guardContract(server: SetupServerApi, contract: VendorContract): { violations: string[] } {
+export function guardContract(server: SetupServer, contract: VendorContract): { violations: string[] } {
   const violations: string[] = [];
   server.events.on('request:start', ({ request }) => {
     const why = undocumented(contract, request.method, request.url);
