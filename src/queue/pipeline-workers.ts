@@ -197,6 +197,13 @@ export class PipelineWorkers {
       revoked = [];
     }
     // Only what the IdP confirmed is audited as revoked: a step that revoked nothing writes no token.revoked.
+    // One exception, for exactly-once under crashes: a step that already ran before (a worker died after
+    // the IdP revoked, before this was recorded) and now finds its token gone audits it, since that earlier
+    // attempt of this very step is what revoked it.
+    const ranBefore = job.attemptsStarted > 1 || (job.stalledCounter ?? 0) > 0;
+    if (ranBefore && step.kind === 'token' && !revoked.some((t) => t.id === step.tokenId)) {
+      revoked.push({ id: step.tokenId, userId: step.userId });
+    }
     // Both at once, one round trip: each is idempotent, and the job completes only once both have, so a
     // crash in between reruns it, whose appends dedupe (exactly once) and whose step is counted once.
     const [, { done, isNew }] = await Promise.all([

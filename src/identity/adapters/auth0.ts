@@ -392,7 +392,16 @@ export class Auth0IdentityProvider implements IdentityProvider {
     return text
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .map((l) => parseResponse(line, JSON.parse(l), 'Auth0 user export').user_id);
+      .map((l) => parseResponse(line, parseJsonLine(l), 'Auth0 user export').user_id);
+  }
+}
+
+/** One line of the export file; a line that is no JSON is a bad answer (never echoed: it is user data). */
+function parseJsonLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new IdpBadResponseError('Auth0 user export: a line is not JSON');
   }
 }
 

@@ -1,10 +1,5 @@
-import {
-  AuthenticationError,
-  AzureAuthorityHosts,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  type TokenCredential,
-} from '@azure/identity';
+// Types only: the library itself is loaded on first use, so processes that run another IdP never pay for it.
+import type { AuthenticationError, TokenCredential } from '@azure/identity';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { Target } from '../../domain/target.ts';
@@ -75,8 +70,15 @@ const collection = <T extends z.ZodType>(item: T) =>
 
 const USER_FIELDS = 'id,displayName,userPrincipalName,mail,accountEnabled';
 const SP_FIELDS = 'id,appId,displayName,servicePrincipalNames,oauth2PermissionScopes';
-/** Entra's own authority hosts, which Entra's instance discovery knows; any other host skips discovery. */
-const KNOWN_AUTHORITIES = new Set<string>(Object.values(AzureAuthorityHosts).map((h) => new URL(h).host));
+/**
+ * Entra's own authority hosts (`AzureAuthorityHosts` of @azure/identity: public, US Gov, China), which
+ * instance discovery knows; any other host (a private cloud, a local stand-in) skips discovery.
+ */
+const KNOWN_AUTHORITIES = new Set([
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+]);
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -116,14 +118,15 @@ export class EntraIdentityProvider implements IdentityProvider {
   constructor(options: EntraIdentityProviderOptions) {
     const loginUrl = (options.loginUrl ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
     const graphUrl = (options.graphUrl ?? 'https://graph.microsoft.com/v1.0').replace(/\/+$/, '');
-    const credential = entraCredential(options, loginUrl);
+    let credential: Promise<TokenCredential> | undefined;
     const scope = graphScope(graphUrl);
     this.clockSkewMs = options.clockSkewMs ?? 60_000;
     this.http = createIdpHttpClient({
       baseURL: graphUrl,
       // MSAL (inside @azure/identity) caches the token and renews it shortly before it expires.
       auth: async () => {
-        const token = await credential.getToken(scope).catch((err: unknown) => {
+        credential ??= entraCredential(options, loginUrl);
+        const token = await (await credential).getToken(scope).catch((err: unknown) => {
           throw tokenError(err);
         });
         if (!token) throw new IdpUnauthorizedError('Entra returned no token for Microsoft Graph');
@@ -355,7 +358,11 @@ function notFound(err: unknown, id: string): unknown {
 }
 
 /** A secret or certificate credential against the tenant's cloud (`authorityHost`). */
-function entraCredential(options: EntraIdentityProviderOptions, loginUrl: string): TokenCredential {
+async function entraCredential(
+  options: EntraIdentityProviderOptions,
+  loginUrl: string,
+): Promise<TokenCredential> {
+  const { ClientCertificateCredential, ClientSecretCredential } = await import('@azure/identity');
   const common = {
     authorityHost: loginUrl,
     // Instance discovery only knows Microsoft's own clouds; a private or stand-in authority skips it.
@@ -375,10 +382,14 @@ function entraCredential(options: EntraIdentityProviderOptions, loginUrl: string
 
 /** Entra's token endpoint refusing us (4xx) is permanent; anything else (network, 5xx) is worth a retry. */
 function tokenError(err: unknown): IdpError {
-  const status = err instanceof AuthenticationError ? err.statusCode : undefined;
+  const auth =
+    (err as { name?: unknown } | undefined)?.name === 'AuthenticationError'
+      ? (err as AuthenticationError)
+      : undefined;
+  const status = auth?.statusCode;
   if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
     return new IdpUnauthorizedError(
-      `Entra refused our app credentials (${err instanceof AuthenticationError ? err.errorResponse.error : 'error'})`,
+      `Entra refused our app credentials (${auth?.errorResponse.error ?? 'error'})`,
       { status, cause: err },
     );
   }

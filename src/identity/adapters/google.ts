@@ -1,5 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import { JWT } from 'google-auth-library';
+// Types only: the library itself is loaded on first use, so processes that run another IdP never pay for it.
+import type { JWT } from 'google-auth-library';
 import { z } from 'zod';
 import type { Target } from '../../domain/target.ts';
 import {
@@ -96,11 +97,15 @@ export class GoogleIdentityProvider implements IdentityProvider {
 
   constructor(options: GoogleIdentityProviderOptions) {
     const account = parseServiceAccount(options.serviceAccount);
-    const jwt = delegatedJwt(account, options.subject, options.tokenUrl);
+    // One JWT client (and so one cached token) however many calls race for the first one.
+    let loading: Promise<JWT> | undefined;
+    let jwt: JWT | undefined;
     this.customer = options.customer ?? 'my_customer';
     this.http = createIdpHttpClient({
       baseURL: `${(options.adminUrl ?? 'https://admin.googleapis.com').replace(/\/+$/, '')}/admin/directory/v1`,
       auth: async () => {
+        loading ??= delegatedJwt(account, options.subject, options.tokenUrl);
+        jwt = await loading;
         const { token } = await jwt.getAccessToken().catch((err: unknown) => {
           throw tokenError(err);
         });
@@ -109,7 +114,7 @@ export class GoogleIdentityProvider implements IdentityProvider {
       },
       // A 401 means the cached token was revoked: drop it so the retry signs a new assertion.
       invalidateAuth: () => {
-        jwt.credentials = {};
+        if (jwt) jwt.credentials = {};
       },
       idpName: 'Google Directory',
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -307,11 +312,12 @@ function parseServiceAccount(input: GoogleIdentityProviderOptions['serviceAccoun
  * (a local stand-in) is reached by rewriting the library's token request; the assertion's `aud` stays
  * Google's token URL, as Google requires.
  */
-function delegatedJwt(
+async function delegatedJwt(
   account: { client_email: string; private_key: string },
   subject: string,
   tokenUrl: string | undefined,
-): JWT {
+): Promise<JWT> {
+  const { JWT } = await import('google-auth-library');
   const jwt = new JWT({
     email: account.client_email,
     key: account.private_key,
