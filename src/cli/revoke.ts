@@ -80,7 +80,7 @@ function single<T>(items: T[], ref: string, what: string, show: (t: T) => string
   throw new ValidationError(`"${ref}" matches several: ${items.map(show).join(', ')}; be more specific`);
 }
 
-function summary(rec: RequestRecord): string {
+export function summary(rec: RequestRecord): string {
   const r = rec.result;
   const outcome = r
     ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${r.error})` : ''}`

@@ -158,6 +158,13 @@ const tokenList = (...clientIds: string[]) => ({
   })),
 });
 
+/** Google's 403 error envelope for a usage limit ("Standard errors" of the Directory API). */
+const usageLimit403 = (reason: string, message: string) =>
+  HttpResponse.json(
+    { error: { code: 403, message, errors: [{ domain: 'usageLimits', reason, message }] } },
+    { status: 403 },
+  );
+
 describe('GoogleIdentityProvider', () => {
   it('declares no resource-server scope, with a reason', () => {
     const idp = make();
@@ -272,20 +279,7 @@ describe('GoogleIdentityProvider', () => {
 
   it('point 4: a 403 quotaExceeded is retried with backoff, not a permanent permission error', async () => {
     const idp = make();
-    server.use(
-      http.get(`${DIR}/users/:u/tokens`, () =>
-        HttpResponse.json(
-          {
-            error: {
-              code: 403,
-              message: 'Quota exceeded for quota metric',
-              errors: [{ domain: 'usageLimits', reason: 'quotaExceeded', message: 'Quota exceeded' }],
-            },
-          },
-          { status: 403 },
-        ),
-      ),
-    );
+    server.use(http.get(`${DIR}/users/:u/tokens`, () => usageLimit403('quotaExceeded', 'Quota exceeded')));
     const err = await idp.listUserTokens('1001').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdpTransientError);
     expect((err as IdpTransientError).retryable).toBe(true);
@@ -322,22 +316,7 @@ describe('GoogleIdentityProvider', () => {
     const idp = make();
     server.use(
       http.get(`${DIR}/users/:u/tokens`, () =>
-        HttpResponse.json(
-          {
-            error: {
-              code: 403,
-              message: 'User Rate Limit Exceeded',
-              errors: [
-                {
-                  domain: 'usageLimits',
-                  reason: 'userRateLimitExceeded',
-                  message: 'User Rate Limit Exceeded',
-                },
-              ],
-            },
-          },
-          { status: 403 },
-        ),
+        usageLimit403('userRateLimitExceeded', 'User Rate Limit Exceeded'),
       ),
     );
     const err = await idp.listUserTokens('1001').catch((e: unknown) => e);
