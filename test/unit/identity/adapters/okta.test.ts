@@ -10,9 +10,11 @@ import { guardContract, undocumented, type VendorContract } from '../../../helpe
 const ORG = 'https://acme.okta.test';
 
 /**
- * The Okta Management API operations the adapter uses, from Okta's management OpenAPI spec
- * (github.com/okta/okta-management-openapi-spec, `management.yaml`; rendered at
- * developer.okta.com/docs/api/openapi/okta-management/management/). Paging: `Link: <…>; rel="next"` with
+ * The Okta Management API operations the adapter uses, read from Okta's management OpenAPI spec
+ * (github.com/okta/okta-management-openapi-spec, `dist/current/management-minimal.yaml`: each operation's
+ * query parameters and `security` oauth2 scope; rendered at developer.okta.com/docs/api/openapi/okta-management/).
+ * Token listings take `limit` ≤ 200; `revokeUserSessions` has `oauthTokens` (default false) and
+ * `forgetDevices` (default true; false on Classic Engine). Paging: `Link: <…>; rel="next"` with
  * `after`/`limit` (developer.okta.com/docs/api/#pagination). Rate limits: 429 `E0000047` with
  * `X-Rate-Limit-Limit/-Remaining/-Reset` (developer.okta.com/docs/reference/rl-best-practices/).
  */
@@ -24,7 +26,7 @@ const OKTA: VendorContract = {
     {
       method: 'GET',
       path: '/api/v1/users',
-      query: ['q', 'search', 'filter', 'after', 'limit', 'sortBy', 'sortOrder', 'expand'],
+      query: ['search', 'filter', 'q', 'after', 'limit', 'sortBy', 'sortOrder', 'fields', 'expand'],
       permission: 'okta.users.read',
       pagination: LINK,
       rateLimit: RL,
@@ -86,7 +88,7 @@ const OKTA: VendorContract = {
     {
       method: 'GET',
       path: '/api/v1/apps',
-      query: ['q', 'after', 'limit', 'filter', 'expand', 'includeNonDeleted'],
+      query: ['q', 'after', 'useOptimization', 'alwaysIncludeVpnSettings', 'limit', 'filter', 'expand', 'includeNonDeleted'],
       permission: 'okta.apps.read',
       pagination: LINK,
       rateLimit: RL,
