@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
-import { ConfigError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, UnsupportedError, ValidationError } from '../domain/errors.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { RequestRecord } from '../intake/types.ts';
@@ -80,6 +80,19 @@ function single<T>(items: T[], ref: string, what: string, show: (t: T) => string
   throw new ValidationError(`"${ref}" matches several: ${items.map(show).join(', ')}; be more specific`);
 }
 
+/**
+ * Refuses, in the IdP's own words, a scope it cannot do on this plan or edition. The reachability check runs
+ * the adapter's start-up probe first (e.g. Auth0 declares every scope unsupported below Enterprise).
+ */
+export async function refuseUnsupported(idp: IdentityProvider, scope: Target['kind']): Promise<void> {
+  await idp.ping();
+  if (!idp.capabilities.scopes[scope]) {
+    throw new UnsupportedError(
+      idp.capabilities.unsupportedReasons[scope] ?? `${idp.name} cannot revoke this scope`,
+    );
+  }
+}
+
 export function summary(rec: RequestRecord): string {
   const r = rec.result;
   const outcome = r
@@ -100,7 +113,7 @@ export function register(program: Command): void {
     .argument('<ref>', 'token id, user id or email, application id or name, API id, name or audience')
     .option('--user <user>', 'for a token: the user it belongs to (id or email)')
     .option('--reason <text>', 'why (recorded in the audit log)', 'requested from the CLI')
-    .option('--wait', 'wait for the result; exit 0 verified, 2 done but unverifiable, 1 otherwise')
+    .option('--wait', 'wait for the result; exit 0 verified, 3 done but unverifiable, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
     .option('--key <idempotency-key>', 'same key ⇒ same request (safe to re-run)')
     .action(async (scope: string, ref: string, opts: RevokeOptions) => {
@@ -115,6 +128,7 @@ export function register(program: Command): void {
       }
       const rt = await createRuntime(config, { embedIdaas: false });
       try {
+        await refuseUnsupported(rt.idp, KINDS[scope as Kind]);
         const target = await resolveTarget(rt.idp, scope as Kind, ref, opts.user);
         const { request, duplicate } = await rt.intake.submit({
           target,
@@ -129,8 +143,8 @@ export function register(program: Command): void {
         if (workers === 0) process.stderr.write('warning: no worker is connected; start `revoker serve`\n');
         const done = await rt.intake.waitForOutcome(request.id, Number(opts.timeout) * 1000);
         process.stdout.write(`${summary(done)}\n`);
-        // 2: done, but the IdP could not show the result (distinct from verified 0 and failed 1).
-        if (done.state !== 'verified') process.exitCode = done.state === 'unverifiable' ? 2 : 1;
+        // 3: done, but the IdP could not show the result (0 verified, 1 failed, 2 bad input).
+        if (done.state !== 'verified') process.exitCode = done.state === 'unverifiable' ? 3 : 1;
       } finally {
         await rt.close();
       }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { summary } from '../../../src/cli/revoke.ts';
+import { refuseUnsupported, summary } from '../../../src/cli/revoke.ts';
+import { UnsupportedError } from '../../../src/domain/errors.ts';
 import type { RequestRecord } from '../../../src/intake/types.ts';
 import { statusLine } from '../../../src/slack/messages/request-summary.ts';
+import { MemoryIdp } from '../../helpers/memory-idp.ts';
 
 const record = (over: Partial<RequestRecord>): RequestRecord => ({
   id: 'req-1',
@@ -37,5 +39,22 @@ describe('the unverifiable outcome, as the CLI and Slack say it', () => {
   it('a verified request still reads as verified', () => {
     const rec = record({ result: { ok: true, revoked: 3, remaining: 0 } });
     expect(summary(rec)).toBe('req-1 verified: all tokens of user u-1 — revoked 3, remaining 0');
+  });
+});
+
+describe('the CLI refuses a scope the IdP declares unsupported', () => {
+  it('runs the start-up probe, then refuses in the IdP’s words', async () => {
+    // An IdP that finds out on its probe that this plan lacks a scope (as Auth0 below Enterprise does).
+    class PlanLimitedIdp extends MemoryIdp {
+      override async ping(): Promise<void> {
+        this.capabilities.scopes.application = false;
+        this.capabilities.unsupportedReasons.application = 'Unsupported on this plan.';
+      }
+    }
+    const idp = new PlanLimitedIdp();
+    await expect(refuseUnsupported(idp, 'user')).resolves.toBeUndefined();
+    const err = await refuseUnsupported(idp, 'application').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedError);
+    expect((err as Error).message).toBe('Unsupported on this plan.');
   });
 });
