@@ -88,7 +88,16 @@ const OKTA: VendorContract = {
     {
       method: 'GET',
       path: '/api/v1/apps',
-      query: ['q', 'after', 'useOptimization', 'alwaysIncludeVpnSettings', 'limit', 'filter', 'expand', 'includeNonDeleted'],
+      query: [
+        'q',
+        'after',
+        'useOptimization',
+        'alwaysIncludeVpnSettings',
+        'limit',
+        'filter',
+        'expand',
+        'includeNonDeleted',
+      ],
       permission: 'okta.apps.read',
       pagination: LINK,
       rateLimit: RL,
