@@ -87,7 +87,8 @@ export class GoogleIdentityProvider implements IdentityProvider {
     notes: {
       token:
         "Google revokes everything this app holds for the user (Google's tokens are per app, not one by one).",
-      application: "Revokes the app's access user by user across the whole domain: one call per user.",
+      application:
+        "Asks every user of the domain for this app's token (one call per user) and revokes it where held.",
     },
     listTokens: true,
     search: true,

@@ -272,7 +272,8 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       if (!uuid) continue;
       const off = await this.http.get(`/users/${enc(userId)}/offline-sessions/${enc(uuid)}`);
       for (const s of parseResponse(KcSessionSchema.array(), off.data, 'Keycloak offline sessions')) {
-        out.push({ ...s, id: `${OFFLINE}${s.id}` });
+        // One offline session can serve several clients: listed once.
+        if (!out.some((o) => o.id === `${OFFLINE}${s.id}`)) out.push({ ...s, id: `${OFFLINE}${s.id}` });
       }
     }
     return out;

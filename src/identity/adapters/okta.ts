@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance } from 'axios';
-import { importJWK, importPKCS8, type JWK, SignJWT } from 'jose';
+// Types only: jose is loaded when a service app first signs, so API-token and other IdPs never pay for it.
+import type { JWK } from 'jose';
 import { z } from 'zod';
 import type { Target } from '../../domain/target.ts';
 import { ClientCredentialsTokenCache } from '../client-credentials.ts';
@@ -338,6 +339,7 @@ async function clientAssertion(
   oauth: NonNullable<OktaIdentityProviderOptions['oauth']>,
   audience: string,
 ): Promise<string> {
+  const { importJWK, importPKCS8, SignJWT } = await import('jose');
   const raw = oauth.privateKey.trim();
   const key = raw.startsWith('{')
     ? await importJWK(JSON.parse(raw) as JWK, 'RS256')
