@@ -29,6 +29,8 @@ export interface KeycloakIdentityProviderOptions {
   timeoutMs?: number;
   /** Clock for the not-before timestamp. Default: `Date.now`. */
   now?: () => number;
+  /** Clock skew tolerated between the worker that started the revocation and the one that set not-before. Default: 60 000 ms. */
+  clockSkewMs?: number;
 }
 
 // Admin REST API shapes: UserRepresentation, UserSessionRepresentation, ClientRepresentation, GlobalRequestResult.
@@ -84,6 +86,7 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   };
   private readonly http: AxiosInstance;
   private readonly now: () => number;
+  private readonly clockSkewMs: number;
 
   constructor(options: KeycloakIdentityProviderOptions) {
     const base = options.url.replace(/\/+$/, '');
@@ -95,6 +98,7 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       idpName: 'Keycloak',
     });
     this.now = options.now ?? Date.now;
+    this.clockSkewMs = options.clockSkewMs ?? 60_000;
     this.http = createIdpHttpClient({
       baseURL: `${base}/admin/realms/${realm}`,
       auth: tokens.getToken,
@@ -240,7 +244,7 @@ export class KeycloakIdentityProvider implements IdentityProvider {
         // the check is that the client's not-before is this revocation's (not merely any earlier one).
         const rep = await this.client(target.applicationId);
         const notBefore = typeof rep.notBefore === 'number' ? rep.notBefore : 0;
-        const since = context?.since ? Math.floor(context.since.getTime() / 1000) : 1;
+        const since = context?.since ? Math.floor((context.since.getTime() - this.clockSkewMs) / 1000) : 1;
         const ok = notBefore >= since;
         return {
           ok,
