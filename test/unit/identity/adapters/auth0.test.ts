@@ -442,7 +442,9 @@ describe('Auth0IdentityProvider', () => {
     expect(idp.capabilities.scopes.user).toBe(true);
   });
 
-  it('point 6: past 1,000 users the tenant is read through a user export job', async () => {
+  it('point 6: past 1,000 users the tenant is read through a user export job', {
+    timeout: 90_000,
+  }, async () => {
     const idp = new Auth0IdentityProvider({
       domain: 'acme.auth0.com',
       clientId: 'm2m',
@@ -451,10 +453,10 @@ describe('Auth0IdentityProvider', () => {
       exportPollMs: 1,
     });
     let polls = 0;
-    const ids = Array.from({ length: 1500 }, (_, i) => `auth0|${i}`);
+    const ids = Array.from({ length: 1001 }, (_, i) => `auth0|${i}`);
     server.use(
       http.get(`${API}/users`, () =>
-        HttpResponse.json({ users: ids.slice(0, 100).map((user_id) => ({ user_id })), total: 1500 }),
+        HttpResponse.json({ users: ids.slice(0, 100).map((user_id) => ({ user_id })), total: 1001 }),
       ),
       http.post(`${API}/jobs/users-exports`, async ({ request }) => {
         expect(await request.json()).toEqual({ format: 'json', fields: [{ name: 'user_id' }] });
@@ -477,12 +479,12 @@ describe('Auth0IdentityProvider', () => {
         return new HttpResponse(body, { headers: { 'Content-Type': 'application/octet-stream' } });
       }),
       http.get(`${API}/users/:id/refresh-tokens`, ({ params }) =>
-        HttpResponse.json({ tokens: params.id === 'auth0|1499' ? [rt('late', 'auth0|1499', 'c1')] : [] }),
+        HttpResponse.json({ tokens: params.id === 'auth0|1000' ? [rt('late', 'auth0|1000', 'c1')] : [] }),
       ),
     );
     const plan = await idp.plan({ kind: 'application', applicationId: 'c1' });
-    // The 1,500th user's token is found: the old listing stopped at the 1,000th.
-    expect(plan.tokens).toEqual([{ id: 'late', userId: 'auth0|1499' }]);
+    // The 1,001st user's token is found: the old listing stopped at the 1,000th.
+    expect(plan.tokens).toEqual([{ id: 'late', userId: 'auth0|1000' }]);
     expect(polls).toBe(2);
   });
 
