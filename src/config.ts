@@ -76,9 +76,17 @@ export const EnvSchema = z.object({
 
   OKTA_ORG_URL: optionalUrl(),
   OKTA_API_TOKEN: optionalString,
+  /** Okta API service app (OAuth 2.0, private_key_jwt), Okta's recommended alternative to an API token. */
+  OKTA_CLIENT_ID: optionalString,
+  /** Its private key: PKCS#8 PEM or a JWK as JSON. */
+  OKTA_PRIVATE_KEY: optionalString,
+  /** The `kid` of that key as registered in Okta (optional for a single key). */
+  OKTA_KEY_ID: optionalString,
   ENTRA_TENANT_ID: optionalString,
   ENTRA_CLIENT_ID: optionalString,
   ENTRA_CLIENT_SECRET: optionalString,
+  /** PEM file with the app registration's certificate and private key (instead of a client secret). */
+  ENTRA_CLIENT_CERTIFICATE_PATH: optionalString,
   ENTRA_GRAPH_URL: url('https://graph.microsoft.com/v1.0'),
   ENTRA_LOGIN_URL: url('https://login.microsoftonline.com'),
   GOOGLE_SERVICE_ACCOUNT_JSON: optionalString,
@@ -146,8 +154,9 @@ export interface Config extends Env {
 /** Which variables each IdP needs, checked only when that IdP is chosen. */
 const IDP_REQUIRED: Record<Env['IDP'], (keyof Env)[]> = {
   idaas: [],
-  okta: ['OKTA_ORG_URL', 'OKTA_API_TOKEN'],
-  entra: ['ENTRA_TENANT_ID', 'ENTRA_CLIENT_ID', 'ENTRA_CLIENT_SECRET'],
+  // Plus a credential each, checked below: an API token or a service app; a client secret or a certificate.
+  okta: ['OKTA_ORG_URL'],
+  entra: ['ENTRA_TENANT_ID', 'ENTRA_CLIENT_ID'],
   google: ['GOOGLE_SERVICE_ACCOUNT_JSON', 'GOOGLE_ADMIN_SUBJECT'],
   auth0: ['AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET'],
   keycloak: ['KEYCLOAK_URL', 'KEYCLOAK_REALM', 'KEYCLOAK_CLIENT_ID', 'KEYCLOAK_CLIENT_SECRET'],
@@ -169,6 +178,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cfg = parsed.data;
   for (const variable of IDP_REQUIRED[cfg.IDP]) {
     if (cfg[variable] === undefined) throw new ConfigError(variable, `is required when IDP=${cfg.IDP}`);
+  }
+  if (cfg.IDP === 'okta' && !cfg.OKTA_API_TOKEN && !(cfg.OKTA_CLIENT_ID && cfg.OKTA_PRIVATE_KEY)) {
+    throw new ConfigError(
+      cfg.OKTA_CLIENT_ID ? 'OKTA_PRIVATE_KEY' : 'OKTA_API_TOKEN',
+      'is required when IDP=okta (or OKTA_CLIENT_ID with OKTA_PRIVATE_KEY for an OAuth service app)',
+    );
+  }
+  if (cfg.IDP === 'entra' && !cfg.ENTRA_CLIENT_SECRET && !cfg.ENTRA_CLIENT_CERTIFICATE_PATH) {
+    throw new ConfigError(
+      'ENTRA_CLIENT_SECRET',
+      'is required when IDP=entra (or ENTRA_CLIENT_CERTIFICATE_PATH)',
+    );
   }
   if (cfg.IDAAS_URL && !cfg.IDAAS_ADMIN_TOKEN) {
     throw new ConfigError('IDAAS_ADMIN_TOKEN', 'is required when IDAAS_URL is set');

@@ -23,7 +23,7 @@ export function createMetrics() {
       labelNames: ['source', 'reason'] as const,
       registers: [registry],
     }),
-    /** Final outcomes of requests: verified | failed | denied | expired | cancelled. */
+    /** Final outcomes of requests: verified | unverifiable | failed | denied | expired | cancelled. */
     outcomes: new Counter({
       name: 'revoker_request_outcomes_total',
       help: 'Requests reaching a terminal state',

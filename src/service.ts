@@ -177,6 +177,12 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
     const h = http;
     closers.unshift(() => h.close());
     logger.info({ url: http.url, role: options.role }, 'revoker listening');
+    // The IdP's start-up probe: an adapter that finds a scope unsupported on this plan declares it now, so
+    // Slack stops offering it before anyone asks (readiness repeats the probe).
+    rt.idp.ping().then(
+      () => logger.info({ idp: rt.idp.name, scopes: rt.idp.capabilities.scopes }, 'IdP reachable'),
+      (err: unknown) => logger.warn({ idp: rt.idp.name, err }, 'IdP not reachable at start-up'),
+    );
   }
 
   return {

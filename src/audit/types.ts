@@ -17,6 +17,7 @@ export type AuditAction =
   /** A leaked token revoked by its value (detail: salted hash, never the value). */
   | 'token.revoked_by_value'
   | 'request.verified'
+  | 'request.unverifiable'
   | 'request.failed'
   | 'request.dead_lettered'
   | 'webhook.rejected'

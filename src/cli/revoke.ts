@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
-import { ConfigError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, UnsupportedError, ValidationError } from '../domain/errors.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { RequestRecord } from '../intake/types.ts';
@@ -83,12 +83,28 @@ function single<T>(items: T[], ref: string, what: string, show: (t: T) => string
   throw new ValidationError(`"${ref}" matches several: ${items.map(show).join(', ')}; be more specific`);
 }
 
-function summary(rec: RequestRecord): string {
+/**
+ * Refuses, in the IdP's own words, a scope it cannot do on this plan or edition. The reachability check runs
+ * the adapter's start-up probe first (e.g. Auth0 declares every scope unsupported below Enterprise).
+ */
+export async function refuseUnsupported(idp: IdentityProvider, scope: Target['kind']): Promise<void> {
+  await idp.ping();
+  if (!idp.capabilities.scopes[scope]) {
+    throw new UnsupportedError(
+      idp.capabilities.unsupportedReasons[scope] ?? `${idp.name} cannot revoke this scope`,
+    );
+  }
+}
+
+export function summary(rec: RequestRecord): string {
   const r = rec.result;
   const outcome = r
     ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${r.error})` : ''}`
     : '';
-  return `${rec.id} ${rec.state}: ${describeTarget(rec.target)}${outcome}`;
+  // Never "verified" when the IdP could not show the result: say so, and why.
+  const state =
+    rec.state === 'unverifiable' ? `done, unverifiable: ${r?.unverifiable ?? 'unknown'};` : `${rec.state}:`;
+  return `${rec.id} ${state} ${describeTarget(rec.target)}${outcome}`;
 }
 
 /** `revoker revoke token|user|app|api <ref> [--reason] [--wait]`: the same workflow, with source "cli". */
@@ -100,7 +116,7 @@ export function register(program: Command): void {
     .argument('[ref]', 'token id, user id or email, application id or name, API id, name or audience')
     .option('--user <user>', 'for a token: the user it belongs to (id or email)')
     .option('--reason <text>', 'why (recorded in the audit log)', 'requested from the CLI')
-    .option('--wait', 'wait for the verified result; exit 1 unless it is verified')
+    .option('--wait', 'wait for the result; exit 0 verified, 3 done but unverifiable, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '600')
     .option('--key <idempotency-key>', 'same key ⇒ same request (safe to re-run)')
     .option('--yes', 'leaked: revoke without asking (needed when stdin carries the token)')
@@ -127,6 +143,7 @@ export function register(program: Command): void {
       }
       const rt = await createRuntime(config, { embedIdaas: false });
       try {
+        await refuseUnsupported(rt.idp, KINDS[scope as Kind]);
         const target = await resolveTarget(rt.idp, scope as Kind, ref, opts.user);
         const { request, duplicate } = await rt.intake.submit({
           target,
@@ -141,7 +158,8 @@ export function register(program: Command): void {
         if (workers === 0) process.stderr.write('warning: no worker is connected; start `revoker serve`\n');
         const done = await rt.intake.waitForOutcome(request.id, Number(opts.timeout) * 1000);
         process.stdout.write(`${summary(done)}\n`);
-        if (done.state !== 'verified') process.exitCode = 1;
+        // 3: done, but the IdP could not show the result (0 verified, 1 failed, 2 bad input).
+        if (done.state !== 'verified') process.exitCode = done.state === 'unverifiable' ? 3 : 1;
       } finally {
         await rt.close();
       }

@@ -25,6 +25,8 @@ export const REQUEST_STATES = [
   'queued',
   'running',
   'verified',
+  /** Done, but the IdP offers no way to observe the result: never shown as verified. */
+  'unverifiable',
   'failed',
 ] as const;
 export const RequestStateSchema = z.enum(REQUEST_STATES);
@@ -34,6 +36,7 @@ export const TERMINAL_STATES: readonly RequestState[] = [
   'expired',
   'cancelled',
   'verified',
+  'unverifiable',
   'failed',
 ];
 

@@ -15,10 +15,11 @@ export interface ClientCredentialsOptions {
   /** Body encoding: `form` (RFC 6749 §4.4) or `json` (Auth0 accepts both). Default: `form`. */
   bodyFormat?: 'form' | 'json';
   /**
-   * Replaces the client-credentials body, for other assertion grants (Google's JWT bearer): called on each
-   * fetch so a fresh assertion is signed. Default: none (client_credentials with id and secret).
+   * Replaces the client-credentials body, for assertion-based client authentication (Okta's
+   * `private_key_jwt`): called on each fetch so a fresh assertion is signed. Default: none
+   * (client_credentials with id and secret).
    */
-  body?: () => Record<string, string>;
+  body?: () => Record<string, string> | Promise<Record<string, string>>;
   /** Fetch a new token this long before the cached one expires. Default: 60 000 ms. */
   refreshMarginMs?: number;
   /** Timeout of the token request. Default: 10 000 ms. */
@@ -82,7 +83,7 @@ export class ClientCredentialsTokenCache {
   private async fetch(): Promise<string> {
     const o = this.options;
     const params: Record<string, string> = o.body
-      ? o.body()
+      ? await o.body()
       : {
           grant_type: 'client_credentials',
           client_id: o.clientId,

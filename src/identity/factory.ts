@@ -52,13 +52,24 @@ export function createIdentityProvider(
     case 'okta':
       return new OktaIdentityProvider({
         orgUrl: required(config, 'OKTA_ORG_URL'),
-        apiToken: required(config, 'OKTA_API_TOKEN'),
+        // The OAuth service app wins when configured (Okta recommends it over API tokens).
+        ...(config.OKTA_CLIENT_ID && config.OKTA_PRIVATE_KEY
+          ? {
+              oauth: {
+                clientId: config.OKTA_CLIENT_ID,
+                privateKey: config.OKTA_PRIVATE_KEY,
+                ...(config.OKTA_KEY_ID ? { keyId: config.OKTA_KEY_ID } : {}),
+              },
+            }
+          : { apiToken: required(config, 'OKTA_API_TOKEN') }),
       });
     case 'entra':
       return new EntraIdentityProvider({
         tenantId: required(config, 'ENTRA_TENANT_ID'),
         clientId: required(config, 'ENTRA_CLIENT_ID'),
-        clientSecret: required(config, 'ENTRA_CLIENT_SECRET'),
+        ...(config.ENTRA_CLIENT_CERTIFICATE_PATH
+          ? { certificatePath: config.ENTRA_CLIENT_CERTIFICATE_PATH }
+          : { clientSecret: required(config, 'ENTRA_CLIENT_SECRET') }),
         graphUrl: config.ENTRA_GRAPH_URL,
         loginUrl: config.ENTRA_LOGIN_URL,
       });

@@ -55,6 +55,8 @@ const TRANSIENT_CODES = new Set([
 
 /** Google signals rate limits as 403 with one of these reasons (Directory API "Standard errors"). */
 const GOOGLE_RATE_LIMIT_REASONS = new Set(['userRateLimitExceeded', 'rateLimitExceeded']);
+/** Google 403 reasons documented as "retry with exponential backoff" rather than a wait it names. */
+const GOOGLE_BACKOFF_REASONS = new Set(['quotaExceeded']);
 
 interface RetriableConfig extends InternalAxiosRequestConfig {
   _revokerAuthRetried?: boolean;
@@ -142,6 +144,16 @@ export function toIdpError(
     const retryAfterMs = retryAfterFromHeaders(response, now) ?? defaultRetryAfterMs;
     return new IdpRateLimitedError(message, { status, retryAfterMs, cause: err });
   }
+  // Google's 403 quotaExceeded: "retry using exponential back-off" (Directory API "Limits and quotas",
+  // https://developers.google.com/workspace/admin/directory/v1/limits): transient, not a permission error.
+  if (status === 403 && googleErrorReason(response.data, GOOGLE_BACKOFF_REASONS)) {
+    const retryAfterMs = retryAfterFromHeaders(response, now);
+    return new IdpTransientError(message, {
+      status,
+      cause: err,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
   if (status >= 500 || status === 408) {
     const retryAfterMs = retryAfterFromHeaders(response, now);
     return new IdpTransientError(message, {
@@ -222,11 +234,16 @@ function errorDetail(data: unknown): string | undefined {
     pick(nested?.status) ??
     pick(d.error) ??
     pick(d.code) ??
-    googleRateLimitReason(data)
+    googleErrorReason(data, GOOGLE_RATE_LIMIT_REASONS) ??
+    googleErrorReason(data, GOOGLE_BACKOFF_REASONS)
   );
 }
 
 function googleRateLimitReason(data: unknown): string | undefined {
+  return googleErrorReason(data, GOOGLE_RATE_LIMIT_REASONS);
+}
+
+function googleErrorReason(data: unknown, reasons: ReadonlySet<string>): string | undefined {
   if (!data || typeof data !== 'object') return undefined;
   const error = (data as { error?: unknown }).error;
   if (!error || typeof error !== 'object') return undefined;
@@ -234,7 +251,7 @@ function googleRateLimitReason(data: unknown): string | undefined {
   if (!Array.isArray(errors)) return undefined;
   for (const e of errors) {
     const reason = e && typeof e === 'object' ? (e as { reason?: unknown }).reason : undefined;
-    if (typeof reason === 'string' && GOOGLE_RATE_LIMIT_REASONS.has(reason)) return reason;
+    if (typeof reason === 'string' && reasons.has(reason)) return reason;
   }
   return undefined;
 }

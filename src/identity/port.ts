@@ -85,13 +85,26 @@ export interface RevokeResult {
   revoked: TokenRef[];
 }
 
-export interface VerifyResult {
-  /** True when nothing in scope still works. */
-  ok: boolean;
-  /** Tokens still alive in scope (ids only). */
-  remaining: TokenRef[];
-  /** How the check was made: re-listing, introspection, or none possible. */
-  method: 'list' | 'introspection' | 'none';
+/**
+ * What the IdP showed after the revocation. A check that observed the result says how (`list`: re-listed
+ * what is in scope; `introspection`: asked about the token; `not-before`: read back the IdP's own cut-off
+ * time and compared it with this revocation's). When the IdP offers no way to observe it, `method: 'none'`
+ * with the reason: the request then ends `unverifiable`, never `verified`.
+ */
+export type VerifyResult =
+  | {
+      /** True when nothing in scope still works. */
+      ok: boolean;
+      /** Tokens still alive in scope (ids only). */
+      remaining: TokenRef[];
+      method: 'list' | 'introspection' | 'not-before';
+    }
+  | { ok: true; remaining: []; method: 'none'; unverifiable: string };
+
+/** What `verify` is told about the revocation it checks. */
+export interface VerifyContext {
+  /** When this revocation started (before its first IdP call): a cut-off the IdP shows must be at or after it. */
+  since?: Date;
 }
 
 /**
@@ -144,7 +157,7 @@ export interface IdentityProvider {
   listUserTokens(userId: string): Promise<TokenInfo[]>;
   plan(target: Target): Promise<RevocationPlan>;
   revoke(step: Target): Promise<RevokeResult>;
-  verify(target: Target): Promise<VerifyResult>;
+  verify(target: Target, context?: VerifyContext): Promise<VerifyResult>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
 }

@@ -14,6 +14,7 @@ export type RequestEventType =
   | 'request.started'
   | 'request.progress'
   | 'request.verified'
+  | 'request.unverifiable'
   | 'request.failed'
   | 'request.dead_lettered';
 

@@ -48,7 +48,13 @@ const RecordSchema = RevocationRequestSchema.extend({
   impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
   progress: z.object({ done: z.number(), total: z.number() }),
   result: z
-    .object({ ok: z.boolean(), revoked: z.number(), remaining: z.number(), error: z.string().optional() })
+    .object({
+      ok: z.boolean(),
+      revoked: z.number(),
+      remaining: z.number(),
+      error: z.string().optional(),
+      unverifiable: z.string().optional(),
+    })
     .optional(),
   context: z.record(z.string(), z.string()).optional(),
   updatedAt: z.string(),

@@ -663,6 +663,7 @@ const STATE_WORDS: Record<RequestState, string> = {
   queued: 'approved and queued',
   running: 'running',
   verified: 'done and verified',
+  unverifiable: 'done, unverifiable',
   failed: 'failed',
 };
 

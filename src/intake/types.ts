@@ -55,7 +55,8 @@ export interface RequestRecord extends RevocationRequest {
   /** Impact estimated at submit time (dry run through the port). */
   impact?: { tokenCount?: number; userCount: number };
   progress: { done: number; total: number };
-  result?: { ok: boolean; revoked: number; remaining: number; error?: string };
+  /** `unverifiable`: why the IdP could not show the result (the request ended `unverifiable`). */
+  result?: { ok: boolean; revoked: number; remaining: number; error?: string; unverifiable?: string };
   context?: Record<string, string>;
   updatedAt: string;
 }

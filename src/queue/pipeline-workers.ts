@@ -196,7 +196,12 @@ export class PipelineWorkers {
       if (!(err instanceof IdpNotFoundError && step.kind === 'token')) throw err;
       revoked = [];
     }
-    if (step.kind === 'token' && !revoked.some((t) => t.id === step.tokenId)) {
+    // Only what the IdP confirmed is audited as revoked: a step that revoked nothing writes no token.revoked.
+    // One exception, for exactly-once under crashes: a step that already ran before (a worker died after
+    // the IdP revoked, before this was recorded) and now finds its token gone audits it, since that earlier
+    // attempt of this very step is what revoked it.
+    const ranBefore = job.attemptsStarted > 1 || (job.stalledCounter ?? 0) > 0;
+    if (ranBefore && step.kind === 'token' && !revoked.some((t) => t.id === step.tokenId)) {
       revoked.push({ id: step.tokenId, userId: step.userId });
     }
     // Both at once, one round trip: each is idempotent, and the job completes only once both have, so a
@@ -222,33 +227,39 @@ export class PipelineWorkers {
       await this.auditRevoked(requestId, result.revoked);
       await this.o.store.addRevoked(requestId, ...result.revoked.map((t) => t.id));
     }
-    const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target));
+    // The flow was added after planning and before any step ran: a cut-off the IdP shows must not be older.
+    const since = new Date(job.timestamp);
+    const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target, { since }));
     const revokedCount = await this.o.store.countRevoked(requestId);
     if (!verify.ok && job.attemptsMade + 1 < this.verifyAttempts) {
       throw new Error(`${verify.remaining.length} token(s) still alive; verifying again`);
     }
+    const unverifiable = verify.method === 'none' ? verify.unverifiable : undefined;
     const result = {
       ok: verify.ok,
       revoked: revokedCount,
       remaining: verify.remaining.length,
+      ...(unverifiable === undefined ? {} : { unverifiable }),
       ...(verify.ok
         ? {}
         : {
             error: `${verify.remaining.length} token(s) still work after revocation (${failures.length} call(s) failed)`,
           }),
     };
-    const to = verify.ok ? 'verified' : 'failed';
+    // A check that could not observe the result is its own outcome, never `verified`.
+    const to = !verify.ok ? 'failed' : unverifiable === undefined ? 'verified' : 'unverifiable';
     const res = await this.o.store.transition(requestId, ['running'], to, {
       result,
       progress: { done: rec.progress.total, total: rec.progress.total },
     });
     if (!res.ok) return;
     this.o.metrics.outcomes.inc({ outcome: to, scope: rec.target.kind });
-    await this.stateChanged(verify.ok ? 'request.verified' : 'request.failed', res.record, {
+    await this.stateChanged(`request.${to}`, res.record, {
       revoked: result.revoked,
       remaining: result.remaining,
       method: verify.method,
       failedCalls: failures.length,
+      ...(unverifiable === undefined ? {} : { unverifiable }),
     });
   }
 

@@ -1,7 +1,16 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { z } from 'zod';
-import type { Target } from '../../domain/target.ts';
+import { ConflictError } from '../../domain/errors.ts';
+import type { Scope, Target } from '../../domain/target.ts';
 import { ClientCredentialsTokenCache } from '../client-credentials.ts';
+import {
+  IdpBadResponseError,
+  IdpTransientError,
+  IdpUnauthorizedError,
+  IdpUnsupportedError,
+} from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
 import type {
   Capabilities,
@@ -26,6 +35,10 @@ export interface Auth0IdentityProviderOptions {
   baseUrl?: string;
   /** Per-call timeout. Default: 10 000 ms. */
   timeoutMs?: number;
+  /** How often a user export job is polled. Default: 2 000 ms. */
+  exportPollMs?: number;
+  /** How long a user export job may take before we give up (and retry later). Default: 10 min. */
+  exportTimeoutMs?: number;
 }
 
 // Management API v2 shapes: users, users-by-email, clients, resource-servers, refresh tokens.
@@ -56,6 +69,19 @@ type RefreshToken = z.infer<typeof RefreshTokenSchema>;
 const RefreshTokenPageSchema = z.object({ tokens: z.array(RefreshTokenSchema), next: z.string().nullish() });
 
 const PER_PAGE = 100;
+/** "Auth0 limits the number of users you can return to 1000" for page/per_page listing and search. */
+const LISTING_CAP = 1000;
+const UserPageSchema = z.object({ users: z.array(z.object({ user_id: z.string() })), total: z.number() });
+const ExportJobSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+  location: z.string().nullish(),
+});
+
+/** The refresh-token and session endpoints every scope relies on are Enterprise-plan only. */
+export const AUTH0_PLAN_REASON =
+  'Unsupported on this Auth0 plan: the Management API refresh-token and session endpoints are available on Enterprise plans only.';
+const SCOPES: Scope[] = ['token', 'user', 'application', 'resourceServer'];
 
 /**
  * Auth0 through the Management API v2. A user's refresh tokens are listed and revoked natively (plus their
@@ -77,8 +103,12 @@ export class Auth0IdentityProvider implements IdentityProvider {
     search: true,
   };
   private readonly http: AxiosInstance;
+  private readonly exportPollMs: number;
+  private readonly exportTimeoutMs: number;
 
   constructor(options: Auth0IdentityProviderOptions) {
+    this.exportPollMs = options.exportPollMs ?? 2000;
+    this.exportTimeoutMs = options.exportTimeoutMs ?? 600_000;
     const base = (options.baseUrl ?? `https://${options.domain}`).replace(/\/+$/, '');
     const tokens = new ClientCredentialsTokenCache({
       tokenUrl: `${base}/oauth/token`,
@@ -111,9 +141,26 @@ export class Auth0IdentityProvider implements IdentityProvider {
     return toUser(parseResponse(Auth0UserSchema, res.data, 'Auth0 user'));
   }
 
+  /**
+   * `users-by-email` is an exact, case-sensitive match; Auth0 stores the emails of its own database users in
+   * lower case but keeps an external IdP's as given. So both spellings are asked, and several distinct users
+   * (one email in several connections) are refused rather than picking one.
+   */
   async findUserByEmail(email: string): Promise<IdpUser | undefined> {
-    const res = await this.http.get('/users-by-email', { params: { email } });
-    const user = parseResponse(Auth0UserSchema.array(), res.data, 'Auth0 users-by-email')[0];
+    const spellings = [...new Set([email, email.toLowerCase()])];
+    const found = new Map<string, z.infer<typeof Auth0UserSchema>>();
+    for (const spelling of spellings) {
+      const res = await this.http.get('/users-by-email', { params: { email: spelling } });
+      for (const u of parseResponse(Auth0UserSchema.array(), res.data, 'Auth0 users-by-email')) {
+        found.set(u.user_id, u);
+      }
+    }
+    if (found.size > 1) {
+      throw new ConflictError(
+        `${found.size} Auth0 users have the email ${email} (${[...found.keys()].join(', ')}); name the user by id`,
+      );
+    }
+    const user = [...found.values()][0];
     return user ? toUser(user) : undefined;
   }
 
@@ -193,14 +240,14 @@ export class Auth0IdentityProvider implements IdentityProvider {
       case 'token': {
         // 404: already revoked by an earlier attempt of this step.
         const done = await unlessNotFound(async () => {
-          await this.http.delete(`/refresh-tokens/${enc(step.tokenId)}`);
+          await this.planGated(() => this.http.delete(`/refresh-tokens/${enc(step.tokenId)}`));
           return true;
         }, false);
         return { revoked: done ? [{ id: step.tokenId, userId: step.userId }] : [] };
       }
       case 'user':
-        await this.http.delete(`/users/${enc(step.userId)}/refresh-tokens`);
-        await this.http.delete(`/users/${enc(step.userId)}/sessions`);
+        await this.planGated(() => this.http.delete(`/users/${enc(step.userId)}/refresh-tokens`));
+        await this.planGated(() => this.http.delete(`/users/${enc(step.userId)}/sessions`));
         return { revoked: [] };
       case 'application':
       case 'resourceServer': {
@@ -216,7 +263,7 @@ export class Auth0IdentityProvider implements IdentityProvider {
   async verify(target: Target): Promise<VerifyResult> {
     if (target.kind === 'token') {
       const alive = await unlessNotFound(async () => {
-        await this.http.get(`/refresh-tokens/${enc(target.tokenId)}`);
+        await this.planGated(() => this.http.get(`/refresh-tokens/${enc(target.tokenId)}`));
         return true;
       }, false);
       const remaining = alive ? [{ id: target.tokenId, userId: target.userId }] : [];
@@ -226,9 +273,48 @@ export class Auth0IdentityProvider implements IdentityProvider {
     return { ok: remaining.length === 0, remaining, method: 'list' };
   }
 
+  /**
+   * Reachability, and the start-up probe of the plan: one user's refresh tokens are asked for, so a tenant
+   * whose plan lacks those endpoints declares every scope unsupported before anyone asks for one.
+   */
   async ping(): Promise<void> {
     const res = await this.http.get('/clients', { params: { fields: 'client_id,name', per_page: 1 } });
     parseResponse(ClientSchema.array(), res.data, 'Auth0 ping');
+    const users = await this.http.get('/users', {
+      params: { fields: 'user_id', include_fields: true, per_page: 1 },
+    });
+    const first = parseResponse(z.array(z.object({ user_id: z.string() })), users.data, 'Auth0 user list')[0];
+    if (!first) return;
+    try {
+      await this.userTokens(first.user_id, 1);
+    } catch (err) {
+      if (!(err instanceof IdpUnsupportedError)) throw err; // declared: ready, with fewer scopes
+    }
+  }
+
+  /**
+   * A call to an Enterprise-only endpoint. A 403 that is not a missing permission (`insufficient_scope`) is
+   * Auth0 refusing the feature on this plan: every scope is then declared unsupported with that reason, so
+   * Slack and the CLI refuse plainly instead of failing in a worker.
+   */
+  private async planGated<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (
+        err instanceof IdpUnauthorizedError &&
+        err.status === 403 &&
+        auth0ErrorCode(err) !== 'insufficient_scope'
+      ) {
+        for (const scope of SCOPES) {
+          this.capabilities.scopes[scope] = false;
+          this.capabilities.unsupportedReasons[scope] = AUTH0_PLAN_REASON;
+        }
+        this.capabilities.listTokens = false;
+        throw new IdpUnsupportedError(AUTH0_PLAN_REASON, { status: 403, cause: err });
+      }
+      throw err;
+    }
   }
 
   private async tokensIn(target: Exclude<Target, { kind: 'token' }>): Promise<RefreshToken[]> {
@@ -245,13 +331,15 @@ export class Auth0IdentityProvider implements IdentityProvider {
     return out;
   }
 
-  private async userTokens(userId: string): Promise<RefreshToken[]> {
+  private async userTokens(userId: string, limit = Number.POSITIVE_INFINITY): Promise<RefreshToken[]> {
     const out: RefreshToken[] = [];
     let from: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const res: AxiosResponse<unknown> = await this.http.get(`/users/${enc(userId)}/refresh-tokens`, {
-        params: { take: PER_PAGE, ...(from ? { from } : {}) },
-      });
+    for (let page = 0; page < MAX_PAGES && out.length < limit; page++) {
+      const res: AxiosResponse<unknown> = await this.planGated(() =>
+        this.http.get(`/users/${enc(userId)}/refresh-tokens`, {
+          params: { take: Math.min(PER_PAGE, limit), ...(from ? { from } : {}) },
+        }),
+      );
       const body = parseResponse(RefreshTokenPageSchema, res.data, 'Auth0 refresh tokens');
       out.push(...body.tokens);
       from = body.next ?? undefined;
@@ -260,19 +348,68 @@ export class Auth0IdentityProvider implements IdentityProvider {
     return out;
   }
 
-  /** Every user id, by page (Auth0 caps a listing at 1000 users; larger tenants need a user export). */
+  /**
+   * Every user id. Paged listing stops at 1,000 users (Auth0 "Retrieve Users with the Get Users Endpoint":
+   * "limits the number of users you can retrieve to 1000 … use the export job"), so a larger tenant is read
+   * through a user export job (`POST /jobs/users-exports`), the documented way past the cap.
+   */
   private async allUserIds(): Promise<string[]> {
     const ids: string[] = [];
-    for (let page = 0; page < 10; page++) {
+    for (let page = 0; page * PER_PAGE < LISTING_CAP; page++) {
       const res: AxiosResponse<unknown> = await this.http.get('/users', {
-        params: { fields: 'user_id', include_fields: true, per_page: PER_PAGE, page },
+        params: { fields: 'user_id', include_fields: true, per_page: PER_PAGE, page, include_totals: true },
       });
-      const users = parseResponse(z.array(z.object({ user_id: z.string() })), res.data, 'Auth0 user list');
-      ids.push(...users.map((u) => u.user_id));
-      if (users.length < PER_PAGE) break;
+      const body = parseResponse(UserPageSchema, res.data, 'Auth0 user list');
+      if (body.total > LISTING_CAP) return this.exportUserIds();
+      ids.push(...body.users.map((u) => u.user_id));
+      if (body.users.length < PER_PAGE) break;
     }
     return ids;
   }
+
+  /** A user export job (JSON lines, gzipped) of `user_id` only, polled until Auth0 has written it. */
+  private async exportUserIds(): Promise<string[]> {
+    const created = await this.http.post('/jobs/users-exports', {
+      format: 'json',
+      fields: [{ name: 'user_id' }],
+    });
+    let job = parseResponse(ExportJobSchema, created.data, 'Auth0 users-exports job');
+    const deadline = Date.now() + this.exportTimeoutMs;
+    while (job.status !== 'completed') {
+      if (job.status === 'failed') throw new IdpBadResponseError(`Auth0 user export job ${job.id} failed`);
+      if (Date.now() > deadline)
+        throw new IdpTransientError(`Auth0 user export job ${job.id} is still running`);
+      await delay(this.exportPollMs);
+      const res = await this.http.get(`/jobs/${enc(job.id)}`);
+      job = parseResponse(ExportJobSchema, res.data, 'Auth0 job');
+    }
+    if (!job.location) throw new IdpBadResponseError(`Auth0 user export job ${job.id} has no location`);
+    // A pre-signed download URL on another host: fetched without our Management API token.
+    const file = createIdpHttpClient({ baseURL: job.location, idpName: 'Auth0 export' });
+    const res = await file.get('', { responseType: 'arraybuffer' });
+    const text = gunzipSync(Buffer.from(res.data as ArrayBuffer)).toString('utf8');
+    const line = z.object({ user_id: z.string() });
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => parseResponse(line, parseJsonLine(l), 'Auth0 user export').user_id);
+  }
+}
+
+/** One line of the export file; a line that is no JSON is a bad answer (never echoed: it is user data). */
+function parseJsonLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new IdpBadResponseError('Auth0 user export: a line is not JSON');
+  }
+}
+
+/** Auth0's `errorCode` of the answer behind an IdP error (`insufficient_scope`, …). */
+function auth0ErrorCode(err: IdpUnauthorizedError): string | undefined {
+  const data = (err.cause as { response?: { data?: unknown } } | undefined)?.response?.data;
+  const code = data && typeof data === 'object' ? (data as { errorCode?: unknown }).errorCode : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function toUser(u: z.infer<typeof Auth0UserSchema>): IdpUser {

@@ -1,9 +1,15 @@
-import { sign } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
+// Types only: the library itself is loaded on first use, so processes that run another IdP never pay for it.
+import type { JWT } from 'google-auth-library';
 import { z } from 'zod';
 import type { Target } from '../../domain/target.ts';
-import { ClientCredentialsTokenCache } from '../client-credentials.ts';
-import { IdpBadResponseError, IdpUnsupportedError } from '../errors.ts';
+import {
+  IdpBadResponseError,
+  type IdpError,
+  IdpTransientError,
+  IdpUnauthorizedError,
+  IdpUnsupportedError,
+} from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
 import type {
   Capabilities,
@@ -81,7 +87,8 @@ export class GoogleIdentityProvider implements IdentityProvider {
     notes: {
       token:
         "Google revokes everything this app holds for the user (Google's tokens are per app, not one by one).",
-      application: "Revokes the app's access user by user across the whole domain: one call per user.",
+      application:
+        "Asks every user of the domain for this app's token (one call per user) and revokes it where held.",
     },
     listTokens: true,
     search: true,
@@ -91,23 +98,25 @@ export class GoogleIdentityProvider implements IdentityProvider {
 
   constructor(options: GoogleIdentityProviderOptions) {
     const account = parseServiceAccount(options.serviceAccount);
-    const tokenUrl = options.tokenUrl ?? 'https://oauth2.googleapis.com/token';
-    const tokens = new ClientCredentialsTokenCache({
-      tokenUrl,
-      clientId: account.client_email,
-      clientSecret: '',
-      idpName: 'Google',
-      // Domain-wide delegation: a JWT signed by the service account, acting as `subject` (RFC 7523).
-      body: () => ({
-        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-        assertion: signJwt(account, options.subject, tokenUrl),
-      }),
-    });
+    // One JWT client (and so one cached token) however many calls race for the first one.
+    let loading: Promise<JWT> | undefined;
+    let jwt: JWT | undefined;
     this.customer = options.customer ?? 'my_customer';
     this.http = createIdpHttpClient({
       baseURL: `${(options.adminUrl ?? 'https://admin.googleapis.com').replace(/\/+$/, '')}/admin/directory/v1`,
-      auth: tokens.getToken,
-      invalidateAuth: tokens.invalidate,
+      auth: async () => {
+        loading ??= delegatedJwt(account, options.subject, options.tokenUrl);
+        jwt = await loading;
+        const { token } = await jwt.getAccessToken().catch((err: unknown) => {
+          throw tokenError(err);
+        });
+        if (!token) throw new IdpUnauthorizedError('Google returned no access token');
+        return token;
+      },
+      // A 401 means the cached token was revoked: drop it so the retry signs a new assertion.
+      invalidateAuth: () => {
+        if (jwt) jwt.credentials = {};
+      },
       idpName: 'Google Directory',
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
@@ -178,15 +187,10 @@ export class GoogleIdentityProvider implements IdentityProvider {
         return perTokenPlan(target, refs, true);
       }
       case 'application': {
-        // No per-app listing exists: one delete per user of the domain; a user without that app is a no-op.
-        const users = await this.allUserIds();
-        return {
-          target,
-          steps: users.map((u) => ({ kind: 'token', userId: u, tokenId: target.applicationId })),
-          tokens: [],
-          userCount: users.length,
-          tokenCount: undefined,
-        };
+        // No per-app listing exists: ask each user of the domain for that client's token (`tokens.get`),
+        // and plan one delete per user who holds one. Nobody else gets a step (or an audit entry).
+        const tokens = await this.appHolders(target.applicationId);
+        return perTokenPlan(target, tokens, false);
       }
       case 'resourceServer':
         throw unsupported(this.capabilities, 'resourceServer', 'Google Workspace');
@@ -236,9 +240,11 @@ export class GoogleIdentityProvider implements IdentityProvider {
         }));
         return { ok: remaining.length === 0, remaining, method: 'list' };
       }
-      case 'application':
-        // Re-listing every user's tokens would cost as much as the revocation; each step's delete is the check.
-        return { ok: true, remaining: [], method: 'none' };
+      case 'application': {
+        // The same per-user look-up as planning: a user still holding the client's token is a remainder.
+        const remaining = await this.appHolders(target.applicationId);
+        return { ok: remaining.length === 0, remaining, method: 'list' };
+      }
       case 'resourceServer':
         throw unsupported(this.capabilities, 'resourceServer', 'Google Workspace');
     }
@@ -252,6 +258,20 @@ export class GoogleIdentityProvider implements IdentityProvider {
   private async userTokens(userId: string): Promise<GoogleToken[]> {
     const res = await this.http.get(`/users/${enc(userId)}/tokens`);
     return parseResponse(TokenListSchema, res.data, 'Google token list').items ?? [];
+  }
+
+  /** Users holding a token of `clientId`, one `tokens.get` per user (404 ⇒ none). */
+  private async appHolders(clientId: string): Promise<TokenRef[]> {
+    const out: TokenRef[] = [];
+    for (const userId of await this.allUserIds()) {
+      const held = await unlessNotFound(async () => {
+        const res = await this.http.get(`/users/${enc(userId)}/tokens/${enc(clientId)}`);
+        parseResponse(GoogleTokenSchema, res.data, 'Google token');
+        return true;
+      }, false);
+      if (held) out.push({ id: clientId, userId });
+    }
+    return out;
   }
 
   private async allUserIds(): Promise<string[]> {
@@ -287,25 +307,51 @@ function parseServiceAccount(input: GoogleIdentityProviderOptions['serviceAccoun
   return parsed.data;
 }
 
-/** An RS256 JWT assertion for Google's token endpoint (one hour, the maximum Google accepts). */
-export function signJwt(
+/**
+ * Domain-wide delegation through Google's own auth library: a JWT client signing as the service account and
+ * acting as `subject`, with the token cached until shortly before it expires. `tokenUrl` other than Google's
+ * (a local stand-in) is reached by rewriting the library's token request; the assertion's `aud` stays
+ * Google's token URL, as Google requires.
+ */
+async function delegatedJwt(
   account: { client_email: string; private_key: string },
   subject: string,
-  audience: string,
-  nowMs = Date.now(),
-): string {
-  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const iat = Math.floor(nowMs / 1000);
-  const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({
-    iss: account.client_email,
-    sub: subject,
-    scope: GOOGLE_SCOPES.join(' '),
-    aud: audience,
-    iat,
-    exp: iat + 3600,
-  })}`;
-  const signature = sign('RSA-SHA256', Buffer.from(input), account.private_key).toString('base64url');
-  return `${input}.${signature}`;
+  tokenUrl: string | undefined,
+): Promise<JWT> {
+  const { JWT } = await import('google-auth-library');
+  const jwt = new JWT({
+    email: account.client_email,
+    key: account.private_key,
+    scopes: GOOGLE_SCOPES,
+    subject,
+    eagerRefreshThresholdMillis: 60_000,
+  });
+  if (tokenUrl && tokenUrl !== GOOGLE_TOKEN_URL) {
+    jwt.transporter.interceptors.request.add({
+      resolved: async (config) => {
+        if (String(config.url) === GOOGLE_TOKEN_URL) config.url = new URL(tokenUrl);
+        return config;
+      },
+    });
+  }
+  return jwt;
+}
+
+const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+
+/** Google refusing the assertion (400 invalid_grant / unauthorized_client) is permanent; the rest is retried. */
+function tokenError(err: unknown): IdpError {
+  const status = (err as { response?: { status?: unknown } } | undefined)?.response?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && status !== 429) {
+    return new IdpUnauthorizedError(
+      'Google refused the service account assertion (check domain-wide delegation and GOOGLE_ADMIN_SUBJECT)',
+      { status, cause: err },
+    );
+  }
+  return new IdpTransientError('Google token request failed', {
+    ...(typeof status === 'number' ? { status } : {}),
+    cause: err,
+  });
 }
 
 function toUser(u: z.infer<typeof GoogleUserSchema>): IdpUser {

@@ -13,9 +13,10 @@ import type {
   RevokeResult,
   TokenInfo,
   TokenRef,
+  VerifyContext,
   VerifyResult,
 } from '../port.ts';
-import { enc, perTokenPlan, unlessNotFound, unsupported } from './support.ts';
+import { enc, MAX_PAGES, perTokenPlan, unlessNotFound, unsupported } from './support.ts';
 
 export interface KeycloakIdentityProviderOptions {
   /** Keycloak base URL (without `/realms/…`), e.g. `https://sso.example.com`. */
@@ -28,6 +29,8 @@ export interface KeycloakIdentityProviderOptions {
   timeoutMs?: number;
   /** Clock for the not-before timestamp. Default: `Date.now`. */
   now?: () => number;
+  /** Clock skew tolerated between the worker that started the revocation and the one that set not-before. Default: 60 000 ms. */
+  clockSkewMs?: number;
 }
 
 // Admin REST API shapes: UserRepresentation, UserSessionRepresentation, ClientRepresentation, GlobalRequestResult.
@@ -49,6 +52,11 @@ const KcSessionSchema = z.object({
 });
 type KcSession = z.infer<typeof KcSessionSchema>;
 const KcClientSchema = z.looseObject({ id: z.string(), clientId: z.string(), name: z.string().nullish() });
+/** UserConsentRepresentation: Keycloak lists clients holding an offline token here too ("Offline Token"). */
+const KcConsentSchema = z.object({
+  clientId: z.string(),
+  additionalGrants: z.array(z.object({ key: z.string().nullish() })).nullish(),
+});
 const GlobalRequestResultSchema = z.object({
   successRequests: z.array(z.string()).nullish(),
   failedRequests: z.array(z.string()).nullish(),
@@ -68,7 +76,8 @@ export class KeycloakIdentityProvider implements IdentityProvider {
         "Keycloak cannot revoke tokens by audience; revoke the application's tokens, or all of a user's.",
     },
     notes: {
-      token: 'Keycloak ends the whole session the token belongs to, with all its tokens.',
+      token: 'Keycloak ends the whole session the token belongs to (online or offline), with all its tokens.',
+      user: 'Logs the user out of every session and revokes their offline tokens (and consents) client by client.',
       application:
         'Sets a not-before time on the client and pushes it: Keycloak and adapters that honour it reject older tokens.',
     },
@@ -77,6 +86,7 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   };
   private readonly http: AxiosInstance;
   private readonly now: () => number;
+  private readonly clockSkewMs: number;
 
   constructor(options: KeycloakIdentityProviderOptions) {
     const base = options.url.replace(/\/+$/, '');
@@ -88,6 +98,7 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       idpName: 'Keycloak',
     });
     this.now = options.now ?? Date.now;
+    this.clockSkewMs = options.clockSkewMs ?? 60_000;
     this.http = createIdpHttpClient({
       baseURL: `${base}/admin/realms/${realm}`,
       auth: tokens.getToken,
@@ -136,7 +147,8 @@ export class KeycloakIdentityProvider implements IdentityProvider {
 
   async listUserTokens(userId: string): Promise<TokenInfo[]> {
     return (await this.userSessions(userId)).map((s) => {
-      const app = Object.values(s.clients ?? {})[0];
+      // `clients` maps the client's UUID to its clientId; the UUID is what every other call takes.
+      const app = Object.keys(s.clients ?? {})[0];
       return {
         id: s.id,
         userId: s.userId,
@@ -163,8 +175,7 @@ export class KeycloakIdentityProvider implements IdentityProvider {
         return perTokenPlan(target, (await this.userSessions(target.userId)).map(toRef), true);
       case 'application': {
         // Deleting these sessions would log users out of every app: the not-before policy is the one call.
-        const res = await this.http.get(`/clients/${enc(target.applicationId)}/user-sessions`);
-        const sessions = parseResponse(KcSessionSchema.array(), res.data, 'Keycloak client sessions');
+        const sessions = await this.clientSessions(target.applicationId);
         return {
           target,
           steps: [target],
@@ -181,15 +192,27 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   async revoke(step: Target): Promise<RevokeResult> {
     switch (step.kind) {
       case 'token': {
+        const { sessionId, offline } = parseTokenId(step.tokenId);
         const done = await unlessNotFound(async () => {
-          await this.http.delete(`/sessions/${enc(step.tokenId)}`);
+          await this.http.delete(
+            `/sessions/${enc(sessionId)}`,
+            offline ? { params: { isOffline: true } } : {},
+          );
           return true;
         }, false);
         return { revoked: done ? [{ id: step.tokenId, userId: step.userId }] : [] };
       }
-      case 'user':
+      case 'user': {
+        // `logout` ends online sessions only; offline tokens go with the client's consent/offline grant.
         await this.http.post(`/users/${enc(step.userId)}/logout`);
+        for (const clientId of await this.offlineClientIds(step.userId)) {
+          await unlessNotFound(
+            () => this.http.delete(`/users/${enc(step.userId)}/consents/${enc(clientId)}`),
+            undefined,
+          );
+        }
         return { revoked: [] };
+      }
       case 'application': {
         const id = enc(step.applicationId);
         const rep = await this.client(step.applicationId);
@@ -204,12 +227,12 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     }
   }
 
-  async verify(target: Target): Promise<VerifyResult> {
+  async verify(target: Target, context?: VerifyContext): Promise<VerifyResult> {
     switch (target.kind) {
       case 'token': {
         const remaining = (await this.userSessions(target.userId))
-          .filter((s) => s.id === target.tokenId)
-          .map(toRef);
+          .map(toRef)
+          .filter((r) => r.id === target.tokenId);
         return { ok: remaining.length === 0, remaining, method: 'list' };
       }
       case 'user': {
@@ -217,10 +240,17 @@ export class KeycloakIdentityProvider implements IdentityProvider {
         return { ok: remaining.length === 0, remaining, method: 'list' };
       }
       case 'application': {
-        // Sessions outlive a not-before policy by design; what we can check is that the policy is set.
+        // Sessions outlive a not-before policy by design; Keycloak refuses every token issued before it, so
+        // the check is that the client's not-before is this revocation's (not merely any earlier one).
         const rep = await this.client(target.applicationId);
         const notBefore = typeof rep.notBefore === 'number' ? rep.notBefore : 0;
-        return { ok: notBefore > 0, remaining: [], method: 'none' };
+        const since = context?.since ? Math.floor((context.since.getTime() - this.clockSkewMs) / 1000) : 1;
+        const ok = notBefore >= since;
+        return {
+          ok,
+          remaining: ok ? [] : [{ id: `not-before:${notBefore}` }],
+          method: 'not-before',
+        };
       }
       case 'resourceServer':
         throw unsupported(this.capabilities, 'resourceServer', 'Keycloak');
@@ -237,10 +267,65 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     return parseResponse(KcClientSchema, res.data, 'Keycloak client');
   }
 
+  /** A user's online sessions, then their offline ones (ids prefixed `offline:`), client by client. */
   private async userSessions(userId: string): Promise<KcSession[]> {
     const res = await this.http.get(`/users/${enc(userId)}/sessions`);
-    return parseResponse(KcSessionSchema.array(), res.data, 'Keycloak user sessions');
+    const out = parseResponse(KcSessionSchema.array(), res.data, 'Keycloak user sessions');
+    for (const clientId of await this.offlineClientIds(userId)) {
+      const uuid = await this.clientUuid(clientId);
+      if (!uuid) continue;
+      const off = await this.http.get(`/users/${enc(userId)}/offline-sessions/${enc(uuid)}`);
+      for (const s of parseResponse(KcSessionSchema.array(), off.data, 'Keycloak offline sessions')) {
+        // One offline session can serve several clients: listed once.
+        if (!out.some((o) => o.id === `${OFFLINE}${s.id}`)) out.push({ ...s, id: `${OFFLINE}${s.id}` });
+      }
+    }
+    return out;
   }
+
+  /** clientIds (not UUIDs) of the clients holding an offline token of this user (`GET …/consents`). */
+  private async offlineClientIds(userId: string): Promise<string[]> {
+    const res = await this.http.get(`/users/${enc(userId)}/consents`);
+    return parseResponse(KcConsentSchema.array(), res.data, 'Keycloak user consents')
+      .filter((c) => (c.additionalGrants ?? []).some((g) => g.key === 'Offline Token'))
+      .map((c) => c.clientId);
+  }
+
+  private async clientUuid(clientId: string): Promise<string | undefined> {
+    const res = await this.http.get('/clients', { params: { clientId } });
+    return parseResponse(KcClientSchema.array(), res.data, 'Keycloak client').find(
+      (c) => c.clientId === clientId,
+    )?.id;
+  }
+
+  /** Online and offline sessions of a client, page by page (`first`/`max`; `max` defaults to 100). */
+  private async clientSessions(clientUuid: string): Promise<KcSession[]> {
+    const out: KcSession[] = [];
+    for (const [path, prefix] of [
+      ['user-sessions', ''],
+      ['offline-sessions', OFFLINE],
+    ] as const) {
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const res = await this.http.get(`/clients/${enc(clientUuid)}/${path}`, {
+          params: { first: page * PAGE, max: PAGE },
+        });
+        const sessions = parseResponse(KcSessionSchema.array(), res.data, 'Keycloak client sessions');
+        out.push(...sessions.map((s) => ({ ...s, id: `${prefix}${s.id}` })));
+        if (sessions.length < PAGE) break;
+      }
+    }
+    return out;
+  }
+}
+
+/** Offline sessions share the session id space but are deleted with `isOffline=true`: their ids say so. */
+const OFFLINE = 'offline:';
+const PAGE = 100;
+
+function parseTokenId(id: string): { sessionId: string; offline: boolean } {
+  return id.startsWith(OFFLINE)
+    ? { sessionId: id.slice(OFFLINE.length), offline: true }
+    : { sessionId: id, offline: false };
 }
 
 function toUser(u: z.infer<typeof KcUserSchema>): IdpUser {

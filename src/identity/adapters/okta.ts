@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { AxiosInstance } from 'axios';
+// Types only: jose is loaded when a service app first signs, so API-token and other IdPs never pay for it.
+import type { JWK } from 'jose';
 import { z } from 'zod';
 import type { Target } from '../../domain/target.ts';
+import { ClientCredentialsTokenCache } from '../client-credentials.ts';
 import { IdpNotFoundError } from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
 import type {
@@ -20,8 +24,13 @@ import { enc, getAllLinked, perTokenPlan, unlessNotFound } from './support.ts';
 export interface OktaIdentityProviderOptions {
   /** The Okta org, e.g. `https://acme.okta.com` (any base URL, so a local stand-in works). */
   orgUrl: string;
-  /** An API token, sent as `Authorization: SSWS <token>`. */
-  apiToken: string;
+  /** An API token, sent as `Authorization: SSWS <token>`; or give `oauth` (Okta's recommendation). */
+  apiToken?: string;
+  /**
+   * An Okta API service app (OAuth 2.0 client credentials with `private_key_jwt`): its client id, its private
+   * key (PKCS#8 PEM or a JWK as JSON) and the key id registered with it.
+   */
+  oauth?: { clientId: string; privateKey: string; keyId?: string };
   /** Per-call timeout. Default: 10 000 ms. */
   timeoutMs?: number;
 }
@@ -57,6 +66,19 @@ const OktaRefreshTokenSchema = z.object({
 type OktaRefreshToken = z.infer<typeof OktaRefreshTokenSchema>;
 type OktaUser = z.infer<typeof OktaUserSchema>;
 
+/**
+ * Okta OAuth scopes for the calls this adapter makes (Okta management OpenAPI spec, `security` of each
+ * operation): users and their grants/tokens, apps and app tokens, authorization servers and their clients.
+ */
+export const OKTA_SCOPES = [
+  'okta.users.read',
+  'okta.users.manage',
+  'okta.apps.read',
+  'okta.apps.manage',
+  'okta.authorizationServers.read',
+  'okta.authorizationServers.manage',
+];
+
 /** Users who can no longer sign in. */
 const INACTIVE = new Set(['DEPROVISIONED', 'SUSPENDED', 'STAGED']);
 const PAGE = 200;
@@ -81,9 +103,29 @@ export class OktaIdentityProvider implements IdentityProvider {
   private readonly http: AxiosInstance;
 
   constructor(options: OktaIdentityProviderOptions) {
+    const orgUrl = options.orgUrl.replace(/\/+$/, '');
+    const oauth = options.oauth;
+    const tokens = oauth
+      ? new ClientCredentialsTokenCache({
+          tokenUrl: `${orgUrl}/oauth2/v1/token`,
+          clientId: oauth.clientId,
+          clientSecret: '',
+          idpName: 'Okta',
+          // private_key_jwt (RFC 7523 §2.2): a fresh signed assertion per token request.
+          body: async () => ({
+            grant_type: 'client_credentials',
+            scope: OKTA_SCOPES.join(' '),
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: await clientAssertion(oauth, `${orgUrl}/oauth2/v1/token`),
+          }),
+        })
+      : undefined;
+    if (!tokens && !options.apiToken) throw new Error('Okta needs an API token or an OAuth service app');
     this.http = createIdpHttpClient({
-      baseURL: options.orgUrl.replace(/\/+$/, ''),
-      headers: { Authorization: `SSWS ${options.apiToken}` },
+      baseURL: orgUrl,
+      ...(tokens
+        ? { auth: tokens.getToken, invalidateAuth: tokens.invalidate }
+        : { headers: { Authorization: `SSWS ${options.apiToken}` } }),
       idpName: 'Okta',
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
@@ -132,7 +174,7 @@ export class OktaIdentityProvider implements IdentityProvider {
   }
 
   async listUserTokens(userId: string): Promise<TokenInfo[]> {
-    return (await this.userTokens(userId)).map(toTokenInfo);
+    return (await this.userTokens(userId)).filter(isLive).map(toTokenInfo);
   }
 
   async plan(target: Target): Promise<RevocationPlan> {
@@ -162,9 +204,11 @@ export class OktaIdentityProvider implements IdentityProvider {
         return { revoked: gone ? [] : [{ id: step.tokenId, userId: step.userId }] };
       }
       case 'user':
-        // Ends the user's sessions and revokes their OIDC/OAuth refresh and access tokens.
+        // Ends the user's sessions and revokes their OIDC/OAuth refresh and access tokens. On Identity
+        // Engine `forgetDevices` defaults to true (it also forgets remembered MFA factors/devices): a token
+        // revocation must not do that silently, so it is sent false explicitly.
         await this.http.delete(`/api/v1/users/${enc(step.userId)}/sessions`, {
-          params: { oauthTokens: true },
+          params: { oauthTokens: true, forgetDevices: false },
         });
         return { revoked: [] };
       case 'application':
@@ -198,7 +242,12 @@ export class OktaIdentityProvider implements IdentityProvider {
     parseResponse(OktaUserSchema.array(), res.data, 'Okta ping');
   }
 
+  /** Live tokens in scope: Okta keeps listing revoked ones (`status: REVOKED`) for a while. */
   private async tokensIn(target: Exclude<Target, { kind: 'token' }>): Promise<OktaRefreshToken[]> {
+    return (await this.allTokensIn(target)).filter(isLive);
+  }
+
+  private async allTokensIn(target: Exclude<Target, { kind: 'token' }>): Promise<OktaRefreshToken[]> {
     switch (target.kind) {
       case 'user':
         return this.userTokens(target.userId);
@@ -276,9 +325,35 @@ export class OktaIdentityProvider implements IdentityProvider {
         throw err;
       }
     }
-    const found = (await this.userTokens(userId)).find((t) => t.id === id);
+    const found = (await this.userTokens(userId)).filter(isLive).find((t) => t.id === id);
     return { clientId: found?.clientId, tokenId: id };
   }
+}
+
+function isLive(t: OktaRefreshToken): boolean {
+  return t.status !== 'REVOKED';
+}
+
+/** The `private_key_jwt` client assertion Okta's token endpoint expects (iss = sub = client id, aud = endpoint). */
+async function clientAssertion(
+  oauth: NonNullable<OktaIdentityProviderOptions['oauth']>,
+  audience: string,
+): Promise<string> {
+  const { importJWK, importPKCS8, SignJWT } = await import('jose');
+  const raw = oauth.privateKey.trim();
+  const key = raw.startsWith('{')
+    ? await importJWK(JSON.parse(raw) as JWK, 'RS256')
+    : await importPKCS8(raw, 'RS256');
+  const kid = oauth.keyId ?? (raw.startsWith('{') ? (JSON.parse(raw) as JWK).kid : undefined);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'RS256', ...(kid ? { kid } : {}) })
+    .setIssuer(oauth.clientId)
+    .setSubject(oauth.clientId)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .setJti(randomUUID())
+    .sign(key);
 }
 
 function splitTokenId(id: string): { clientId: string; tokenId: string } | undefined {

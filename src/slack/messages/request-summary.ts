@@ -27,6 +27,7 @@ export const STATE_EMOJI: Record<RequestState, string> = {
   queued: ':inbox_tray:',
   running: ':gear:',
   verified: ':white_check_mark:',
+  unverifiable: ':grey_question:',
   failed: ':x:',
 };
 
@@ -48,6 +49,8 @@ export function statusLine(r: RequestRecord): string {
         : `${STATE_EMOJI.running} Revoking: listing the tokens in scope…`;
     case 'verified':
       return `${STATE_EMOJI.verified} Done and verified: ${r.result?.revoked ?? r.progress.done} revoked, ${r.result?.remaining ?? 0} remaining`;
+    case 'unverifiable':
+      return `${STATE_EMOJI.unverifiable} Done, unverifiable: ${escapeText(r.result?.unverifiable ?? 'the IdP cannot show the result', 500)} (${r.result?.revoked ?? r.progress.done} revoked)`;
     case 'failed':
       return `${STATE_EMOJI.failed} Failed${r.result?.error ? `: ${escapeText(r.result.error, 500)}` : ''}${r.result ? ` (${r.result.revoked} revoked, ${r.result.remaining} still alive)` : ''}`;
     case 'denied':

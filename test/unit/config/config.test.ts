@@ -34,6 +34,8 @@ describe('config', () => {
     [{ SLACK_ADMIN_USERS: 'U123,alice' }, 'SLACK_ADMIN_USERS'],
     [{ IDP: 'okta' }, 'OKTA_ORG_URL'],
     [{ IDP: 'entra', ENTRA_TENANT_ID: 't', ENTRA_CLIENT_ID: 'c' }, 'ENTRA_CLIENT_SECRET'],
+    [{ IDP: 'okta', OKTA_ORG_URL: 'https://acme.okta.com' }, 'OKTA_API_TOKEN'],
+    [{ IDP: 'okta', OKTA_ORG_URL: 'https://acme.okta.com', OKTA_CLIENT_ID: '0oa1' }, 'OKTA_PRIVATE_KEY'],
     [{ IDAAS_URL: 'http://127.0.0.1:4000' }, 'IDAAS_ADMIN_TOKEN'],
     [{ SLACK_APP_TOKEN: 'xoxb-wrong-kind' }, 'SLACK_APP_TOKEN'],
     [{ ADMIN_USER: 'ops' }, 'ADMIN_PASSWORD'],

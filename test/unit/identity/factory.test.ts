@@ -11,6 +11,24 @@ describe('createIdentityProvider', () => {
       [{ IDP: 'entra', ENTRA_TENANT_ID: 't', ENTRA_CLIENT_ID: 'c', ENTRA_CLIENT_SECRET: 's' }, 'entra'],
       [
         {
+          IDP: 'entra',
+          ENTRA_TENANT_ID: 't',
+          ENTRA_CLIENT_ID: 'c',
+          ENTRA_CLIENT_CERTIFICATE_PATH: '/tmp/app.pem',
+        },
+        'entra',
+      ],
+      [
+        {
+          IDP: 'okta',
+          OKTA_ORG_URL: 'https://acme.okta.com',
+          OKTA_CLIENT_ID: '0oa1',
+          OKTA_PRIVATE_KEY: '{}',
+        },
+        'okta',
+      ],
+      [
+        {
           IDP: 'google',
           GOOGLE_SERVICE_ACCOUNT_JSON: JSON.stringify({ client_email: 'a@b', private_key: 'k' }),
           GOOGLE_ADMIN_SUBJECT: 'admin@acme.com',

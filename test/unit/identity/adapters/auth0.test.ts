@@ -1,12 +1,201 @@
+import { gzipSync } from 'node:zlib';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Auth0IdentityProvider } from '../../../../src/identity/adapters/auth0.ts';
-import { IdpRateLimitedError } from '../../../../src/identity/errors.ts';
+import { ConflictError } from '../../../../src/domain/errors.ts';
+import { AUTH0_PLAN_REASON, Auth0IdentityProvider } from '../../../../src/identity/adapters/auth0.ts';
+import {
+  IdpRateLimitedError,
+  IdpUnauthorizedError,
+  IdpUnsupportedError,
+} from '../../../../src/identity/errors.ts';
+import { guardContract, type VendorContract } from '../../../helpers/vendor-contract.ts';
 
 const BASE = 'https://acme.auth0.test';
 const API = `${BASE}/api/v2`;
+const EXPORTS = 'https://exports.auth0.test';
+
+/**
+ * The Auth0 Management API v2 operations the adapter uses (auth0.com/docs/api/management/v2, each
+ * endpoint's "Scopes" and query parameters). Offset paging (`page`, `per_page` ≤ 100) stops at 1,000 results
+ * (auth0.com/docs/manage-users/user-search/retrieve-users-with-get-users-endpoint); refresh tokens page by
+ * checkpoint (`from`, `take`). Rate limits: 429 + `X-RateLimit-Reset`
+ * (auth0.com/docs/troubleshoot/customer-support/operational-policies/rate-limit-policy). The refresh-token and
+ * session endpoints are Enterprise-plan only (auth0.com/docs/secure/tokens/manage-refresh-tokens-with-auth0-management-api).
+ */
+const REF = 'https://auth0.com/docs/api/management/v2';
+const RL = '429 + X-RateLimit-Reset';
+const OFFSET = 'page/per_page (≤ 100), at most 1,000 results';
+const CHECKPOINT = 'checkpoint: from/take';
+const AUTH0: VendorContract = {
+  [API]: [
+    {
+      method: 'GET',
+      path: '/users',
+      query: [
+        'q',
+        'search_engine',
+        'per_page',
+        'page',
+        'include_totals',
+        'sort',
+        'connection',
+        'fields',
+        'include_fields',
+      ],
+      permission: 'read:users',
+      pagination: OFFSET,
+      rateLimit: RL,
+      source: `${REF}/users/get-users`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{id}',
+      query: ['fields', 'include_fields'],
+      permission: 'read:users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/users/get-users-by-id`,
+    },
+    {
+      method: 'GET',
+      path: '/users-by-email',
+      query: ['email!', 'fields', 'include_fields'],
+      permission: 'read:users',
+      pagination: 'none (exact, case-sensitive match)',
+      rateLimit: RL,
+      source: `${REF}/users-by-email/get-users-by-email`,
+    },
+    {
+      method: 'GET',
+      path: '/clients',
+      query: [
+        'fields',
+        'include_fields',
+        'page',
+        'per_page',
+        'include_totals',
+        'is_global',
+        'is_first_party',
+        'app_type',
+        'q',
+      ],
+      permission: 'read:clients',
+      pagination: OFFSET,
+      rateLimit: RL,
+      source: `${REF}/clients/get-clients`,
+    },
+    {
+      method: 'GET',
+      path: '/clients/{id}',
+      query: ['fields', 'include_fields'],
+      permission: 'read:clients',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/clients/get-clients-by-id`,
+    },
+    {
+      method: 'GET',
+      path: '/resource-servers',
+      query: ['identifiers', 'page', 'per_page', 'include_totals', 'include_fields'],
+      permission: 'read:resource_servers',
+      pagination: OFFSET,
+      rateLimit: RL,
+      source: `${REF}/resource-servers/get-resource-servers`,
+    },
+    {
+      method: 'GET',
+      path: '/resource-servers/{id}',
+      query: ['include_fields'],
+      permission: 'read:resource_servers',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/resource-servers/get-resource-servers-by-id`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{user_id}/refresh-tokens',
+      query: ['include_totals', 'from', 'take', 'fields', 'include_fields'],
+      permission: 'read:refresh_tokens (Enterprise)',
+      pagination: CHECKPOINT,
+      rateLimit: RL,
+      source: `${REF}/users/get-refresh-tokens-for-user`,
+    },
+    {
+      method: 'DELETE',
+      path: '/users/{user_id}/refresh-tokens',
+      permission: 'delete:refresh_tokens (Enterprise)',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/users/delete-refresh-tokens-for-user`,
+    },
+    {
+      method: 'DELETE',
+      path: '/users/{user_id}/sessions',
+      permission: 'delete:sessions (Enterprise)',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/users/delete-sessions-for-user`,
+    },
+    {
+      method: 'GET',
+      path: '/refresh-tokens/{id}',
+      permission: 'read:refresh_tokens (Enterprise)',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/refresh-tokens/get-refresh-token`,
+    },
+    {
+      method: 'DELETE',
+      path: '/refresh-tokens/{id}',
+      permission: 'delete:refresh_tokens (Enterprise)',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/refresh-tokens/delete-refresh-token`,
+    },
+    {
+      method: 'POST',
+      path: '/jobs/users-exports',
+      permission: 'read:users',
+      pagination: 'the whole tenant, as a file',
+      rateLimit: RL,
+      source: `${REF}/jobs/post-users-exports`,
+    },
+    {
+      method: 'GET',
+      path: '/jobs/{id}',
+      permission: 'create:users or read:users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/jobs/get-jobs-by-id`,
+    },
+  ],
+  [`${BASE}/oauth/token`]: [
+    {
+      method: 'POST',
+      path: '/',
+      permission: 'M2M app authorised for the Management API',
+      pagination: 'none',
+      rateLimit: RL,
+      source:
+        'https://auth0.com/docs/secure/tokens/access-tokens/management-api-access-tokens/get-management-api-access-tokens-for-production',
+    },
+  ],
+  // The export file: the job's `location`, a pre-signed download URL (auth0.com/docs/manage-users/user-migration/bulk-user-exports).
+  [EXPORTS]: [
+    {
+      method: 'GET',
+      path: '/{file}',
+      permission: 'pre-signed URL',
+      pagination: 'none',
+      rateLimit: 'none',
+      source: 'https://auth0.com/docs/manage-users/user-migration/bulk-user-exports#check-export-status',
+    },
+  ],
+};
+
 const server = setupServer();
+const contract = guardContract(server, AUTH0);
 const calls: string[] = [];
 let tokenBodies: unknown[] = [];
 beforeAll(() => {
@@ -30,6 +219,7 @@ beforeEach(() => {
   );
 });
 afterEach(() => {
+  expect(contract.violations.splice(0), 'requests Auth0 does not document').toEqual([]);
   server.resetHandlers();
   calls.length = 0;
 });
@@ -61,7 +251,10 @@ const rt = (id: string, userId: string, clientId: string, audience = 'https://ap
 describe('Auth0IdentityProvider', () => {
   it('gets a Management API token with client credentials (JSON, audience)', async () => {
     const idp = make();
-    server.use(http.get(`${API}/clients`, () => HttpResponse.json([{ client_id: 'c1', name: 'App' }])));
+    server.use(
+      http.get(`${API}/clients`, () => HttpResponse.json([{ client_id: 'c1', name: 'App' }])),
+      http.get(`${API}/users`, () => HttpResponse.json([])),
+    );
     await idp.ping();
     expect(tokenBodies).toEqual([
       {
@@ -105,7 +298,14 @@ describe('Auth0IdentityProvider', () => {
   it('finds an application’s tokens user by user (per user × client)', async () => {
     const idp = make();
     server.use(
-      http.get(`${API}/users`, () => HttpResponse.json([{ user_id: 'auth0|1' }, { user_id: 'auth0|2' }])),
+      http.get(`${API}/users`, () =>
+        HttpResponse.json({
+          users: [{ user_id: 'auth0|1' }, { user_id: 'auth0|2' }],
+          total: 2,
+          start: 0,
+          limit: 100,
+        }),
+      ),
       http.get(`${API}/users/:id/refresh-tokens`, ({ params }) =>
         HttpResponse.json({
           tokens:
@@ -121,7 +321,9 @@ describe('Auth0IdentityProvider', () => {
       { id: 'c', userId: 'auth0|2' },
     ]);
     expect(plan.userCount).toBe(2);
-    expect(calls[0]).toBe('GET /users?fields=user_id&include_fields=true&per_page=100&page=0');
+    expect(calls[0]).toBe(
+      'GET /users?fields=user_id&include_fields=true&per_page=100&page=0&include_totals=true',
+    );
   });
 
   it('finds a resource server’s tokens by its audience (per user × client × audience)', async () => {
@@ -135,7 +337,9 @@ describe('Auth0IdentityProvider', () => {
           scopes: [{ value: 'read:things' }],
         }),
       ),
-      http.get(`${API}/users`, () => HttpResponse.json([{ user_id: 'auth0|1' }])),
+      http.get(`${API}/users`, () =>
+        HttpResponse.json({ users: [{ user_id: 'auth0|1' }], total: 1, start: 0, limit: 100 }),
+      ),
       http.get(`${API}/users/:id/refresh-tokens`, () =>
         HttpResponse.json({ tokens: [rt('a', 'auth0|1', 'c1'), rt('b', 'auth0|1', 'c1', 'https://other')] }),
       ),
@@ -191,5 +395,120 @@ describe('Auth0IdentityProvider', () => {
     expect(err).toBeInstanceOf(IdpRateLimitedError);
     expect((err as IdpRateLimitedError).retryAfterMs).toBeGreaterThan(8000);
     expect((err as IdpRateLimitedError).retryAfterMs).toBeLessThanOrEqual(10_000);
+  });
+
+  it('point 5: a plan without the Enterprise endpoints is found out and every scope declared unsupported', async () => {
+    const idp = make();
+    server.use(
+      http.get(`${API}/clients`, () => HttpResponse.json([{ client_id: 'c1', name: 'App' }])),
+      http.get(`${API}/users`, () => HttpResponse.json([{ user_id: 'auth0|1' }])),
+      http.get(`${API}/users/:id/refresh-tokens`, () =>
+        HttpResponse.json(
+          { statusCode: 403, error: 'Forbidden', message: 'This feature is not available on your plan' },
+          { status: 403 },
+        ),
+      ),
+    );
+    expect(idp.capabilities.scopes.user).toBe(true);
+    await idp.ping(); // the start-up probe: ready, with the scopes it cannot do declared
+    expect(idp.capabilities.scopes).toEqual({
+      token: false,
+      user: false,
+      application: false,
+      resourceServer: false,
+    });
+    expect(idp.capabilities.unsupportedReasons.user).toBe(AUTH0_PLAN_REASON);
+    const err = await idp.plan({ kind: 'user', userId: 'auth0|1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IdpUnsupportedError);
+    expect((err as Error).message).toMatch(/^Unsupported on this Auth0 plan/);
+  });
+
+  it('point 5: a missing permission (insufficient_scope) stays a permission error', async () => {
+    const idp = make();
+    server.use(
+      http.get(`${API}/users/:id/refresh-tokens`, () =>
+        HttpResponse.json(
+          {
+            statusCode: 403,
+            error: 'Forbidden',
+            message: 'Insufficient scope',
+            errorCode: 'insufficient_scope',
+          },
+          { status: 403 },
+        ),
+      ),
+    );
+    await expect(idp.plan({ kind: 'user', userId: 'auth0|1' })).rejects.toBeInstanceOf(IdpUnauthorizedError);
+    expect(idp.capabilities.scopes.user).toBe(true);
+  });
+
+  it('point 6: past 1,000 users the tenant is read through a user export job', {
+    timeout: 90_000,
+  }, async () => {
+    const idp = new Auth0IdentityProvider({
+      domain: 'acme.auth0.com',
+      clientId: 'm2m',
+      clientSecret: 'm2m-secret',
+      baseUrl: BASE,
+      exportPollMs: 1,
+    });
+    let polls = 0;
+    const ids = Array.from({ length: 1001 }, (_, i) => `auth0|${i}`);
+    server.use(
+      http.get(`${API}/users`, () =>
+        HttpResponse.json({ users: ids.slice(0, 100).map((user_id) => ({ user_id })), total: 1001 }),
+      ),
+      http.post(`${API}/jobs/users-exports`, async ({ request }) => {
+        expect(await request.json()).toEqual({ format: 'json', fields: [{ name: 'user_id' }] });
+        return HttpResponse.json({ type: 'users_export', status: 'pending', id: 'job_1' }, { status: 201 });
+      }),
+      http.get(`${API}/jobs/job_1`, () =>
+        ++polls < 2
+          ? HttpResponse.json({ type: 'users_export', status: 'processing', id: 'job_1' })
+          : HttpResponse.json({
+              type: 'users_export',
+              status: 'completed',
+              id: 'job_1',
+              location: `${EXPORTS}/job_1.json.gz`,
+            }),
+      ),
+      http.get(`${EXPORTS}/job_1.json.gz`, ({ request }) => {
+        // A pre-signed URL: our Management API token must not travel there.
+        expect(request.headers.get('authorization')).toBeNull();
+        const body = gzipSync(ids.map((user_id) => JSON.stringify({ user_id })).join('\n'));
+        return new HttpResponse(body, { headers: { 'Content-Type': 'application/octet-stream' } });
+      }),
+      http.get(`${API}/users/:id/refresh-tokens`, ({ params }) =>
+        HttpResponse.json({ tokens: params.id === 'auth0|1000' ? [rt('late', 'auth0|1000', 'c1')] : [] }),
+      ),
+    );
+    const plan = await idp.plan({ kind: 'application', applicationId: 'c1' });
+    // The 1,001st user's token is found: the old listing stopped at the 1,000th.
+    expect(plan.tokens).toEqual([{ id: 'late', userId: 'auth0|1000' }]);
+    expect(polls).toBe(2);
+  });
+
+  it('point 7: users-by-email asks both spellings and refuses several users for one email', async () => {
+    const idp = make();
+    let users: Record<string, unknown[]> = {
+      'Jo@Acme.com': [],
+      'jo@acme.com': [{ user_id: 'auth0|1', email: 'jo@acme.com' }],
+    };
+    server.use(
+      http.get(`${API}/users-by-email`, ({ request }) =>
+        HttpResponse.json(users[new URL(request.url).searchParams.get('email')!] ?? []),
+      ),
+    );
+    expect((await idp.findUserByEmail('Jo@Acme.com'))?.id).toBe('auth0|1');
+    expect(calls).toEqual(['GET /users-by-email?email=Jo@Acme.com', 'GET /users-by-email?email=jo@acme.com']);
+    users = {
+      'jo@acme.com': [
+        { user_id: 'auth0|1', email: 'jo@acme.com' },
+        { user_id: 'google-oauth2|9', email: 'jo@acme.com' },
+      ],
+    };
+    const err = await idp.findUserByEmail('jo@acme.com').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toContain('2 Auth0 users have the email jo@acme.com');
   });
 });

@@ -3,7 +3,12 @@ import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GOOGLE_SCOPES, GoogleIdentityProvider } from '../../../../src/identity/adapters/google.ts';
-import { IdpRateLimitedError, IdpUnsupportedError } from '../../../../src/identity/errors.ts';
+import {
+  IdpRateLimitedError,
+  IdpTransientError,
+  IdpUnsupportedError,
+} from '../../../../src/identity/errors.ts';
+import { guardContract, type VendorContract } from '../../../helpers/vendor-contract.ts';
 
 const ADMIN = 'https://admin.google.test';
 const DIR = `${ADMIN}/admin/directory/v1`;
@@ -16,9 +21,92 @@ const serviceAccount = JSON.stringify({
   token_uri: TOKEN_URL,
 });
 
+/**
+ * The Directory API operations the adapter uses, from the Admin SDK Directory API discovery document
+ * (admin.googleapis.com/$discovery/rest?version=directory_v1) and its reference pages. Paging: `pageToken` /
+ * `nextPageToken`, `maxResults` ≤ 500. Rate limits ("Limits and quotas",
+ * developers.google.com/workspace/admin/directory/v1/limits): 403 `userRateLimitExceeded` /
+ * `rateLimitExceeded` / `quotaExceeded` or 429, all "retry with exponential backoff".
+ */
+const REF = 'https://developers.google.com/workspace/admin/directory/reference/rest/v1';
+const RL = '403 userRateLimitExceeded|rateLimitExceeded|quotaExceeded, 429';
+const USER_RO = 'https://www.googleapis.com/auth/admin.directory.user.readonly';
+const SECURITY = 'https://www.googleapis.com/auth/admin.directory.user.security';
+const GOOGLE: VendorContract = {
+  [DIR]: [
+    {
+      method: 'GET',
+      path: '/users',
+      query: [
+        'customer',
+        'domain',
+        'query',
+        'maxResults',
+        'pageToken',
+        'orderBy',
+        'sortOrder',
+        'projection',
+        'viewType',
+        'showDeleted',
+        'customFieldMask',
+        'event',
+      ],
+      permission: USER_RO,
+      pagination: 'pageToken/nextPageToken, maxResults ≤ 500',
+      rateLimit: RL,
+      source: `${REF}/users/list`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userKey}',
+      query: ['projection', 'viewType', 'customFieldMask'],
+      permission: USER_RO,
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/users/get`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userKey}/tokens',
+      permission: SECURITY,
+      pagination: 'none (one entry per client)',
+      rateLimit: RL,
+      source: `${REF}/tokens/list`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userKey}/tokens/{clientId}',
+      permission: SECURITY,
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/tokens/get`,
+    },
+    {
+      method: 'DELETE',
+      path: '/users/{userKey}/tokens/{clientId}',
+      permission: SECURITY,
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/tokens/delete`,
+    },
+  ],
+  // Domain-wide delegation token (JWT bearer): developers.google.com/identity/protocols/oauth2/service-account
+  [TOKEN_URL]: [
+    {
+      method: 'POST',
+      path: '/',
+      permission: 'client id authorised for the scopes in the Admin console',
+      pagination: 'none',
+      rateLimit: '429',
+      source: 'https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests',
+    },
+  ],
+};
+
 const server = setupServer();
 const calls: string[] = [];
 let assertions: string[] = [];
+const contract = guardContract(server, GOOGLE);
 beforeAll(() => {
   server.listen({ onUnhandledFrame: 'error' });
   server.events.on('request:start', ({ request }) => {
@@ -40,6 +128,7 @@ beforeEach(() => {
   );
 });
 afterEach(() => {
+  expect(contract.violations.splice(0), 'requests Google does not document').toEqual([]);
   server.resetHandlers();
   calls.length = 0;
 });
@@ -69,6 +158,13 @@ const tokenList = (...clientIds: string[]) => ({
   })),
 });
 
+/** Google's 403 error envelope for a usage limit ("Standard errors" of the Directory API). */
+const usageLimit403 = (reason: string, message: string) =>
+  HttpResponse.json(
+    { error: { code: 403, message, errors: [{ domain: 'usageLimits', reason, message }] } },
+    { status: 403 },
+  );
+
 describe('GoogleIdentityProvider', () => {
   it('declares no resource-server scope, with a reason', () => {
     const idp = make();
@@ -83,7 +179,7 @@ describe('GoogleIdentityProvider', () => {
     );
   });
 
-  it('authenticates with an RS256 JWT-bearer assertion for domain-wide delegation', async () => {
+  it('authenticates through google-auth-library: an RS256 JWT-bearer assertion for domain-wide delegation', async () => {
     const idp = make();
     server.use(http.delete(`${DIR}/users/:u/tokens/:c`, () => new HttpResponse(null, { status: 204 })));
     await idp.revoke({
@@ -93,12 +189,13 @@ describe('GoogleIdentityProvider', () => {
     });
     expect(assertions).toHaveLength(1);
     const [h, p, s] = assertions[0]!.split('.');
-    expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({ alg: 'RS256', typ: 'JWT' });
+    expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toMatchObject({ alg: 'RS256' });
     const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
     expect(claims).toMatchObject({
       iss: 'revoker@proj.iam.gserviceaccount.com',
       sub: 'admin@acme.test',
-      aud: TOKEN_URL,
+      // Google requires its own token URL as audience, wherever the request is sent.
+      aud: 'https://oauth2.googleapis.com/token',
       scope: GOOGLE_SCOPES.join(' '),
     });
     expect(claims.exp - claims.iat).toBe(3600);
@@ -129,8 +226,9 @@ describe('GoogleIdentityProvider', () => {
     ]);
   });
 
-  it('plans an application as one delete per user of the domain; a user without it is a no-op', async () => {
+  it('point 14: plans an application only for the users holding its token, and verifies by the same look-up', async () => {
     const idp = make();
+    const holders = new Set(['1001']);
     server.use(
       http.get(`${DIR}/users`, ({ request }) => {
         const pageToken = new URL(request.url).searchParams.get('pageToken');
@@ -141,25 +239,51 @@ describe('GoogleIdentityProvider', () => {
               nextPageToken: 'p2',
             });
       }),
-      http.delete(`${DIR}/users/1002/tokens/app-1`, () =>
-        HttpResponse.json(
-          { error: { code: 404, message: 'Resource Not Found: clientId', errors: [] } },
-          { status: 404 },
-        ),
+      http.get(`${DIR}/users/:u/tokens/app-1`, ({ params }) =>
+        holders.has(String(params.u))
+          ? HttpResponse.json(tokenList('app-1').items[0])
+          : HttpResponse.json(
+              { error: { code: 404, message: 'Resource Not Found: clientId', errors: [] } },
+              { status: 404 },
+            ),
       ),
+      http.delete(`${DIR}/users/:u/tokens/app-1`, ({ params }) => {
+        holders.delete(String(params.u));
+        return new HttpResponse(null, { status: 204 });
+      }),
     );
     const plan = await idp.plan({ kind: 'application', applicationId: 'app-1' });
-    expect(plan.steps).toEqual([
-      { kind: 'token', userId: '1001', tokenId: 'app-1' },
-      { kind: 'token', userId: '1002', tokenId: 'app-1' },
-    ]);
-    expect(plan).toMatchObject({ userCount: 2, tokenCount: undefined });
+    // Bob never authorised app-1: no step, so no delete and no token.revoked for him.
+    expect(plan.steps).toEqual([{ kind: 'token', userId: '1001', tokenId: 'app-1' }]);
+    expect(plan).toMatchObject({ userCount: 1, tokenCount: 1, tokens: [{ id: 'app-1', userId: '1001' }] });
     expect(plan.sweep).toBeUndefined();
     expect(calls).toEqual([
       'GET /users?customer=my_customer&maxResults=500',
       'GET /users?customer=my_customer&maxResults=500&pageToken=p2',
+      'GET /users/1001/tokens/app-1',
+      'GET /users/1002/tokens/app-1',
     ]);
-    expect(await idp.revoke(plan.steps[1]!)).toEqual({ revoked: [] });
+    // Point 15: verification re-checks every user instead of answering ok without looking.
+    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toEqual({
+      ok: false,
+      remaining: [{ id: 'app-1', userId: '1001' }],
+      method: 'list',
+    });
+    expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [{ id: 'app-1', userId: '1001' }] });
+    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toEqual({
+      ok: true,
+      remaining: [],
+      method: 'list',
+    });
+  });
+
+  it('point 4: a 403 quotaExceeded is retried with backoff, not a permanent permission error', async () => {
+    const idp = make();
+    server.use(http.get(`${DIR}/users/:u/tokens`, () => usageLimit403('quotaExceeded', 'Quota exceeded')));
+    const err = await idp.listUserTokens('1001').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IdpTransientError);
+    expect((err as IdpTransientError).retryable).toBe(true);
+    expect((err as Error).message).toContain('quotaExceeded');
   });
 
   it('searches users; refuses resource servers', async () => {
@@ -192,22 +316,7 @@ describe('GoogleIdentityProvider', () => {
     const idp = make();
     server.use(
       http.get(`${DIR}/users/:u/tokens`, () =>
-        HttpResponse.json(
-          {
-            error: {
-              code: 403,
-              message: 'User Rate Limit Exceeded',
-              errors: [
-                {
-                  domain: 'usageLimits',
-                  reason: 'userRateLimitExceeded',
-                  message: 'User Rate Limit Exceeded',
-                },
-              ],
-            },
-          },
-          { status: 403 },
-        ),
+        usageLimit403('userRateLimitExceeded', 'User Rate Limit Exceeded'),
       ),
     );
     const err = await idp.listUserTokens('1001').catch((e: unknown) => e);

@@ -3,11 +3,170 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeycloakIdentityProvider } from '../../../../src/identity/adapters/keycloak.ts';
 import { IdpTransientError, IdpUnsupportedError } from '../../../../src/identity/errors.ts';
+import { guardContract, type VendorContract } from '../../../helpers/vendor-contract.ts';
 
 const KC = 'https://sso.test';
 const ADMIN = `${KC}/admin/realms/acme`;
 const NOW = Date.parse('2026-02-01T12:00:00Z');
+
+/**
+ * The Keycloak Admin REST API operations the adapter uses (keycloak.org/docs-api/latest/rest-api/index.html;
+ * roles from the server's `UserResource`/`ClientResource`/`RealmAdminResource`: realm-management
+ * view-users, manage-users, view-clients, manage-clients). Paging: `first`/`max` (max defaults to 100 on
+ * client sessions). Keycloak itself has no rate limit (a proxy in front may answer 429/503).
+ */
+const REF = 'https://www.keycloak.org/docs-api/latest/rest-api/index.html';
+const RL = 'none built in (proxy 429/503)';
+const KEYCLOAK: VendorContract = {
+  [ADMIN]: [
+    {
+      method: 'GET',
+      path: '/users',
+      query: [
+        'search',
+        'max',
+        'first',
+        'briefRepresentation',
+        'email',
+        'exact',
+        'username',
+        'firstName',
+        'lastName',
+        'enabled',
+        'emailVerified',
+        'idpAlias',
+        'idpUserId',
+        'q',
+      ],
+      permission: 'view-users (or query-users)',
+      pagination: 'first/max',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmusers`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userId}',
+      query: ['userProfileMetadata'],
+      permission: 'view-users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmusersuser_id`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userId}/sessions',
+      permission: 'view-users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmusersuser_idsessions`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userId}/consents',
+      permission: 'view-users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmusersuser_idconsents`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userId}/offline-sessions/{clientUuid}',
+      permission: 'view-users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmusersuser_idoffline_sessionsclientuuid`,
+    },
+    {
+      method: 'DELETE',
+      path: '/users/{userId}/consents/{client}',
+      permission: 'manage-users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_delete_adminrealmsrealmusersuser_idconsentsclient`,
+    },
+    {
+      method: 'POST',
+      path: '/users/{userId}/logout',
+      permission: 'manage-users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_post_adminrealmsrealmusersuser_idlogout`,
+    },
+    {
+      method: 'DELETE',
+      path: '/sessions/{session}',
+      query: ['isOffline'],
+      permission: 'manage-users',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_delete_adminrealmsrealmsessionssession`,
+    },
+    {
+      method: 'GET',
+      path: '/clients',
+      query: ['clientId', 'first', 'max', 'q', 'search', 'viewableOnly'],
+      permission: 'view-clients (or query-clients)',
+      pagination: 'first/max',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmclients`,
+    },
+    {
+      method: 'GET',
+      path: '/clients/{clientUuid}',
+      permission: 'view-clients',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmclientsclient_uuid`,
+    },
+    {
+      method: 'PUT',
+      path: '/clients/{clientUuid}',
+      permission: 'manage-clients',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_put_adminrealmsrealmclientsclient_uuid`,
+    },
+    {
+      method: 'POST',
+      path: '/clients/{clientUuid}/push-revocation',
+      permission: 'manage-clients',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}#_post_adminrealmsrealmclientsclient_uuidpush_revocation`,
+    },
+    {
+      method: 'GET',
+      path: '/clients/{clientUuid}/user-sessions',
+      query: ['first', 'max'],
+      permission: 'view-clients',
+      pagination: 'first/max, max defaults to 100',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmclientsclient_uuiduser_sessions`,
+    },
+    {
+      method: 'GET',
+      path: '/clients/{clientUuid}/offline-sessions',
+      query: ['first', 'max'],
+      permission: 'view-clients',
+      pagination: 'first/max, max defaults to 100',
+      rateLimit: RL,
+      source: `${REF}#_get_adminrealmsrealmclientsclient_uuidoffline_sessions`,
+    },
+  ],
+  [`${KC}/realms/acme/protocol/openid-connect/token`]: [
+    {
+      method: 'POST',
+      path: '/',
+      permission: 'confidential client with service account',
+      pagination: 'none',
+      rateLimit: RL,
+      source: 'https://www.keycloak.org/securing-apps/oidc-layers#_client_credentials_grant',
+    },
+  ],
+};
+
 const server = setupServer();
+const contract = guardContract(server, KEYCLOAK);
 const calls: string[] = [];
 let tokenForms: URLSearchParams[] = [];
 beforeAll(() => {
@@ -29,6 +188,7 @@ beforeEach(() => {
   );
 });
 afterEach(() => {
+  expect(contract.violations.splice(0), 'requests Keycloak does not document').toEqual([]);
   server.resetHandlers();
   calls.length = 0;
 });
@@ -72,6 +232,7 @@ describe('KeycloakIdentityProvider', () => {
     const idp = make();
     server.use(
       http.get(`${ADMIN}/users/u1/sessions`, () => HttpResponse.json([session('s1'), session('s2')])),
+      http.get(`${ADMIN}/users/u1/consents`, () => HttpResponse.json([])),
       http.delete(`${ADMIN}/sessions/:id`, () => new HttpResponse(null, { status: 204 })),
       http.post(`${ADMIN}/users/u1/logout`, () => new HttpResponse(null, { status: 204 })),
     );
@@ -83,8 +244,15 @@ describe('KeycloakIdentityProvider', () => {
     expect(plan.sweep).toEqual({ kind: 'user', userId: 'u1' });
     expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [{ id: 's1', userId: 'u1' }] });
     await idp.revoke(plan.sweep!);
-    expect(calls).toEqual(['GET /users/u1/sessions', 'DELETE /sessions/s1', 'POST /users/u1/logout']);
-    expect((await idp.listUserTokens('u1'))[0]).toMatchObject({ id: 's1', applicationId: 'wiki' });
+    expect(calls).toEqual([
+      'GET /users/u1/sessions',
+      'GET /users/u1/consents',
+      'DELETE /sessions/s1',
+      'POST /users/u1/logout',
+      'GET /users/u1/consents',
+    ]);
+    // Point 10: the client's UUID, as every other call takes it (not its clientId "wiki").
+    expect((await idp.listUserTokens('u1'))[0]).toMatchObject({ id: 's1', applicationId: 'c-uuid-1' });
   });
 
   it('revokes an application with not-before = now, then push-revocation', async () => {
@@ -145,5 +313,109 @@ describe('KeycloakIdentityProvider', () => {
     const idp = make();
     server.use(http.post(`${ADMIN}/users/u1/logout`, () => new HttpResponse(null, { status: 503 })));
     await expect(idp.revoke({ kind: 'user', userId: 'u1' })).rejects.toBeInstanceOf(IdpTransientError);
+  });
+
+  it('point 8: offline (offline_access) sessions are listed, planned, revoked and verified', async () => {
+    const idp = make();
+    let offline = [session('o1')];
+    let consented = true;
+    server.use(
+      http.get(`${ADMIN}/users/u1/sessions`, () => HttpResponse.json([session('s1')])),
+      http.get(`${ADMIN}/users/u1/consents`, () =>
+        HttpResponse.json(
+          consented
+            ? [
+                {
+                  clientId: 'wiki',
+                  grantedClientScopes: ['offline_access'],
+                  additionalGrants: [{ client: 'wiki', key: 'Offline Token' }],
+                },
+              ]
+            : [],
+        ),
+      ),
+      http.get(`${ADMIN}/clients`, () => HttpResponse.json([{ id: 'c-uuid-1', clientId: 'wiki' }])),
+      http.get(`${ADMIN}/users/u1/offline-sessions/c-uuid-1`, () => HttpResponse.json(offline)),
+      http.delete(`${ADMIN}/sessions/:id`, () => {
+        offline = [];
+        return new HttpResponse(null, { status: 204 });
+      }),
+      http.post(`${ADMIN}/users/u1/logout`, () => new HttpResponse(null, { status: 204 })),
+      http.delete(`${ADMIN}/users/u1/consents/wiki`, () => {
+        consented = false;
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    const plan = await idp.plan({ kind: 'user', userId: 'u1' });
+    expect(plan.steps).toEqual([
+      { kind: 'token', userId: 'u1', tokenId: 's1' },
+      { kind: 'token', userId: 'u1', tokenId: 'offline:o1' },
+    ]);
+    expect(calls).toEqual([
+      'GET /users/u1/sessions',
+      'GET /users/u1/consents',
+      'GET /clients?clientId=wiki',
+      'GET /users/u1/offline-sessions/c-uuid-1',
+    ]);
+    calls.length = 0;
+    expect(await idp.verify({ kind: 'token', userId: 'u1', tokenId: 'offline:o1' })).toMatchObject({
+      ok: false,
+    });
+    calls.length = 0;
+    expect(await idp.revoke({ kind: 'token', userId: 'u1', tokenId: 'offline:o1' })).toEqual({
+      revoked: [{ id: 'offline:o1', userId: 'u1' }],
+    });
+    expect(calls).toEqual(['DELETE /sessions/o1?isOffline=true']);
+    calls.length = 0;
+    offline = [session('o2')];
+    await idp.revoke({ kind: 'user', userId: 'u1' });
+    expect(calls).toEqual([
+      'POST /users/u1/logout',
+      'GET /users/u1/consents',
+      'DELETE /users/u1/consents/wiki',
+    ]);
+  });
+
+  it('point 9: client sessions are read page by page, past the default 100', async () => {
+    const idp = make();
+    const online = Array.from({ length: 150 }, (_, i) => session(`s${i}`, `u${i}`));
+    server.use(
+      http.get(`${ADMIN}/clients/c-uuid-1/user-sessions`, ({ request }) => {
+        const q = new URL(request.url).searchParams;
+        const first = Number(q.get('first'));
+        return HttpResponse.json(online.slice(first, first + Number(q.get('max'))));
+      }),
+      http.get(`${ADMIN}/clients/c-uuid-1/offline-sessions`, () =>
+        HttpResponse.json([session('o1', 'u999')]),
+      ),
+    );
+    const plan = await idp.plan({ kind: 'application', applicationId: 'c-uuid-1' });
+    expect(plan).toMatchObject({ tokenCount: 151, userCount: 151 });
+    expect(calls).toEqual([
+      'GET /clients/c-uuid-1/user-sessions?first=0&max=100',
+      'GET /clients/c-uuid-1/user-sessions?first=100&max=100',
+      'GET /clients/c-uuid-1/offline-sessions?first=0&max=100',
+    ]);
+  });
+
+  it('point 11: application verification compares the not-before with this revocation’s time', async () => {
+    const idp = make();
+    let notBefore = Math.floor(NOW / 1000) - 86_400; // set by an earlier revocation, yesterday
+    server.use(
+      http.get(`${ADMIN}/clients/c-uuid-1`, () =>
+        HttpResponse.json({ id: 'c-uuid-1', clientId: 'wiki', notBefore }),
+      ),
+    );
+    const since = new Date(NOW);
+    expect(await idp.verify({ kind: 'application', applicationId: 'c-uuid-1' }, { since })).toMatchObject({
+      ok: false,
+      method: 'not-before',
+    });
+    notBefore = Math.floor(NOW / 1000) + 1;
+    expect(await idp.verify({ kind: 'application', applicationId: 'c-uuid-1' }, { since })).toEqual({
+      ok: true,
+      remaining: [],
+      method: 'not-before',
+    });
   });
 });

@@ -1,13 +1,193 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, exportJWK, jwtVerify } from 'jose';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OktaIdentityProvider } from '../../../../src/identity/adapters/okta.ts';
+import { OKTA_SCOPES, OktaIdentityProvider } from '../../../../src/identity/adapters/okta.ts';
 import { IdpNotFoundError, IdpRateLimitedError } from '../../../../src/identity/errors.ts';
+import { guardContract, undocumented, type VendorContract } from '../../../helpers/vendor-contract.ts';
 
 const ORG = 'https://acme.okta.test';
+
+/**
+ * The Okta Management API operations the adapter uses, read from Okta's management OpenAPI spec
+ * (github.com/okta/okta-management-openapi-spec, `dist/current/management-minimal.yaml`: each operation's
+ * query parameters and `security` oauth2 scope; rendered at developer.okta.com/docs/api/openapi/okta-management/).
+ * Token listings take `limit` ≤ 200; `revokeUserSessions` has `oauthTokens` (default false) and
+ * `forgetDevices` (default true; false on Classic Engine). Paging: `Link: <…>; rel="next"` with
+ * `after`/`limit` (developer.okta.com/docs/api/#pagination). Rate limits: 429 `E0000047` with
+ * `X-Rate-Limit-Limit/-Remaining/-Reset` (developer.okta.com/docs/reference/rl-best-practices/).
+ */
+const REF = 'https://developer.okta.com/docs/api/openapi/okta-management/management/tag';
+const RL = '429 E0000047 + X-Rate-Limit-Reset';
+const LINK = 'Link rel="next" (after, limit)';
+const OKTA: VendorContract = {
+  [ORG]: [
+    {
+      method: 'GET',
+      path: '/api/v1/users',
+      query: ['search', 'filter', 'q', 'after', 'limit', 'sortBy', 'sortOrder', 'fields', 'expand'],
+      permission: 'okta.users.read',
+      pagination: LINK,
+      rateLimit: RL,
+      source: `${REF}/User/#tag/User/operation/listUsers`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/users/{id}',
+      query: ['expand'],
+      permission: 'okta.users.read',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/User/#tag/User/operation/getUser`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/users/{userId}/clients',
+      permission: 'okta.users.read',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/UserResources/#tag/UserResources/operation/listUserClients`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/users/{userId}/clients/{clientId}/tokens',
+      query: ['expand', 'after', 'limit'],
+      permission: 'okta.users.read',
+      pagination: LINK,
+      rateLimit: RL,
+      source: `${REF}/UserOAuth/#tag/UserOAuth/operation/listRefreshTokensForUserAndClient`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/users/{userId}/clients/{clientId}/tokens/{tokenId}',
+      query: ['expand'],
+      permission: 'okta.users.read',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/UserOAuth/#tag/UserOAuth/operation/getRefreshTokenForUserAndClient`,
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/users/{userId}/clients/{clientId}/tokens/{tokenId}',
+      permission: 'okta.users.manage',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/UserOAuth/#tag/UserOAuth/operation/revokeTokenForUserAndClient`,
+    },
+    // forgetDevices defaults to true on Identity Engine: it is sent, false, every time (issue 13 point 12).
+    {
+      method: 'DELETE',
+      path: '/api/v1/users/{userId}/sessions',
+      query: ['oauthTokens!', 'forgetDevices!'],
+      permission: 'okta.users.manage',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/UserSessions/#tag/UserSessions/operation/revokeUserSessions`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/apps',
+      query: [
+        'q',
+        'after',
+        'useOptimization',
+        'alwaysIncludeVpnSettings',
+        'limit',
+        'filter',
+        'expand',
+        'includeNonDeleted',
+      ],
+      permission: 'okta.apps.read',
+      pagination: LINK,
+      rateLimit: RL,
+      source: `${REF}/Application/#tag/Application/operation/listApplications`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/apps/{appId}',
+      query: ['expand'],
+      permission: 'okta.apps.read',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/Application/#tag/Application/operation/getApplication`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/apps/{appId}/tokens',
+      query: ['expand', 'after', 'limit'],
+      permission: 'okta.apps.read',
+      pagination: LINK,
+      rateLimit: RL,
+      source: `${REF}/ApplicationTokens/#tag/ApplicationTokens/operation/listOAuth2TokensForApplication`,
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/apps/{appId}/tokens',
+      permission: 'okta.apps.manage',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/ApplicationTokens/#tag/ApplicationTokens/operation/revokeOAuth2TokensForApplication`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/authorizationServers',
+      query: ['q', 'limit', 'after'],
+      permission: 'okta.authorizationServers.read',
+      pagination: LINK,
+      rateLimit: RL,
+      source: `${REF}/AuthorizationServer/#tag/AuthorizationServer/operation/listAuthorizationServers`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/authorizationServers/{authServerId}',
+      permission: 'okta.authorizationServers.read',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/AuthorizationServer/#tag/AuthorizationServer/operation/getAuthorizationServer`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/authorizationServers/{authServerId}/clients',
+      permission: 'okta.authorizationServers.read',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/AuthorizationServerClients/#tag/AuthorizationServerClients/operation/listOAuth2ClientsForAuthorizationServer`,
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens',
+      query: ['expand', 'after', 'limit'],
+      permission: 'okta.authorizationServers.read',
+      pagination: LINK,
+      rateLimit: RL,
+      source: `${REF}/AuthorizationServerClients/#tag/AuthorizationServerClients/operation/listRefreshTokensForAuthorizationServerAndClient`,
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens',
+      permission: 'okta.authorizationServers.manage',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/AuthorizationServerClients/#tag/AuthorizationServerClients/operation/revokeRefreshTokensForAuthorizationServerAndClient`,
+    },
+    // Service app token (client credentials + private_key_jwt): developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/
+    {
+      method: 'POST',
+      path: '/oauth2/v1/token',
+      permission: 'the app is granted the okta.* scopes it asks for',
+      pagination: 'none',
+      rateLimit: RL,
+      source:
+        'https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/#tag/OrgAS/operation/token',
+    },
+  ],
+};
+
 const server = setupServer();
 const calls: string[] = [];
 const auths = new Set<string | null>();
+const contract = guardContract(server, OKTA);
 beforeAll(() => {
   server.listen({ onUnhandledFrame: 'error' });
   server.events.on('request:start', ({ request }) => {
@@ -17,7 +197,11 @@ beforeAll(() => {
   });
 });
 afterEach(() => {
-  if (calls.length > 0) expect([...auths]).toEqual(['SSWS okta-api-token']);
+  const violations = contract.violations.splice(0);
+  expect(violations, 'requests Okta does not document').toEqual([]);
+  if (calls.length > 0 && !calls[0]!.startsWith('POST /oauth2')) {
+    expect([...auths]).toEqual(['SSWS okta-api-token']);
+  }
   server.resetHandlers();
   calls.length = 0;
   auths.clear();
@@ -157,7 +341,7 @@ describe('OktaIdentityProvider', () => {
     await idp.revoke({ kind: 'resourceServer', resourceServerId: 'aus1' });
     expect(calls).toEqual([
       'DELETE /api/v1/users/00u1/clients/0oaA/tokens/oar1',
-      'DELETE /api/v1/users/00u1/sessions?oauthTokens=true',
+      'DELETE /api/v1/users/00u1/sessions?oauthTokens=true&forgetDevices=false',
       'DELETE /api/v1/apps/0oaA/tokens',
       'GET /api/v1/authorizationServers/aus1/clients',
       'DELETE /api/v1/authorizationServers/aus1/clients/0oaA/tokens',
@@ -219,5 +403,99 @@ describe('OktaIdentityProvider', () => {
     const ms = (err as IdpRateLimitedError).retryAfterMs;
     expect(ms).toBeGreaterThan(28_000);
     expect(ms).toBeLessThanOrEqual(30_000);
+  });
+
+  it('point 12: revoking a user sends forgetDevices=false, so remembered MFA devices stay', async () => {
+    let query: URLSearchParams | undefined;
+    server.use(
+      http.delete(`${ORG}/api/v1/users/00u1/sessions`, ({ request }) => {
+        query = new URL(request.url).searchParams;
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    await idp.revoke({ kind: 'user', userId: '00u1' });
+    expect(query?.get('oauthTokens')).toBe('true');
+    expect(query?.get('forgetDevices')).toBe('false');
+  });
+
+  it('point 15: list verification skips REVOKED entries, as single-token verification does', async () => {
+    server.use(
+      http.get(`${ORG}/api/v1/apps/0oaA/tokens`, () =>
+        HttpResponse.json([
+          { ...refreshToken('t1', '0oaA', '00u1'), status: 'REVOKED' },
+          refreshToken('t2', '0oaA', '00u2'),
+        ]),
+      ),
+    );
+    expect(await idp.verify({ kind: 'application', applicationId: '0oaA' })).toEqual({
+      ok: false,
+      remaining: [{ id: '0oaA:t2', userId: '00u2' }],
+      method: 'list',
+    });
+    server.use(
+      http.get(`${ORG}/api/v1/apps/0oaA/tokens`, () =>
+        HttpResponse.json([{ ...refreshToken('t1', '0oaA', '00u1'), status: 'REVOKED' }]),
+      ),
+    );
+    expect((await idp.verify({ kind: 'application', applicationId: '0oaA' })).ok).toBe(true);
+  });
+
+  it('an OAuth service app authenticates with private_key_jwt and caches the token', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = { ...(await exportJWK(privateKey)), kid: 'key-1' };
+    const bodies: URLSearchParams[] = [];
+    server.use(
+      http.post(`${ORG}/oauth2/v1/token`, async ({ request }) => {
+        bodies.push(new URLSearchParams(await request.text()));
+        return HttpResponse.json({
+          token_type: 'Bearer',
+          expires_in: 3600,
+          access_token: 'okta-at',
+          scope: OKTA_SCOPES.join(' '),
+        });
+      }),
+      http.get(`${ORG}/api/v1/users/00u1`, ({ request }) => {
+        expect(request.headers.get('authorization')).toBe('Bearer okta-at');
+        return HttpResponse.json(oktaUser);
+      }),
+    );
+    const app = new OktaIdentityProvider({
+      orgUrl: ORG,
+      oauth: { clientId: '0oaSvc', privateKey: JSON.stringify(jwk) },
+    });
+    await app.getUser('00u1');
+    await app.getUser('00u1');
+    expect(bodies).toHaveLength(1);
+    const body = bodies[0]!;
+    expect(body.get('grant_type')).toBe('client_credentials');
+    expect(body.get('scope')).toBe(OKTA_SCOPES.join(' '));
+    expect(body.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    const assertion = body.get('client_assertion')!;
+    await jwtVerify(assertion, publicKey, {
+      issuer: '0oaSvc',
+      subject: '0oaSvc',
+      audience: `${ORG}/oauth2/v1/token`,
+    });
+    expect(decodeProtectedHeader(assertion)).toMatchObject({ alg: 'RS256', kid: 'key-1' });
+    expect(decodeJwt(assertion).jti).toEqual(expect.any(String));
+  });
+
+  it('the contract refuses an undocumented parameter or path', () => {
+    // What the adapter sent before point 12 was fixed: forgetDevices left to its IE default.
+    expect(undocumented(OKTA, 'DELETE', `${ORG}/api/v1/users/00u1/sessions?oauthTokens=true`)).toContain(
+      'not as documented',
+    );
+    expect(undocumented(OKTA, 'GET', `${ORG}/api/v1/users/00u1/tokens`)).toContain('undocumented operation');
+    expect(undocumented(OKTA, 'GET', `${ORG}/api/v1/users?limit=1`)).toBeUndefined();
+  });
+
+  it('a request outside the contract is caught and fails the test (shown here, then cleared)', async () => {
+    server.use(http.get(`${ORG}/api/v1/users/:id/tokens`, () => HttpResponse.json([])));
+    await fetch(`${ORG}/api/v1/users/00u1/tokens?limit=5`, {
+      headers: { Authorization: 'SSWS okta-api-token' },
+    });
+    expect(contract.violations.splice(0)).toEqual([
+      `GET ${ORG}/api/v1/users/00u1/tokens?limit=5: undocumented operation`,
+    ]);
   });
 });

@@ -1,0 +1,67 @@
+import type { SetupServer } from 'msw/node';
+
+/**
+ * One vendor operation an adapter uses, as the vendor documents it. The adapter tests hold a table of these
+ * (with the reference each row was read from) and every request the adapter makes is checked against it.
+ */
+export interface VendorOperation {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path template below the base, `{name}` matching one segment: `/api/v1/users/{userId}/sessions`. */
+  path: string;
+  /** Query parameters the vendor documents for it (`!` suffix: required). Others are refused. */
+  query?: readonly string[];
+  /** The permission / OAuth scope / role the vendor requires for it. */
+  permission: string;
+  /** How the vendor pages it (or `none`). */
+  pagination: string;
+  /** How the vendor signals a rate limit on it. */
+  rateLimit: string;
+  /** The vendor reference the row was read from. */
+  source: string;
+}
+
+export type VendorContract = Record<string, readonly VendorOperation[]>;
+
+/** Why a request is not in the contract, or undefined when it is. */
+export function undocumented(contract: VendorContract, method: string, url: string): string | undefined {
+  const u = new URL(url);
+  const what = `${method} ${u.origin}${u.pathname}${u.search}`;
+  const base = Object.keys(contract)
+    .filter((b) => `${u.origin}${u.pathname}`.startsWith(b.replace(/\/+$/, '')))
+    .sort((a, b) => b.length - a.length)[0];
+  if (base === undefined) return `${what}: no documented base`;
+  const basePath = new URL(base).pathname.replace(/\/+$/, '');
+  const rel = decodeURIComponent(u.pathname.slice(basePath.length)) || '/';
+  const rows = contract[base]!.filter((r) => r.method === method && matches(r.path, rel));
+  if (rows.length === 0) return `${what}: undocumented operation`;
+  const keys = [...new Set(u.searchParams.keys())];
+  for (const row of rows) {
+    const allowed = new Set((row.query ?? []).map((q) => q.replace(/!$/, '')));
+    const required = (row.query ?? []).filter((q) => q.endsWith('!')).map((q) => q.slice(0, -1));
+    if (keys.every((k) => allowed.has(k)) && required.every((k) => u.searchParams.has(k))) return undefined;
+  }
+  const allowed = rows.flatMap((r) => r.query ?? []);
+  return `${what}: parameters [${keys.join(', ')}] not as documented [${allowed.join(', ')}]`;
+}
+
+/** `{name}` matches a non-empty part of one segment (also inside one: `/servicePrincipals(appId='{appId}')`). */
+function matches(template: string, path: string): boolean {
+  const pattern = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => (/^\{.+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${pattern}$`).test(path);
+}
+
+/**
+ * Checks every request the msw server sees against `contract`; `violations` collects the undocumented ones.
+ * A test file asserts `violations` is empty after each test, so an undocumented call fails the test.
+ */
+export function guardContract(server: SetupServer, contract: VendorContract): { violations: string[] } {
+  const violations: string[] = [];
+  server.events.on('request:start', ({ request }) => {
+    const why = undocumented(contract, request.method, request.url);
+    if (why) violations.push(why);
+  });
+  return { violations };
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { refuseUnsupported, summary } from '../../../src/cli/revoke.ts';
+import { UnsupportedError } from '../../../src/domain/errors.ts';
+import type { RequestRecord } from '../../../src/intake/types.ts';
+import { statusLine } from '../../../src/slack/messages/request-summary.ts';
+import { MemoryIdp } from '../../helpers/memory-idp.ts';
+
+const record = (over: Partial<RequestRecord>): RequestRecord => ({
+  id: 'req-1',
+  target: { kind: 'user', userId: 'u-1' },
+  reason: 'offboarding',
+  requestedBy: { source: 'cli', id: 'ops' },
+  source: 'cli',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  state: 'verified',
+  workflow: 'default',
+  requiredApprovals: 0,
+  approvals: [],
+  approvers: [],
+  allowSelfApproval: false,
+  progress: { done: 1, total: 1 },
+  updatedAt: '2026-01-01T00:00:01.000Z',
+  ...over,
+});
+
+describe('the unverifiable outcome, as the CLI and Slack say it', () => {
+  it('is "done, unverifiable: <why>", never "verified"', () => {
+    const rec = record({
+      state: 'unverifiable',
+      result: { ok: true, revoked: 0, remaining: 0, unverifiable: 'the IdP lists no tokens' },
+    });
+    expect(summary(rec)).toBe(
+      'req-1 done, unverifiable: the IdP lists no tokens; all tokens of user u-1 — revoked 0, remaining 0',
+    );
+    expect(summary(rec)).not.toContain('verified:');
+    expect(statusLine(rec)).toBe(':grey_question: Done, unverifiable: the IdP lists no tokens (0 revoked)');
+  });
+
+  it('a verified request still reads as verified', () => {
+    const rec = record({ result: { ok: true, revoked: 3, remaining: 0 } });
+    expect(summary(rec)).toBe('req-1 verified: all tokens of user u-1 — revoked 3, remaining 0');
+  });
+});
+
+describe('the CLI refuses a scope the IdP declares unsupported', () => {
+  it('runs the start-up probe, then refuses in the IdP’s words', async () => {
+    // An IdP that finds out on its probe that this plan lacks a scope (as Auth0 below Enterprise does).
+    class PlanLimitedIdp extends MemoryIdp {
+      override async ping(): Promise<void> {
+        this.capabilities.scopes.application = false;
+        this.capabilities.unsupportedReasons.application = 'Unsupported on this plan.';
+      }
+    }
+    const idp = new PlanLimitedIdp();
+    await expect(refuseUnsupported(idp, 'user')).resolves.toBeUndefined();
+    const err = await refuseUnsupported(idp, 'application').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedError);
+    expect((err as Error).message).toBe('Unsupported on this plan.');
+  });
+});
