@@ -1,5 +1,5 @@
 import { WebClient } from '@slack/web-api';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import type { Config } from './config.ts';
 import { type Idaas, startIdaas } from './idaas/index.ts';
@@ -13,6 +13,7 @@ import { RevocationService } from './intake/revocation-service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RevocationQueues } from './queue/revocation-queues.ts';
+import { connectRedis } from './redis/connect.ts';
 import { createSlackNotifications, type SlackNotifications } from './slack/index.ts';
 import { usergroupMembership } from './slack/usergroup-membership.ts';
 import { createWorkflowEngine } from './workflows/index.ts';
@@ -54,7 +55,7 @@ export interface RuntimeOptions {
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const metrics = createMetrics();
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = connectRedis(config);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REVOKER_PREFIX;
 

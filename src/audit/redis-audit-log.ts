@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { TargetSchema } from '../domain/target.ts';
+import { confirmReplicated } from '../redis/durability.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { AuditEntry, AuditEntryInput, AuditLog, AuditVerifyResult } from './types.ts';
 
@@ -308,6 +309,8 @@ export class RedisAuditLog implements AuditLog {
           results[index] = { ...entries[i]!, id: reply[i + 1]! };
         });
         this.#head = prev;
+        // An entry is a fact others rely on: it must survive a failover before append resolves.
+        await confirmReplicated(this.#redis);
         return results;
       }
       if (reply[0] === 'dup') {

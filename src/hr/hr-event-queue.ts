@@ -1,5 +1,6 @@
 import { type ConnectionOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { confirmReplicated } from '../redis/durability.ts';
 import { sha256Hex } from './crypto.ts';
 import type { HrEvent } from './hr-event.ts';
 
@@ -46,7 +47,8 @@ export type EnqueueStatus = 'accepted' | 'duplicate';
 /**
  * Durably enqueues `event` once. The job id is the dedupe key, so BullMQ itself refuses a second job
  * for a repeated delivery (even from concurrent requests); a `SET NX` marker beside it only tells the
- * caller which answer to give. Resolves after Redis acknowledged both.
+ * caller which answer to give. Resolves after Redis (and the replicas `REDIS_MIN_REPLICAS_ACK` asks for)
+ * acknowledged both.
  */
 export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promise<EnqueueStatus> {
   const jobId = hrDedupeKey(event);
@@ -61,5 +63,7 @@ export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promi
     client.set(marker, '1', 'EX', HR_DEDUPE_TTL_SECONDS, 'NX'),
     queue.add(event.kind, event, { jobId }),
   ]);
+  // The vendor is about to hear 202: the job must survive a failover (REDIS_MIN_REPLICAS_ACK).
+  await confirmReplicated(client);
   return first === 'OK' ? 'accepted' : 'duplicate';
 }

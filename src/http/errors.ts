@@ -50,6 +50,8 @@ const CODED_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.InvalidTransition]: 409,
   [ErrorCode.Unsupported]: 422,
+  // Too few replicas confirmed the write: retry later (it may not survive a failover yet).
+  [ErrorCode.RedisNotReplicated]: 503,
 };
 
 interface HttpErrorLike {

@@ -15,6 +15,7 @@ import type { IdentityProvider, RevocationPlan } from '../identity/port.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RevocationQueues } from '../queue/revocation-queues.ts';
+import { confirmReplicated } from '../redis/durability.ts';
 import type { WorkflowDecision, WorkflowEngine } from '../workflows/types.ts';
 import type { Notifier, RequestEventType } from './notifier.ts';
 import type { RedisRequestStore } from './request-store.ts';
@@ -111,9 +112,12 @@ export class RevocationService implements Intake {
 
     if (stored.state === 'pending_approval') {
       await this.o.queues.scheduleExpiry(id, Date.parse(stored.approvalExpiresAt!) - now.getTime());
+      await this.durable();
       return { request: stored, duplicate: false };
     }
-    return { request: await this.release(stored, decision.graceMs), duplicate: false };
+    const released = await this.release(stored, decision.graceMs);
+    await this.durable();
+    return { request: released, duplicate: false };
   }
 
   async approve(requestId: string, approver: Actor): Promise<RequestRecord> {
@@ -140,6 +144,7 @@ export class RevocationService implements Intake {
           required: res.record.requiredApprovals,
         });
         await this.announce('request.approval_recorded', res.record);
+        await this.durable();
         return res.record;
       case 'approved': {
         await this.audit('request.approval_recorded', approver, res.record, {
@@ -154,7 +159,9 @@ export class RevocationService implements Intake {
           scope: res.record.target.kind,
           requestedBy: res.record.requestedBy,
         });
-        return this.release(res.record, decision.graceMs);
+        const released = await this.release(res.record, decision.graceMs);
+        await this.durable();
+        return released;
       }
     }
   }
@@ -177,6 +184,7 @@ export class RevocationService implements Intake {
     await this.record('request.denied', res.record, approver, { reason });
     this.o.metrics.outcomes.inc({ outcome: 'denied', scope: res.record.target.kind });
     await this.announce('request.denied', res.record);
+    await this.durable();
     return res.record;
   }
 
@@ -194,6 +202,7 @@ export class RevocationService implements Intake {
     await this.record('request.cancelled', res.record, actor, { reason });
     this.o.metrics.outcomes.inc({ outcome: 'cancelled', scope: res.record.target.kind });
     await this.announce('request.cancelled', res.record);
+    await this.durable();
     return res.record;
   }
 
@@ -226,7 +235,17 @@ export class RevocationService implements Intake {
       `${requestId}:rescheduled:${effectiveAt}`,
     );
     await this.announce('request.scheduled', res.record);
+    await this.durable();
     return res.record;
+  }
+
+  /**
+   * The caller (Slack, an HR vendor, a SCIM client, the CLI) is about to be told this happened: wait for
+   * the replicas REDIS_MIN_REPLICAS_ACK asks for, so a failover cannot take it back. All of this process's
+   * writes go through the one shared connection, so one WAIT covers them.
+   */
+  private durable(): Promise<void> {
+    return confirmReplicated(this.o.redis);
   }
 
   get(requestId: string): Promise<RequestRecord | undefined> {
