@@ -91,6 +91,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const audit = new RedisAuditLog({ redis, prefix });
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
+  // A queue without an 'error' listener prints raw stacks while Redis is away (a failover, a restart);
+  // they reconnect by themselves, so this is a warning in the log.
+  for (const q of queues.all) {
+    q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue: redis connection error'));
+  }
   const notifiers: Notifier[] = [new LogNotifier(logger.child({ component: 'notifier' }))];
   // Slack messages are queued (slack-outbox) from any process; the worker role sends them.
   const slack = config.SLACK_BOT_TOKEN

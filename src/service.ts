@@ -33,6 +33,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
   const { config, logger } = rt;
   const prefix = config.REVOKER_PREFIX;
   const hrQueue = createHrEventQueue({ connection: rt.redis, prefix });
+  hrQueue.on('error', (err) => logger.warn({ err: err.message }, 'hr queue: redis connection error'));
   const closers: Array<(graceMs: number) => Promise<void>> = [];
   let http: RunningHttpServer | undefined;
   let workers: PipelineWorkers | undefined;
