@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { register as registerAudit } from './cli/audit.ts';
 import { register as registerDemo } from './cli/demo.ts';
+import { register as registerDoctor } from './cli/doctor.ts';
 import { register as registerHr } from './cli/hr.ts';
 import { register as registerIdaas } from './cli/idaas.ts';
 import { register as registerRevoke } from './cli/revoke.ts';
@@ -28,6 +29,7 @@ for (const register of [
   registerWorkflows,
   registerHr,
   registerDemo,
+  registerDoctor,
 ]) {
   register(program);
 }
