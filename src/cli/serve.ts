@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig } from '../config.ts';
-import { ConfigError, ValidationError } from '../domain/errors.ts';
 import { findContradiction, summarize } from '../doctor/config-checks.ts';
-import { loadWorkflows } from '../workflows/loader.ts';
+import { ConfigError, ValidationError } from '../domain/errors.ts';
 import { createRuntime } from '../runtime.ts';
 import { startService } from '../service.ts';
+import { loadWorkflows } from '../workflows/loader.ts';
 
 const RoleSchema = z.enum(['all', 'web', 'worker']);
 

@@ -51,7 +51,7 @@ export function redisOptions(settings: RedisSettings, options: ConnectOptions = 
   }
   const ca = settings.REDIS_TLS_CA ? readCa(settings.REDIS_TLS_CA) : undefined;
   const tls: ConnectionOptions | undefined =
-    url.protocol === 'rediss:' ? { ...(ca ? { ca } : {}), servername: url.hostname } : undefined;
+    url.protocol === 'rediss:' ? { ...(ca ? { ca } : {}) } : undefined;
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) throw new ConfigError('REDIS_URL', 'the path must be a db number');
   const command = options.purpose === 'command';
