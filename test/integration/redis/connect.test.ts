@@ -1,11 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
+import { createHrEventQueue } from '../../../src/hr/hr-event-queue.ts';
+import { createHrRouter } from '../../../src/hr/hr-router.ts';
 import { connectRedis, redisOptions } from '../../../src/redis/connect.ts';
 import { confirmReplicated } from '../../../src/redis/durability.ts';
+import { HR_TEST_SECRETS, signHrDelivery } from '../../helpers/hr-signing.ts';
+import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 import { freePort, RedisServer } from '../../helpers/redis-server.ts';
 
 /** The one connection factory: TLS against a real redis-server with a test CA, Sentinel options, WAIT. */
@@ -162,6 +168,43 @@ describe('connectRedis', () => {
       await expect(confirmReplicated(single)).resolves.toBeUndefined();
       single.disconnect();
     } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('an HR delivery no replica confirmed is answered 503 (the vendor retries), not 202', async () => {
+    const redis = connectRedis(
+      loadConfig({ REDIS_URL: server.url, REDIS_MIN_REPLICAS_ACK: '1', REDIS_WAIT_TIMEOUT_MS: '50' }),
+    );
+    const queue = createHrEventQueue({ connection: redis, prefix: 'revoker-test-wait' });
+    const app = express().use(
+      '/webhooks/hr',
+      createHrRouter({
+        secrets: { standard: HR_TEST_SECRETS.standard! },
+        queue,
+        audit: new MemoryAuditLog(),
+      }),
+    );
+    const http = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => http.once('listening', resolve));
+    try {
+      const body = JSON.stringify({
+        type: 'employee.terminated',
+        data: { employeeId: 'E1', email: 'alice@example.com' },
+      });
+      const res = await fetch(
+        `http://127.0.0.1:${(http.address() as AddressInfo).port}/webhooks/hr/standard`,
+        {
+          method: 'POST',
+          headers: signHrDelivery('standard', HR_TEST_SECRETS.standard!, body),
+          body,
+        },
+      );
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ error: 'enqueue_failed' });
+    } finally {
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await queue.close();
       redis.disconnect();
     }
   });
