@@ -20,7 +20,8 @@ const optionalUrl = () =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
     .pipe(z.url().optional());
-const idList = z
+/** `a, b,c` → ['a', 'b', 'c']; unset or blank → []. */
+const commaList = z
   .string()
   .optional()
   .transform((v) =>
@@ -28,8 +29,15 @@ const idList = z
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'must be Slack user (U…/W…) or user-group (S…) ids')));
+  );
+const idList = commaList.pipe(
+  z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'must be Slack user (U…/W…) or user-group (S…) ids')),
+);
+/** `true`/`false`/`1`/`0`, default false. */
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 
 /** Every environment variable Revoker reads (DESIGN §4), with its default. */
 export const EnvSchema = z.object({
@@ -37,24 +45,14 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: url('redis://127.0.0.1:6379'),
   /** Sentinel mode: `host:port,host:port,…`; the master's address comes from them (REDIS_URL keeps password, db, TLS). */
-  REDIS_SENTINELS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port[,host:port…]'))),
+  REDIS_SENTINELS: commaList.pipe(
+    z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port[,host:port…]')),
+  ),
   /** The master's name in Sentinel (`sentinel monitor <name> …`); required with REDIS_SENTINELS. */
   REDIS_SENTINEL_NAME: optionalString,
   REDIS_SENTINEL_PASSWORD: optionalString,
   /** Talk TLS to the sentinels too (the data nodes use TLS when REDIS_URL is `rediss://`). */
-  REDIS_SENTINEL_TLS: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  REDIS_SENTINEL_TLS: flag,
   /** PEM file of the CA that signed the Redis (and sentinels') TLS certificates. */
   REDIS_TLS_CA: optionalString,
   /** Replicas that must hold a write before anyone outside is told it succeeded (Redis `WAIT`). */
@@ -120,10 +118,7 @@ export const EnvSchema = z.object({
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
   /** Let the dashboard retry / remove jobs (read-only by default). */
-  ADMIN_DASHBOARD_WRITE: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  ADMIN_DASHBOARD_WRITE: flag,
   SCIM_TOKEN: optionalString,
   WORKFLOWS_DIR: z.string().default('./workflows'),
 });

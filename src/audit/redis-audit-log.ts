@@ -309,7 +309,10 @@ export class RedisAuditLog implements AuditLog {
           results[index] = { ...entries[i]!, id: reply[i + 1]! };
         });
         this.#head = prev;
-        // An entry is a fact others rely on: it must survive a failover before append resolves.
+        // An entry is a fact others rely on: it must survive a failover before append resolves. Without the
+        // connection check the intake and HR paths make: a worker's entries are followed by its job's
+        // completion on the same connection, so a failover that loses them loses that too and the job runs
+        // again (failing the job here instead strands it when the failover also lost its lock).
         await confirmReplicated(this.#redis);
         return results;
       }

@@ -1,6 +1,6 @@
 import { type ConnectionOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { confirmReplicated } from '../redis/durability.ts';
+import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import { sha256Hex } from './crypto.ts';
 import type { HrEvent } from './hr-event.ts';
 
@@ -55,6 +55,7 @@ export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promi
   // BullMQ 6 types its client as its own IRedisClient (ioredis, node-redis or Bun); ours is ioredis.
   const client = (await queue.getBackend().client) as unknown as Redis;
   const marker = `${queue.opts.prefix ?? 'bull'}:${queue.name}:delivery:${jobId}`;
+  const mark = durabilityMark(client);
   // Sent together on one connection (the SET first, so Redis runs it first): the delivery waits one
   // round trip instead of two (this is the webhook intake's hot path). Always add, even when the marker
   // existed: a first attempt may have set it and then failed to add. Either failing fails the delivery
@@ -64,6 +65,6 @@ export async function enqueueHrEvent(queue: HrEventQueue, event: HrEvent): Promi
     queue.add(event.kind, event, { jobId }),
   ]);
   // The vendor is about to hear 202: the job must survive a failover (REDIS_MIN_REPLICAS_ACK).
-  await confirmReplicated(client);
+  await confirmReplicated(client, mark);
   return first === 'OK' ? 'accepted' : 'duplicate';
 }

@@ -15,7 +15,7 @@ import type { IdentityProvider, RevocationPlan } from '../identity/port.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RevocationQueues } from '../queue/revocation-queues.ts';
-import { confirmReplicated } from '../redis/durability.ts';
+import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import type { WorkflowDecision, WorkflowEngine } from '../workflows/types.ts';
 import type { Notifier, RequestEventType } from './notifier.ts';
 import type { RedisRequestStore } from './request-store.ts';
@@ -75,6 +75,7 @@ export class RevocationService implements Intake {
   }
 
   async submit(raw: SubmitInput): Promise<SubmitResult> {
+    const mark = durabilityMark(this.o.redis);
     const parsed = SubmitInputSchema.safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
@@ -83,7 +84,12 @@ export class RevocationService implements Intake {
     const input = parsed.data as SubmitInput;
     const id = requestIdFor(input.idempotencyKey);
     const existing = await this.o.store.get(id);
-    if (existing) return { request: existing, duplicate: true };
+    if (existing) {
+      // A retry after a 503 (too few replicas) finds the first attempt's record: it is acknowledged now,
+      // so it must be replicated now.
+      await this.durable(mark);
+      return { request: existing, duplicate: true };
+    }
 
     const decision = await this.o.workflows.decide({
       source: input.source,
@@ -99,7 +105,10 @@ export class RevocationService implements Intake {
     const { impact, targetName } = await this.lookUp(input.target, input.impact);
     const record = this.newRecord(id, input, decision, now, impact, targetName);
     const [stored, created] = await this.o.store.create(record);
-    if (!created) return { request: stored, duplicate: true };
+    if (!created) {
+      await this.durable(mark);
+      return { request: stored, duplicate: true };
+    }
 
     this.o.metrics.requests.inc({ source: stored.source, scope: stored.target.kind });
     await this.record('request.created', stored, actorOf(stored.requestedBy), {
@@ -112,15 +121,16 @@ export class RevocationService implements Intake {
 
     if (stored.state === 'pending_approval') {
       await this.o.queues.scheduleExpiry(id, Date.parse(stored.approvalExpiresAt!) - now.getTime());
-      await this.durable();
+      await this.durable(mark);
       return { request: stored, duplicate: false };
     }
     const released = await this.release(stored, decision.graceMs);
-    await this.durable();
+    await this.durable(mark);
     return { request: released, duplicate: false };
   }
 
   async approve(requestId: string, approver: Actor): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const rec = await this.mustGet(requestId);
     const allowed = await this.o.workflows.canApprove(decisionOf(rec), rec.requestedBy, approver);
     if (!allowed.ok) {
@@ -144,7 +154,7 @@ export class RevocationService implements Intake {
           required: res.record.requiredApprovals,
         });
         await this.announce('request.approval_recorded', res.record);
-        await this.durable();
+        await this.durable(mark);
         return res.record;
       case 'approved': {
         await this.audit('request.approval_recorded', approver, res.record, {
@@ -160,13 +170,14 @@ export class RevocationService implements Intake {
           requestedBy: res.record.requestedBy,
         });
         const released = await this.release(res.record, decision.graceMs);
-        await this.durable();
+        await this.durable(mark);
         return released;
       }
     }
   }
 
   async deny(requestId: string, approver: Actor, reason: string): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const rec = await this.mustGet(requestId);
     const allowed = await this.o.workflows.canApprove(decisionOf(rec), rec.requestedBy, approver);
     // The requester may always withdraw their own request; others must be approvers.
@@ -184,11 +195,12 @@ export class RevocationService implements Intake {
     await this.record('request.denied', res.record, approver, { reason });
     this.o.metrics.outcomes.inc({ outcome: 'denied', scope: res.record.target.kind });
     await this.announce('request.denied', res.record);
-    await this.durable();
+    await this.durable(mark);
     return res.record;
   }
 
   async cancel(requestId: string, actor: Actor, reason: string): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const res = await this.o.store.transition(requestId, ['pending_approval', 'scheduled'], 'cancelled', {
       denial: { by: actor.id, name: actor.name, at: this.clock().toISOString(), reason },
     });
@@ -202,11 +214,12 @@ export class RevocationService implements Intake {
     await this.record('request.cancelled', res.record, actor, { reason });
     this.o.metrics.outcomes.inc({ outcome: 'cancelled', scope: res.record.target.kind });
     await this.announce('request.cancelled', res.record);
-    await this.durable();
+    await this.durable(mark);
     return res.record;
   }
 
   async reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const when = Date.parse(effectiveAt);
     if (Number.isNaN(when)) throw new ValidationError(`effectiveAt is not a date: ${effectiveAt}`);
     const current = await this.mustGet(requestId);
@@ -235,17 +248,18 @@ export class RevocationService implements Intake {
       `${requestId}:rescheduled:${effectiveAt}`,
     );
     await this.announce('request.scheduled', res.record);
-    await this.durable();
+    await this.durable(mark);
     return res.record;
   }
 
   /**
    * The caller (Slack, an HR vendor, a SCIM client, the CLI) is about to be told this happened: wait for
    * the replicas REDIS_MIN_REPLICAS_ACK asks for, so a failover cannot take it back. All of this process's
-   * writes go through the one shared connection, so one WAIT covers them.
+   * writes go through the one shared connection; `mark` (taken before them) tells whether it stayed on one
+   * server meanwhile.
    */
-  private durable(): Promise<void> {
-    return confirmReplicated(this.o.redis);
+  private durable(mark: number): Promise<void> {
+    return confirmReplicated(this.o.redis, mark);
   }
 
   get(requestId: string): Promise<RequestRecord | undefined> {

@@ -16,6 +16,7 @@ export type RedisSettings = Pick<
   | 'REDIS_TLS_CA'
   | 'REDIS_MIN_REPLICAS_ACK'
   | 'REDIS_WAIT_TIMEOUT_MS'
+  | 'REVOKER_PREFIX'
 >;
 
 export interface ConnectOptions {
@@ -40,6 +41,7 @@ export function connectRedis(settings: RedisSettings, options: ConnectOptions = 
   setDurability(redis, {
     replicas: settings.REDIS_MIN_REPLICAS_ACK,
     timeoutMs: settings.REDIS_WAIT_TIMEOUT_MS,
+    fenceKey: `${settings.REVOKER_PREFIX}:replication-fence`,
   });
   return redis;
 }
@@ -80,8 +82,9 @@ export function redisOptions(settings: RedisSettings, options: ConnectOptions = 
     ...(settings.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: settings.REDIS_SENTINEL_PASSWORD } : {}),
     ...(tls ? { tls } : {}),
     ...(settings.REDIS_SENTINEL_TLS ? { enableTLSForSentinelMode: true, sentinelTLS: ca ? { ca } : {} } : {}),
-    // Subscribes to the sentinels' +switch-master, so clients move as soon as a replica is promoted.
-    failoverDetector: true,
+    // No `failoverDetector`: its +switch-master handler disconnects a client that is still asking the
+    // sentinels for a master, which ends that client for good ("Connection is closed"; seen in the failover
+    // test). A dead or demoted primary closes its connections anyway (and READONLY reconnects, above).
     sentinelRetryStrategy: command
       ? (times) => (times > 3 ? null : 200)
       : (times) => Math.min(times * 100, 1000),

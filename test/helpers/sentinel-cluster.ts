@@ -101,6 +101,14 @@ export class SentinelCluster {
     );
   }
 
+  /** Bytes of the replication stream `node` (a master) has that its first replica has not acknowledged. */
+  async replicationLag(node: RedisServer): Promise<number | undefined> {
+    const info = await this.withNode(node, (r) => r.info('replication')).catch(() => '');
+    const master = /master_repl_offset:(\d+)/.exec(info)?.[1];
+    const replica = /slave0:.*offset=(\d+)/.exec(info)?.[1];
+    return master && replica ? Number(master) - Number(replica) : undefined;
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.sentinels, ...this.nodes].map((s) => s.stop()));
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import type { IssuedTokens } from '../../../src/idaas/index.ts';
@@ -50,6 +51,8 @@ interface Figures {
   answered: number;
   refusals: number;
   failoverMs: number;
+  /** Replication bytes the replica had not acknowledged when the primary was killed. */
+  lagAtKill: number | undefined;
   replicaBackMs: number;
   appState: string;
   appRevoked: number;
@@ -78,7 +81,7 @@ async function scenario(replicasAck: number, settleMs: number): Promise<Figures>
     REDIS_SENTINELS: cluster.sentinelList,
     REDIS_SENTINEL_NAME: SENTINEL_MASTER,
     REDIS_MIN_REPLICAS_ACK: String(replicasAck),
-    REDIS_WAIT_TIMEOUT_MS: '500',
+    REDIS_WAIT_TIMEOUT_MS: '2000',
     REVOKER_PREFIX: randomPrefix('failover'),
     PORT: '0',
     HOST: '127.0.0.1',
@@ -90,12 +93,19 @@ async function scenario(replicasAck: number, settleMs: number): Promise<Figures>
     IDP_RATE_LIMIT: '250',
     WORKER_CONCURRENCY: '16',
   };
-  const rt = await createRuntime(loadConfig(env), { env, logger: silentLogger });
+  const rt = await createRuntime(loadConfig(env), {
+    env,
+    logger: process.env.FAILOVER_DEBUG
+      ? pino({ level: 'debug' }, pino.destination(process.env.FAILOVER_DEBUG))
+      : silentLogger,
+  });
   const service = await startService(rt, {
     role: 'all',
     port: 0,
-    lockDurationMs: 2000,
-    stalledIntervalMs: 1000,
+    // Longer than a failover (a lock that lapses meanwhile makes its job count as stalled, and BullMQ fails a
+    // job that stalls twice), short enough that a job whose completion the failover lost returns soon.
+    lockDurationMs: 8000,
+    stalledIntervalMs: 2000,
   });
   running = { rt, service };
   const idaas = rt.idaas!;
@@ -161,6 +171,7 @@ async function scenario(replicasAck: number, settleMs: number): Promise<Figures>
     5,
   );
   const primary = await cluster.master();
+  const lagAtKill = await cluster.replicationLag(primary);
   const killedAt = Date.now();
   await primary.kill();
   const promoted = await cluster.awaitPromotion(primary);
@@ -211,6 +222,7 @@ async function scenario(replicasAck: number, settleMs: number): Promise<Figures>
     answered: answered.length,
     refusals: deliveries.reduce((n, d) => n + d.refusals, 0),
     failoverMs,
+    lagAtKill,
     replicaBackMs,
     appState: appRecord?.state ?? 'missing',
     appRevoked: appRecord?.result?.revoked ?? 0,
@@ -229,6 +241,7 @@ function report(label: string, f: Figures): void {
       `revoked: ${f.tokensRevokedAtIdp}/${GRANTS * 2} batch tokens (request ${f.appState}, ${f.appRevoked}), ` +
       `deliveries without their revocation: ${f.lostDeliveries.length}; ` +
       `audited exactly once: ${f.audited}, twice: ${f.auditedTwice}, missing: ${f.notAudited}; chain ${f.chain}; ` +
+      `replica behind by ${f.lagAtKill ?? '?'} bytes at the kill; ` +
       `failover (kill → replica promoted): ${f.failoverMs} ms, replica back in sync: ${f.replicaBackMs} ms`,
   );
 }

@@ -145,7 +145,6 @@ describe('connectRedis', () => {
       db: 3,
       sentinelPassword: 'sentinel-pass',
       enableTLSForSentinelMode: true,
-      failoverDetector: true,
       maxRetriesPerRequest: null,
     });
     expect(o.tls?.ca).toContain('BEGIN CERTIFICATE');
