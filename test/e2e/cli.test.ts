@@ -87,7 +87,9 @@ describe('revoker revoke (CLI)', () => {
     expect(token.stderr).toContain('needs --user');
   });
 
-  it('--wait talks to people: requested, progress, outcome, and no JSON log line without LOG_LEVEL', async () => {
+  it('--wait talks to people: requested, progress, outcome, and no JSON log line without LOG_LEVEL', {
+    timeout: 60_000,
+  }, async () => {
     await t.idaas.mintTokens({ user: 'alice', application: 'expense-portal', count: 3 });
     const run = await revoker(['revoke', 'user', 'alice@example.com', '--wait'], { LOG_LEVEL: undefined });
     expect(run.code).toBe(0);
@@ -99,7 +101,9 @@ describe('revoker revoke (CLI)', () => {
     expect(jsonish).toEqual([]);
   });
 
-  it('--json prints one machine-readable result and nothing else on stdout', async () => {
+  it('--json prints one machine-readable result and nothing else on stdout', {
+    timeout: 60_000,
+  }, async () => {
     await t.idaas.mintTokens({ user: 'carol', application: 'expense-portal' });
     const run = await revoker(['revoke', 'user', 'carol@example.com', '--wait', '--json'], {
       LOG_LEVEL: undefined,
@@ -118,7 +122,7 @@ describe('revoker revoke (CLI)', () => {
 });
 
 describe('revoker --version', () => {
-  it('prints the package version', async () => {
+  it('prints the package version', { timeout: 60_000 }, async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     const run = await revoker(['--version']);
     expect(run.code).toBe(0);

@@ -67,7 +67,7 @@ async function slack(scopes: string[], notifyMember: boolean): Promise<string> {
 
 async function run(args: string[], env: Record<string, string>) {
   const p = new WorkerProcess({ args, env });
-  const exit = await p.waitForExit(30_000);
+  const exit = await p.waitForExit(50_000);
   return { code: exit.code, stdout: p.stdout, stderr: p.stderr };
 }
 
@@ -143,7 +143,7 @@ describe('revoker doctor', () => {
 });
 
 describe('revoker serve at start', () => {
-  it('refuses to start on a contradiction, with one line', { timeout: 30_000 }, async () => {
+  it('refuses to start on a contradiction, with one line', { timeout: 60_000 }, async () => {
     const r = await run(['serve'], {
       REDIS_URL: goodRedis.url,
       SLACK_SIGNING_SECRET: 'a-signing-secret',
@@ -155,7 +155,7 @@ describe('revoker serve at start', () => {
   });
 
   it('logs the configuration summary: IdP, Slack mode, HR sources, workflows', {
-    timeout: 30_000,
+    timeout: 60_000,
   }, async () => {
     const p = new WorkerProcess({
       args: ['serve', '--role', 'worker'],
@@ -169,7 +169,7 @@ describe('revoker serve at start', () => {
       },
     });
     try {
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 45_000;
       let summary: Record<string, unknown> | undefined;
       while (!summary && Date.now() < deadline && p.running) {
         summary = p.logLines().find((l) => l.msg === 'revoker configuration');
