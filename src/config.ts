@@ -34,12 +34,32 @@ const commaList = z
 const idList = commaList.pipe(
   z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'must be Slack user (U…/W…) or user-group (S…) ids')),
 );
+/** `true`/`false`/`1`/`0`, default false. */
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 
 /** Every environment variable Revoker reads (DESIGN §4), with its default. */
 export const EnvSchema = z.object({
   NODE_ENV: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: url('redis://127.0.0.1:6379'),
+  /** Sentinel mode: `host:port,host:port,…`; the master's address comes from them (REDIS_URL keeps password, db, TLS). */
+  REDIS_SENTINELS: commaList.pipe(
+    z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port[,host:port…]')),
+  ),
+  /** The master's name in Sentinel (`sentinel monitor <name> …`); required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: optionalString,
+  REDIS_SENTINEL_PASSWORD: optionalString,
+  /** Talk TLS to the sentinels too (the data nodes use TLS when REDIS_URL is `rediss://`). */
+  REDIS_SENTINEL_TLS: flag,
+  /** PEM file of the CA that signed the Redis (and sentinels') TLS certificates. */
+  REDIS_TLS_CA: optionalString,
+  /** Replicas that must hold a write before anyone outside is told it succeeded (Redis `WAIT`). */
+  REDIS_MIN_REPLICAS_ACK: z.coerce.number().int().min(0).max(16).default(0),
+  /** How long a write may wait for those replicas before the caller is answered 503. */
+  REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** Prefix of every Redis key Revoker writes (BullMQ queues, audit, requests). */
   REVOKER_PREFIX: z
     .string()
@@ -110,10 +130,7 @@ export const EnvSchema = z.object({
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
   /** Let the dashboard retry / remove jobs (read-only by default). */
-  ADMIN_DASHBOARD_WRITE: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  ADMIN_DASHBOARD_WRITE: flag,
   SCIM_TOKEN: optionalString,
   /** New Slack requests one requester may make per minute (approval fatigue); 0 = no limit. */
   REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(10),
@@ -190,6 +207,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'ENTRA_CLIENT_SECRET',
       'is required when IDP=entra (or ENTRA_CLIENT_CERTIFICATE_PATH)',
     );
+  }
+  if (cfg.REDIS_SENTINELS.length > 0 && !cfg.REDIS_SENTINEL_NAME) {
+    throw new ConfigError('REDIS_SENTINEL_NAME', 'is required when REDIS_SENTINELS is set');
   }
   if (cfg.IDAAS_URL && !cfg.IDAAS_ADMIN_TOKEN) {
     throw new ConfigError('IDAAS_ADMIN_TOKEN', 'is required when IDAAS_URL is set');

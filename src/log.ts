@@ -31,13 +31,15 @@ export const REDACT_PATHS = [
   '*.signature',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+/** `stderr`: log records go to stderr (a CLI command whose stdout is its result). */
+export function createLogger(options: { level?: string; name?: string; stderr?: boolean } = {}): Logger {
+  const settings = {
     name: options.name ?? 'revoker',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
-  });
+  };
+  return options.stderr ? pino(settings, pino.destination(2)) : pino(settings);
 }
 
 /** For tests and libraries that want no output. */

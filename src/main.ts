@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { register as registerAudit } from './cli/audit.ts';
 import { register as registerDemo } from './cli/demo.ts';
+import { register as registerDoctor } from './cli/doctor.ts';
 import { register as registerHr } from './cli/hr.ts';
 import { register as registerIdaas } from './cli/idaas.ts';
 import { register as registerRevoke } from './cli/revoke.ts';
@@ -8,8 +10,13 @@ import { register as registerServe } from './cli/serve.ts';
 import { register as registerWorkflows } from './cli/workflows.ts';
 import { isCodedError } from './domain/errors.ts';
 
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 /** `revoker` CLI. Each sub-command lives in src/cli/<name>.ts and registers itself. */
 const program = new Command('revoker')
+  .version(pkg.version, '-V, --version', 'print the version')
   .description('Revoke OAuth/OIDC tokens from Slack, HR webhooks, SCIM and the shell')
   .showHelpAfterError()
   .exitOverride();
@@ -22,6 +29,7 @@ for (const register of [
   registerWorkflows,
   registerHr,
   registerDemo,
+  registerDoctor,
 ]) {
   register(program);
 }

@@ -1,5 +1,5 @@
 import { WebClient } from '@slack/web-api';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import { RedisRefusalLog } from './audit/refusal-log.ts';
 import type { Config } from './config.ts';
@@ -15,6 +15,7 @@ import { RevocationService } from './intake/revocation-service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RevocationQueues } from './queue/revocation-queues.ts';
+import { connectRedis } from './redis/connect.ts';
 import { createSlackNotifications, type SlackNotifications } from './slack/index.ts';
 import { usergroupMembership } from './slack/usergroup-membership.ts';
 import { createWorkflowEngine } from './workflows/index.ts';
@@ -60,7 +61,7 @@ export interface RuntimeOptions {
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const metrics = createMetrics();
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = connectRedis(config);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = config.REVOKER_PREFIX;
 
@@ -109,6 +110,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   refusals.start();
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
+  // A queue without an 'error' listener prints raw stacks while Redis is away (a failover, a restart);
+  // they reconnect by themselves, so this is a warning in the log.
+  for (const q of queues.all) {
+    q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue: redis connection error'));
+  }
   const notifiers: Notifier[] = [new LogNotifier(logger.child({ component: 'notifier' }))];
   // Slack messages are queued (slack-outbox) from any process; the worker role sends them.
   const slack = config.SLACK_BOT_TOKEN

@@ -40,6 +40,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
     prefix,
     dedupeTtlSeconds: dedupeTtlSeconds(config.HR_REPLAY_WINDOW_SECONDS * 1000),
   });
+  hrQueue.on('error', (err) => logger.warn({ err: err.message }, 'hr queue: redis connection error'));
   const closers: Array<(graceMs: number) => Promise<void>> = [];
   let http: RunningHttpServer | undefined;
   let workers: PipelineWorkers | undefined;

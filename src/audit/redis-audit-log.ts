@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { TargetSchema } from '../domain/target.ts';
+import { confirmReplicated } from '../redis/durability.ts';
 import { type ArchiveHead, archiveFiles, readArchive, writeArchive } from './audit-archive.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { AuditEntry, AuditEntryInput, AuditLog, AuditVerifyResult } from './types.ts';
@@ -331,6 +332,11 @@ export class RedisAuditLog implements AuditLog {
           results[index] = { ...entries[i]!, id: reply[i + 1]! };
         });
         this.#head = prev;
+        // An entry is a fact others rely on: it must survive a failover before append resolves. Without the
+        // connection check the intake and HR paths make: a worker's entries are followed by its job's
+        // completion on the same connection, so a failover that loses them loses that too and the job runs
+        // again (failing the job here instead strands it when the failover also lost its lock).
+        await confirmReplicated(this.#redis);
         return results;
       }
       if (reply[0] === 'dup') {

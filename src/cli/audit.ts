@@ -1,12 +1,12 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { exportAudit } from '../audit/export.ts';
 import { RedisAuditLog } from '../audit/redis-audit-log.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { connectRedis } from '../redis/connect.ts';
 
 const ExportOptionsSchema = z.object({
   format: z.enum(['jsonl', 'csv'], { error: '--format must be jsonl or csv' }).default('jsonl'),
@@ -29,11 +29,7 @@ const ExportOptionsSchema = z.object({
 async function withAuditLog<T>(fn: (log: RedisAuditLog, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
   // A shell command should fail fast when Redis is down, not retry forever.
-  // The schema always fills REDIS_URL, but its inferred type still says optional.
-  const redis = new Redis(cfg.REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => (times > 3 ? null : 200),
-  });
+  const redis = connectRedis(cfg, { purpose: 'command' });
   try {
     return await fn(new RedisAuditLog({ redis, prefix: cfg.REVOKER_PREFIX }), cfg);
   } finally {

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
 import { ConfigError, ValidationError } from '../domain/errors.ts';
 import { AuthorizationFlowError, issueTokens } from '../idaas/authorization-code-flow.ts';
 import { loadDemoTenant, loadSeedFile, type Seed, startIdaas } from '../idaas/index.ts';
 import { createLogger } from '../log.ts';
+import { connectRedis } from '../redis/connect.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:4000';
 
@@ -52,12 +54,12 @@ async function serve(o: ServeOptions): Promise<void> {
     throw new ConfigError('--store', 'must be memory or redis');
   const logger = createLogger({ name: 'idaas' });
   const prefix = `${process.env.REVOKER_PREFIX ?? 'revoker'}:idaas`;
+  const redis = o.store === 'redis' ? connectRedis(loadConfig()) : undefined;
   const idaas = await startIdaas({
     port,
     host: o.host,
     ...(o.seed ? { seed: o.seed } : {}),
-    store:
-      o.store === 'redis' ? { redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix } : 'memory',
+    store: redis ? { redis, prefix } : 'memory',
     ...(process.env.IDAAS_ADMIN_TOKEN ? { adminToken: process.env.IDAAS_ADMIN_TOKEN } : {}),
     logger,
   });
@@ -70,6 +72,7 @@ async function serve(o: ServeOptions): Promise<void> {
     process.once('SIGTERM', stop);
   });
   await idaas.close();
+  redis?.disconnect();
 }
 
 async function issue(o: IssueOptions): Promise<void> {

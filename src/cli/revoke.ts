@@ -2,10 +2,12 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
 import { ConfigError, UnsupportedError, ValidationError } from '../domain/errors.ts';
+import { TERMINAL_STATES } from '../domain/request.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { RequestRecord } from '../intake/types.ts';
-import { createRuntime } from '../runtime.ts';
+import { createLogger } from '../log.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
 import { revokeLeaked } from './revoke-leaked.ts';
 
 const KINDS = { token: 'token', user: 'user', app: 'application', api: 'resourceServer' } as const;
@@ -19,6 +21,7 @@ interface RevokeOptions {
   key?: string;
   yes?: boolean;
   dryRun?: boolean;
+  json?: boolean;
 }
 
 /**
@@ -121,6 +124,7 @@ export function register(program: Command): void {
     .option('--key <idempotency-key>', 'same key ⇒ same request (safe to re-run)')
     .option('--yes', 'leaked: revoke without asking (needed when stdin carries the token)')
     .option('--dry-run', 'leaked: only show what introspection says')
+    .option('--json', 'print one JSON result (for scripts) instead of lines for people')
     .action(async (scope: string, ref: string | undefined, opts: RevokeOptions) => {
       if (scope === 'leaked') {
         if (ref !== undefined) {
@@ -141,7 +145,15 @@ export function register(program: Command): void {
           'is required for the CLI (the embedded IDaaS runs inside `revoker serve`; point the CLI at it with IDAAS_URL and IDAAS_ADMIN_TOKEN)',
         );
       }
-      const rt = await createRuntime(config, { embedIdaas: false });
+      // A person reads stdout: log records only when LOG_LEVEL asks for them, and then on stderr.
+      const logger = createLogger({
+        level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'silent',
+        stderr: true,
+      });
+      const rt = await createRuntime(config, { embedIdaas: false, logger });
+      const say = (line: string) => {
+        if (!opts.json) process.stdout.write(`${line}\n`);
+      };
       try {
         await refuseUnsupported(rt.idp, KINDS[scope as Kind]);
         const target = await resolveTarget(rt.idp, scope as Kind, ref, opts.user);
@@ -152,16 +164,60 @@ export function register(program: Command): void {
           source: 'cli',
           ...(opts.key ? { idempotencyKey: `cli:${opts.key}` } : {}),
         });
-        process.stdout.write(`${duplicate ? 'already requested' : 'requested'}: ${summary(request)}\n`);
-        if (!opts.wait) return;
+        say(`${duplicate ? 'already requested' : 'requested'}: ${summary(request)}`);
+        if (!opts.wait) {
+          if (opts.json) process.stdout.write(`${JSON.stringify(resultOf(request, duplicate))}\n`);
+          return;
+        }
         const workers = await rt.queues.idpCalls.getWorkersCount();
         if (workers === 0) process.stderr.write('warning: no worker is connected; start `revoker serve`\n');
-        const done = await rt.intake.waitForOutcome(request.id, Number(opts.timeout) * 1000);
-        process.stdout.write(`${summary(done)}\n`);
+        const done = await waitWithProgress(rt, request.id, Number(opts.timeout) * 1000, say);
+        if (opts.json) process.stdout.write(`${JSON.stringify(resultOf(done, duplicate))}\n`);
+        else say(summary(done));
         // 3: done, but the IdP could not show the result (0 verified, 1 failed, 2 bad input).
         if (done.state !== 'verified') process.exitCode = done.state === 'unverifiable' ? 3 : 1;
       } finally {
         await rt.close();
       }
     });
+}
+
+/** The one JSON document `--json` prints: what scripts need, no token values (there are none here). */
+function resultOf(rec: RequestRecord, duplicate: boolean) {
+  return {
+    id: rec.id,
+    state: rec.state,
+    duplicate,
+    target: rec.target,
+    progress: rec.progress,
+    ...(rec.result ? { result: rec.result } : {}),
+  };
+}
+
+/**
+ * Waits for a terminal state, telling the person how far it got whenever progress moves (`waitForOutcome`
+ * wakes on every state change; progress is polled between them).
+ */
+async function waitWithProgress(
+  rt: Runtime,
+  requestId: string,
+  timeoutMs: number,
+  say: (line: string) => void,
+): Promise<RequestRecord> {
+  const deadline = Date.now() + timeoutMs;
+  let shown = '';
+  for (;;) {
+    const left = deadline - Date.now();
+    const rec = await rt.intake
+      .waitForOutcome(requestId, Math.max(1, Math.min(left, 1000)))
+      .catch(async (err: unknown) => {
+        if (Date.now() >= deadline) throw err;
+        return rt.intake.get(requestId);
+      });
+    if (!rec) throw new ValidationError(`request ${requestId} disappeared`);
+    if (TERMINAL_STATES.includes(rec.state)) return rec;
+    const line = `${rec.state}: revoked ${rec.progress.done} of ${rec.progress.total}`;
+    if (line !== shown && rec.progress.total > 0) say(line);
+    shown = line;
+  }
 }

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig } from '../config.ts';
-import { ValidationError } from '../domain/errors.ts';
+import { findContradiction, summarize } from '../doctor/config-checks.ts';
+import { ConfigError, ValidationError } from '../domain/errors.ts';
 import { createRuntime } from '../runtime.ts';
 import { startService } from '../service.ts';
+import { loadWorkflows } from '../workflows/loader.ts';
 
 const RoleSchema = z.enum(['all', 'web', 'worker']);
 
@@ -17,7 +19,15 @@ export function register(program: Command): void {
       const role = RoleSchema.safeParse(opts.role);
       if (!role.success) throw new ValidationError(`--role must be all, web or worker (got "${opts.role}")`);
       const config = loadConfig();
+      // Settings that contradict each other stop start-up with one line (`revoker doctor` explains more).
+      const contradiction = findContradiction(config);
+      if (contradiction) throw new ConfigError(contradiction.variable, contradiction.message);
       const rt = await createRuntime(config);
+      // The same summary `revoker doctor` prints: which IdP, Slack mode, HR sources, workflows, Redis.
+      rt.logger.info(
+        { role: role.data, ...summarize(config, await loadWorkflows(config.WORKFLOWS_DIR, process.env)) },
+        'revoker configuration',
+      );
       const service = await startService(rt, { role: role.data });
       let stopping = false;
       const stop = async (signal: string) => {

@@ -20,6 +20,7 @@ export const ErrorCode = {
   SignatureInvalid: 'signature_invalid',
   SignatureStale: 'signature_stale',
   UnknownError: 'revoker_unknown_error',
+  RedisNotReplicated: 'redis_not_replicated',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

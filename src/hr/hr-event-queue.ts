@@ -1,5 +1,6 @@
 import { type ConnectionOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import { sha256Hex } from './crypto.ts';
 import type { HrEvent } from './hr-event.ts';
 
@@ -56,7 +57,8 @@ export type EnqueueStatus = 'accepted' | 'duplicate';
 /**
  * Durably enqueues `event` once. The job id is the dedupe key, so BullMQ itself refuses a second job
  * for a repeated delivery (even from concurrent requests); a `SET NX` marker beside it only tells the
- * caller which answer to give. Resolves after Redis acknowledged both.
+ * caller which answer to give. Resolves after Redis (and the replicas `REDIS_MIN_REPLICAS_ACK` asks for)
+ * acknowledged both.
  */
 export async function enqueueHrEvent(
   queue: HrEventQueue,
@@ -67,6 +69,7 @@ export async function enqueueHrEvent(
   // BullMQ 6 types its client as its own IRedisClient (ioredis, node-redis or Bun); ours is ioredis.
   const client = (await queue.getBackend().client) as unknown as Redis;
   const marker = `${queue.opts.prefix ?? 'bull'}:${queue.name}:delivery:${jobId}`;
+  const mark = durabilityMark(client);
   // Sent together on one connection (the SET first, so Redis runs it first): the delivery waits one
   // round trip instead of two (this is the webhook intake's hot path). Always add, even when the marker
   // existed: a first attempt may have set it and then failed to add. Either failing fails the delivery
@@ -75,5 +78,7 @@ export async function enqueueHrEvent(
     client.set(marker, '1', 'EX', ttlSeconds, 'NX'),
     queue.add(event.kind, event, { jobId }),
   ]);
+  // The vendor is about to hear 202: the job must survive a failover (REDIS_MIN_REPLICAS_ACK).
+  await confirmReplicated(client, mark);
   return first === 'OK' ? 'accepted' : 'duplicate';
 }

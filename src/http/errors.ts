@@ -51,6 +51,8 @@ const CODED_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.InvalidTransition]: 409,
   [ErrorCode.Unsupported]: 422,
   [ErrorCode.RateLimited]: 429,
+  // Too few replicas confirmed the write: retry later (it may not survive a failover yet).
+  [ErrorCode.RedisNotReplicated]: 503,
 };
 
 interface HttpErrorLike {

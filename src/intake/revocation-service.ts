@@ -22,6 +22,7 @@ import type { IdentityProvider, RevocationPlan } from '../identity/port.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RevocationQueues } from '../queue/revocation-queues.ts';
+import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import type { WorkflowDecision, WorkflowEngine } from '../workflows/types.ts';
 import type { Notifier, RequestEventType } from './notifier.ts';
 import type { RedisRequestStore } from './request-store.ts';
@@ -119,6 +120,7 @@ export class RevocationService implements Intake {
   }
 
   async submit(raw: SubmitInput): Promise<SubmitResult> {
+    const mark = durabilityMark(this.o.redis);
     const parsed = SubmitInputSchema.safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
@@ -127,7 +129,12 @@ export class RevocationService implements Intake {
     const input = parsed.data as SubmitInput;
     if (input.idempotencyKey !== undefined) {
       const existing = await this.o.store.getByIdempotencyKey(input.idempotencyKey);
-      if (existing) return { request: existing, duplicate: true };
+      if (existing) {
+        // A retry after a 503 (too few replicas) finds the first attempt's record: it is acknowledged
+        // now, so it must be replicated now.
+        await this.durable(mark);
+        return { request: existing, duplicate: true };
+      }
     }
 
     let decision = await this.o.workflows.decide({
@@ -146,7 +153,10 @@ export class RevocationService implements Intake {
     const { impact, targetName } = await this.lookUp(input.target, input.impact);
     const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
     const [stored, created] = await this.o.store.create(record, input.idempotencyKey);
-    if (!created) return { request: stored, duplicate: true };
+    if (!created) {
+      await this.durable(mark);
+      return { request: stored, duplicate: true };
+    }
 
     this.o.metrics.requests.inc({ source: stored.source, scope: stored.target.kind });
     await this.record('request.created', stored, actorOf(stored.requestedBy), {
@@ -159,12 +169,16 @@ export class RevocationService implements Intake {
 
     if (stored.state === 'pending_approval') {
       await this.o.queues.scheduleExpiry(stored.id, Date.parse(stored.approvalExpiresAt!) - now.getTime());
+      await this.durable(mark);
       return { request: stored, duplicate: false };
     }
-    return { request: await this.release(stored, decision.graceMs), duplicate: false };
+    const released = await this.release(stored, decision.graceMs);
+    await this.durable(mark);
+    return { request: released, duplicate: false };
   }
 
   async approve(requestId: string, approver: Actor): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const rec = await this.mustGet(requestId);
     const allowed = await this.o.workflows.canApprove(decisionOf(rec), rec.requestedBy, approver);
     if (!allowed.ok) {
@@ -188,6 +202,7 @@ export class RevocationService implements Intake {
           required: res.record.requiredApprovals,
         });
         await this.announce('request.approval_recorded', res.record);
+        await this.durable(mark);
         return res.record;
       case 'approved': {
         await this.audit('request.approval_recorded', approver, res.record, {
@@ -202,12 +217,15 @@ export class RevocationService implements Intake {
           scope: res.record.target.kind,
           requestedBy: res.record.requestedBy,
         });
-        return this.release(res.record, decision.graceMs);
+        const released = await this.release(res.record, decision.graceMs);
+        await this.durable(mark);
+        return released;
       }
     }
   }
 
   async deny(requestId: string, approver: Actor, reason: string): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const rec = await this.mustGet(requestId);
     const allowed = await this.o.workflows.canApprove(decisionOf(rec), rec.requestedBy, approver);
     // The requester may always withdraw their own request; others must be approvers.
@@ -225,10 +243,12 @@ export class RevocationService implements Intake {
     await this.record('request.denied', res.record, approver, { reason });
     this.o.metrics.outcomes.inc({ outcome: 'denied', scope: res.record.target.kind });
     await this.announce('request.denied', res.record);
+    await this.durable(mark);
     return res.record;
   }
 
   async cancel(requestId: string, actor: Actor, reason: string): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const res = await this.o.store.transition(requestId, ['pending_approval', 'scheduled'], 'cancelled', {
       denial: { by: actor.id, name: actor.name, at: this.clock().toISOString(), reason },
     });
@@ -239,6 +259,7 @@ export class RevocationService implements Intake {
       );
     }
     await this.afterCancel(res.record, actor, reason);
+    await this.durable(mark);
     return res.record;
   }
 
@@ -333,6 +354,7 @@ export class RevocationService implements Intake {
       return refuse('you cannot cancel the revocation of your own access');
     }
     const required = rec.cancelApprovals ?? 2;
+    const mark = durabilityMark(this.o.redis);
     const res = await this.o.store.voteCancel(requestId, voter, required, this.clock());
     switch (res.outcome) {
       case 'missing':
@@ -348,16 +370,19 @@ export class RevocationService implements Intake {
       case 'recorded': {
         const votes = res.record.cancelVotes?.length ?? 0;
         await this.audit('request.cancel_requested', voter, res.record, { votes, required });
+        await this.durable(mark);
         return { request: res.record, cancelled: false, votes, required };
       }
       case 'cancelled': {
         await this.afterCancel(res.record, voter, 'cancelled from Slack during the grace window');
+        await this.durable(mark);
         return { request: res.record, cancelled: true, votes: required, required };
       }
     }
   }
 
   async reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord> {
+    const mark = durabilityMark(this.o.redis);
     const when = Date.parse(effectiveAt);
     if (Number.isNaN(when)) throw new ValidationError(`effectiveAt is not a date: ${effectiveAt}`);
     const current = await this.mustGet(requestId);
@@ -386,7 +411,18 @@ export class RevocationService implements Intake {
       `${requestId}:rescheduled:${effectiveAt}`,
     );
     await this.announce('request.scheduled', res.record);
+    await this.durable(mark);
     return res.record;
+  }
+
+  /**
+   * The caller (Slack, an HR vendor, a SCIM client, the CLI) is about to be told this happened: wait for
+   * the replicas REDIS_MIN_REPLICAS_ACK asks for, so a failover cannot take it back. All of this process's
+   * writes go through the one shared connection; `mark` (taken before them) tells whether it stayed on one
+   * server meanwhile.
+   */
+  private durable(mark: number): Promise<void> {
+    return confirmReplicated(this.o.redis, mark);
   }
 
   get(requestId: string): Promise<RequestRecord | undefined> {

@@ -65,6 +65,9 @@ export async function handleScimError(ctx: ScimContext, res: Response, err: unkn
     ctx.logger?.warn({ code: err.code }, 'SCIM: IdP call failed');
     return sendScimError(res, err.retryable ? 503 : 502, 'identity provider unavailable, retry later');
   }
+  if (isCodedError(err) && err.code === ErrorCode.RedisNotReplicated) {
+    return sendScimError(res, 503, 'not yet durable, retry later');
+  }
   if (isCodedError(err) && err.code === ErrorCode.ValidationError) {
     return rejectScim(ctx, res, 400, 'invalid_value', err.message, 'invalidValue');
   }

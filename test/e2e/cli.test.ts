@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, runRevoker } from '../helpers/cli.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
 
 /** The `revoker` CLI in a child process, against a running service (its Redis, workers and IDaaS). */
@@ -11,13 +12,31 @@ afterAll(async () => {
   await t?.close();
 });
 
-function revoker(args: string[]): Promise<CliRun> {
-  return runRevoker(args, {
+function revoker(
+  args: string[],
+  envOverride: Record<string, string | undefined> = { LOG_LEVEL: 'silent' },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
     REDIS_URL: t.rt.config.REDIS_URL,
     REVOKER_PREFIX: t.prefix,
     IDAAS_URL: t.idaas.url,
     IDAAS_ADMIN_TOKEN: t.idaas.adminToken,
-    LOG_LEVEL: 'silent',
+    ...envOverride,
+  };
+  for (const [k, v] of Object.entries(envOverride)) if (v === undefined) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/revoker.js', ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 
@@ -66,5 +85,47 @@ describe('revoker revoke (CLI)', () => {
     const token = await revoker(['revoke', 'token', 'tok_abc']);
     expect(token.code).toBe(2);
     expect(token.stderr).toContain('needs --user');
+  });
+
+  it('--wait talks to people: requested, progress, outcome, and no JSON log line without LOG_LEVEL', {
+    timeout: 60_000,
+  }, async () => {
+    await t.idaas.mintTokens({ user: 'alice', application: 'expense-portal', count: 3 });
+    const run = await revoker(['revoke', 'user', 'alice@example.com', '--wait'], { LOG_LEVEL: undefined });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^requested: req_\S+ \w+: all tokens of user usr_\S+$/);
+    expect(lines.at(-1)).toMatch(/^req_\S+ verified: all tokens of user usr_\S+ — revoked \d+, remaining 0$/);
+    for (const line of lines.slice(1, -1)) expect(line).toMatch(/^\w+: revoked \d+ of \d+$/);
+    const jsonish = `${run.stdout}\n${run.stderr}`.split('\n').filter((l) => l.trim().startsWith('{'));
+    expect(jsonish).toEqual([]);
+  });
+
+  it('--json prints one machine-readable result and nothing else on stdout', {
+    timeout: 60_000,
+  }, async () => {
+    await t.idaas.mintTokens({ user: 'carol', application: 'expense-portal' });
+    const run = await revoker(['revoke', 'user', 'carol@example.com', '--wait', '--json'], {
+      LOG_LEVEL: undefined,
+    });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      id: expect.stringMatching(/^req_/),
+      state: 'verified',
+      duplicate: false,
+      target: { kind: 'user' },
+      result: { ok: true, remaining: 0 },
+    });
+  });
+});
+
+describe('revoker --version', () => {
+  it('prints the package version', { timeout: 60_000 }, async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const run = await revoker(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(version);
   });
 });
