@@ -124,10 +124,9 @@ export class IdaasIdentityProvider implements IdentityProvider {
     const tokens = await this.listTokens(target);
     return {
       target,
-      // One precise call per listed token (resumable, audited one by one), then the bulk call as a sweep
-      // for tokens issued after this listing.
-      steps: tokens.map((t) => ({ kind: 'token', userId: t.userId, tokenId: t.id })),
-      sweep: target,
+      // The widest native call: one DELETE …/tokens revokes all of the user, application or resource
+      // server and answers which tokens it revoked. The listing above is the request's record.
+      steps: [target],
       tokens: tokens.map((t) => ({ id: t.id, userId: t.userId })),
       userCount: target.kind === 'user' ? 1 : new Set(tokens.map((t) => t.userId)).size,
       tokenCount: tokens.length,

@@ -62,7 +62,7 @@ describe('faults: the pipeline against the embedded IDaaS', () => {
     const others = await mintGrants(idaas, OTHER_APP, 200, ids);
     expect(new Set(inScope.map((t) => t.userId)).size).toBe(200);
     const otherIds = await listTokenIds(idaas, `/applications/${OTHER_APP}/tokens`);
-    await pipe.startWorkers({ concurrency: 20, rateLimitPerSecond: 1000 });
+    await pipe.startWorkers({ concurrency: 20 });
 
     const started = Date.now();
     const request = await submitApp(pipe);
@@ -86,7 +86,7 @@ describe('faults: the pipeline against the embedded IDaaS', () => {
     const { idaas, pipe } = await setup();
     const minted = await mintGrants(idaas, IN_SCOPE_APP, 150);
     const others = await mintGrants(idaas, OTHER_APP, 5);
-    await pipe.startWorkers({ concurrency: 10, rateLimitPerSecond: 100 });
+    await pipe.startWorkers({ concurrency: 10 });
 
     const request = await submitApp(pipe);
     // Mid-batch: some tokens revoked, most not.
@@ -129,8 +129,8 @@ describe('faults: the pipeline against the embedded IDaaS', () => {
     const { idaas, pipe } = await setup();
     const minted = await mintGrants(idaas, IN_SCOPE_APP, 200);
     // Two sets of workers (as two processes would run): BullMQ's limiter is global, 50/s between them.
-    await pipe.startWorkers({ concurrency: 10, rateLimitPerSecond: 50, workerName: 'rate-a' });
-    await pipe.startWorkers({ concurrency: 10, rateLimitPerSecond: 50, workerName: 'rate-b' });
+    await pipe.startWorkers({ concurrency: 10, workerName: 'rate-a' });
+    await pipe.startWorkers({ concurrency: 10, workerName: 'rate-b' });
     idaas.setFaults({ rateLimitPerSecond: 50 });
     const before = idaas.stats();
 
@@ -166,7 +166,7 @@ describe('faults: the pipeline against the embedded IDaaS', () => {
       idp: new IdaasIdentityProvider({ baseUrl: proxy.url, adminToken: idaas.adminToken }),
     });
     const minted = await mintGrants(idaas, IN_SCOPE_APP, 20);
-    await pipe.startWorkers({ concurrency: 10, rateLimitPerSecond: 1000 });
+    await pipe.startWorkers({ concurrency: 10 });
 
     const p = pipe;
     const results = await Promise.all(
