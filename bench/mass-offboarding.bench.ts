@@ -94,7 +94,14 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
   const accepted = answers.filter((s) => s === 202).length;
   if (accepted !== USERS) throw new Error(`${USERS - accepted} webhooks not accepted: ${answers.join(',')}`);
 
-  const done = await allFinished(svc, USERS, 600_000);
+  const rates: number[] = [];
+  let last = idaas.stats().calls;
+  const sampler = setInterval(() => {
+    const now = idaas.stats().calls;
+    rates.push(now - last);
+    last = now;
+  }, 5000);
+  const done = await allFinished(svc, USERS, 600_000).finally(() => clearInterval(sampler));
   const after = idaas.stats();
   idaas.setFaults({ rateLimitPerSecond: null });
   const lastVerified = Math.max(...done.map((r) => Date.parse(r.updatedAt)));
@@ -151,7 +158,8 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
   });
   process.stdout.write(
     `   ${done.length - failed.length}/${USERS} requests verified (${failed.length} failed); ${calls} admin calls, ` +
-      `${limited} answered 429; audit: ${audit}\n`,
+      `${limited} answered 429; audit: ${audit}\n` +
+      `   IdP calls per 5 s: ${rates.join(' ')}\n`,
   );
 }
 

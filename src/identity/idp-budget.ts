@@ -28,7 +28,8 @@ export interface IdpBudgetOptions {
  *   pause  no call before this (a 429 / 503 named the time)
  *   seen   an interactive call asked until this time (+ hold)
  *   slowu / slowi  until `slowu`, space calls at least `slowi` ms apart (the IdP reported little quota left)
- * Returns 0 when the caller may call now, else how many ms to wait before asking again.
+ * ARGV[6] permits are asked for at once (the waiters of one lane in this process): returns how many
+ * were granted now, and how many ms to wait before asking for the rest.
  */
 const ACQUIRE = `
 local t = redis.call('TIME')
@@ -43,24 +44,33 @@ local slowi = tonumber(h[6]) or 0
 local interval = tonumber(ARGV[2])
 local tol = tonumber(ARGV[3])
 local share = tonumber(ARGV[4])
+local want = tonumber(ARGV[6])
 if ARGV[1] == 'i' then
   seen = now + tonumber(ARGV[5])
   redis.call('HSET', KEYS[1], 'seen', seen)
 end
-if pause > now then return math.ceil(pause - now) end
+if pause > now then return {0, math.ceil(pause - now)} end
 if slowu > now and slowi > interval then interval = slowi end
-local a = math.max(tat, now)
-if a - now > tol then return math.max(1, math.ceil(a - now - tol)) end
 local limited = ARGV[1] == 'b' and seen > now and share > 0
-local b = 0
-if limited then
-  b = math.max(tatb, now)
-  if b - now > tol then return math.max(1, math.ceil(b - now - tol)) end
+local got = 0
+local wait = 0
+while got < want do
+  local a = math.max(tat, now)
+  if a - now > tol then wait = math.max(1, math.ceil(a - now - tol)); break end
+  if limited then
+    local b = math.max(tatb, now)
+    if b - now > tol then wait = math.max(1, math.ceil(b - now - tol)); break end
+    tatb = b + interval / (1 - share)
+  end
+  tat = a + interval
+  got = got + 1
 end
-redis.call('HSET', KEYS[1], 'tat', a + interval)
-if limited then redis.call('HSET', KEYS[1], 'tatb', b + interval / (1 - share)) end
-redis.call('PEXPIRE', KEYS[1], 3600000)
-return 0
+if got > 0 then
+  redis.call('HSET', KEYS[1], 'tat', tat)
+  if limited then redis.call('HSET', KEYS[1], 'tatb', tatb) end
+  redis.call('PEXPIRE', KEYS[1], 3600000)
+end
+return {got, wait}
 `;
 
 /** Extends the pause to now + ARGV[1] ms (never shortens it); returns the pause's end, in ms. */
@@ -169,32 +179,33 @@ export class IdpBudget {
     this.pumping = true;
     try {
       while (this.waiting.length > 0) {
-        const head = this.waiting[0]!;
+        const lane = this.waiting[0]!.lane;
+        // One Redis call for every waiter of the head's lane: a loaded machine's round trips do not cap
+        // the rate at one call per round trip.
+        let want = 0;
+        while (want < this.waiting.length && this.waiting[want]!.lane === lane) want++;
+        let granted: number;
         let wait: number;
         try {
-          wait = Number(
-            await this.o.redis.eval(
-              ACQUIRE,
-              1,
-              this.key,
-              head.lane === 'interactive' ? 'i' : 'b',
-              String(this.intervalMs),
-              String(this.toleranceMs),
-              String(this.share),
-              String(this.holdMs),
-            ),
-          );
+          const out = (await this.o.redis.eval(
+            ACQUIRE,
+            1,
+            this.key,
+            lane === 'interactive' ? 'i' : 'b',
+            String(this.intervalMs),
+            String(this.toleranceMs),
+            String(this.share),
+            String(this.holdMs),
+            String(want),
+          )) as [number, number];
+          [granted, wait] = [Number(out[0]), Number(out[1])];
         } catch (err) {
           // Redis unreachable: every waiter learns it (their jobs retry), none waits forever.
           for (const w of this.waiting.splice(0)) w.reject(err);
           return;
         }
-        if (wait <= 0) {
-          this.waiting.shift();
-          head.resolve();
-          continue;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(wait, MAX_POLL_MS)));
+        for (const w of this.waiting.splice(0, granted)) w.resolve();
+        if (granted < want) await new Promise((r) => setTimeout(r, Math.min(Math.max(1, wait), MAX_POLL_MS)));
       }
     } finally {
       this.pumping = false;

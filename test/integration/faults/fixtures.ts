@@ -100,6 +100,59 @@ export async function submitApp(
   return request;
 }
 
+/** `n` new users of the IDaaS, each holding one grant (access + refresh token) at IN_SCOPE_APP. */
+export async function leavers(idaas: Idaas, n: number): Promise<IssuedTokens[][]> {
+  const users = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      idaas.addUser({
+        userId: `leaver${i}`,
+        email: `leaver${i}@example.com`,
+        name: `Leaver ${i}`,
+        password: `password-${i}-xyz`,
+      }),
+    ),
+  );
+  return Promise.all(users.map((u) => idaas.mintTokens({ user: u.id, application: IN_SCOPE_APP })));
+}
+
+/** One user-scope request per leaver: a batch of offboardings, one bulk call each. */
+export async function submitUsers(pipe: Pipeline, batch: IssuedTokens[][]): Promise<RequestRecord[]> {
+  return Promise.all(
+    batch.map(
+      async (tokens) =>
+        (
+          await pipe.intake.submit({
+            target: { kind: 'user', userId: tokens[0]!.userId },
+            reason: 'fault test',
+            requestedBy: requester,
+            source: 'cli',
+          })
+        ).request,
+    ),
+  );
+}
+
+/** Tokens revoked so far over a batch of requests. */
+export async function revokedInBatch(pipe: Pipeline, requests: RequestRecord[]): Promise<number> {
+  const counts = await Promise.all(requests.map((r) => pipe.store.countRevoked(r.id)));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Every request of the batch verified, every token of its user audited exactly once, the chain intact. */
+export async function expectBatchDone(
+  pipe: Pipeline,
+  requests: RequestRecord[],
+  batch: IssuedTokens[][],
+  timeoutMs: number,
+): Promise<void> {
+  for (const [i, r] of requests.entries()) {
+    const done = await outcomeOf(pipe, r.id, timeoutMs);
+    expect(done.state, done.result?.error).toBe('verified');
+    expect(done.result).toMatchObject({ ok: true, revoked: tokenIds(batch[i]!).length, remaining: 0 });
+    await expectExactlyOnce(pipe, r.id, tokenIds(batch[i]!));
+  }
+}
+
 /** `token.revoked` entries of a request, counted per `detail.tokenId`. */
 export async function revokedPerToken(pipe: Pipeline, requestId: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
@@ -132,26 +185,35 @@ export { until } from '../../helpers/wait.ts';
  */
 export async function countingProxy(
   targetUrl: string,
-  options: { deleteDelayMs?: number } = {},
+  options: { deleteDelayMs?: number; deleteAnswerDelayMs?: number } = {},
 ): Promise<{
   url: string;
   counts: Map<string, number>;
+  /** Admin DELETEs the IDaaS has carried out whose answer the proxy is still holding back. */
+  heldAnswers(): number;
   close(): Promise<void>;
 }> {
   const target = new URL(targetUrl);
   const counts = new Map<string, number>();
+  let held = 0;
   const server = createServer((req, res) => {
     const key = `${req.method} ${(req.url ?? '').startsWith(ADMIN_PREFIX) ? 'admin' : 'oidc'}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const delay = key === 'DELETE admin' ? (options.deleteDelayMs ?? 0) : 0;
-    setTimeout(() => forward(req, res), delay);
+    const answerDelay = key === 'DELETE admin' ? (options.deleteAnswerDelayMs ?? 0) : 0;
+    setTimeout(() => forward(req, res, answerDelay), delay);
   });
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, answerDelay: number) => {
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        // The IdP has done the work; the caller hears of it only `answerDelay` ms later (or never, if it dies).
+        if (answerDelay > 0) held++;
+        setTimeout(() => {
+          if (answerDelay > 0) held--;
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        }, answerDelay);
       },
     );
     upstream.on('error', () => res.destroy());
@@ -162,6 +224,7 @@ export async function countingProxy(
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    heldAnswers: () => held,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
