@@ -16,6 +16,7 @@
  * tokens, without 3,000 browser logins. Sizes: BENCH_OFFBOARD_USERS (default 1000).
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import { signHrDelivery } from '../src/hr/signing.ts';
 import { ADMIN_PREFIX } from '../src/idaas/admin-contract.ts';
 import type { IssuedTokens } from '../src/idaas/index.ts';
@@ -72,6 +73,7 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
   idaas.setFaults({ rateLimitPerSecond: RATE });
   await svc.rt.budget.reset();
   const before = idaas.stats();
+  const cpu0 = process.cpuUsage();
   const started = Date.now();
   const answers = await Promise.all(
     Array.from({ length: USERS }, async (_, i) => {
@@ -103,6 +105,7 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
   }, 5000);
   const done = await allFinished(svc, USERS, 600_000).finally(() => clearInterval(sampler));
   const after = idaas.stats();
+  const cpu = process.cpuUsage(cpu0);
   idaas.setFaults({ rateLimitPerSecond: null });
   const lastVerified = Math.max(...done.map((r) => Date.parse(r.updatedAt)));
   const seconds = (lastVerified - started) / 1000;
@@ -159,7 +162,9 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
   process.stdout.write(
     `   ${done.length - failed.length}/${USERS} requests verified (${failed.length} failed); ${calls} admin calls, ` +
       `${limited} answered 429; audit: ${audit}\n` +
-      `   IdP calls per 5 s: ${rates.join(' ')}\n`,
+      `   IdP calls per 5 s: ${rates.join(' ')}\n` +
+      `   this process (service, workers, IDaaS, load): ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU ` +
+      `(${((cpu.user + cpu.system) / 1e3 / USERS).toFixed(0)} ms per offboarding); machine load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores\n`,
   );
 }
 

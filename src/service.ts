@@ -63,6 +63,8 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       redis: rt.redis,
       hrConfig: config.hr,
       logger,
+      // Each HR event makes one IdP call (the e-mail look-up) that waits for the shared budget.
+      concurrency: config.WORKER_CONCURRENCY,
     });
     rt.slack?.startWorker();
     const w = workers;

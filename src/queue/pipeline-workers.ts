@@ -82,9 +82,11 @@ export class PipelineWorkers {
       maxStalledCount: 10,
       settings: { backoffStrategy: backoffWithJitter },
     };
+    // Lifecycle jobs (plan, finalize) make half of an offboarding's IdP calls and mostly wait for the
+    // budget's permits: as many of them in flight as IdP calls, or they starve the budget.
     this.lifecycle = new Worker<RequestJob>(QUEUE.revocations, (job) => this.runLifecycle(job), {
       ...common,
-      concurrency: 5,
+      concurrency: Math.max(5, o.concurrency ?? 10),
     });
     this.calls = new Worker<IdpCallJob>(QUEUE.idpCalls, (job, token) => this.runCall(job, token), {
       ...common,
