@@ -88,7 +88,7 @@ async function midBatch(p: Pipeline, requests: RequestRecord[], min: number): Pr
 
 describe('faults: worker processes', () => {
   it('a worker SIGKILLed mid-batch of 250 offboardings: a fresh one finishes, each token audited once', {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const { idaas, pipe } = await setup();
     const batch = await leavers(idaas, 250);
@@ -121,7 +121,7 @@ describe('faults: worker processes', () => {
   });
 
   it('a worker SIGKILLed between bulk calls and their audit: the rerun reconciles, each token audited once', {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const { idaas, pipe } = await setup();
     const batch = await leavers(idaas, 40);
@@ -150,12 +150,12 @@ describe('faults: worker processes', () => {
   });
 
   it('three worker processes share a batch, with the same exactly-once result', {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const { idaas, pipe } = await setup();
     const batch = await leavers(idaas, 150);
     const workers = [worker(), worker(), worker()];
-    await Promise.all(workers.map((w) => w.waitUntilReady(pipe.queues.idpCalls)));
+    await Promise.all(workers.map((w) => w.waitUntilReady(pipe.queues.idpCalls, 45_000)));
     expect(await pipe.queues.idpCalls.getWorkersCount()).toBe(3);
 
     const started = Date.now();
@@ -174,7 +174,7 @@ describe('faults: worker processes', () => {
   });
 
   it('SIGTERM mid-batch: the worker exits 0 within its grace, another finishes, nothing lost', {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const { idaas, pipe } = await setup();
     const batch = await leavers(idaas, 250);
