@@ -21,7 +21,7 @@ import { signHrDelivery } from '../src/hr/signing.ts';
 import { ADMIN_PREFIX } from '../src/idaas/admin-contract.ts';
 import type { IssuedTokens } from '../src/idaas/index.ts';
 import type { RequestRecord } from '../src/intake/types.ts';
-import { printFigure, printHeader } from './lib.ts';
+import { print429Share, printFigure, printHeader } from './lib.ts';
 import { type BenchService, startBenchService } from './support-slack-hr.ts';
 
 const USERS = Number(process.env.BENCH_OFFBOARD_USERS ?? 1000);
@@ -150,15 +150,7 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
     target: { op: '<=', value: 1.1 },
     higherIsBetter: false,
   });
-  printFigure({
-    name: 'calls answered 429',
-    value: calls === 0 ? 0 : (100 * limited) / calls,
-    unit: '%',
-    baseline: 0,
-    baselineName: 'none',
-    target: { op: '<=', value: 2 },
-    higherIsBetter: false,
-  });
+  print429Share(calls, limited);
   process.stdout.write(
     `   ${done.length - failed.length}/${USERS} requests verified (${failed.length} failed); ${calls} admin calls, ` +
       `${limited} answered 429; audit: ${audit}\n` +

@@ -24,7 +24,7 @@ import type { RevokeResult } from '../src/identity/port.ts';
 import { MemoryIdp } from '../test/helpers/memory-idp.ts';
 import { createPipeline } from '../test/helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../test/helpers/redis.ts';
-import { printFigure, printHeader } from './lib.ts';
+import { print429Share, printFigure, printHeader } from './lib.ts';
 
 const PARTS = (process.env.BENCH_PIPELINE_PARTS ?? 'a,b').split(',').map((p) => p.trim());
 const TOKENS = Number(process.env.BENCH_PIPELINE_TOKENS ?? 10_000);
@@ -311,15 +311,7 @@ async function rateLimit(): Promise<void> {
       target: { op: '>=', value: 0.95 },
       higherIsBetter: true,
     });
-    printFigure({
-      name: 'calls answered 429',
-      value: calls === 0 ? 0 : (100 * limited) / calls,
-      unit: '%',
-      baseline: 0,
-      baselineName: 'none',
-      target: { op: '<=', value: 2 },
-      higherIsBetter: false,
-    });
+    print429Share(calls, limited);
     process.stdout.write(
       `   ${calls} admin calls in ${seconds.toFixed(1)} s: ${served} served, ${limited} answered 429\n`,
     );

@@ -206,7 +206,12 @@ export { until };
  */
 export async function countingProxy(
   targetUrl: string,
-  options: { deleteDelayMs?: number; deleteAnswerDelayMs?: number } = {},
+  options: {
+    deleteDelayMs?: number;
+    deleteAnswerDelayMs?: number;
+    /** Sees each request first; answering it itself (true) keeps it from the IDaaS. */
+    intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  } = {},
 ): Promise<{
   url: string;
   counts: Map<string, number>;
@@ -218,6 +223,7 @@ export async function countingProxy(
   const counts = new Map<string, number>();
   let held = 0;
   const server = createServer((req, res) => {
+    if (options.intercept?.(req, res)) return;
     const key = `${req.method} ${(req.url ?? '').startsWith(ADMIN_PREFIX) ? 'admin' : 'oidc'}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const delay = key === 'DELETE admin' ? (options.deleteDelayMs ?? 0) : 0;

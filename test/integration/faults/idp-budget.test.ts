@@ -1,5 +1,4 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHrEventQueue, enqueueHrEvent, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
 import { ADMIN_PREFIX } from '../../../src/idaas/admin-contract.ts';
@@ -9,7 +8,7 @@ import type { BudgetedIdentityProvider } from '../../../src/identity/budgeted-id
 import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { REDIS_URL } from '../../helpers/redis.ts';
 import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.ts';
-import { requester, until } from './fixtures.ts';
+import { countingProxy, requester, until } from './fixtures.ts';
 
 /**
  * One IdP budget for every call path (issue 12): the IDaaS behind a proxy that answers one chosen admin
@@ -41,40 +40,32 @@ function okta429(res: ServerResponse, now: number): void {
   res.end(body);
 }
 
+/** The IDaaS behind a proxy that records every admin call and answers the one `arm`ed call 429. */
 async function throttlingProxy(targetUrl: string) {
-  const target = new URL(targetUrl);
   const seen: Seen[] = [];
   let armed: ((method: string, path: string) => boolean) | undefined;
   let fired: Seen | undefined;
   const deleted = new Set<string>();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    const admin = path.startsWith(ADMIN_PREFIX);
-    const method = req.method ?? 'GET';
-    const at = Date.now();
-    if (admin && armed?.(method, path.slice(ADMIN_PREFIX.length) + (req.url?.includes('?') ? '?' : ''))) {
-      armed = undefined;
-      fired = { at, method, path, status: 429 };
-      seen.push(fired);
-      okta429(res, at);
-      return;
-    }
-    if (admin) seen.push({ at, method, path, status: 0 });
-    if (admin && method === 'DELETE') deleted.add(path);
-    const upstream = httpRequest(
-      { host: target.hostname, port: target.port, method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+  const proxy = await countingProxy(targetUrl, {
+    intercept: (req, res) => {
+      const path = (req.url ?? '').split('?')[0]!;
+      if (!path.startsWith(ADMIN_PREFIX)) return false;
+      const method = req.method ?? 'GET';
+      const at = Date.now();
+      if (armed?.(method, path.slice(ADMIN_PREFIX.length) + (req.url?.includes('?') ? '?' : ''))) {
+        armed = undefined;
+        fired = { at, method, path, status: 429 };
+        seen.push(fired);
+        okta429(res, at);
+        return true;
+      }
+      seen.push({ at, method, path, status: 0 });
+      if (method === 'DELETE') deleted.add(path);
+      return false;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: proxy.url,
     seen,
     deleted,
     arm(match: (method: string, path: string) => boolean) {
@@ -83,10 +74,7 @@ async function throttlingProxy(targetUrl: string) {
     get fired() {
       return fired;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => proxy.close(),
   };
 }
 
@@ -200,9 +188,10 @@ async function expectBothWorked(p: Pipeline, workers: WorkerProcess[]) {
 const tokensPath = /^\/users\/[^/]+\/tokens$/;
 
 describe('one IdP budget: a 429 on any call path pauses every process for the time the IdP named', () => {
-  it('plan: the first listing', { timeout: 60_000 }, async () => {
+  /** A batch of offboardings with the armed call answered 429 once. */
+  async function batchWith429(arm: (proxy: Awaited<ReturnType<typeof throttlingProxy>>) => void) {
     const { proxy, pipe, users, workers } = await setup();
-    proxy.arm((m, p) => m === 'GET' && tokensPath.test(p));
+    arm(proxy);
     const requests = await submitAll(
       pipe,
       users.map((u) => u.id),
@@ -213,37 +202,21 @@ describe('one IdP budget: a 429 on any call path pauses every process for the ti
     );
     expectPaused(proxy);
     await expectBothWorked(pipe, workers);
-  });
+  }
 
-  it('sweep: the bulk revoke', { timeout: 60_000 }, async () => {
-    const { proxy, pipe, users, workers } = await setup();
-    proxy.arm((m, p) => m === 'DELETE' && tokensPath.test(p));
-    const requests = await submitAll(
-      pipe,
-      users.map((u) => u.id),
-    );
-    await expectAllVerified(
-      pipe,
-      requests.map((r) => r.id),
-    );
-    expectPaused(proxy);
-    await expectBothWorked(pipe, workers);
-  });
+  it('plan: the first listing', { timeout: 60_000 }, () =>
+    batchWith429((proxy) => proxy.arm((m, p) => m === 'GET' && tokensPath.test(p))),
+  );
 
-  it('verify: the listing after the bulk call', { timeout: 60_000 }, async () => {
-    const { proxy, pipe, users, workers } = await setup();
-    proxy.arm((m, p) => m === 'GET' && tokensPath.test(p) && proxy.deleted.has(`${ADMIN_PREFIX}${p}`));
-    const requests = await submitAll(
-      pipe,
-      users.map((u) => u.id),
-    );
-    await expectAllVerified(
-      pipe,
-      requests.map((r) => r.id),
-    );
-    expectPaused(proxy);
-    await expectBothWorked(pipe, workers);
-  });
+  it('sweep: the bulk revoke', { timeout: 60_000 }, () =>
+    batchWith429((proxy) => proxy.arm((m, p) => m === 'DELETE' && tokensPath.test(p))),
+  );
+
+  it('verify: the listing after the bulk call', { timeout: 60_000 }, () =>
+    batchWith429((proxy) =>
+      proxy.arm((m, p) => m === 'GET' && tokensPath.test(p) && proxy.deleted.has(`${ADMIN_PREFIX}${p}`)),
+    ),
+  );
 
   it('HR resolution: the look-up by email, in the worker processes', { timeout: 60_000 }, async () => {
     const { proxy, pipe, users, workers } = await setup();
