@@ -343,6 +343,10 @@ export class RedisRequestStore {
     }
   }
 
+  async revokedIds(id: string): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(`${this.base}revoked:${id}`));
+  }
+
   async countRevoked(id: string): Promise<number> {
     return this.redis.scard(`${this.base}revoked:${id}`);
   }

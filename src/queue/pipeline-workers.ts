@@ -276,6 +276,7 @@ export class PipelineWorkers {
       await this.o.store.addRevoked(requestId, ...result.revoked.map((t) => t.id));
     }
     const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target));
+    if (verify.method === 'list') await this.reconcileRecord(requestId, verify.remaining);
     const revokedCount = await this.o.store.countRevoked(requestId);
     if (!verify.ok && job.attemptsMade + 1 < this.verifyAttempts) {
       throw new Error(`${verify.remaining.length} token(s) still alive; verifying again`);
@@ -303,6 +304,22 @@ export class PipelineWorkers {
       method: verify.method,
       failedCalls: failures.length,
     });
+  }
+
+  /**
+   * Tokens of the plan's record that the verifying listing no longer shows, and that no call's answer
+   * named (a bulk call that answers nothing, like Okta's 204): audited now, exactly once.
+   */
+  private async reconcileRecord(requestId: string, remaining: TokenRef[]): Promise<void> {
+    const [recorded, revoked] = await Promise.all([
+      this.o.store.scopeOf(requestId),
+      this.o.store.revokedIds(requestId),
+    ]);
+    const alive = new Set(remaining.map((t) => t.id));
+    const gone = recorded.filter((t) => !alive.has(t.id) && !revoked.has(t.id));
+    if (gone.length === 0) return;
+    await this.auditRevoked(requestId, gone);
+    await this.o.store.addRevoked(requestId, ...gone.map((t) => t.id));
   }
 
   /**

@@ -28,6 +28,7 @@ import type {
   TokenRef,
   VerifyResult,
 } from '../port.ts';
+import { bulkPlan } from './support.ts';
 
 export interface IdaasIdentityProviderOptions {
   /** Where the IDaaS runs (its origin; the admin API is under `/admin/v1`). */
@@ -121,16 +122,13 @@ export class IdaasIdentityProvider implements IdentityProvider {
         tokenCount: 1,
       };
     }
+    // The widest native call: one DELETE …/tokens revokes all of the user, application or resource
+    // server and answers which tokens it revoked. The listing is the request's record.
     const tokens = await this.listTokens(target);
-    return {
+    return bulkPlan(
       target,
-      // The widest native call: one DELETE …/tokens revokes all of the user, application or resource
-      // server and answers which tokens it revoked. The listing above is the request's record.
-      steps: [target],
-      tokens: tokens.map((t) => ({ id: t.id, userId: t.userId })),
-      userCount: target.kind === 'user' ? 1 : new Set(tokens.map((t) => t.userId)).size,
-      tokenCount: tokens.length,
-    };
+      tokens.map((t) => ({ id: t.id, userId: t.userId })),
+    );
   }
 
   async revoke(step: Target): Promise<RevokeResult> {
