@@ -161,9 +161,9 @@ describe('faults: the pipeline against the embedded IDaaS', () => {
     // Four calls per offboarding: the name shown, one listing, one bulk revoke, one verifying listing.
     expect(accepted).toBe(4 * 100);
     expect(limited / calls).toBeLessThanOrEqual(0.02);
-    // The allowed rate is used, too: the floor of 400 calls ÷ 50/s = 8 s, plus the first and last
-    // requests' own latency on a loaded machine (bench/mass-offboarding.bench.ts measures it at scale).
-    expect(ms).toBeLessThanOrEqual(8000 + 4000);
+    // The allowed rate is used, too: the floor is 400 calls ÷ 50/s = 8 s; the first and last requests' own
+    // latency on a loaded machine comes on top (bench/mass-offboarding.bench.ts measures it at scale).
+    expect(ms).toBeLessThanOrEqual(2 * 8000);
     idaas.setFaults({ rateLimitPerSecond: null });
     expect(await listTokenIds(idaas, `/applications/${IN_SCOPE_APP}/tokens`)).toEqual([]);
   });

@@ -131,7 +131,8 @@ async function setup() {
     children.push(child);
     return child;
   });
-  await Promise.all(workers.map((w) => w.waitUntilReady(pipe!.queues.idpCalls)));
+  // Starting Node processes takes long on a loaded 2-core machine.
+  await Promise.all(workers.map((w) => w.waitUntilReady(pipe!.queues.idpCalls, 45_000)));
   return { idaas, proxy, pipe, users, workers };
 }
 
@@ -204,21 +205,21 @@ describe('one IdP budget: a 429 on any call path pauses every process for the ti
     await expectBothWorked(pipe, workers);
   }
 
-  it('plan: the first listing', { timeout: 60_000 }, () =>
+  it('plan: the first listing', { timeout: 120_000 }, () =>
     batchWith429((proxy) => proxy.arm((m, p) => m === 'GET' && tokensPath.test(p))),
   );
 
-  it('sweep: the bulk revoke', { timeout: 60_000 }, () =>
+  it('sweep: the bulk revoke', { timeout: 120_000 }, () =>
     batchWith429((proxy) => proxy.arm((m, p) => m === 'DELETE' && tokensPath.test(p))),
   );
 
-  it('verify: the listing after the bulk call', { timeout: 60_000 }, () =>
+  it('verify: the listing after the bulk call', { timeout: 120_000 }, () =>
     batchWith429((proxy) =>
       proxy.arm((m, p) => m === 'GET' && tokensPath.test(p) && proxy.deleted.has(`${ADMIN_PREFIX}${p}`)),
     ),
   );
 
-  it('HR resolution: the look-up by email, in the worker processes', { timeout: 60_000 }, async () => {
+  it('HR resolution: the look-up by email, in the worker processes', { timeout: 120_000 }, async () => {
     const { proxy, pipe, users, workers } = await setup();
     proxy.arm((m, p) => m === 'GET' && /^\/users\/[^/]+@[^/]+$/.test(decodeURIComponent(p)));
     for (const [i, u] of users.entries()) {
