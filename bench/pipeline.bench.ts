@@ -7,7 +7,7 @@
  *     Target ≥ 0.5 of the bare worker. Checked every round: every token `token.revoked` exactly once,
  *     chain verifies, request verified.
  * (b) rate limit: the embedded IDaaS limited to 50 admin calls/s, one budget of 50/s for every IdP call
- *     (intake and workers), token-scope requests (one DELETE each) for 20 s;
+ *     (intake and workers), user offboardings (4 calls each) for 20 s;
  *     achieved calls/s ÷ 50 (target ≥ 0.95) and the share answered 429 (target ≤ 2 %), from the IDaaS's
  *     own counters; the baseline is the limit itself.
  *
@@ -262,25 +262,33 @@ async function rateLimit(): Promise<void> {
   // Every IdP call of the intake and the workers draws from one budget of RATE_LIMIT calls/s.
   const pipe = await createPipeline({ idp, rateLimitPerSecond: RATE_LIMIT });
   try {
-    // One request per token (a token is the one scope that fans out one call each), enough that the
-    // workers are still busy when the window closes: each costs a name look-up and one DELETE.
-    const grants = Math.ceil((RATE_LIMIT * (RATE_SECONDS + 10)) / 4);
-    const minted = await idaas.mintTokens({ user: 'alice', application: 'expense-portal', count: grants });
+    // Offboardings of users holding one grant each (4 calls: name, listing, bulk revoke, verifying
+    // listing), enough that the workers are still busy when the window closes.
+    const users = Math.ceil((RATE_LIMIT * (RATE_SECONDS + 10)) / 4);
+    const minted = [];
+    for (let i = 0; i < users; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, users - i) }, async (_, k) => {
+          const u = await idaas.addUser({
+            userId: `rl${i + k}`,
+            email: `rl${i + k}@example.com`,
+            name: `RL ${i + k}`,
+            password: `password-${i + k}-rl`,
+          });
+          return (await idaas.mintTokens({ user: u.id, application: 'expense-portal' }))[0]!;
+        }),
+      );
+      minted.push(...batch);
+    }
     await pipe.startWorkers({ concurrency: CONCURRENCY });
     idaas.setFaults({ rateLimitPerSecond: RATE_LIMIT });
-    const submits = minted.flatMap((t) =>
-      [t.accessTokenId, t.refreshTokenId].flatMap((tokenId) =>
-        tokenId
-          ? [
-              pipe.intake.submit({
-                target: { kind: 'token', userId: t.userId, tokenId },
-                reason: 'bench: rate limit',
-                requestedBy: { source: 'cli', id: 'bench' },
-                source: 'cli',
-              }),
-            ]
-          : [],
-      ),
+    const submits = minted.map((t) =>
+      pipe.intake.submit({
+        target: { kind: 'user', userId: t.userId },
+        reason: 'bench: rate limit',
+        requestedBy: { source: 'cli', id: 'bench' },
+        source: 'cli',
+      }),
     );
     void Promise.allSettled(submits);
     // Start the window once calls are flowing: the IDaaS bucket's initial burst is behind us.
