@@ -337,3 +337,16 @@ export async function closedLoad(options: ClosedLoadOptions): Promise<LoadResult
   });
   return summarise(result, samples, Number(process.hrtime.bigint() - started) / 1e9);
 }
+
+/** The share of IdP calls answered 429, against the ≤ 2 % target (DESIGN §8). */
+export function print429Share(calls: number, limited: number): Figure {
+  return printFigure({
+    name: 'calls answered 429',
+    value: calls === 0 ? 0 : (100 * limited) / calls,
+    unit: '%',
+    baseline: 0,
+    baselineName: 'none',
+    target: { op: '<=', value: 2 },
+    higherIsBetter: false,
+  });
+}

@@ -84,8 +84,13 @@ export const EnvSchema = z.object({
   IDAAS_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   IDAAS_STORE: z.enum(['memory', 'redis']).default('memory'),
   IDAAS_SEED: optionalString,
-  /** Calls per second the workers allow themselves against the IdP (BullMQ limiter). */
-  IDP_RATE_LIMIT: z.coerce.number().int().positive().default(50),
+  /**
+   * IdP calls per second for every process together (one budget in Redis); default: the adapter's
+   * documented quota (src/identity/rate-limits.ts).
+   */
+  IDP_RATE_LIMIT: z.coerce.number().positive().optional(),
+  /** Share of IDP_RATE_LIMIT kept for calls a person waits on (Slack search, confirmation) while a batch runs. */
+  IDP_INTERACTIVE_SHARE: z.coerce.number().min(0).max(0.9).default(0.2),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(10),
   /** Lock on an active job: after a worker dies, its jobs are taken over once this lapses. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),

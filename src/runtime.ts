@@ -5,8 +5,11 @@ import { RedisRefusalLog } from './audit/refusal-log.ts';
 import type { Config } from './config.ts';
 import { type Idaas, seedClients, startIdaas } from './idaas/index.ts';
 import { unavailableIdentityProvider } from './identity/adapters/unavailable.ts';
+import { BudgetedIdentityProvider } from './identity/budgeted-identity-provider.ts';
 import { createIdentityProvider, type IdentityProviderOverrides } from './identity/factory.ts';
+import { IdpBudget } from './identity/idp-budget.ts';
 import type { IdentityProvider } from './identity/port.ts';
+import { DEFAULT_IDP_RATE_LIMITS } from './identity/rate-limits.ts';
 import { LeakedTokenService } from './intake/leaked-token-service.ts';
 import { LogNotifier } from './intake/log-notifier.ts';
 import { CompositeNotifier, type Notifier } from './intake/notifier.ts';
@@ -28,7 +31,10 @@ export interface Runtime {
   metrics: Metrics;
   /** BullMQ-ready connection (`maxRetriesPerRequest: null`). */
   redis: Redis;
-  idp: IdentityProvider;
+  /** The IdP, every call of which takes a permit from `budget` (`idp.interactive()` for people waiting). */
+  idp: BudgetedIdentityProvider;
+  /** The one IdP call budget shared by every process on this Redis. */
+  budget: IdpBudget;
   /** The embedded IDaaS when this process runs it (IDP=idaas without IDAAS_URL). */
   idaas?: Idaas;
   /** Slack user-group membership (S… ids) when SLACK_BOT_TOKEN is set. */
@@ -84,10 +90,18 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     };
     logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
   }
-  const idp =
+  const budget = new IdpBudget({
+    redis,
+    prefix,
+    ratePerSecond: config.IDP_RATE_LIMIT ?? DEFAULT_IDP_RATE_LIMITS[config.IDP].perSecond,
+    interactiveShare: config.IDP_INTERACTIVE_SHARE,
+  });
+  const idp = new BudgetedIdentityProvider(
     config.IDP === 'idaas' && !config.IDAAS_URL && !idaasOverride
       ? unavailableIdentityProvider()
-      : createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined);
+      : createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined),
+    budget,
+  );
   // Workflows may name Slack user groups (S…); their members come from Slack when a bot token is set.
   const membership = config.SLACK_BOT_TOKEN
     ? usergroupMembership({
@@ -163,6 +177,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     metrics,
     redis,
     idp,
+    budget,
     ...(idaas ? { idaas } : {}),
     ...(slack ? { slack } : {}),
     ...(membership ? { membership } : {}),

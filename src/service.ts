@@ -57,7 +57,6 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       metrics: rt.metrics,
       logger,
       concurrency: config.WORKER_CONCURRENCY,
-      rateLimitPerSecond: config.IDP_RATE_LIMIT,
       lockDurationMs: options.lockDurationMs ?? config.WORKER_LOCK_MS,
       stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
     });
@@ -74,6 +73,8 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       domains: config.hrDomains,
       groups: config.hrGroups,
       logger,
+      // Each HR event makes one IdP call (the e-mail look-up) that waits for the shared budget.
+      concurrency: config.WORKER_CONCURRENCY,
     });
     rt.slack?.startWorker();
     const retention =
@@ -108,10 +109,12 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
         }),
       },
     ];
+    // People wait on Slack's IdP calls (options search, confirmations): the budget's reserved share.
+    const interactiveIdp = rt.idp.interactive();
     const slackDeps = {
       config,
       intake: rt.intake,
-      idp: rt.idp,
+      idp: interactiveIdp,
       redis: rt.redis,
       prefix,
       logger: logger.child({ component: 'slack' }),
@@ -159,7 +162,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
         redis: async () => {
           await rt.redis.ping();
         },
-        idp: () => rt.idp.ping(),
+        idp: () => interactiveIdp.ping(),
       },
       queueDepth: [...rt.queues.all, hrQueue],
       ...(config.ADMIN_USER && config.ADMIN_PASSWORD

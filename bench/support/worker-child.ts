@@ -67,7 +67,6 @@ if (mode === 'pipeline') {
     metrics: createMetrics(),
     logger: silentLogger,
     concurrency,
-    rateLimitPerSecond: 1_000_000,
     reconcileIntervalMs: 0,
   });
   await workers.start();

@@ -9,7 +9,7 @@ import {
   RevokerError,
 } from '../domain/errors.ts';
 import { type Actor, type RequestState, TERMINAL_STATES } from '../domain/request.ts';
-import type { IdentityProvider } from '../identity/port.ts';
+import { type IdentityProvider, userDisplayName } from '../identity/port.ts';
 import type { Notifier } from '../intake/notifier.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
@@ -165,6 +165,8 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
       reason: `HR offboarding (${event.source}, employee ${event.employeeId})${event.reason ? `: ${event.reason}` : ''}`,
       effectiveAt,
       idempotencyKey: `hr.${key}`,
+      // Resolved once, here: the intake does not look the user up again.
+      targetName: userDisplayName(user),
       context: {
         hrSource: event.source,
         employeeId: event.employeeId,

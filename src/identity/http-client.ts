@@ -15,6 +15,7 @@ import {
   IdpTransientError,
   IdpUnauthorizedError,
 } from './errors.ts';
+import { currentIdpCall } from './idp-call-context.ts';
 
 export interface IdpHttpClientOptions {
   /** Base URL every relative path is resolved against (absolute URLs, e.g. `@odata.nextLink`, pass through). */
@@ -60,7 +61,14 @@ const GOOGLE_BACKOFF_REASONS = new Set(['quotaExceeded']);
 
 interface RetriableConfig extends InternalAxiosRequestConfig {
   _revokerAuthRetried?: boolean;
+  /** Times this call waited out a 429 / 503-with-wait in the shared budget. */
+  _revokerWaits?: number;
 }
+
+/** A call that keeps answering 429 after this many waits fails as rate-limited (its job retries later). */
+const MAX_BUDGET_WAITS = 10;
+/** A person waits in a Slack dialog that times out after 3 s: a longer wait fails fast instead. */
+const INTERACTIVE_MAX_WAIT_MS = 2500;
 
 /**
  * An axios instance whose failures are typed `IdpError`s (rate-limited / transient / unauthorized / not found /
@@ -81,6 +89,14 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): AxiosInstanc
     // Never follow redirects to another host with our credentials.
     maxRedirects: 0,
   });
+  // Every call, on every path, takes a permit from the shared budget when the caller runs under one
+  // (BudgetedIdentityProvider). Registered first, so it runs after the auth interceptor (axios runs request
+  // interceptors last-registered first): a token fetch is itself a budgeted call.
+  client.interceptors.request.use(async (config) => {
+    const call = currentIdpCall();
+    if (call?.budget) await call.budget.acquire(call.lane);
+    return config;
+  });
   const auth = options.auth;
   if (auth) {
     client.interceptors.request.use(async (config) => {
@@ -88,22 +104,50 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): AxiosInstanc
       return config;
     });
   }
-  client.interceptors.response.use(undefined, async (err: unknown) => {
-    const axiosErr = axios.isAxiosError(err) ? err : undefined;
-    const config = axiosErr?.config as RetriableConfig | undefined;
-    if (
-      axiosErr?.response?.status === 401 &&
-      auth &&
-      options.invalidateAuth &&
-      config &&
-      !config._revokerAuthRetried
-    ) {
-      options.invalidateAuth();
-      config._revokerAuthRetried = true;
-      return client.request(config);
-    }
-    throw toIdpError(err, { idpName, now, defaultRetryAfterMs });
-  });
+  client.interceptors.response.use(
+    async (response) => {
+      // The IdP says how much quota is left: slow down before the 429 rather than after it.
+      const budget = currentIdpCall()?.budget;
+      const quota = budget ? quotaFromHeaders(response, now) : undefined;
+      if (
+        budget &&
+        quota &&
+        (quota.remaining <= 0 || budget.shouldSlow(quota.remaining, quota.resetInMs, quota.limit))
+      ) {
+        await budget.observe(quota.remaining, quota.resetInMs, quota.limit);
+      }
+      return response;
+    },
+    async (err: unknown) => {
+      const axiosErr = axios.isAxiosError(err) ? err : undefined;
+      const config = axiosErr?.config as RetriableConfig | undefined;
+      if (
+        axiosErr?.response?.status === 401 &&
+        auth &&
+        options.invalidateAuth &&
+        config &&
+        !config._revokerAuthRetried
+      ) {
+        options.invalidateAuth();
+        config._revokerAuthRetried = true;
+        return client.request(config);
+      }
+      const mapped = toIdpError(err, { idpName, now, defaultRetryAfterMs });
+      const call = currentIdpCall();
+      const wait = waitNamedBy(mapped);
+      if (call?.budget && config && wait !== undefined) {
+        // Every process stops for exactly the time the IdP named; this call then goes again, as the same
+        // attempt of its job.
+        await call.budget.pause(wait);
+        const waits = (config._revokerWaits ?? 0) + 1;
+        if (waits <= MAX_BUDGET_WAITS && (call.lane !== 'interactive' || wait <= INTERACTIVE_MAX_WAIT_MS)) {
+          config._revokerWaits = waits;
+          return client.request(config);
+        }
+      }
+      throw mapped;
+    },
+  );
   return client;
 }
 
@@ -176,24 +220,65 @@ export function retryAfterFromHeaders(
   response: Pick<AxiosResponse, 'headers'>,
   now: () => number = Date.now,
 ): number | undefined {
-  const header = (name: string): string | undefined => {
-    const value = (response.headers as Record<string, unknown>)[name];
-    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-  };
-  const serverNow = (): number => {
-    const date = header('date');
-    const parsed = date ? Date.parse(date) : Number.NaN;
-    return Number.isNaN(parsed) ? now() : parsed;
-  };
-  const retryAfter = header('retry-after');
+  const retryAfter = header(response, 'retry-after');
   if (retryAfter) {
     if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
     const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, at - serverNow());
+    if (!Number.isNaN(at)) return Math.max(0, at - serverNow(response, now));
   }
-  const reset = header('x-rate-limit-reset') ?? header('x-ratelimit-reset');
-  if (reset && /^\d+$/.test(reset)) return Math.max(0, Number(reset) * 1000 - serverNow());
+  return resetFromHeaders(response, now);
+}
+
+/** `X-Rate-Limit-Reset` (Okta) / `X-RateLimit-Reset` (Auth0, IDaaS): epoch seconds, against the answer's `Date`. */
+function resetFromHeaders(response: Pick<AxiosResponse, 'headers'>, now: () => number): number | undefined {
+  const reset = header(response, 'x-rate-limit-reset') ?? header(response, 'x-ratelimit-reset');
+  if (reset && /^\d+$/.test(reset)) return Math.max(0, Number(reset) * 1000 - serverNow(response, now));
   return undefined;
+}
+
+function header(response: Pick<AxiosResponse, 'headers'>, name: string): string | undefined {
+  const value = (response.headers as Record<string, unknown>)[name];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/** The IdP's clock from its `Date` header, so our clock's skew does not matter; ours when absent. */
+function serverNow(response: Pick<AxiosResponse, 'headers'>, now: () => number): number {
+  const date = header(response, 'date');
+  const parsed = date ? Date.parse(date) : Number.NaN;
+  return Number.isNaN(parsed) ? now() : parsed;
+}
+
+/** The wait a 429 (or a 503 / Google rate-limit 403 with Retry-After) named, if any. */
+function waitNamedBy(err: IdpError): number | undefined {
+  if (err instanceof IdpRateLimitedError) return err.retryAfterMs;
+  if (err instanceof IdpTransientError) return err.retryAfterMs;
+  return undefined;
+}
+
+/**
+ * The quota an answer reports: Okta `X-Rate-Limit-Remaining` / `-Limit` / `-Reset` (developer.okta.com/docs/
+ * reference/rl-best-practices: "the number of requests left for the current rate-limit window", reset in
+ * UTC epoch seconds), Auth0 and the embedded IDaaS `X-RateLimit-*` (auth0.com/docs/troubleshoot/customer-
+ * support/operational-policies/rate-limit-policy). Undefined when the IdP reports nothing usable.
+ */
+export function quotaFromHeaders(
+  response: Pick<AxiosResponse, 'headers'>,
+  now: () => number = Date.now,
+): { remaining: number; resetInMs: number; limit?: number } | undefined {
+  const headers = response.headers as Record<string, unknown>;
+  const int = (...names: string[]): number | undefined => {
+    for (const name of names) {
+      const v = headers[name];
+      if (typeof v === 'string' && /^\d+$/.test(v.trim())) return Number(v.trim());
+    }
+    return undefined;
+  };
+  const remaining = int('x-rate-limit-remaining', 'x-ratelimit-remaining');
+  if (remaining === undefined) return undefined;
+  const resetInMs = resetFromHeaders(response, now);
+  if (resetInMs === undefined) return undefined;
+  const limit = int('x-rate-limit-limit', 'x-ratelimit-limit');
+  return { remaining, resetInMs, ...(limit === undefined ? {} : { limit }) };
 }
 
 /**

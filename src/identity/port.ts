@@ -15,6 +15,11 @@ export interface IdpUser {
   groups?: string[];
 }
 
+/** How a user is named in approval messages: "Dave Dawson <dave@example.com>". */
+export function userDisplayName(u: IdpUser): string {
+  return `${u.displayName ?? u.userName}${u.email ? ` <${u.email}>` : ''}`;
+}
+
 export interface IdpApplication {
   id: string;
   name: string;
@@ -60,19 +65,27 @@ export interface Capabilities {
 }
 
 /**
- * A dry run of a target: the IdP calls (`steps`, each itself a narrower target the adapter revokes
- * natively) and the tokens and users we expect to die. Workers fan `steps` out as child jobs.
+ * A dry run of a target: the IdP calls (`steps`, each itself a target the adapter revokes natively) and
+ * the tokens and users we expect to die. Workers run each step as one child job, one IdP call.
+ *
+ * Fewest calls: a step is the widest native call the IdP has for the target (all of a user, an
+ * application or a resource server in one call where it exists: then `steps` is `[target]`); per-token
+ * or per-user fan-out only where the IdP has nothing wider.
  */
 export interface RevocationPlan {
   target: Target;
-  /** Precise calls, one child job each (e.g. one per listed token, or one per user). */
+  /** One IdP call each, as wide as the IdP allows. */
   steps: Target[];
   /**
-   * A final bulk call over the whole target, run after the steps, that also catches tokens issued
-   * after planning. Undefined when the IdP has no such call (then `steps` is the whole job).
+   * A final bulk call over the whole target, run after fanned-out steps, when the IdP can issue tokens in
+   * between and the sweep is the cheaper catch. Undefined when `steps` is the whole job.
    */
   sweep?: Target;
-  /** Tokens in scope, when the IdP can list them; empty when it cannot. */
+  /**
+   * Tokens in scope, when the IdP can list them (empty when it cannot): the one listing made before the
+   * bulk call, recorded as the request's scope. With the bulk call's answer it feeds the audit; a rerun
+   * after a crash reconciles it with a verifying listing.
+   */
   tokens: TokenRef[];
   /** Distinct users reached. */
   userCount: number;

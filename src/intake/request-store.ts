@@ -16,6 +16,8 @@ import type { ListFilter, RequestRecord } from './types.ts';
  *   src:{source}    ZSET id by createdAt, per source
  *   done:{id}       SET of finished step keys (progress that survives retries)
  *   idem:{sha256}   id of the request created under an idempotency key (ids themselves are random)
+ *   scope:{id}      HASH tokenId → userId: the listing the plan made, the request's record of its scope
+ *   bulk:{id}       SET of step keys whose bulk call was attempted (a rerun reconciles instead)
  *   events          pub/sub channel: `{"id","state"}` after each change
  */
 export interface RequestStoreOptions {
@@ -46,7 +48,7 @@ const RecordSchema = RevocationRequestSchema.extend({
   notifyChannels: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(z.string()).optional()),
   targetName: z.string().max(500).optional(),
   impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
-  progress: z.object({ done: z.number(), total: z.number() }),
+  progress: z.object({ done: z.number(), total: z.number(), tokens: z.number().optional() }),
   result: z
     .object({
       ok: z.boolean(),
@@ -406,6 +408,28 @@ export class RedisRequestStore {
     }
   }
 
+  /** Records the plan's listing as what is in scope (token ids and their users only, never values). */
+  async recordScope(id: string, tokens: readonly { id: string; userId?: string }[]): Promise<void> {
+    if (tokens.length === 0) return;
+    await this.redis.hset(
+      `${this.base}scope:${id}`,
+      Object.fromEntries(tokens.map((t) => [t.id, t.userId ?? ''])),
+    );
+  }
+
+  /** The plan's recorded listing. */
+  async scopeOf(id: string): Promise<Array<{ id: string; userId?: string }>> {
+    const all = await this.redis.hgetall(`${this.base}scope:${id}`);
+    return Object.entries(all).map(([tokenId, userId]) =>
+      userId ? { id: tokenId, userId } : { id: tokenId },
+    );
+  }
+
+  /** Notes that a step's bulk call is about to be made; false when an earlier run already got this far. */
+  async markBulkCall(id: string, stepKey: string): Promise<boolean> {
+    return (await this.redis.sadd(`${this.base}bulk:${id}`, stepKey)) === 1;
+  }
+
   /** Remembers tokens this request revoked (for the result count); idempotent. */
   async addRevoked(id: string, ...tokenIds: string[]): Promise<void> {
     if (tokenIds.length === 0) return;
@@ -420,6 +444,10 @@ export class RedisRequestStore {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       return this.redis.eval(script.text, keys, ...args);
     }
+  }
+
+  async revokedIds(id: string): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(`${this.base}revoked:${id}`));
   }
 
   async countRevoked(id: string): Promise<number> {

@@ -18,7 +18,7 @@ import {
   TERMINAL_STATES,
 } from '../domain/request.ts';
 import { type Target, TargetSchema } from '../domain/target.ts';
-import type { IdentityProvider, RevocationPlan } from '../identity/port.ts';
+import { type IdentityProvider, type RevocationPlan, userDisplayName } from '../identity/port.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RevocationQueues } from '../queue/revocation-queues.ts';
@@ -77,6 +77,7 @@ const SubmitInputSchema = z
       .object({ tokenCount: z.number().int().min(0).optional(), userCount: z.number().int().min(0) })
       .strict()
       .optional(),
+    targetName: z.string().min(1).max(500).optional(),
   })
   .strict();
 
@@ -150,7 +151,10 @@ export class RevocationService implements Intake {
     decision = await this.protect(input, decision);
 
     const now = this.clock();
-    const { impact, targetName } = await this.lookUp(input.target, input.impact);
+    // A dry run only for someone who will look at it before the worker lists the scope anyway: the
+    // approvers. Otherwise the worker's one listing is the impact (computed once per request).
+    const known = input.impact ?? (decision.approvals.required > 0 ? undefined : 'worker');
+    const { impact, targetName } = await this.lookUp(input.target, known, input.targetName);
     const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
     const [stored, created] = await this.o.store.create(record, input.idempotencyKey);
     if (!created) {
@@ -549,17 +553,20 @@ export class RevocationService implements Intake {
 
   /**
    * Best-effort dry run and display name for the approval message, in parallel and bounded in time:
-   * a slow or failing IdP must not block intake (the workers plan again anyway).
+   * a slow or failing IdP must not block intake (the worker's listing fills the impact in). `known` is
+   * the impact already shown, or `worker` when the worker's listing will be the only one.
    */
   private async lookUp(
     target: Target,
-    known: RequestRecord['impact'],
+    known: RequestRecord['impact'] | 'worker',
+    knownName: string | undefined,
   ): Promise<{ impact?: RequestRecord['impact']; targetName?: string }> {
     const [plan, targetName] = await Promise.all([
       known ? undefined : this.bounded(this.o.idp.plan(target)),
-      this.bounded(this.nameOf(target)),
+      knownName ?? this.bounded(this.nameOf(target)),
     ]);
-    if (known) return { impact: known, ...(targetName ? { targetName } : {}) };
+    if (known)
+      return { ...(known === 'worker' ? {} : { impact: known }), ...(targetName ? { targetName } : {}) };
     return {
       ...(plan
         ? {
@@ -576,10 +583,8 @@ export class RevocationService implements Intake {
   private async nameOf(target: Target): Promise<string> {
     switch (target.kind) {
       case 'token':
-      case 'user': {
-        const u = await this.o.idp.getUser(target.userId);
-        return `${u.displayName ?? u.userName}${u.email ? ` <${u.email}>` : ''}`;
-      }
+      case 'user':
+        return userDisplayName(await this.o.idp.getUser(target.userId));
       case 'application':
         return (await this.o.idp.getApplication(target.applicationId)).name;
       case 'resourceServer': {

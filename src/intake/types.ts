@@ -22,6 +22,8 @@ export interface SubmitInput {
    * confirmation). Given, the intake does not ask the IdP again on the submit path.
    */
   impact?: { tokenCount?: number; userCount: number };
+  /** The target's display name when the entry point already resolved it (HR): the intake does not look it up again. */
+  targetName?: string;
 }
 
 export interface Approval {
@@ -52,9 +54,10 @@ export interface RequestRecord extends RevocationRequest {
   allowSelfApproval: boolean;
   /** The IdP's display name of the target (e.g. "Dave Dawson <dave@example.com>"), found at submit time. */
   targetName?: string;
-  /** Impact estimated at submit time (dry run through the port). */
+  /** Impact: the dry run shown at submit time, or the worker's listing when nobody looked earlier. */
   impact?: { tokenCount?: number; userCount: number };
-  progress: { done: number; total: number };
+  /** IdP calls done of planned, and the tokens those calls cover ("1 of 1 calls, 3 tokens"). */
+  progress: { done: number; total: number; tokens?: number };
   /** `unverifiable`: why the IdP could not show the result (the request ended `unverifiable`). */
   result?: { ok: boolean; revoked: number; remaining: number; error?: string; unverifiable?: string };
   context?: Record<string, string>;

@@ -33,10 +33,11 @@ export interface PipelineWorkersOptions {
   notifier: Notifier;
   metrics: Metrics;
   logger: Logger;
-  /** Concurrent IdP calls per process. Default 10. */
+  /**
+   * Concurrent IdP-call jobs per process. Default 10. How many calls per second reach the IdP is the
+   * `IdpBudget`'s business (the idp given here is a `BudgetedIdentityProvider` in `serve`).
+   */
   concurrency?: number;
-  /** IdP calls per second across every worker process (BullMQ's global limiter). Default 50. */
-  rateLimitPerSecond?: number;
   /** Lock on an active job; a crashed worker's jobs are taken over after it lapses. Default 30,000 ms. */
   lockDurationMs?: number;
   /** How often stalled jobs are looked for. Default 30,000 ms (BullMQ's). */
@@ -65,8 +66,8 @@ export class PipelineWorkers {
   private readonly log: Logger;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly verifyAttempts: number;
-  /** Steps per running request, for progress reports (bounded: cleared when it grows large). */
-  private readonly totals = new Map<string, number>();
+  /** Planned progress per running request, for progress reports (bounded: cleared when it grows large). */
+  private readonly totals = new Map<string, RequestRecord['progress']>();
 
   constructor(private readonly o: PipelineWorkersOptions) {
     this.log = o.logger.child({ component: 'workers' });
@@ -81,14 +82,15 @@ export class PipelineWorkers {
       maxStalledCount: 10,
       settings: { backoffStrategy: backoffWithJitter },
     };
+    // Lifecycle jobs (plan, finalize) make half of an offboarding's IdP calls and mostly wait for the
+    // budget's permits: as many of them in flight as IdP calls, or they starve the budget.
     this.lifecycle = new Worker<RequestJob>(QUEUE.revocations, (job) => this.runLifecycle(job), {
       ...common,
-      concurrency: 5,
+      concurrency: Math.max(5, o.concurrency ?? 10),
     });
     this.calls = new Worker<IdpCallJob>(QUEUE.idpCalls, (job, token) => this.runCall(job, token), {
       ...common,
       concurrency: o.concurrency ?? 10,
-      limiter: { max: o.rateLimitPerSecond ?? 50, duration: 1000 },
     });
     for (const w of [this.lifecycle, this.calls] as Worker[]) {
       w.on('failed', (job, err) => void this.onFailed(w.name, job, err));
@@ -170,7 +172,11 @@ export class PipelineWorkers {
     await this.stateChanged('request.expired', res.record, {});
   }
 
-  /** Dry run at the IdP, then one flow: a child per IdP call under a finalize parent. */
+  /**
+   * Dry run at the IdP, then one flow: a child per IdP call under a finalize parent. The plan's listing is
+   * recorded as the request's scope (and, when nobody saw a dry run earlier, as its impact) before the
+   * flow exists, so every step can audit against it.
+   */
   private async plan(requestId: string): Promise<void> {
     const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running');
     if (!res.ok) return;
@@ -178,8 +184,18 @@ export class PipelineWorkers {
     // A rerun after a crash: the flow was already added, atomically, so there is nothing left to do.
     if (await this.o.queues.finalizeExists(requestId)) return;
     const plan = await this.idpCall('plan', () => this.o.idp.plan(res.record.target));
+    await this.o.store.recordScope(requestId, plan.tokens);
+    const impact = {
+      userCount: plan.userCount,
+      ...(plan.tokenCount === undefined ? {} : { tokenCount: plan.tokenCount }),
+    };
     const updated = await this.o.store.transition(requestId, ['running'], 'running', {
-      progress: { done: 0, total: plan.steps.length },
+      progress: {
+        done: 0,
+        total: plan.steps.length,
+        ...(plan.tokenCount === undefined ? {} : { tokens: plan.tokenCount }),
+      },
+      ...(res.record.impact ? {} : { impact }),
     });
     await this.o.queues.addFlow(requestId, plan.steps, plan.sweep);
     this.log.info({ requestId, steps: plan.steps.length, sweep: Boolean(plan.sweep) }, 'request planned');
@@ -188,22 +204,10 @@ export class PipelineWorkers {
 
   private async runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
     const { requestId, step, stepKey } = IdpCallJobSchema.parse(job.data);
-    let revoked: TokenRef[];
-    try {
-      revoked = (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
-    } catch (err) {
-      // A token already gone is what we wanted (e.g. our own earlier attempt died before it was recorded).
-      if (!(err instanceof IdpNotFoundError && step.kind === 'token')) throw err;
-      revoked = [];
-    }
-    // Only what the IdP confirmed is audited as revoked: a step that revoked nothing writes no token.revoked.
-    // One exception, for exactly-once under crashes: a step that already ran before (a worker died after
-    // the IdP revoked, before this was recorded) and now finds its token gone audits it, since that earlier
-    // attempt of this very step is what revoked it.
-    const ranBefore = job.attemptsStarted > 1 || (job.stalledCounter ?? 0) > 0;
-    if (ranBefore && step.kind === 'token' && !revoked.some((t) => t.id === step.tokenId)) {
-      revoked.push({ id: step.tokenId, userId: step.userId });
-    }
+    const revoked =
+      step.kind === 'token'
+        ? await this.revokeToken(step, job, token)
+        : await this.revokeBulk(requestId, step, stepKey, job, token);
     // Both at once, one round trip: each is idempotent, and the job completes only once both have, so a
     // crash in between reruns it, whose appends dedupe (exactly once) and whose step is counted once.
     const [, { done, isNew }] = await Promise.all([
@@ -215,6 +219,57 @@ export class PipelineWorkers {
       ),
     ]);
     if (isNew) await this.maybeReportProgress(requestId, done);
+  }
+
+  private async revokeToken(
+    step: Extract<Target, { kind: 'token' }>,
+    job: Job<IdpCallJob>,
+    token: string | undefined,
+  ): Promise<TokenRef[]> {
+    let revoked: TokenRef[];
+    try {
+      revoked = (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
+    } catch (err) {
+      // A token already gone is what we wanted (e.g. our own earlier attempt died before it was recorded).
+      if (!(err instanceof IdpNotFoundError)) throw err;
+      revoked = [];
+    }
+    // Only what the IdP confirmed is audited as revoked: a step that revoked nothing writes no token.revoked.
+    // One exception, for exactly-once under crashes: a step that already ran before (a worker died after
+    // the IdP revoked, before this was recorded) and now finds its token gone audits it, since that earlier
+    // attempt of this very step is what revoked it.
+    const ranBefore = job.attemptsStarted > 1 || (job.stalledCounter ?? 0) > 0;
+    if (ranBefore && !revoked.some((t) => t.id === step.tokenId)) {
+      revoked.push({ id: step.tokenId, userId: step.userId });
+    }
+    return revoked;
+  }
+
+  /**
+   * One bulk call. Its answer is what it revoked. A rerun (the first run died between the call and the
+   * audit, or the call failed without an answer) does not revoke blind: a verifying listing says which of
+   * the recorded tokens are gone (those the first call revoked), and the bulk call is made again only if
+   * something in scope is still alive.
+   */
+  private async revokeBulk(
+    requestId: string,
+    step: Target,
+    stepKey: string,
+    job: Job<IdpCallJob>,
+    token: string | undefined,
+  ): Promise<TokenRef[]> {
+    const first = await this.o.store.markBulkCall(requestId, stepKey);
+    if (first) return (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
+    const [recorded, check] = await Promise.all([
+      this.o.store.scopeOf(requestId),
+      this.idpCall('verify', () => this.o.idp.verify(step), job, token),
+    ]);
+    const alive = new Set(check.remaining.map((t) => t.id));
+    const gone = recorded.filter((t) => !alive.has(t.id));
+    if (check.remaining.length === 0 && check.method !== 'none') return gone;
+    const again = (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
+    const seen = new Set(gone.map((t) => t.id));
+    return [...gone, ...again.filter((t) => !seen.has(t.id))];
   }
 
   /** After every step: catch stragglers with the bulk call, then prove the tokens are gone. */
@@ -230,6 +285,7 @@ export class PipelineWorkers {
     // The flow was added after planning and before any step ran: a cut-off the IdP shows must not be older.
     const since = new Date(job.timestamp);
     const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target, { since }));
+    if (verify.method === 'list') await this.reconcileRecord(requestId, verify.remaining);
     const revokedCount = await this.o.store.countRevoked(requestId);
     if (!verify.ok && job.attemptsMade + 1 < this.verifyAttempts) {
       throw new Error(`${verify.remaining.length} token(s) still alive; verifying again`);
@@ -250,7 +306,7 @@ export class PipelineWorkers {
     const to = !verify.ok ? 'failed' : unverifiable === undefined ? 'verified' : 'unverifiable';
     const res = await this.o.store.transition(requestId, ['running'], to, {
       result,
-      progress: { done: rec.progress.total, total: rec.progress.total },
+      progress: { ...rec.progress, done: rec.progress.total },
     });
     if (!res.ok) return;
     this.o.metrics.outcomes.inc({ outcome: to, scope: rec.target.kind });
@@ -264,9 +320,27 @@ export class PipelineWorkers {
   }
 
   /**
-   * One IdP call with the outcome counted. Inside an `idp-calls` job, a 429 (or a 503 that says when to
-   * come back) pauses the whole queue for exactly that long, across every worker, and puts the job back
-   * without spending an attempt; other transient errors back off per job; permanent ones fail fast.
+   * Tokens of the plan's record that the verifying listing no longer shows, and that no call's answer
+   * named (a bulk call that answers nothing, like Okta's 204): audited now, exactly once.
+   */
+  private async reconcileRecord(requestId: string, remaining: TokenRef[]): Promise<void> {
+    const [recorded, revoked] = await Promise.all([
+      this.o.store.scopeOf(requestId),
+      this.o.store.revokedIds(requestId),
+    ]);
+    const alive = new Set(remaining.map((t) => t.id));
+    const gone = recorded.filter((t) => !alive.has(t.id) && !revoked.has(t.id));
+    if (gone.length === 0) return;
+    await this.auditRevoked(requestId, gone);
+    await this.o.store.addRevoked(requestId, ...gone.map((t) => t.id));
+  }
+
+  /**
+   * One IdP call with the outcome counted. The IdP's 429s (and 503s that say when to come back) are
+   * waited out inside the call, in the shared budget, for every process at once (http-client.ts). One
+   * that still comes back rate-limited, inside an `idp-calls` job, pauses that queue for the time named
+   * and puts the job back without spending an attempt; other transient errors back off per job;
+   * permanent ones fail fast.
    */
   private async idpCall<T>(
     operation: string,
@@ -330,19 +404,20 @@ export class PipelineWorkers {
    * steps run (the flow is added after it, atomically), so it is read once per request, not per step.
    */
   private async maybeReportProgress(requestId: string, done: number): Promise<void> {
-    let total = this.totals.get(requestId);
-    if (total === undefined) {
+    let planned = this.totals.get(requestId);
+    if (planned === undefined) {
       const rec = await this.o.store.get(requestId);
       if (rec?.state !== 'running') return;
-      total = rec.progress.total;
+      planned = rec.progress;
       if (this.totals.size >= 1000) this.totals.clear();
-      this.totals.set(requestId, total);
+      this.totals.set(requestId, planned);
     }
+    const { total } = planned;
     const stride = Math.max(1, Math.ceil(total / 10));
     if (done !== total && done % stride !== 0) return;
     if (done >= total) this.totals.delete(requestId);
     const res = await this.o.store.transition(requestId, ['running'], 'running', {
-      progress: { done, total },
+      progress: { ...planned, done },
     });
     if (res.ok) await this.announce('request.progress', res.record);
   }

@@ -1,5 +1,6 @@
 import { asCodedError } from '../domain/errors.ts';
 import type { Target } from '../domain/target.ts';
+import { asInteractive } from '../identity/idp-call-context.ts';
 import type { ListenerDeps } from './deps.ts';
 import { escapeText } from './escape.ts';
 import type { ListenerClient } from './slack-client.ts';
@@ -28,7 +29,8 @@ export async function showConfirmation(
   label: string,
 ): Promise<void> {
   try {
-    const plan = await deps.intake.preview(target);
+    // Someone is looking at the dialog: the dry run draws from the budget's reserved share.
+    const plan = await asInteractive(() => deps.intake.preview(target));
     await client.views.update({ view_id: viewId, view: buildConfirmModal({ target, label, plan }) });
   } catch (err) {
     deps.logger.warn({ err: asCodedError(err).code, target: target.kind }, 'slack: preview failed');

@@ -3,6 +3,8 @@ import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
 import type { AuditEntry } from '../../src/audit/types.ts';
 import type { Actor } from '../../src/domain/request.ts';
 import type { Scope } from '../../src/domain/target.ts';
+import { BudgetedIdentityProvider } from '../../src/identity/budgeted-identity-provider.ts';
+import { IdpBudget } from '../../src/identity/idp-budget.ts';
 import type { IdentityProvider } from '../../src/identity/port.ts';
 import type { Notifier, PipelineEvent } from '../../src/intake/notifier.ts';
 import { RedisRequestStore } from '../../src/intake/request-store.ts';
@@ -59,6 +61,8 @@ export interface Pipeline {
   audit: RedisAuditLog;
   intake: RevocationService;
   notifier: RecordingNotifier;
+  /** The IdP the intake and the workers call: budgeted when `rateLimitPerSecond` was given. */
+  idp: IdentityProvider;
   startWorkers(overrides?: Partial<PipelineWorkersOptions>): Promise<PipelineWorkers>;
   auditEntries(): Promise<AuditEntry[]>;
   close(): Promise<void>;
@@ -71,9 +75,18 @@ export async function createPipeline(options: {
   redisUrl?: string;
   /** The intake's clock (approval expiry); default real time. */
   clock?: () => Date;
+  /** Put every IdP call of the intake and the workers under one shared budget of this many calls/s. */
+  rateLimitPerSecond?: number;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
+  const idp =
+    options.rateLimitPerSecond === undefined
+      ? options.idp
+      : new BudgetedIdentityProvider(
+          options.idp,
+          new IdpBudget({ redis, prefix, ratePerSecond: options.rateLimitPerSecond }),
+        );
   const metrics = createMetrics();
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
@@ -84,7 +97,7 @@ export async function createPipeline(options: {
     store,
     queues,
     workflows: options.workflows ?? new FixedWorkflows(),
-    idp: options.idp,
+    idp,
     audit,
     notifier,
     metrics,
@@ -100,13 +113,14 @@ export async function createPipeline(options: {
     audit,
     intake,
     notifier,
+    idp,
     async startWorkers(overrides = {}) {
       const w = new PipelineWorkers({
         connection: redis,
         prefix,
         store,
         queues,
-        idp: options.idp,
+        idp,
         audit,
         notifier,
         metrics,

@@ -29,6 +29,7 @@ import type {
   TokenValueRevocation,
   VerifyResult,
 } from '../port.ts';
+import { bulkPlan } from './support.ts';
 
 export interface IdaasIdentityProviderOptions {
   /** Where the IDaaS runs (its origin; the admin API is under `/admin/v1`). */
@@ -129,17 +130,13 @@ export class IdaasIdentityProvider implements IdentityProvider {
         tokenCount: 1,
       };
     }
+    // The widest native call: one DELETE …/tokens revokes all of the user, application or resource
+    // server and answers which tokens it revoked. The listing is the request's record.
     const tokens = await this.listTokens(target);
-    return {
+    return bulkPlan(
       target,
-      // One precise call per listed token (resumable, audited one by one), then the bulk call as a sweep
-      // for tokens issued after this listing.
-      steps: tokens.map((t) => ({ kind: 'token', userId: t.userId, tokenId: t.id })),
-      sweep: target,
-      tokens: tokens.map((t) => ({ id: t.id, userId: t.userId })),
-      userCount: target.kind === 'user' ? 1 : new Set(tokens.map((t) => t.userId)).size,
-      tokenCount: tokens.length,
-    };
+      tokens.map((t) => ({ id: t.id, userId: t.userId })),
+    );
   }
 
   async revoke(step: Target): Promise<RevokeResult> {

@@ -16,7 +16,7 @@ import type {
   VerifyContext,
   VerifyResult,
 } from '../port.ts';
-import { enc, MAX_PAGES, perTokenPlan, unlessNotFound, unsupported } from './support.ts';
+import { bulkPlan, enc, MAX_PAGES, perTokenPlan, unlessNotFound, unsupported } from './support.ts';
 
 export interface KeycloakIdentityProviderOptions {
   /** Keycloak base URL (without `/realms/…`), e.g. `https://sso.example.com`. */
@@ -171,8 +171,8 @@ export class KeycloakIdentityProvider implements IdentityProvider {
           tokenCount: 1,
         };
       case 'user':
-        // One step per session, then the logout as sweep for sessions started since.
-        return perTokenPlan(target, (await this.userSessions(target.userId)).map(toRef), true);
+        // The widest call: one logout ends every session of the user; the listing is the record.
+        return bulkPlan(target, (await this.userSessions(target.userId)).map(toRef));
       case 'application': {
         // Deleting these sessions would log users out of every app: the not-before policy is the one call.
         const sessions = await this.clientSessions(target.applicationId);

@@ -19,7 +19,7 @@ import type {
   TokenRef,
   VerifyResult,
 } from '../port.ts';
-import { enc, getAllLinked, perTokenPlan, unlessNotFound } from './support.ts';
+import { bulkPlan, enc, getAllLinked, unlessNotFound } from './support.ts';
 
 export interface OktaIdentityProviderOptions {
   /** The Okta org, e.g. `https://acme.okta.com` (any base URL, so a local stand-in works). */
@@ -181,8 +181,9 @@ export class OktaIdentityProvider implements IdentityProvider {
     if (target.kind === 'token') {
       return { target, steps: [target], tokens: [toRefFromTarget(target)], userCount: 1, tokenCount: 1 };
     }
-    // One step per refresh token, then Okta's bulk call as the sweep (it also reaches access tokens).
-    return perTokenPlan(target, (await this.tokensIn(target)).map(toRef), true);
+    // Okta's widest call is the plan: a user's sessions with `oauthTokens=true`, an app's tokens, an
+    // authorization server's tokens per client. The listing is the record the audit is reconciled with.
+    return bulkPlan(target, (await this.tokensIn(target)).map(toRef));
   }
 
   async revoke(step: Target): Promise<RevokeResult> {

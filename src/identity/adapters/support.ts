@@ -77,6 +77,20 @@ export function perTokenPlan(target: Target, tokens: TokenRef[], sweep: boolean)
   };
 }
 
+/**
+ * The widest native call for the whole target as the plan's one step (all of a user, an application or
+ * a resource server at once); the listing is the request's record of what is in scope.
+ */
+export function bulkPlan(target: Target, tokens: TokenRef[]): RevocationPlan {
+  return {
+    target,
+    steps: [target],
+    tokens,
+    userCount: target.kind === 'user' ? 1 : new Set(tokens.map((t) => t.userId)).size,
+    tokenCount: tokens.length,
+  };
+}
+
 /** OData string literal: single quotes doubled (Graph `$filter`). */
 export function odata(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;

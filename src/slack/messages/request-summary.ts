@@ -45,7 +45,7 @@ export function statusLine(r: RequestRecord): string {
     case 'running':
       // Until the plan is made, the total is not known yet.
       return r.progress.total > 0
-        ? `${STATE_EMOJI.running} Revoking: revoked ${r.progress.done} of ${r.progress.total}`
+        ? `${STATE_EMOJI.running} Revoking: ${r.progress.done} of ${r.progress.total} calls${r.progress.tokens === undefined ? '' : `, ${r.progress.tokens} tokens`}`
         : `${STATE_EMOJI.running} Revoking: listing the tokens in scope…`;
     case 'verified':
       return `${STATE_EMOJI.verified} Done and verified: ${r.result?.revoked ?? r.progress.done} revoked, ${r.result?.remaining ?? 0} remaining`;

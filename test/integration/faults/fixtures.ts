@@ -8,6 +8,7 @@ import type { Idaas, IssuedTokens } from '../../../src/idaas/index.ts';
 import { probeTokens } from '../../../src/idaas/token-probe.ts';
 import type { RequestRecord } from '../../../src/intake/types.ts';
 import type { Pipeline } from '../../helpers/pipeline.ts';
+import { until } from '../../helpers/wait.ts';
 
 export const requester: Actor = { source: 'cli', id: 'fault-tests', name: 'Fault tests' };
 
@@ -100,6 +101,79 @@ export async function submitApp(
   return request;
 }
 
+/** `n` new users of the IDaaS, each holding one grant (access + refresh token) at IN_SCOPE_APP. */
+export async function leavers(idaas: Idaas, n: number): Promise<IssuedTokens[][]> {
+  const users = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      idaas.addUser({
+        userId: `leaver${i}`,
+        email: `leaver${i}@example.com`,
+        name: `Leaver ${i}`,
+        password: `password-${i}-xyz`,
+      }),
+    ),
+  );
+  return Promise.all(users.map((u) => idaas.mintTokens({ user: u.id, application: IN_SCOPE_APP })));
+}
+
+/** One user-scope request per leaver: a batch of offboardings, one bulk call each. */
+export async function submitUsers(pipe: Pipeline, batch: IssuedTokens[][]): Promise<RequestRecord[]> {
+  return Promise.all(
+    batch.map(
+      async (tokens) =>
+        (
+          await pipe.intake.submit({
+            target: { kind: 'user', userId: tokens[0]!.userId },
+            reason: 'fault test',
+            requestedBy: requester,
+            source: 'cli',
+          })
+        ).request,
+    ),
+  );
+}
+
+/** Tokens revoked so far over a batch of requests. */
+export async function revokedInBatch(pipe: Pipeline, requests: RequestRecord[]): Promise<number> {
+  const counts = await Promise.all(requests.map((r) => pipe.store.countRevoked(r.id)));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Every request of the batch verified, every token of its user audited exactly once, the chain intact. */
+export async function expectBatchDone(
+  pipe: Pipeline,
+  requests: RequestRecord[],
+  batch: IssuedTokens[][],
+  timeoutMs: number,
+): Promise<void> {
+  const ids = requests.map((r) => r.id);
+  const done = await until(
+    `${ids.length} requests finished`,
+    async () => {
+      const recs = await pipe.store.getMany(ids);
+      return recs.every((r) => r.state === 'verified' || r.state === 'failed') ? recs : undefined;
+    },
+    timeoutMs,
+    100,
+  );
+  // One pass over the audit log for the whole batch (a pass per request would be quadratic).
+  const counts = new Map<string, number>();
+  for await (const e of pipe.audit.entries()) {
+    if (e.action !== 'token.revoked' || !e.requestId) continue;
+    const key = `${e.requestId} ${String(e.detail?.tokenId)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  for (const [i, r] of done.entries()) {
+    expect(r.state, r.result?.error).toBe('verified');
+    const expected = tokenIds(batch[i]!);
+    expect(r.result).toMatchObject({ ok: true, revoked: expected.length, remaining: 0 });
+    for (const t of expected) expect(counts.get(`${r.id} ${t}`), `${r.id} ${t}`).toBe(1);
+  }
+  const audited = [...counts.keys()].filter((k) => ids.includes(k.split(' ')[0]!));
+  expect(audited).toHaveLength(batch.reduce((n, tokens) => n + tokenIds(tokens).length, 0));
+  expect(await pipe.audit.verify()).toMatchObject({ ok: true });
+}
+
 /** `token.revoked` entries of a request, counted per `detail.tokenId`. */
 export async function revokedPerToken(pipe: Pipeline, requestId: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
@@ -124,7 +198,7 @@ export async function expectExactlyOnce(
   expect(await pipe.audit.verify()).toMatchObject({ ok: true });
 }
 
-export { until } from '../../helpers/wait.ts';
+export { until };
 
 /**
  * An HTTP pass-through in front of the IDaaS that counts requests per method (e.g. admin DELETEs) and can
@@ -132,26 +206,41 @@ export { until } from '../../helpers/wait.ts';
  */
 export async function countingProxy(
   targetUrl: string,
-  options: { deleteDelayMs?: number } = {},
+  options: {
+    deleteDelayMs?: number;
+    deleteAnswerDelayMs?: number;
+    /** Sees each request first; answering it itself (true) keeps it from the IDaaS. */
+    intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  } = {},
 ): Promise<{
   url: string;
   counts: Map<string, number>;
+  /** Admin DELETEs the IDaaS has carried out whose answer the proxy is still holding back. */
+  heldAnswers(): number;
   close(): Promise<void>;
 }> {
   const target = new URL(targetUrl);
   const counts = new Map<string, number>();
+  let held = 0;
   const server = createServer((req, res) => {
+    if (options.intercept?.(req, res)) return;
     const key = `${req.method} ${(req.url ?? '').startsWith(ADMIN_PREFIX) ? 'admin' : 'oidc'}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const delay = key === 'DELETE admin' ? (options.deleteDelayMs ?? 0) : 0;
-    setTimeout(() => forward(req, res), delay);
+    const answerDelay = key === 'DELETE admin' ? (options.deleteAnswerDelayMs ?? 0) : 0;
+    setTimeout(() => forward(req, res, answerDelay), delay);
   });
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, answerDelay: number) => {
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        // The IdP has done the work; the caller hears of it only `answerDelay` ms later (or never, if it dies).
+        if (answerDelay > 0) held++;
+        setTimeout(() => {
+          if (answerDelay > 0) held--;
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        }, answerDelay);
       },
     );
     upstream.on('error', () => res.destroy());
@@ -162,6 +251,7 @@ export async function countingProxy(
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    heldAnswers: () => held,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/domain/errors.ts';
 import type { Actor } from '../../../src/domain/request.ts';
+import type { Target } from '../../../src/domain/target.ts';
 import {
   IdpRateLimitedError,
   IdpTransientError,
   IdpUnauthorizedError,
 } from '../../../src/identity/errors.ts';
+import type { RevocationPlan, RevokeResult } from '../../../src/identity/port.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
 import { createPipeline, FixedWorkflows, type Pipeline } from '../../helpers/pipeline.ts';
 
@@ -27,7 +29,46 @@ function seed(idp: MemoryIdp, users: number, tokensEach: number) {
   }
 }
 
+/**
+ * An IdP whose widest call covers a whole user and answers nothing (Okta's `DELETE …/sessions?oauthTokens=true`
+ * answers 204): the plan's listing is all the audit has to go on.
+ */
+class SilentBulkIdp extends MemoryIdp {
+  override async plan(target: Target): Promise<RevocationPlan> {
+    const plan = await super.plan(target);
+    return target.kind === 'token' ? plan : { ...plan, steps: [target], sweep: undefined };
+  }
+  override async revoke(step: Target): Promise<RevokeResult> {
+    await super.revoke(step);
+    return { revoked: [] };
+  }
+}
+
 describe('pipeline: intake → queue → workers → IdP → audit', () => {
+  it('a bulk call that answers nothing: the recorded listing, once verified gone, is audited exactly once', async () => {
+    const idp = new SilentBulkIdp();
+    seed(idp, 2, 3);
+    pipe = await createPipeline({ idp });
+    await pipe.startWorkers();
+    const { request } = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'offboarding',
+      requestedBy: admin,
+      source: 'cli',
+    });
+    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
+    expect(done.state).toBe('verified');
+    expect(done.result).toMatchObject({ ok: true, revoked: 3, remaining: 0 });
+    expect(done.progress).toEqual({ done: 1, total: 1, tokens: 3 });
+    expect(done.impact).toEqual({ userCount: 1, tokenCount: 3 });
+    expect(idp.revokeCalls).toBe(1);
+    expect(idp.planCalls).toBe(1);
+    const revoked = (await pipe.auditEntries()).filter((e) => e.action === 'token.revoked');
+    expect(revoked.map((e) => e.detail?.tokenId).sort()).toEqual(
+      ['tok_1_usr_0', 'tok_2_usr_0', 'tok_3_usr_0'].sort(),
+    );
+  });
+
   it('revokes every token of a user, verifies, and audits each token exactly once', async () => {
     const idp = new MemoryIdp();
     seed(idp, 3, 4);

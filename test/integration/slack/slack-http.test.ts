@@ -266,7 +266,7 @@ describe('submission and approvals', () => {
 
     since = stub.calls.length;
     for (let done = 1; done <= 37; done++) await intake.progress(request.id, done, 120);
-    await stub.next('chat.update', (c) => blocksText(c).includes('revoked 37 of 120'), since);
+    await stub.next('chat.update', (c) => blocksText(c).includes('37 of 120 calls'), since);
     // Coalesced: a burst of 37 progress events becomes a few updates, spaced by the window.
     const progress = stub.calls.slice(since).filter((c) => c.method === 'chat.update');
     expect(progress.length).toBeLessThan(10);

@@ -104,7 +104,7 @@ describe('IdaasIdentityProvider', () => {
     await expect(idp.getUser('bob')).rejects.toBeInstanceOf(IdpNotFoundError);
   });
 
-  it('plans a user: one step per listed token, the bulk call as sweep', async () => {
+  it('plans a user: the listing is the record, one bulk call is the whole job', async () => {
     server.use(
       http.get(`${API}/users/alice/tokens`, () =>
         HttpResponse.json({
@@ -118,11 +118,7 @@ describe('IdaasIdentityProvider', () => {
     const plan = await idp.plan({ kind: 'user', userId: 'alice' });
     expect(plan).toEqual({
       target: { kind: 'user', userId: 'alice' },
-      steps: [
-        { kind: 'token', userId: 'usr_1', tokenId: 'tok_a' },
-        { kind: 'token', userId: 'usr_1', tokenId: 'tok_r' },
-      ],
-      sweep: { kind: 'user', userId: 'alice' },
+      steps: [{ kind: 'user', userId: 'alice' }],
       tokens: [
         { id: 'tok_a', userId: 'usr_1' },
         { id: 'tok_r', userId: 'usr_1' },
@@ -140,12 +136,17 @@ describe('IdaasIdentityProvider', () => {
       http.get(`${API}/resource-servers/rs1/tokens`, () => HttpResponse.json({ tokens: [] })),
     );
     const app = await idp.plan({ kind: 'application', applicationId: 'app1' });
-    expect(app.steps).toHaveLength(3);
-    expect(app.userCount).toBe(2);
-    expect(app.sweep).toEqual({ kind: 'application', applicationId: 'app1' });
+    expect(app.steps).toEqual([{ kind: 'application', applicationId: 'app1' }]);
+    expect(app).toMatchObject({ userCount: 2, tokenCount: 3 });
+    expect(app.sweep).toBeUndefined();
     const rs = await idp.plan({ kind: 'resourceServer', resourceServerId: 'rs1' });
-    expect(rs).toMatchObject({ steps: [], tokens: [], userCount: 0, tokenCount: 0 });
-    expect(rs.sweep).toEqual({ kind: 'resourceServer', resourceServerId: 'rs1' });
+    expect(rs).toMatchObject({
+      steps: [{ kind: 'resourceServer', resourceServerId: 'rs1' }],
+      tokens: [],
+      userCount: 0,
+      tokenCount: 0,
+    });
+    expect(rs.sweep).toBeUndefined();
   });
 
   it('plans a single token without calling the IdP, and with no sweep', async () => {

@@ -228,7 +228,7 @@ describe('KeycloakIdentityProvider', () => {
     expect(calls).toEqual(['GET /clients?max=1']);
   });
 
-  it('plans a user from their sessions; revokes a session and logs the user out', async () => {
+  it('plans a user as the one logout, their sessions as the record; revokes a session or logs the user out', async () => {
     const idp = make();
     server.use(
       http.get(`${ADMIN}/users/u1/sessions`, () => HttpResponse.json([session('s1'), session('s2')])),
@@ -237,13 +237,17 @@ describe('KeycloakIdentityProvider', () => {
       http.post(`${ADMIN}/users/u1/logout`, () => new HttpResponse(null, { status: 204 })),
     );
     const plan = await idp.plan({ kind: 'user', userId: 'u1' });
-    expect(plan.steps).toEqual([
-      { kind: 'token', userId: 'u1', tokenId: 's1' },
-      { kind: 'token', userId: 'u1', tokenId: 's2' },
+    expect(plan.steps).toEqual([{ kind: 'user', userId: 'u1' }]);
+    expect(plan.sweep).toBeUndefined();
+    expect(plan.tokens).toEqual([
+      { id: 's1', userId: 'u1' },
+      { id: 's2', userId: 'u1' },
     ]);
-    expect(plan.sweep).toEqual({ kind: 'user', userId: 'u1' });
-    expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [{ id: 's1', userId: 'u1' }] });
-    await idp.revoke(plan.sweep!);
+    expect(await idp.revoke({ kind: 'token', userId: 'u1', tokenId: 's1' })).toEqual({
+      revoked: [{ id: 's1', userId: 'u1' }],
+    });
+    // The logout's answer names nothing: the plan's listing is the record, reconciled by verification.
+    expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [] });
     expect(calls).toEqual([
       'GET /users/u1/sessions',
       'GET /users/u1/consents',
@@ -347,9 +351,11 @@ describe('KeycloakIdentityProvider', () => {
       }),
     );
     const plan = await idp.plan({ kind: 'user', userId: 'u1' });
-    expect(plan.steps).toEqual([
-      { kind: 'token', userId: 'u1', tokenId: 's1' },
-      { kind: 'token', userId: 'u1', tokenId: 'offline:o1' },
+    // One logout (plus the offline consents) is the plan; the listing, offline sessions included, its record.
+    expect(plan.steps).toEqual([{ kind: 'user', userId: 'u1' }]);
+    expect(plan.tokens).toEqual([
+      { id: 's1', userId: 'u1' },
+      { id: 'offline:o1', userId: 'u1' },
     ]);
     expect(calls).toEqual([
       'GET /users/u1/sessions',

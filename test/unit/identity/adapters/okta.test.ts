@@ -275,7 +275,7 @@ describe('OktaIdentityProvider', () => {
     ]);
   });
 
-  it('plans a user from their clients’ refresh tokens, with the sessions call as sweep', async () => {
+  it('plans a user as the one sessions call, its clients’ refresh tokens as the record', async () => {
     server.use(
       http.get(`${ORG}/api/v1/users/00u1/clients`, () =>
         HttpResponse.json([
@@ -288,11 +288,12 @@ describe('OktaIdentityProvider', () => {
       ),
     );
     const plan = await idp.plan({ kind: 'user', userId: '00u1' });
-    expect(plan.steps).toEqual([
-      { kind: 'token', userId: '00u1', tokenId: '0oaA:oar-0oaA' },
-      { kind: 'token', userId: '00u1', tokenId: '0oaB:oar-0oaB' },
+    expect(plan.steps).toEqual([{ kind: 'user', userId: '00u1' }]);
+    expect(plan.sweep).toBeUndefined();
+    expect(plan.tokens).toEqual([
+      { id: '0oaA:oar-0oaA', userId: '00u1' },
+      { id: '0oaB:oar-0oaB', userId: '00u1' },
     ]);
-    expect(plan.sweep).toEqual({ kind: 'user', userId: '00u1' });
     expect(plan.tokenCount).toBe(2);
     expect(calls).toEqual([
       'GET /api/v1/users/00u1/clients',
@@ -319,7 +320,8 @@ describe('OktaIdentityProvider', () => {
       { id: '0oaA:t2', userId: '00u2' },
     ]);
     expect(plan.userCount).toBe(2);
-    expect(plan.sweep).toEqual({ kind: 'application', applicationId: '0oaA' });
+    expect(plan.steps).toEqual([{ kind: 'application', applicationId: '0oaA' }]);
+    expect(plan.sweep).toBeUndefined();
   });
 
   it('revokes each scope with the documented calls', async () => {

@@ -1,0 +1,83 @@
+import type { Target } from '../domain/target.ts';
+import type { IdpBudget, IdpLane } from './idp-budget.ts';
+import { withIdpCall } from './idp-call-context.ts';
+import type {
+  Capabilities,
+  IdentityProvider,
+  IdpApplication,
+  IdpResourceServer,
+  IdpUser,
+  RevocationPlan,
+  RevokeResult,
+  TokenInfo,
+  VerifyResult,
+} from './port.ts';
+
+/**
+ * An adapter whose every HTTP call, on every path (look-ups, search, impact, plan, revoke, verify, HR
+ * resolution, readiness), takes a permit from the one shared `IdpBudget` and waits out the IdP's 429s
+ * there (http-client.ts). The adapter itself is unchanged: the budget travels in the call's context.
+ */
+export class BudgetedIdentityProvider implements IdentityProvider {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+
+  /**
+   * @param lane `interactive` for the view a person waits on (Slack, readiness); undefined keeps the
+   *   caller's lane (`asInteractive`), else `batch`.
+   */
+  constructor(
+    readonly inner: IdentityProvider,
+    readonly budget: IdpBudget,
+    private readonly lane?: IdpLane,
+  ) {
+    this.name = inner.name;
+    this.capabilities = inner.capabilities;
+  }
+
+  /** The same IdP and budget for calls a person is waiting on: they draw from the reserved share. */
+  interactive(): BudgetedIdentityProvider {
+    return new BudgetedIdentityProvider(this.inner, this.budget, 'interactive');
+  }
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return withIdpCall(this.lane ? { budget: this.budget, lane: this.lane } : { budget: this.budget }, fn);
+  }
+
+  searchUsers(query: string, limit?: number): Promise<IdpUser[]> {
+    return this.run(() => this.inner.searchUsers(query, limit));
+  }
+  getUser(userId: string): Promise<IdpUser> {
+    return this.run(() => this.inner.getUser(userId));
+  }
+  findUserByEmail(email: string): Promise<IdpUser | undefined> {
+    return this.run(() => this.inner.findUserByEmail(email));
+  }
+  searchApplications(query: string, limit?: number): Promise<IdpApplication[]> {
+    return this.run(() => this.inner.searchApplications(query, limit));
+  }
+  getApplication(applicationId: string): Promise<IdpApplication> {
+    return this.run(() => this.inner.getApplication(applicationId));
+  }
+  searchResourceServers(query: string, limit?: number): Promise<IdpResourceServer[]> {
+    return this.run(() => this.inner.searchResourceServers(query, limit));
+  }
+  getResourceServer(resourceServerId: string): Promise<IdpResourceServer> {
+    return this.run(() => this.inner.getResourceServer(resourceServerId));
+  }
+  listUserTokens(userId: string): Promise<TokenInfo[]> {
+    return this.run(() => this.inner.listUserTokens(userId));
+  }
+  plan(target: Target): Promise<RevocationPlan> {
+    return this.run(() => this.inner.plan(target));
+  }
+  revoke(step: Target): Promise<RevokeResult> {
+    return this.run(() => this.inner.revoke(step));
+  }
+  verify(target: Target): Promise<VerifyResult> {
+    return this.run(() => this.inner.verify(target));
+  }
+  ping(): Promise<void> {
+    return this.run(() => this.inner.ping());
+  }
+}
