@@ -16,7 +16,7 @@ import type {
   VerifyContext,
   VerifyResult,
 } from '../port.ts';
-import { bulkPlan, enc, MAX_PAGES, perTokenPlan, unlessNotFound, unsupported } from './support.ts';
+import { bulkPlan, enc, MAX_PAGES, unlessNotFound, unsupported } from './support.ts';
 
 export interface KeycloakIdentityProviderOptions {
   /** Keycloak base URL (without `/realms/…`), e.g. `https://sso.example.com`. */
