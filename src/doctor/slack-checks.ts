@@ -7,7 +7,8 @@ import { type Check, fail, pass } from './check.ts';
  * and manifest.json. Views (`views.open/push/update/publish`) need no scope of their own.
  * Scopes per method: https://docs.slack.dev/reference/methods/chat.postMessage (chat:write),
  * https://docs.slack.dev/reference/methods/conversations.open (im:write),
- * https://docs.slack.dev/reference/methods/usergroups.users.list (usergroups:read).
+ * https://docs.slack.dev/reference/methods/usergroups.users.list (usergroups:read),
+ * https://docs.slack.dev/reference/methods/users.info (users:read; the email needs users:read.email).
  */
 export const SLACK_SCOPES_USED: Readonly<Record<string, string>> = {
   commands: 'the /revoke slash command',
@@ -15,6 +16,8 @@ export const SLACK_SCOPES_USED: Readonly<Record<string, string>> = {
   'im:write': 'conversations.open (DMs to requesters)',
   'usergroups:read':
     'usergroups.users.list (S… user groups in SLACK_ADMIN_USERS, SLACK_APPROVER_USERS, workflows)',
+  'users:read': 'users.info (who clicked Cancel on a scheduled offboarding)',
+  'users:read.email': "users.info's email (the person being offboarded can never cancel their own)",
 };
 
 /**

@@ -11,7 +11,16 @@ import { WorkerProcess } from '../../helpers/worker-process.ts';
 const BOT_TOKEN = `xoxb-${randomBytes(12).toString('hex')}`;
 const APPROVALS = 'C0APPROVALS';
 const NOTIFY = 'C0NOTIFY';
-const ALL_SCOPES = ['commands', 'chat:write', 'im:write', 'usergroups:read', 'channels:read', 'groups:read'];
+const ALL_SCOPES = [
+  'commands',
+  'chat:write',
+  'im:write',
+  'usergroups:read',
+  'users:read',
+  'users:read.email',
+  'channels:read',
+  'groups:read',
+];
 
 let lruRedis: RedisServer;
 let goodRedis: RedisServer;
