@@ -10,6 +10,8 @@ import type {
   RevocationPlan,
   RevokeResult,
   TokenInfo,
+  TokenValueRevocation,
+  VerifyContext,
   VerifyResult,
 } from './port.ts';
 
@@ -20,7 +22,8 @@ import type {
  */
 export class BudgetedIdentityProvider implements IdentityProvider {
   readonly name: string;
-  readonly capabilities: Capabilities;
+  /** Present when the adapter can revoke by value; its calls (introspection, revocation) draw permits too. */
+  readonly tokenValues?: TokenValueRevocation;
 
   /**
    * @param lane `interactive` for the view a person waits on (Slack, readiness); undefined keeps the
@@ -32,7 +35,19 @@ export class BudgetedIdentityProvider implements IdentityProvider {
     private readonly lane?: IdpLane,
   ) {
     this.name = inner.name;
-    this.capabilities = inner.capabilities;
+    const values = inner.tokenValues;
+    if (values) {
+      this.tokenValues = {
+        inspect: (value) => this.run(() => values.inspect(value)),
+        revoke: (value, info) => this.run(() => values.revoke(value, info)),
+        ping: () => this.run(() => values.ping()),
+      };
+    }
+  }
+
+  /** The adapter's, read each time: a start-up probe may narrow them (e.g. Auth0 below Enterprise). */
+  get capabilities(): Capabilities {
+    return this.inner.capabilities;
   }
 
   /** The same IdP and budget for calls a person is waiting on: they draw from the reserved share. */
@@ -74,8 +89,8 @@ export class BudgetedIdentityProvider implements IdentityProvider {
   revoke(step: Target): Promise<RevokeResult> {
     return this.run(() => this.inner.revoke(step));
   }
-  verify(target: Target): Promise<VerifyResult> {
-    return this.run(() => this.inner.verify(target));
+  verify(target: Target, context?: VerifyContext): Promise<VerifyResult> {
+    return this.run(() => this.inner.verify(target, context));
   }
   ping(): Promise<void> {
     return this.run(() => this.inner.ping());
