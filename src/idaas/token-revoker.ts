@@ -33,12 +33,23 @@ export class TokenRevoker {
     return refs(await this.store.destroyTokens([token]));
   }
 
-  /** Every token and grant of an application: its users must consent (authorize) again. */
+  /**
+   * Every token and grant of an application: its users must sign in again (password) and consent before
+   * it gets new tokens; their sessions stand for every other application.
+   */
   async revokeAll(key: Extract<IndexKey, { kind: 'user' | 'application' }>): Promise<RevokedRef[]> {
     const [tokens, grants] = await Promise.all([this.store.listTokens(key), this.store.listGrants(key)]);
+    if (key.kind === 'application') await this.#signOutOf(tokens, grants, `client:${key.value}`);
     const revoked = await this.store.destroyTokens(tokens);
     await Promise.all(grants.map((g) => this.#destroyGrant(g.grantId)));
     return refs(revoked);
+  }
+
+  /** The mark first (as for a user): a sign-in racing the revocation still has to sign in again. */
+  async #signOutOf(tokens: readonly StoredToken[], grants: readonly StoredGrant[], mark: string) {
+    const accounts = new Set([...tokens.map((t) => t.accountId), ...grants.map((g) => g.accountId)]);
+    const now = Math.floor(Date.now() / 1000);
+    await Promise.all([...accounts].map((a) => this.users.signOutOf(a, [mark], now)));
   }
 
   /**
@@ -57,7 +68,7 @@ export class TokenRevoker {
 
   /**
    * Every token for a resource server, and that resource's consent in every grant (the app must send
-   * the user through authorization again to reach it). Grants that also serve other audiences only lose
+   * the user through authorization again, with a new sign-in, to reach it). Grants that also serve other audiences only lose
    * this resource, so their other tokens keep working.
    *
    * A refresh token issued for this resource *and* others in one grant (RFC 8707 `resource` given
@@ -69,6 +80,8 @@ export class TokenRevoker {
     const key: IndexKey = { kind: 'resourceServer', value: resourceServerId };
     const [tokens, grants] = await Promise.all([this.store.listTokens(key), this.store.listGrants(key)]);
     const audience = this.catalog.resourceServer(resourceServerId)?.audience;
+    // Reaching this API again takes a new sign-in (password), not just a consent click.
+    if (audience) await this.#signOutOf(tokens, grants, `resource:${audience}`);
     const shared = tokens.filter((t) => t.model === 'RefreshToken' && t.resourceServerIds.length > 1);
     const revoked = await this.store.destroyTokens(tokens.filter((t) => !shared.includes(t)));
     await Promise.all(shared.map((t) => this.#narrowRefreshToken(t, audience)));

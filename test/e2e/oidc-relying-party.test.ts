@@ -135,14 +135,14 @@ const cases: Case[] = [
     revoke: async () =>
       expect((await admin(idaas, 'DELETE', '/applications/team-wiki/tokens')).status).toBe(200),
     inScope: (s) => s.app === 'team-wiki',
-    silentInScope: 'consent_required',
+    silentInScope: 'login_required',
   },
   {
     name: 'all tokens of a resource server',
     revoke: async () =>
       expect((await admin(idaas, 'DELETE', '/resource-servers/payroll-api/tokens')).status).toBe(200),
     inScope: (s) => s.rs?.id === 'payroll-api',
-    silentInScope: 'consent_required',
+    silentInScope: 'login_required',
   },
   {
     name: 'disabling the user',

@@ -8,11 +8,17 @@ interface UserRecord extends AdminUser {
   passwordHash: string;
   /** Epoch seconds: sign-in sessions that began before this were ended by a revocation. */
   signedOutAt?: number;
+  /**
+   * Epoch seconds per `client:<client_id>` or `resource:<audience>`: a session that began before it must
+   * sign in again before it authorizes that application or that API (their tokens were revoked).
+   */
+  signedOutOf?: Record<string, number>;
 }
 
 const UserRecordSchema = AdminUserSchema.extend({
   passwordHash: z.string().min(1),
   signedOutAt: z.number().int().optional(),
+  signedOutOf: z.record(z.string(), z.number().int()).optional(),
 });
 
 /** Where users persist (the token store): without it they live in memory only. */
@@ -108,6 +114,11 @@ export class UserDirectory {
     const valid = await verifyPassword(password, record?.passwordHash ?? DUMMY_HASH);
     if (!record || !valid) return { ok: false, reason: 'invalid' };
     if (record.state !== 'active') return { ok: false, reason: 'disabled' };
+    if (record.signedOutOf) {
+      // The password is proven again: the sign-in this starts may authorize what was revoked.
+      delete record.signedOutOf;
+      await this.#save(record);
+    }
     return { ok: true, user: toPublic(record) };
   }
 
@@ -139,6 +150,27 @@ export class UserDirectory {
     const record = this.#mustRecord(id);
     record.signedOutAt = atSeconds;
     await this.#save(record);
+  }
+
+  /**
+   * After "all tokens of an application / a resource server": the user signs in again (password) before
+   * authorizing that application or reaching that API; their sessions stand for everything else.
+   */
+  async signOutOf(id: string, keys: readonly string[], atSeconds: number): Promise<void> {
+    const record = this.#byId.get(id);
+    if (!record || keys.length === 0) return;
+    record.signedOutOf = { ...record.signedOutOf };
+    for (const key of keys) record.signedOutOf[key] = atSeconds;
+    await this.#save(record);
+  }
+
+  /** Whether a session that began at `loginTs` must sign in again before authorizing any of `keys`. */
+  mustSignInAgainFor(id: string, loginTs: number | undefined, keys: readonly string[]): boolean {
+    const marks = this.#byId.get(id)?.signedOutOf;
+    if (!marks) return false;
+    // `<=`: a session begun in the revocation's own second is older than it (seconds are all we have);
+    // the next password sign-in clears the marks, so it never loops.
+    return keys.some((k) => marks[k] !== undefined && (loginTs === undefined || loginTs <= marks[k]!));
   }
 
   /** Whether a sign-in session of the user that began at `loginTs` (epoch seconds) still stands. */

@@ -76,7 +76,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: signInPolicy(),
+      policy: signInPolicy(users),
     },
     features: {
       devInteractions: { enabled: false },
@@ -147,7 +147,7 @@ export function createProvider(deps: ProviderDeps): Provider {
  * password again, so `prompt=none` gets `login_required` at the redirect URI (OIDC Core §3.1.2.6)
  * instead of a server error.
  */
-function signInPolicy() {
+function signInPolicy(users: UserDirectory) {
   const policy = interactionPolicy.base();
   const login = policy.get('login');
   login?.checks.add(
@@ -161,6 +161,28 @@ function signInPolicy() {
           : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),
     0,
+  );
+  // After "all tokens of an application / an API": authorizing that application, or asking for that API
+  // (RFC 8707 `resource`), takes a new sign-in; everything else keeps the session.
+  login?.checks.add(
+    new interactionPolicy.Check(
+      'revoked_for_client',
+      'End-User authentication is required',
+      'login_required',
+      (ctx) => {
+        const session = ctx.oidc.session;
+        if (!session?.accountId || !ctx.oidc.client) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const resource = ctx.oidc.params?.resource;
+        const resources = (Array.isArray(resource) ? resource : [resource]).filter(
+          (r): r is string => typeof r === 'string',
+        );
+        const keys = [`client:${ctx.oidc.client.clientId}`, ...resources.map((r) => `resource:${r}`)];
+        return users.mustSignInAgainFor(session.accountId, session.loginTs, keys)
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      },
+    ),
+    1,
   );
   return policy;
 }
