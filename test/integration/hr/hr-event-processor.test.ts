@@ -9,13 +9,30 @@ import { createHrEventQueue, enqueueHrEvent } from '../../../src/hr/hr-event-que
 import { startHrEventWorker } from '../../../src/hr/hr-event-worker.ts';
 import { IdpTransientError } from '../../../src/identity/errors.ts';
 import { FakeIntake } from '../../helpers/fake-intake.ts';
+import { HrVendorApis } from '../../helpers/hr-vendor-apis.ts';
 import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
 import { RecordingNotifier } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
-const vendors = setupServer();
+const apis = new HrVendorApis(
+  {
+    bamboohr: 'https://bamboo.test/api/gateway.php/acme',
+    hibob: 'https://hibob.test',
+    gusto: 'https://gusto.test',
+    deel: 'https://deel.test',
+  },
+  {
+    BAMBOOHR_API_KEY: 'bk',
+    HIBOB_API_USER: 'hu',
+    HIBOB_API_TOKEN: 'ht',
+    GUSTO_API_TOKEN: 'gt',
+    DEEL_API_TOKEN: 'dt',
+  },
+  () => NOW.toISOString().slice(0, 10),
+);
+const vendors = setupServer(...apis.handlers());
 beforeAll(() => vendors.listen({ onUnhandledFrame: 'error' }));
 afterAll(() => vendors.close());
 
@@ -145,19 +162,7 @@ describe('processHrEvent', () => {
   });
 
   it('Gusto id-only delivery ⇒ email and last day fetched from the Gusto API (documented shapes)', async () => {
-    vendors.use(
-      http.get('https://gusto.test/v1/employees/bcfc9744', ({ request }) => {
-        expect(request.headers.get('authorization')).toBe('Bearer gt');
-        return HttpResponse.json({
-          uuid: 'bcfc9744',
-          first_name: 'Alice',
-          email: 'alice.personal@example.org',
-          work_email: 'alice@example.com',
-          terminated: true,
-          terminations: [{ uuid: 't1', effective_date: '2026-06-30', active: true, cancelable: true }],
-        });
-      }),
-    );
+    apis.add('gusto', { employeeId: 'bcfc9744', email: 'alice@example.com', lastDay: '2026-06-30' });
     const out = await processHrEvent(
       {
         source: 'gusto',
@@ -177,18 +182,8 @@ describe('processHrEvent', () => {
   });
 
   it('BambooHR status change ⇒ the API decides: Active again with no termination date ⇒ cancel', async () => {
-    vendors.use(
-      http.get('https://bamboo.test/api/gateway.php/acme/v1/employees/67890', ({ request }) => {
-        expect(request.headers.get('authorization')).toBe(`Basic ${Buffer.from('bk:x').toString('base64')}`);
-        expect(new URL(request.url).searchParams.get('fields')).toContain('terminationDate');
-        return HttpResponse.json({
-          id: '67890',
-          workEmail: 'alice@example.com',
-          status: 'Active',
-          terminationDate: '0000-00-00',
-        });
-      }),
-    );
+    // Active again, no termination date.
+    apis.add('bamboohr', { employeeId: '67890', email: 'alice@example.com' });
     await processHrEvent(terminate({ source: 'bamboohr', employeeId: '67890', eventId: 'b-0' }), deps);
     const out = await processHrEvent(
       { source: 'bamboohr', eventId: 'b-1', employeeId: '67890', kind: 'terminate', needsLookup: true },
