@@ -18,9 +18,11 @@ import {
   messageButtonPayload,
   postSlack,
   SlackApiStub,
+  type SlackCall,
   slashCommandBody,
   viewSubmissionPayload,
 } from '../../helpers/slack.ts';
+import { click as clickFlow, submitConfirm as submitFlow } from '../../helpers/slack-flows.ts';
 
 const SECRET = 'test-signing-secret';
 const config = {
@@ -182,48 +184,48 @@ describe('/revoke', () => {
   });
 });
 
-async function submitConfirm(userId: string, viewId: string, reason = 'laptop stolen') {
-  const payload = viewSubmissionPayload({
-    userId,
-    viewId,
-    callbackId: 'revoke_confirm',
-    privateMetadata: JSON.stringify({ target: { kind: 'user', userId: 'usr_alice' }, label: 'Alice' }),
-    values: { reason_block: { reason_input: { type: 'plain_text_input', value: reason } } },
-  });
-  return postSlack(url, interactivityBody(payload), { secret: SECRET });
-}
-
-async function click(userId: string, actionId: 'approval_approve' | 'approval_deny', requestId: string) {
-  const payload = messageButtonPayload({ userId, actionId, value: requestId });
-  const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
-  expect(res.status).toBe(200);
-}
+const endpoint = () => ({ url, secret: SECRET });
+const ALICE = JSON.stringify({ target: { kind: 'user', userId: 'usr_alice' }, label: 'Alice' });
+const submitConfirm = (userId: string, viewId: string, reason?: string) =>
+  submitFlow(endpoint(), { userId, viewId, privateMetadata: ALICE, ...(reason ? { reason } : {}) }, stub);
+const click = (userId: string, actionId: 'approval_approve' | 'approval_deny', requestId: string) =>
+  clickFlow(endpoint(), userId, requestId, actionId);
+/** A call on the approval message `post` answered: same channel, same ts (an update in place). */
+const onMessage = (post: SlackCall) => (c: SlackCall) =>
+  c.args.channel === post.args.channel && c.args.ts === post.answer?.ts;
 
 describe('submission and approvals', () => {
   it('a Forbidden submit shows the refusal on the reason field', async () => {
     intake.forbiddenRequesters.add('U0NOBODY');
-    const res = await submitConfirm('U0NOBODY', 'V_FORBIDDEN');
-    const body = (await res.json()) as { response_action: string; errors: Record<string, string> };
-    expect(body.response_action).toBe('errors');
-    expect(body.errors.reason_block).toContain('may not request');
+    const { ack, requestId } = await submitConfirm('U0NOBODY', 'V_FORBIDDEN');
+    expect(ack.response_action).toBe('errors');
+    expect(ack.errors?.reason_block).toContain('may not request');
+    expect(requestId).toBeUndefined();
   });
 
   it('submits, posts to the approvals channel, refuses bad clicks ephemerally, updates in place, DMs the outcome', async () => {
     let since = stub.calls.length;
-    const res = await submitConfirm('U0REQUESTER', 'V_FLOW');
-    const ack = (await res.json()) as { response_action: string };
+    const { ack, requestId } = await submitConfirm('U0REQUESTER', 'V_FLOW');
     expect(ack.response_action).toBe('update');
-    const submitted = intake.submissions.at(-1)!;
-    expect(submitted).toMatchObject({
+    expect(requestId).toMatch(/^req_/);
+    const submitted = intake.submissions.filter((x) => x.idempotencyKey === 'slack:V_FLOW');
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]).toMatchObject({
       source: 'slack',
       reason: 'laptop stolen',
       idempotencyKey: 'slack:V_FLOW',
       requestedBy: { source: 'slack', id: 'U0REQUESTER' },
       context: { user: 'U0REQUESTER' },
     });
-    const request = [...intake.records.values()].at(-1)!;
+    const request = (await intake.get(requestId!))!;
 
-    const post = await stub.next('chat.postMessage', (c) => c.args.channel === 'C_APPROVALS', since);
+    const post = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
+      since,
+    );
+    // A posted message's ts comes in Slack's answer; updates in place must name it.
+    expect(post.answer?.ts).toMatch(/^\d+\.\d+$/);
     const posted = blocksText(post);
     expect(posted).toContain('<@U0REQUESTER>');
     expect(posted).toContain('laptop stolen');
@@ -244,8 +246,12 @@ describe('submission and approvals', () => {
 
     since = stub.calls.length;
     await click('U0APPROVER1', 'approval_approve', request.id);
-    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Approved by'), since);
-    expect(updated.args).toMatchObject({ channel: 'C_APPROVALS', ts: post.args.ts ?? expect.any(String) });
+    const updated = await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('Approved by'),
+      since,
+    );
+    expect(updated.args).toMatchObject({ channel: 'C_APPROVALS', ts: post.answer!.ts });
     expect(blocksText(updated)).not.toContain('approval_approve');
 
     // A second click changes nothing.
@@ -256,29 +262,44 @@ describe('submission and approvals', () => {
 
     since = stub.calls.length;
     for (let done = 1; done <= 37; done++) await intake.progress(request.id, done, 120);
-    await stub.next('chat.update', (c) => blocksText(c).includes('revoked 37 of 120'), since);
-    // Coalesced: a burst of 37 progress events becomes a few updates.
-    expect(stub.calls.slice(since).filter((c) => c.method === 'chat.update').length).toBeLessThan(10);
+    await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('revoked 37 of 120'),
+      since,
+    );
+    // Coalesced: a burst of 37 progress events becomes a few updates, all of that one message.
+    const progress = stub.calls.slice(since).filter((c) => c.method === 'chat.update');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.length).toBeLessThan(10);
+    expect(progress.every(onMessage(post))).toBe(true);
 
     since = stub.calls.length;
     await intake.finish(request.id, true);
     const dm = await stub.next('chat.postMessage', (c) => c.args.channel === 'U0REQUESTER', since);
     expect(blocksText(dm)).toContain('verified');
-    await stub.next('chat.update', (c) => blocksText(c).includes('Done and verified'), since);
+    await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('Done and verified'),
+      since,
+    );
   });
 
   it('a late click on an expired request is refused; the buttons are replaced by the outcome', async () => {
     let since = stub.calls.length;
-    await submitConfirm('U0REQUESTER', 'V_EXPIRING');
-    const request = [...intake.records.values()].at(-1)!;
-    await stub.next(
+    const { requestId } = await submitConfirm('U0REQUESTER', 'V_EXPIRING');
+    const request = (await intake.get(requestId!))!;
+    const post = await stub.next(
       'chat.postMessage',
       (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
       since,
     );
     since = stub.calls.length;
     await intake.expire(request.id);
-    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Expired'), since);
+    const updated = await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('Expired'),
+      since,
+    );
     expect(blocksText(updated)).not.toContain('approval_approve');
     const responses = stub.responses.length;
     await click('U0APPROVER1', 'approval_approve', request.id);
@@ -293,8 +314,13 @@ describe('submission and approvals', () => {
 
   it('Deny opens a modal asking for a reason; its submission denies', async () => {
     let since = stub.calls.length;
-    await submitConfirm('U0REQUESTER', 'V_DENIED');
-    const request = [...intake.records.values()].at(-1)!;
+    const { requestId } = await submitConfirm('U0REQUESTER', 'V_DENIED');
+    const request = (await intake.get(requestId!))!;
+    const post = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
+      since,
+    );
     await click('U0APPROVER1', 'approval_deny', request.id);
     const open = await stub.next('views.open', (c) => blocksText(c).includes('revoke_deny'), since);
     const view = open.args.view as { private_metadata: string };
@@ -310,8 +336,14 @@ describe('submission and approvals', () => {
     });
     const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
     expect(res.status).toBe(200);
-    expect(intake.denials.at(-1)).toMatchObject({ requestId: request.id, reason: 'not <b>needed</b>' });
-    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Denied by'), since);
+    expect(intake.denials.filter((d) => d.requestId === request.id)).toEqual([
+      expect.objectContaining({ reason: 'not <b>needed</b>' }),
+    ]);
+    const updated = await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('Denied by'),
+      since,
+    );
     expect(blocksText(updated)).toContain('not &lt;b&gt;needed&lt;/b&gt;');
   });
 
