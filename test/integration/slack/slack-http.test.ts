@@ -15,7 +15,6 @@ import {
   appHomeOpenedBody,
   blockSuggestionPayload,
   interactivityBody,
-  messageButtonPayload,
   postSlack,
   SlackApiStub,
   type SlackCall,
