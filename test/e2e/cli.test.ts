@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRevoker } from '../helpers/cli.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
 
 /** The `revoker` CLI in a child process, against a running service (its Redis, workers and IDaaS). */
@@ -11,29 +11,17 @@ afterAll(async () => {
   await t?.close();
 });
 
-function revoker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = {
-    ...process.env,
+const revoker = (args: string[]) =>
+  runRevoker(args, {
     REDIS_URL: t.rt.config.REDIS_URL,
     REVOKER_PREFIX: t.prefix,
     IDAAS_URL: t.idaas.url,
     IDAAS_ADMIN_TOKEN: t.idaas.adminToken,
     LOG_LEVEL: 'silent',
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/revoker.js', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
+
+/** The request id a `revoker revoke` run printed. */
+const idIn = (stdout: string) => /req_[A-Za-z0-9_-]+/.exec(stdout)?.[0];
 
 describe('revoker revoke (CLI)', () => {
   it('revoke user <email> --wait: the workers revoke, it prints the verified result and exits 0', async () => {
@@ -46,7 +34,7 @@ describe('revoker revoke (CLI)', () => {
     );
     expect(await isDead(t.idaas, bob!)).toBe(true);
     expect(await isAlive(t.idaas, carol!)).toBe(true);
-    const [rec] = await t.rt.intake.list({ source: 'cli', limit: 1 });
+    const rec = await t.rt.intake.get(idIn(run.stdout)!);
     expect(rec).toMatchObject({ source: 'cli', reason: 'from the shell', state: 'verified' });
   });
 
@@ -65,9 +53,14 @@ describe('revoker revoke (CLI)', () => {
   it('the same --key twice is one request', async () => {
     const first = await revoker(['revoke', 'app', 'team-wiki', '--key', 'rotate-2026-11']);
     const second = await revoker(['revoke', 'app', 'team-wiki', '--key', 'rotate-2026-11']);
+    expect([first.code, second.code]).toEqual([0, 0]);
     expect(first.stdout).toMatch(/^requested: (req_\S+)/);
-    const id = /req_\S+/.exec(first.stdout)![0];
+    const id = idIn(first.stdout)!;
     expect(second.stdout).toMatch(new RegExp(`^already requested: ${id} `));
+    const forApp = (await t.rt.intake.list({ source: 'cli', limit: 200 })).filter(
+      (r) => r.target.kind === 'application' && r.target.applicationId === 'team-wiki',
+    );
+    expect(forApp.map((r) => r.id)).toEqual([id]);
   });
 
   it('bad input gets one clear line and exit 2: unknown app, unknown scope, token without --user', async () => {

@@ -13,7 +13,7 @@ import {
   startTestService,
   type TestService,
 } from '../helpers/service.ts';
-import { until } from '../helpers/wait.ts';
+import { nonEmpty, until } from '../helpers/wait.ts';
 
 /**
  * Each vendor end to end through the real service: signed as the vendor signs (test/helpers/hr-signing.ts),
@@ -184,7 +184,7 @@ async function employee(vendor: Vendor['name'], label: string, lastDay?: string)
   if (lastDay !== undefined) e.lastDay = lastDay;
   apis.add(vendor, e);
   const tokens = await Promise.all([mint(login), mint(login, 'team-wiki', 'reports-api')]);
-  for (const tok of tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+  for (const tok of nonEmpty(tokens, 'minted token')) expect(await isAlive(t.idaas, tok)).toBe(true);
   return { userId: user.id, employee: e, tokens };
 }
 

@@ -98,17 +98,40 @@ describe('approval message and home', () => {
 
   it('home lists my requests, my approvals (with buttons) and HR revocations', async () => {
     const intake = new FakeSlackIntake();
-    const { request } = await intake.submit({
-      target: { kind: 'user', userId: 'usr_a' },
-      reason: 'r',
-      source: 'slack',
-      requestedBy: { source: 'slack', id: 'U0REQ' },
-    });
-    const view = buildHomeView({ mine: [], awaiting: [request], hr: [] });
+    const submit = async (id: string, source: 'slack' | 'hr', userId: string) =>
+      (
+        await intake.submit({
+          target: { kind: 'user', userId },
+          reason: 'r',
+          source,
+          requestedBy: { source, id },
+        })
+      ).request;
+    const mine = await submit('U0ME', 'slack', 'usr_mine');
+    const awaiting = await submit('U0REQ', 'slack', 'usr_awaiting');
+    const hr = await submit('bamboohr', 'hr', 'usr_leaver');
+    const view = buildHomeView({ mine: [mine], awaiting: [awaiting], hr: [hr] });
     const json = JSON.stringify(view.blocks);
     expect(view.type).toBe('home');
-    expect(json).toContain('Waiting for my approval');
-    expect(json).toContain(`"value":"${request.id}"`);
-    expect(json).toContain('Recent HR offboarding revocations');
+    // Each list (a header and the blocks up to the next header) shows its own request; only the
+    // awaited one has buttons.
+    const sections = new Map<string, string>();
+    let title = '';
+    for (const b of view.blocks as { type: string; text?: { text: string } }[]) {
+      if (b.type === 'header') title = b.text!.text;
+      else sections.set(title, `${sections.get(title) ?? ''}${JSON.stringify(b)}`);
+    }
+    const mineText = sections.get('My recent requests') ?? '';
+    const awaitingText = sections.get('Waiting for my approval') ?? '';
+    const hrText = sections.get('Recent HR offboarding revocations') ?? '';
+    expect(mineText).toContain(mine.id);
+    expect(awaitingText).toContain(`"value":"${awaiting.id}"`);
+    expect(awaitingText).toContain('approval_approve');
+    expect(hrText).toContain(hr.id);
+    for (const other of [mineText, hrText]) {
+      expect(other).not.toContain('approval_approve');
+      expect(other).not.toContain(awaiting.id);
+    }
+    expect(json).not.toContain('None.');
   });
 });
