@@ -42,6 +42,10 @@ async function setup(): Promise<{ idaas: Idaas; pipe: Pipeline }> {
   return { idaas, pipe };
 }
 
+/** Test-sized lock and stalled-check interval (the README's recovery promise is in these terms). */
+const LOCK_MS = 2000;
+const STALLED_INTERVAL_MS = 1000;
+
 /** A worker process on the test's Redis prefix and IDaaS (or `idaasUrl`); quick takeover of a dead worker's jobs. */
 function worker(env: Record<string, string> = {}, idaasUrl = idaas!.url): WorkerProcess {
   const child = spawnWorker({
@@ -52,8 +56,8 @@ function worker(env: Record<string, string> = {}, idaasUrl = idaas!.url): Worker
       IDAAS_ADMIN_TOKEN: idaas!.adminToken,
       WORKER_CONCURRENCY: '4',
       IDP_RATE_LIMIT: '250',
-      WORKER_LOCK_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
+      WORKER_LOCK_MS: String(LOCK_MS),
+      WORKER_STALLED_INTERVAL_MS: String(STALLED_INTERVAL_MS),
       ...env,
     },
   });
@@ -103,12 +107,37 @@ describe('faults: worker processes', () => {
     const request = await submitApp(pipe);
     const atKill = await midBatch(pipe, request.id, 250);
     a.kill('SIGKILL');
+    const killedAt = Date.now();
     expect((await a.waitForExit(5000)).signal).toBe('SIGKILL');
     const revokedAtKill = await pipe.store.countRevoked(request.id);
     expect(revokedAtKill).toBeLessThan(1000);
+    // The calls the dead process held: still "active", under locks nobody renews.
+    const orphaned = (await pipe.queues.idpCalls.getActive()).map((j) => j.id!);
+    expect(orphaned.length).toBeGreaterThan(0);
 
     const b = worker({}, slow.url);
     await b.waitUntilReady(pipe.queues.idpCalls);
+    const readyAt = Date.now();
+    // README: taken over "within about the lock time plus two check intervals" — counted from when a
+    // live worker's stalled-job check runs at all (B starts after the kill), here 2000 + 2 × 1000 ms.
+    const takenOverAt = await until(
+      'the dead worker’s calls taken over',
+      async () => {
+        const jobs = await Promise.all(orphaned.map((id) => pipe.queues.idpCalls.getJob(id)));
+        const left = jobs.filter((j) => j && (j.stalledCounter ?? 0) === 0 && !j.finishedOn);
+        return left.length === 0 ? Date.now() : undefined;
+      },
+      20_000,
+      20,
+    );
+    const takeoverMs = takenOverAt - killedAt;
+    const promisedMs = Math.max(LOCK_MS, readyAt - killedAt) + 2 * STALLED_INTERVAL_MS;
+    console.info(
+      `[faults] ${orphaned.length} calls orphaned by the kill, taken over ${takeoverMs} ms after it ` +
+        `(B ready after ${readyAt - killedAt} ms; promise ≤ ${promisedMs} ms)`,
+    );
+    // One check interval of slack for polling and a loaded machine.
+    expect(takeoverMs).toBeLessThanOrEqual(promisedMs + STALLED_INTERVAL_MS);
     const done = await outcomeOf(pipe, request.id, 40_000);
     const ms = Date.now() - started;
     expect(done.state, b.stderr).toBe('verified');
