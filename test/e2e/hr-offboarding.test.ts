@@ -5,7 +5,7 @@ import type { RequestRecord } from '../../src/intake/types.ts';
 import { jobIds } from '../../src/queue/names.ts';
 import { runRevoker } from '../helpers/cli.ts';
 import { delayedJob, dueAt, fireNow } from '../helpers/delayed-jobs.ts';
-import { signHrDelivery } from '../helpers/hr-signing.ts';
+import { deliverHr, signHrDelivery } from '../helpers/hr-signing.ts';
 import {
   hrJobCount,
   isAlive,
@@ -33,10 +33,8 @@ function terminated(email: string, extra: Record<string, string> = {}, type = 'e
   });
 }
 
-async function deliver(body: string, headers = signHrDelivery('standard', SECRET, body)) {
-  const res = await fetch(`${t.url}/webhooks/hr/standard`, { method: 'POST', headers, body });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const deliver = (body: string, headers = signHrDelivery('standard', SECRET, body)) =>
+  deliverHr(t.url, 'standard', body, headers);
 
 const mint = (user: string, application?: string, resourceServer?: string) =>
   mintOne(t, user, application, resourceServer);

@@ -3,7 +3,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
-import { HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
+import { deliverHr, HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
 import { type VendorEmployee as Employee, HrVendorApis } from '../helpers/hr-vendor-apis.ts';
 import {
   hrJobCount,
@@ -166,14 +166,8 @@ const VENDORS: Vendor[] = [
   },
 ];
 
-async function deliver(
-  vendor: string,
-  body: string,
-  headers = signHrDelivery(vendor, HR_TEST_SECRETS[vendor]!, body),
-) {
-  const res = await fetch(`${t.url}/webhooks/hr/${vendor}`, { method: 'POST', headers, body });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const deliver = (vendor: string, body: string, headers?: Record<string, string>) =>
+  deliverHr(t.url, vendor, body, headers);
 
 /** A fresh IDaaS user and the HR vendor's employee record for them. */
 async function employee(vendor: Vendor['name'], label: string, lastDay?: string) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { jobIds } from '../../src/queue/names.ts';
-import { signHrDelivery } from '../helpers/hr-signing.ts';
+import { deliverHr, signHrDelivery } from '../helpers/hr-signing.ts';
 import {
   isAlive,
   isDead,
@@ -346,11 +346,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
         effectiveAt: new Date(Date.now() + 86_400_000).toISOString(),
       },
     });
-    const delivered = await fetch(`${t.url}/webhooks/hr/standard`, {
-      method: 'POST',
-      headers: signHrDelivery('standard', HR_SECRET, body),
-      body,
-    });
+    const delivered = await deliverHr(t.url, 'standard', body, signHrDelivery('standard', HR_SECRET, body));
     expect(delivered.status).toBe(202);
     const notice = await stub.next(
       'chat.postMessage',
