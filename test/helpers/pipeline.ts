@@ -15,8 +15,10 @@ import { approvalsPerScope } from './test-workflows.ts';
 
 export class RecordingNotifier implements Notifier {
   readonly events: PipelineEvent[] = [];
+  constructor(private readonly next?: Notifier) {}
   async notify(event: PipelineEvent): Promise<void> {
     this.events.push(event);
+    await this.next?.notify(event);
   }
 }
 
@@ -40,6 +42,8 @@ export async function createPipeline(options: {
   redisUrl?: string;
   /** The intake's clock (approval expiry); default real time. */
   clock?: () => Date;
+  /** Where pipeline events go besides `notifier` (e.g. the Slack notifier under test). */
+  alsoNotify?: Notifier;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
@@ -47,7 +51,7 @@ export async function createPipeline(options: {
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
   const audit = new RedisAuditLog({ redis, prefix });
-  const notifier = new RecordingNotifier();
+  const notifier = new RecordingNotifier(options.alsoNotify);
   const workers: PipelineWorkers[] = [];
   const intake = new RevocationService({
     store,

@@ -2,14 +2,18 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RevocationService } from '../../../src/intake/revocation-service.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { jobIds } from '../../../src/queue/names.ts';
 import {
   createSlackApp,
   createSlackNotifications,
   type SlackNotifications,
 } from '../../../src/slack/index.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { fireNow } from '../../helpers/delayed-jobs.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
+import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 import {
   appHomeOpenedBody,
@@ -22,6 +26,7 @@ import {
   viewSubmissionPayload,
 } from '../../helpers/slack.ts';
 import { click as clickFlow, submitConfirm as submitFlow } from '../../helpers/slack-flows.ts';
+import { testWorkflowEngine } from '../../helpers/test-workflows.ts';
 
 const SECRET = 'test-signing-secret';
 const config = {
@@ -39,7 +44,8 @@ let prefix: string;
 let server: Server;
 let url: string;
 let idp: FakeSlackIdp;
-let intake: FakeSlackIntake;
+let pipe: Pipeline;
+let intake: RevocationService;
 let notifications: SlackNotifications;
 
 const blocksText = (c: { args: Record<string, unknown> }) =>
@@ -50,13 +56,27 @@ beforeAll(async () => {
   redis = connectRedis();
   prefix = randomPrefix('slack-http');
   idp = new FakeSlackIdp();
-  intake = new FakeSlackIntake(idp);
   notifications = createSlackNotifications(
     { config, redis, prefix, logger: silentLogger },
     { coalesceMs: 150, backoffMs: 50 },
   );
-  intake.notifier = notifications.notifier;
   notifications.startWorker();
+  // The real intake, queues and workers, deciding with the real workflow engine.
+  pipe = await createPipeline({
+    idp,
+    alsoNotify: notifications.notifier,
+    workflows: await testWorkflowEngine([
+      {
+        name: 'slack-test',
+        sources: ['slack'],
+        requesters: ['U0REQUESTER'],
+        required: 1,
+        approvers: ['U0APPROVER1', 'U0APPROVER2'],
+      },
+    ]),
+  });
+  intake = pipe.intake;
+  await pipe.startWorkers();
   const slack = createSlackApp({ config, intake, idp, redis, prefix, logger: silentLogger });
   const app = express();
   app.use('/slack/events', slack.handler);
@@ -68,14 +88,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => server.close(r));
+  await pipe.close();
   await notifications.close();
   await deleteKeys(redis, prefix);
   await redis.quit();
   stub.close();
-});
-
-beforeEach(() => {
-  intake.requiredApprovals = 1;
 });
 
 describe('request authenticity', () => {
@@ -195,10 +212,9 @@ const onMessage = (post: SlackCall) => (c: SlackCall) =>
 
 describe('submission and approvals', () => {
   it('a Forbidden submit shows the refusal on the reason field', async () => {
-    intake.forbiddenRequesters.add('U0NOBODY');
     const { ack, requestId } = await submitConfirm('U0NOBODY', 'V_FORBIDDEN');
     expect(ack.response_action).toBe('errors');
-    expect(ack.errors?.reason_block).toContain('may not request');
+    expect(ack.errors?.reason_block).toContain('you are not a requester for workflow slack-test');
     expect(requestId).toBeUndefined();
   });
 
@@ -207,16 +223,17 @@ describe('submission and approvals', () => {
     const { ack, requestId } = await submitConfirm('U0REQUESTER', 'V_FLOW');
     expect(ack.response_action).toBe('update');
     expect(requestId).toMatch(/^req_/);
-    const submitted = intake.submissions.filter((x) => x.idempotencyKey === 'slack:V_FLOW');
-    expect(submitted).toHaveLength(1);
-    expect(submitted[0]).toMatchObject({
+    const request = (await intake.get(requestId!))!;
+    expect(request).toMatchObject({
       source: 'slack',
       reason: 'laptop stolen',
-      idempotencyKey: 'slack:V_FLOW',
+      state: 'pending_approval',
+      workflow: 'slack-test',
       requestedBy: { source: 'slack', id: 'U0REQUESTER' },
       context: { user: 'U0REQUESTER' },
     });
-    const request = (await intake.get(requestId!))!;
+    // The same view submitted again is the same request (idempotency key slack:<view id>).
+    expect((await submitConfirm('U0REQUESTER', 'V_FLOW')).requestId).toBe(request.id);
 
     const post = await stub.next(
       'chat.postMessage',
@@ -236,7 +253,8 @@ describe('submission and approvals', () => {
     await click('U0REQUESTER', 'approval_approve', request.id);
     let reply = await stub.nextResponse(responses);
     expect(reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
-    expect(String(reply.text)).toContain('own request');
+    // The workflow engine's own words.
+    expect(String(reply.text)).toContain('you requested this; someone else must approve it');
 
     responses = stub.responses.length;
     await click('U0OUTSIDER', 'approval_approve', request.id);
@@ -259,28 +277,57 @@ describe('submission and approvals', () => {
     reply = await stub.nextResponse(responses);
     expect(String(reply.text)).toContain('already');
 
-    since = stub.calls.length;
-    for (let done = 1; done <= 37; done++) await intake.progress(request.id, done, 120);
-    await stub.next(
-      'chat.update',
-      (c) => onMessage(post)(c) && blocksText(c).includes('revoked 37 of 120'),
+    // The workers revoke and verify (the fake IdP's two tokens of Alice): the requester gets a DM and
+    // the approval message shows the outcome, in place.
+    const dm = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'U0REQUESTER' && blocksText(c).includes(request.id),
       since,
     );
-    // Coalesced: a burst of 37 progress events becomes a few updates, all of that one message.
-    const progress = stub.calls.slice(since).filter((c) => c.method === 'chat.update');
-    expect(progress.length).toBeGreaterThan(0);
-    expect(progress.length).toBeLessThan(10);
-    expect(progress.every(onMessage(post))).toBe(true);
-
-    since = stub.calls.length;
-    await intake.finish(request.id, true);
-    const dm = await stub.next('chat.postMessage', (c) => c.args.channel === 'U0REQUESTER', since);
     expect(blocksText(dm)).toContain('verified');
     await stub.next(
       'chat.update',
       (c) => onMessage(post)(c) && blocksText(c).includes('Done and verified'),
       since,
     );
+    expect((await intake.get(request.id))?.state).toBe('verified');
+  });
+
+  it('coalesces a burst of progress into a few in-place updates of the approval message', async () => {
+    let since = stub.calls.length;
+    const { requestId } = await submitConfirm('U0REQUESTER', 'V_PROGRESS');
+    const request = (await intake.get(requestId!))!;
+    const post = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
+      since,
+    );
+    since = stub.calls.length;
+    // What the workers would announce while revoking 120 tokens, straight to the Slack notifier.
+    const at = Date.parse(request.updatedAt);
+    for (let done = 1; done <= 37; done++) {
+      await notifications.notifier.notify({
+        type: 'request.progress',
+        request: {
+          ...request,
+          state: 'running',
+          progress: { done, total: 120 },
+          updatedAt: new Date(at + done).toISOString(),
+        },
+      });
+    }
+    await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('revoked 37 of 120'),
+      since,
+    );
+    // Every update about this request is of its one message, and 37 events made fewer than 10.
+    const progress = stub.calls
+      .slice(since)
+      .filter((c) => c.method === 'chat.update' && blocksText(c).includes(request.id));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.length).toBeLessThan(10);
+    expect(progress.every(onMessage(post))).toBe(true);
   });
 
   it('a late click on an expired request is refused; the buttons are replaced by the outcome', async () => {
@@ -293,7 +340,8 @@ describe('submission and approvals', () => {
       since,
     );
     since = stub.calls.length;
-    await intake.expire(request.id);
+    // The approval window lapses: its delayed expiry job runs now.
+    await fireNow(pipe.queues.revocations, jobIds.expire(request.id));
     const updated = await stub.next(
       'chat.update',
       (c) => onMessage(post)(c) && blocksText(c).includes('Expired'),
@@ -335,9 +383,10 @@ describe('submission and approvals', () => {
     });
     const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
     expect(res.status).toBe(200);
-    expect(intake.denials.filter((d) => d.requestId === request.id)).toEqual([
-      expect.objectContaining({ reason: 'not <b>needed</b>' }),
-    ]);
+    expect(await intake.get(request.id)).toMatchObject({
+      state: 'denied',
+      denial: { by: 'U0APPROVER1', reason: 'not <b>needed</b>' },
+    });
     const updated = await stub.next(
       'chat.update',
       (c) => onMessage(post)(c) && blocksText(c).includes('Denied by'),
