@@ -4,7 +4,8 @@ import express from 'express';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.ts';
 import { createSlackApp } from '../../../src/slack/index.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
+import type { Pipeline } from '../../helpers/pipeline.ts';
 import { connectRedis } from '../../helpers/redis.ts';
 import {
   interactivityBody,
@@ -13,6 +14,7 @@ import {
   SlackApiStub,
   slashCommandBody,
 } from '../../helpers/slack.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 /**
  * Bolt given a bot token without token verification calls auth.test before every listener, i.e. a
@@ -31,12 +33,14 @@ const config = {
 const stub = new SlackApiStub(config.SLACK_API_URL);
 const redis = connectRedis();
 let server: Server;
+let pipe: Pipeline;
 let url: string;
 
 beforeAll(async () => {
   stub.listen();
   const idp = new FakeSlackIdp();
-  const intake = new FakeSlackIntake(idp);
+  pipe = await slackTestPipeline({ idp });
+  const intake = pipe.intake;
   const slack = createSlackApp({ config, intake, idp, redis, prefix: 'no-auth-test', logger: silentLogger });
   const app = express();
   app.use('/slack/events', slack.handler);
@@ -49,6 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((r) => server.close(r));
   stub.close();
+  await pipe.close();
   redis.disconnect();
 });
 

@@ -13,7 +13,7 @@ import {
 } from '../../../src/slack/index.ts';
 import { fireNow } from '../../helpers/delayed-jobs.ts';
 import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
-import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
+import type { Pipeline } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 import {
   appHomeOpenedBody,
@@ -26,7 +26,7 @@ import {
   viewSubmissionPayload,
 } from '../../helpers/slack.ts';
 import { click as clickFlow, submitConfirm as submitFlow } from '../../helpers/slack-flows.ts';
-import { testWorkflowEngine } from '../../helpers/test-workflows.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 const SECRET = 'test-signing-secret';
 const config = {
@@ -62,19 +62,7 @@ beforeAll(async () => {
   );
   notifications.startWorker();
   // The real intake, queues and workers, deciding with the real workflow engine.
-  pipe = await createPipeline({
-    idp,
-    alsoNotify: notifications.notifier,
-    workflows: await testWorkflowEngine([
-      {
-        name: 'slack-test',
-        sources: ['slack'],
-        requesters: ['U0REQUESTER'],
-        required: 1,
-        approvers: ['U0APPROVER1', 'U0APPROVER2'],
-      },
-    ]),
-  });
+  pipe = await slackTestPipeline({ idp, alsoNotify: notifications.notifier });
   intake = pipe.intake;
   await pipe.startWorkers();
   const slack = createSlackApp({ config, intake, idp, redis, prefix, logger: silentLogger });

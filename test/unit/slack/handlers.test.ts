@@ -1,15 +1,26 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/log.ts';
 import { handleApproveButton } from '../../../src/slack/actions/approval-buttons.ts';
 import { handleConfirmSubmission, type ViewAck } from '../../../src/slack/actions/view-submissions.ts';
 import { handleRevokeCommand } from '../../../src/slack/commands/revoke-command.ts';
 import type { RespondFn } from '../../../src/slack/slack-client.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
+import type { Pipeline } from '../../helpers/pipeline.ts';
+import { requestIdIn } from '../../helpers/slack-flows.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 import { fakeClient } from './fake-client.ts';
 
-function setup() {
+const pipes: Pipeline[] = [];
+afterEach(async () => {
+  await Promise.all(pipes.splice(0).map((p) => p.close()));
+});
+
+/** The handlers' dependencies: the real intake (and workflow engine) on Redis, a fake IdP and client. */
+async function setup() {
   const idp = new FakeSlackIdp();
-  const intake = new FakeSlackIntake(idp);
+  const pipe = await slackTestPipeline({ idp });
+  pipes.push(pipe);
+  const intake = pipe.intake;
   const deps = { idp, intake, logger: silentLogger };
   const fc = fakeClient();
   const respond = vi.fn<RespondFn>(async () => undefined);
@@ -28,7 +39,7 @@ const command = (text: string) => ({
 
 describe('/revoke handler', () => {
   it('acks help with the usage, ephemerally, and opens nothing', async () => {
-    const t = setup();
+    const t = await setup();
     await handleRevokeCommand(
       { command: command('help'), ack: t.ack, respond: t.respond, client: t.client },
       t.deps,
@@ -41,7 +52,7 @@ describe('/revoke handler', () => {
   });
 
   it('acks before any look-up, then confirms a resolved application', async () => {
-    const t = setup();
+    const t = await setup();
     const order: string[] = [];
     t.ack.mockImplementation(async () => {
       order.push('ack');
@@ -63,7 +74,7 @@ describe('/revoke handler', () => {
   });
 
   it('answers an unknown ref with usage, never a stack trace', async () => {
-    const t = setup();
+    const t = await setup();
     await handleRevokeCommand(
       { command: command('app nothing-like-it'), ack: t.ack, respond: t.respond, client: t.client },
       t.deps,
@@ -77,7 +88,7 @@ describe('/revoke handler', () => {
   });
 
   it('says the IdP is unreachable when look-ups fail', async () => {
-    const t = setup();
+    const t = await setup();
     const { IdpTransientError } = await import('../../../src/identity/errors.ts');
     vi.spyOn(t.idp, 'getUser').mockRejectedValue(new IdpTransientError('socket hang up', { status: 503 }));
     await handleRevokeCommand(
@@ -88,7 +99,7 @@ describe('/revoke handler', () => {
   });
 
   it('opens a loading modal when the look-up is slow, then fills it in', async () => {
-    const t = setup();
+    const t = await setup();
     vi.useFakeTimers();
     try {
       t.idp.delayMs = 5000;
@@ -108,7 +119,7 @@ describe('/revoke handler', () => {
   });
 
   it('answers status from the intake', async () => {
-    const t = setup();
+    const t = await setup();
     await handleRevokeCommand(
       { command: command('status req_missing'), ack: t.ack, respond: t.respond, client: t.client },
       t.deps,
@@ -132,45 +143,51 @@ const submission = (userId: string) => ({
 
 describe('confirmation submission', () => {
   it('submits with the Slack idempotency key and closes with a summary', async () => {
-    const t = setup();
+    const t = await setup();
     const ack = vi.fn<ViewAck>(async () => undefined);
     await handleConfirmSubmission({ ack, body: submission('U0REQ'), client: t.client }, t.deps);
-    expect(t.intake.submissions[0]).toEqual({
+    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
+    const id = requestIdIn(ack.mock.calls[0]![0]);
+    expect(await t.intake.get(id!)).toMatchObject({
       target: { kind: 'user', userId: 'usr_alice' },
       reason: 'offboarding',
       source: 'slack',
       requestedBy: { source: 'slack', id: 'U0REQ', name: 'someone' },
-      idempotencyKey: 'slack:V_CONFIRM',
       context: { user: 'U0REQ' },
+      state: 'pending_approval',
     });
-    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
+    // Same view again (Slack retries): the idempotency key slack:V_CONFIRM gives the same request.
+    await handleConfirmSubmission({ ack, body: submission('U0REQ'), client: t.client }, t.deps);
+    expect(requestIdIn(ack.mock.calls[1]![0])).toBe(id);
+    expect(await t.intake.list({ requestedBy: 'U0REQ' })).toHaveLength(1);
   });
 
   it('shows a ForbiddenError on the reason field', async () => {
-    const t = setup();
-    t.intake.forbiddenRequesters.add('U0NOPE');
+    const t = await setup();
     const ack = vi.fn<ViewAck>(async () => undefined);
     await handleConfirmSubmission({ ack, body: submission('U0NOPE'), client: t.client }, t.deps);
     expect(ack.mock.calls[0]![0]).toEqual({
       response_action: 'errors',
-      errors: { reason_block: expect.stringContaining('may not request') },
+      errors: {
+        reason_block: expect.stringContaining('you may not request this: you are not a requester'),
+      },
     });
   });
 
   it('refuses tampered private_metadata', async () => {
-    const t = setup();
+    const t = await setup();
     const body = submission('U0REQ');
     body.view.private_metadata = JSON.stringify({ target: { kind: 'everything' } });
     const ack = vi.fn<ViewAck>(async () => undefined);
     await handleConfirmSubmission({ ack, body, client: t.client }, t.deps);
     expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'errors' });
-    expect(t.intake.submissions).toHaveLength(0);
+    expect(await t.intake.list({ requestedBy: 'U0REQ' })).toEqual([]);
   });
 });
 
 describe('approve button', () => {
   it('answers a refusal ephemerally to the clicker only', async () => {
-    const t = setup();
+    const t = await setup();
     const { request } = await t.intake.submit({
       target: { kind: 'user', userId: 'usr_alice' },
       reason: 'r',
@@ -191,8 +208,8 @@ describe('approve button', () => {
     expect(t.respond).toHaveBeenCalledWith({
       response_type: 'ephemeral',
       replace_original: false,
-      text: expect.stringContaining('own request'),
+      text: expect.stringContaining('you requested this; someone else must approve it'),
     });
-    expect(t.intake.approvals).toHaveLength(0);
+    expect((await t.intake.get(request.id))?.approvals).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Capabilities } from '../../../src/identity/port.ts';
 import { buildHomeView } from '../../../src/slack/home/home-view.ts';
 import { buildApprovalMessage } from '../../../src/slack/messages/approval-message.ts';
 import { buildConfirmModal } from '../../../src/slack/views/confirm-modal.ts';
 import { buildScopeModal } from '../../../src/slack/views/scope-modal.ts';
-import { FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 const entraLike: Capabilities = {
   scopes: { token: false, user: true, application: true, resourceServer: false },
@@ -79,8 +80,9 @@ describe('confirmation modal', () => {
 
 describe('approval message and home', () => {
   it('has buttons only while pending, then shows the outcome', async () => {
-    const intake = new FakeSlackIntake();
-    intake.requiredApprovals = 2;
+    const pipe = await slackTestPipeline({ idp: new FakeSlackIdp(), requiredApprovals: 2 });
+    onTestFinished(() => pipe.close());
+    const intake = pipe.intake;
     const { request } = await intake.submit({
       target: { kind: 'user', userId: 'usr_a' },
       reason: 'r',
@@ -97,7 +99,9 @@ describe('approval message and home', () => {
   });
 
   it('home lists my requests, my approvals (with buttons) and HR revocations', async () => {
-    const intake = new FakeSlackIntake();
+    const pipe = await slackTestPipeline({ idp: new FakeSlackIdp() });
+    onTestFinished(() => pipe.close());
+    const intake = pipe.intake;
     const submit = async (id: string, source: 'slack' | 'hr', userId: string) =>
       (
         await intake.submit({
