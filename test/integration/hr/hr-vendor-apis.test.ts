@@ -9,7 +9,7 @@ import { HrVendorApis, type Vendor } from '../../helpers/hr-vendor-apis.ts';
 /**
  * The HR vendor API stand-ins refuse what the vendors refuse, and the real sources' look-ups pass them;
  * a source that sends a wrong request (BambooHR without Accept, a HiBob filter on the wrong field) is
- * caught at once, not by a timeout.
+ * caught at once — a permanent (non-retryable) failure or a wrong answer — not by a timeout.
  */
 const URLS = {
   bamboohr: 'https://bamboo.vendor.test/api/gateway.php/acme',
@@ -70,12 +70,10 @@ function mutateRequests(change: (r: AxiosRequestConfig) => AxiosRequestConfig) {
 describe('a wrong request from a source fails in seconds', () => {
   it('BambooHR without Accept: application/json gets XML, which the source cannot read', async () => {
     mutateRequests((r) => ({ ...r, headers: { ...(r.headers as object), Accept: '*/*' } }));
-    const started = Date.now();
     await expect(lookupOf('bamboohr', 'bamboohr-1')).rejects.toMatchObject({
       retryable: false,
       message: expect.stringMatching(/answer unreadable/),
     });
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(apis.calls.at(-1)).toMatchObject({ vendor: 'bamboohr', refused: expect.stringMatching(/XML/) });
   });
 
@@ -110,14 +108,12 @@ describe('a wrong request from a source fails in seconds', () => {
     ['gusto', { ...config, GUSTO_API_URL: `${URLS.gusto}/api` }],
     ['deel', { ...config, DEEL_API_URL: `${URLS.deel}/v9` }],
   ] as const)('%s at a wrong path answers 404, a permanent failure', async (vendor, wrong) => {
-    const started = Date.now();
     await expect(
       HR_SOURCES[vendor]!.lookup!(
         { source: vendor, eventId: 'e', employeeId: `${vendor}-1`, kind: 'terminate', needsLookup: true },
         wrong,
       ),
     ).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/answered 404/) });
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
 
