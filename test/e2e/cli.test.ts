@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRevoker } from '../helpers/cli.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../helpers/cli.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
 
 /** The `revoker` CLI in a child process, against a running service (its Redis, workers and IDaaS). */
@@ -23,7 +23,7 @@ const revoker = (args: string[]) =>
 /** The request id a `revoker revoke` run printed. */
 const idIn = (stdout: string) => /req_[A-Za-z0-9_-]+/.exec(stdout)?.[0];
 
-describe('revoker revoke (CLI)', () => {
+describe('revoker revoke (CLI)', { timeout: 2 * CLI_TIMEOUT_MS }, () => {
   it('revoke user <email> --wait: the workers revoke, it prints the verified result and exits 0', async () => {
     const [bob] = await t.idaas.mintTokens({ user: 'bob', application: 'team-wiki' });
     const [carol] = await t.idaas.mintTokens({ user: 'carol', application: 'team-wiki' });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { jobIds } from '../../src/queue/names.ts';
-import { runRevoker } from '../helpers/cli.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../helpers/cli.ts';
 import { delayedJob, dueAt, fireNow } from '../helpers/delayed-jobs.ts';
 import { deliverHr, signHrDelivery } from '../helpers/hr-signing.ts';
 import {
@@ -178,7 +178,7 @@ describe('HR offboarding through the real service (standard webhooks)', () => {
   });
 });
 
-describe('revoker hr pending', () => {
+describe('revoker hr pending', { timeout: CLI_TIMEOUT_MS }, () => {
   it('lists a scheduled offboarding with employee, email, time, request and state', async () => {
     const when = new Date(Date.now() + 3_600_000).toISOString();
     await t.idaas.addUser({

@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { deliverHr, HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
-import { type VendorEmployee as Employee, HrVendorApis } from '../helpers/hr-vendor-apis.ts';
+import {
+  type VendorEmployee as Employee,
+  HrVendorApis,
+  TEST_VENDOR_CREDENTIALS,
+  TEST_VENDOR_URLS,
+} from '../helpers/hr-vendor-apis.ts';
 import {
   hrJobCount,
   isAlive,
@@ -21,17 +26,11 @@ import { nonEmpty, until } from '../helpers/wait.ts';
  * deliveries stood in by msw (answers shaped as documented). Tokens are probed at the embedded IDaaS.
  */
 
-const BAMBOO_API = 'https://bamboo.vendor.test/api/gateway.php/acme';
-const HIBOB_API = 'https://hibob.vendor.test';
-const GUSTO_API = 'https://gusto.vendor.test';
-const DEEL_API = 'https://deel.vendor.test/rest/v2';
-const CREDS = {
-  BAMBOOHR_API_KEY: 'bamboo-api-key',
-  HIBOB_API_USER: 'SERVICE-1234',
-  HIBOB_API_TOKEN: 'hibob-service-token',
-  GUSTO_API_TOKEN: 'gusto-company-token',
-  DEEL_API_TOKEN: 'deel-org-token',
-};
+const BAMBOO_API = TEST_VENDOR_URLS.bamboohr;
+const HIBOB_API = TEST_VENDOR_URLS.hibob;
+const GUSTO_API = TEST_VENDOR_URLS.gusto;
+const DEEL_API = TEST_VENDOR_URLS.deel;
+const CREDS = TEST_VENDOR_CREDENTIALS;
 
 const DAY_MS = 86_400_000;
 const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);

@@ -32,6 +32,21 @@ export interface VendorEmployee {
 
 export type Vendor = keyof VendorApiUrls;
 
+/** Where the tests' vendor APIs live and the credentials they accept (configure the service with both). */
+export const TEST_VENDOR_URLS: VendorApiUrls = {
+  bamboohr: 'https://bamboo.vendor.test/api/gateway.php/acme',
+  hibob: 'https://hibob.vendor.test',
+  gusto: 'https://gusto.vendor.test',
+  deel: 'https://deel.vendor.test/rest/v2',
+};
+export const TEST_VENDOR_CREDENTIALS: VendorCredentials = {
+  BAMBOOHR_API_KEY: 'bamboo-api-key',
+  HIBOB_API_USER: 'SERVICE-1234',
+  HIBOB_API_TOKEN: 'hibob-service-token',
+  GUSTO_API_TOKEN: 'gusto-company-token',
+  DEEL_API_TOKEN: 'deel-org-token',
+};
+
 /** One request a stand-in answered: what was asked and how it was answered. */
 export interface VendorCall {
   vendor: Vendor;

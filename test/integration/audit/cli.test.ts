@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAuditLog } from '../../../src/audit/index.ts';
-import { runRevoker } from '../../helpers/cli.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../../helpers/cli.ts';
 import { connectRedis, deleteKeys, REDIS_URL, randomPrefix } from '../../helpers/redis.ts';
 
 const revoker = (prefix: string, ...args: string[]) =>
   runRevoker(['audit', ...args], { REVOKER_PREFIX: prefix, REDIS_URL });
 
-describe('revoker audit (CLI)', () => {
+describe('revoker audit (CLI)', { timeout: 2 * CLI_TIMEOUT_MS }, () => {
   let redis: Redis;
   const prefixes: string[] = [];
   let dir: string;

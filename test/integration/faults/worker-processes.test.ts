@@ -92,7 +92,7 @@ async function midBatch(p: Pipeline, requestId: string, min: number): Promise<nu
 
 describe('faults: worker processes', () => {
   it('a worker SIGKILLed mid-batch of 1,000 tokens: a fresh one finishes, each token audited once', {
-    timeout: 60_000,
+    timeout: 180_000,
   }, async () => {
     const { idaas, pipe } = await setup();
     const minted = await mintGrants(idaas, IN_SCOPE_APP, 500);
@@ -156,7 +156,7 @@ describe('faults: worker processes', () => {
   });
 
   it('three worker processes share a batch, with the same exactly-once result', {
-    timeout: 60_000,
+    timeout: 180_000,
   }, async () => {
     const { idaas, pipe } = await setup();
     const minted = await mintGrants(idaas, IN_SCOPE_APP, 300);
@@ -181,7 +181,7 @@ describe('faults: worker processes', () => {
   });
 
   it('SIGTERM mid-batch: the worker exits 0 within its grace, another finishes, nothing lost', {
-    timeout: 60_000,
+    timeout: 180_000,
   }, async () => {
     const { idaas, pipe } = await setup();
     const minted = await mintGrants(idaas, IN_SCOPE_APP, 400);

@@ -4,26 +4,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { loadHrConfig } from '../../../src/hr/hr-config.ts';
 import type { HrEvent } from '../../../src/hr/hr-event.ts';
 import { HR_SOURCES } from '../../../src/hr/registry.ts';
-import { HrVendorApis, type Vendor } from '../../helpers/hr-vendor-apis.ts';
+import {
+  HrVendorApis,
+  TEST_VENDOR_CREDENTIALS,
+  TEST_VENDOR_URLS,
+  type Vendor,
+} from '../../helpers/hr-vendor-apis.ts';
 
 /**
  * The HR vendor API stand-ins refuse what the vendors refuse, and the real sources' look-ups pass them;
  * a source that sends a wrong request (BambooHR without Accept, a HiBob filter on the wrong field) is
  * caught at once — a permanent (non-retryable) failure or a wrong answer — not by a timeout.
  */
-const URLS = {
-  bamboohr: 'https://bamboo.vendor.test/api/gateway.php/acme',
-  hibob: 'https://hibob.vendor.test',
-  gusto: 'https://gusto.vendor.test',
-  deel: 'https://deel.vendor.test/rest/v2',
-};
-const CREDS = {
-  BAMBOOHR_API_KEY: 'bamboo-api-key',
-  HIBOB_API_USER: 'SERVICE-1234',
-  HIBOB_API_TOKEN: 'hibob-service-token',
-  GUSTO_API_TOKEN: 'gusto-company-token',
-  DEEL_API_TOKEN: 'deel-org-token',
-};
+const URLS = TEST_VENDOR_URLS;
+const CREDS = TEST_VENDOR_CREDENTIALS;
 const apis = new HrVendorApis(URLS, CREDS, () => '2026-06-01');
 const server = setupServer(...apis.handlers());
 const config = loadHrConfig({

@@ -194,6 +194,18 @@ const submitConfirm = (userId: string, viewId: string, reason?: string) =>
   submitFlow(endpoint(), { userId, viewId, privateMetadata: ALICE, ...(reason ? { reason } : {}) }, stub);
 const click = (userId: string, actionId: 'approval_approve' | 'approval_deny', requestId: string) =>
   clickFlow(endpoint(), userId, requestId, actionId);
+/** Submits as U0REQUESTER; returns the request and its message in the approvals channel. */
+async function submitAndPost(viewId: string, since: number) {
+  const { requestId } = await submitConfirm('U0REQUESTER', viewId);
+  const request = (await intake.get(requestId!))!;
+  const post = await stub.next(
+    'chat.postMessage',
+    (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
+    since,
+  );
+  return { request, post };
+}
+
 /** A call on the approval message `post` answered: same channel, same ts (an update in place). */
 const onMessage = (post: SlackCall) => (c: SlackCall) =>
   c.args.channel === post.args.channel && c.args.ts === post.answer?.ts;
@@ -283,13 +295,7 @@ describe('submission and approvals', () => {
 
   it('coalesces a burst of progress into a few in-place updates of the approval message', async () => {
     let since = stub.calls.length;
-    const { requestId } = await submitConfirm('U0REQUESTER', 'V_PROGRESS');
-    const request = (await intake.get(requestId!))!;
-    const post = await stub.next(
-      'chat.postMessage',
-      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
-      since,
-    );
+    const { request, post } = await submitAndPost('V_PROGRESS', since);
     since = stub.calls.length;
     // What the workers would announce while revoking 120 tokens, straight to the Slack notifier.
     const at = Date.parse(request.updatedAt);
@@ -320,13 +326,7 @@ describe('submission and approvals', () => {
 
   it('a late click on an expired request is refused; the buttons are replaced by the outcome', async () => {
     let since = stub.calls.length;
-    const { requestId } = await submitConfirm('U0REQUESTER', 'V_EXPIRING');
-    const request = (await intake.get(requestId!))!;
-    const post = await stub.next(
-      'chat.postMessage',
-      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
-      since,
-    );
+    const { request, post } = await submitAndPost('V_EXPIRING', since);
     since = stub.calls.length;
     // The approval window lapses: its delayed expiry job runs now.
     await fireNow(pipe.queues.revocations, jobIds.expire(request.id));
@@ -349,13 +349,7 @@ describe('submission and approvals', () => {
 
   it('Deny opens a modal asking for a reason; its submission denies', async () => {
     let since = stub.calls.length;
-    const { requestId } = await submitConfirm('U0REQUESTER', 'V_DENIED');
-    const request = (await intake.get(requestId!))!;
-    const post = await stub.next(
-      'chat.postMessage',
-      (c) => c.args.channel === 'C_APPROVALS' && blocksText(c).includes(request.id),
-      since,
-    );
+    const { request, post } = await submitAndPost('V_DENIED', since);
     await click('U0APPROVER1', 'approval_deny', request.id);
     const open = await stub.next('views.open', (c) => blocksText(c).includes('revoke_deny'), since);
     const view = open.args.view as { private_metadata: string };

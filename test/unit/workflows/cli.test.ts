@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runRevoker } from '../../helpers/cli.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../../helpers/cli.ts';
 
 const validate = (...args: string[]) =>
   runRevoker(['workflows', 'validate', ...args], {
@@ -8,7 +8,7 @@ const validate = (...args: string[]) =>
     SLACK_NOTIFY_CHANNEL: 'C1',
   });
 
-describe('revoker workflows validate (CLI)', () => {
+describe('revoker workflows validate (CLI)', { timeout: CLI_TIMEOUT_MS }, () => {
   it('exits 0 with a summary table for the shipped workflows', async () => {
     const r = await validate('workflows/');
     expect(r.code).toBe(0);
