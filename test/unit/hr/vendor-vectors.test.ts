@@ -106,3 +106,9 @@ describe('a broken copy of each vendor verifier fails its vendor vector', () => 
     expect(() => verifyVector(broken, v)).toThrow('signature mismatch');
   });
 });
+
+it('gusto: the vector verifies under the header name its docs spell, x_gusto_signature', () => {
+  const v = VENDOR_VECTORS.find((x) => x.source === 'gusto')!;
+  const headers = { x_gusto_signature: v.headers['x-gusto-signature']! };
+  expect(() => verifyVector(HR_SOURCES.gusto!, v, headers)).not.toThrow();
+});
