@@ -1,5 +1,6 @@
 import type { IdentityProvider } from '../../src/identity/port.ts';
 import type { Notifier } from '../../src/intake/notifier.ts';
+import type { YamlWorkflowEngine } from '../../src/workflows/index.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import { testWorkflowEngine } from './test-workflows.ts';
 
@@ -11,25 +12,28 @@ export const SLACK_TEST_APPROVERS = ['U0APPROVER1', 'U0APPROVER2'];
  * The real intake (store, queues, audit) behind the Slack tests, deciding with the real workflow engine
  * over a test workflow: Slack requests from SLACK_TEST_REQUESTERS need `requiredApprovals` (default 1)
  * of SLACK_TEST_APPROVERS, never the requester's own; HR, SCIM and CLI requests need none. Workers are
- * not started: call `startWorkers()` where requests should run.
+ * not started: call `startWorkers()` where requests should run. `workflows` is the engine it decides
+ * with, for whatever else the Slack side derives from the workflows.
  */
 export async function slackTestPipeline(options: {
   idp: IdentityProvider;
   requiredApprovals?: number;
   alsoNotify?: Notifier;
-}): Promise<Pipeline> {
-  return createPipeline({
+}): Promise<Pipeline & { workflows: YamlWorkflowEngine }> {
+  const workflows = await testWorkflowEngine([
+    {
+      name: 'slack-test',
+      sources: ['slack'],
+      requesters: SLACK_TEST_REQUESTERS,
+      required: options.requiredApprovals ?? 1,
+      approvers: SLACK_TEST_APPROVERS,
+    },
+    { name: 'others-test', sources: ['hr', 'scim', 'cli'], requesters: 'any' },
+  ]);
+  const pipe = await createPipeline({
     idp: options.idp,
     ...(options.alsoNotify ? { alsoNotify: options.alsoNotify } : {}),
-    workflows: await testWorkflowEngine([
-      {
-        name: 'slack-test',
-        sources: ['slack'],
-        requesters: SLACK_TEST_REQUESTERS,
-        required: options.requiredApprovals ?? 1,
-        approvers: SLACK_TEST_APPROVERS,
-      },
-      { name: 'others-test', sources: ['hr', 'scim', 'cli'], requesters: 'any' },
-    ]),
+    workflows,
   });
+  return Object.assign(pipe, { workflows });
 }
