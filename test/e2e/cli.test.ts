@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_TIMEOUT_MS, runRevoker } from '../helpers/cli.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
 
 /** The `revoker` CLI in a child process, against a running service (its Redis, workers and IDaaS). */
@@ -12,35 +12,20 @@ afterAll(async () => {
   await t?.close();
 });
 
-function revoker(
-  args: string[],
-  envOverride: Record<string, string | undefined> = { LOG_LEVEL: 'silent' },
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+/** `envOverride` replaces the quiet default; a key set to undefined is left out of the child's environment. */
+const revoker = (args: string[], envOverride: Record<string, string | undefined> = { LOG_LEVEL: 'silent' }) =>
+  runRevoker(args, {
     REDIS_URL: t.rt.config.REDIS_URL,
     REVOKER_PREFIX: t.prefix,
     IDAAS_URL: t.idaas.url,
     IDAAS_ADMIN_TOKEN: t.idaas.adminToken,
     ...envOverride,
-  };
-  for (const [k, v] of Object.entries(envOverride)) if (v === undefined) delete env[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/revoker.js', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
 
-describe('revoker revoke (CLI)', () => {
+/** The request id a `revoker revoke` run printed. */
+const idIn = (stdout: string) => /req_[A-Za-z0-9_-]+/.exec(stdout)?.[0];
+
+describe('revoker revoke (CLI)', { timeout: 2 * CLI_TIMEOUT_MS }, () => {
   it('revoke user <email> --wait: the workers revoke, it prints the verified result and exits 0', async () => {
     const [bob] = await t.idaas.mintTokens({ user: 'bob', application: 'team-wiki' });
     const [carol] = await t.idaas.mintTokens({ user: 'carol', application: 'team-wiki' });
@@ -51,7 +36,7 @@ describe('revoker revoke (CLI)', () => {
     );
     expect(await isDead(t.idaas, bob!)).toBe(true);
     expect(await isAlive(t.idaas, carol!)).toBe(true);
-    const [rec] = await t.rt.intake.list({ source: 'cli', limit: 1 });
+    const rec = await t.rt.intake.get(idIn(run.stdout)!);
     expect(rec).toMatchObject({ source: 'cli', reason: 'from the shell', state: 'verified' });
   });
 
@@ -70,9 +55,14 @@ describe('revoker revoke (CLI)', () => {
   it('the same --key twice is one request', async () => {
     const first = await revoker(['revoke', 'app', 'team-wiki', '--key', 'rotate-2026-11']);
     const second = await revoker(['revoke', 'app', 'team-wiki', '--key', 'rotate-2026-11']);
+    expect([first.code, second.code]).toEqual([0, 0]);
     expect(first.stdout).toMatch(/^requested: (req_\S+)/);
-    const id = /req_\S+/.exec(first.stdout)![0];
+    const id = idIn(first.stdout)!;
     expect(second.stdout).toMatch(new RegExp(`^already requested: ${id} `));
+    const forApp = (await t.rt.intake.list({ source: 'cli', limit: 200 })).filter(
+      (r) => r.target.kind === 'application' && r.target.applicationId === 'team-wiki',
+    );
+    expect(forApp.map((r) => r.id)).toEqual([id]);
   });
 
   it('bad input gets one clear line and exit 2: unknown app, unknown scope, token without --user', async () => {
@@ -87,9 +77,7 @@ describe('revoker revoke (CLI)', () => {
     expect(token.stderr).toContain('needs --user');
   });
 
-  it('--wait talks to people: requested, progress, outcome, and no JSON log line without LOG_LEVEL', {
-    timeout: 60_000,
-  }, async () => {
+  it('--wait talks to people: requested, progress, outcome, and no JSON log line without LOG_LEVEL', async () => {
     await t.idaas.mintTokens({ user: 'alice', application: 'expense-portal', count: 3 });
     const run = await revoker(['revoke', 'user', 'alice@example.com', '--wait'], { LOG_LEVEL: undefined });
     expect(run.code).toBe(0);
@@ -101,9 +89,7 @@ describe('revoker revoke (CLI)', () => {
     expect(jsonish).toEqual([]);
   });
 
-  it('--json prints one machine-readable result and nothing else on stdout', {
-    timeout: 60_000,
-  }, async () => {
+  it('--json prints one machine-readable result and nothing else on stdout', async () => {
     await t.idaas.mintTokens({ user: 'carol', application: 'expense-portal' });
     const run = await revoker(['revoke', 'user', 'carol@example.com', '--wait', '--json'], {
       LOG_LEVEL: undefined,
@@ -122,7 +108,7 @@ describe('revoker revoke (CLI)', () => {
 });
 
 describe('revoker --version', () => {
-  it('prints the package version', { timeout: 60_000 }, async () => {
+  it('prints the package version', { timeout: 2 * CLI_TIMEOUT_MS }, async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     const run = await revoker(['--version']);
     expect(run.code).toBe(0);

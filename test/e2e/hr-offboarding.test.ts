@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
-import { signHrDelivery } from '../helpers/hr-signing.ts';
+import { jobIds } from '../../src/queue/names.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../helpers/cli.ts';
+import { delayedJob, dueAt, fireNow } from '../helpers/delayed-jobs.ts';
+import { deliverHr, signHrDelivery } from '../helpers/hr-signing.ts';
 import {
   hrJobCount,
   isAlive,
@@ -31,10 +33,8 @@ function terminated(email: string, extra: Record<string, string> = {}, type = 'e
   });
 }
 
-async function deliver(body: string, headers = signHrDelivery('standard', SECRET, body)) {
-  const res = await fetch(`${t.url}/webhooks/hr/standard`, { method: 'POST', headers, body });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const deliver = (body: string, headers = signHrDelivery('standard', SECRET, body)) =>
+  deliverHr(t.url, 'standard', body, headers);
 
 const mint = (user: string, application?: string, resourceServer?: string) =>
   mintOne(t, user, application, resourceServer);
@@ -49,6 +49,20 @@ function hrRequestFor(userId: string): Promise<RequestRecord> {
 }
 
 const hrJobs = () => hrJobCount(t);
+const DAY_MS = 86_400_000;
+
+/** The audit actions recorded for a request, in order. */
+async function actionsOf(requestId: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of t.rt.audit.entries({ requestId })) out.push(e.action);
+  return out;
+}
+
+/** The request's delayed start is due at `at` (BullMQ stamps it a moment after the intake's clock read). */
+async function expectStartDueAt(requestId: string, at: Date): Promise<void> {
+  const { dueAt } = await delayedJob(t.rt.queues.revocations, jobIds.start(requestId));
+  expect(Math.abs(dueAt - at.getTime())).toBeLessThan(60_000);
+}
 
 describe('HR offboarding through the real service (standard webhooks)', () => {
   it('a signed termination kills every token of that user, and only theirs', async () => {
@@ -144,27 +158,29 @@ describe('HR offboarding through the real service (standard webhooks)', () => {
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
   });
 
-  it('a termination dated 2 s ahead revokes nothing before and everything after', async () => {
+  it('a future-dated termination revokes nothing before its time and everything when it comes', async () => {
     const alice = await mint('alice', 'team-wiki');
-    const effectiveAt = new Date(Date.now() + 2000);
+    const effectiveAt = new Date(Math.ceil((Date.now() + DAY_MS) / 1000) * 1000);
     expect(
       (await deliver(terminated('alice@example.com', { effectiveAt: effectiveAt.toISOString() }))).status,
     ).toBe(202);
     const rec = await hrRequestFor(alice.userId);
     expect(rec.state).toBe('scheduled');
+    expect(rec.effectiveAt).toBe(effectiveAt.toISOString());
+    // Its start waits in BullMQ's delayed set, due at the effective time; nothing ran meanwhile.
+    await expectStartDueAt(rec.id, effectiveAt);
+    expect(await actionsOf(rec.id)).not.toContain('request.started');
     expect(await isAlive(t.idaas, alice)).toBe(true);
+    // The time comes.
+    await fireNow(t.rt.queues.revocations, jobIds.start(rec.id));
     const done = await t.rt.intake.waitForOutcome(rec.id, 20_000);
     expect(done.state).toBe('verified');
-    expect(Date.now()).toBeGreaterThanOrEqual(effectiveAt.getTime());
-    for await (const e of t.rt.audit.entries({ requestId: rec.id })) {
-      if (e.action === 'token.revoked')
-        expect(Date.parse(e.at)).toBeGreaterThanOrEqual(effectiveAt.getTime());
-    }
+    expect(await actionsOf(rec.id)).toEqual(expect.arrayContaining(['request.scheduled', 'token.revoked']));
     expect(await isDead(t.idaas, alice)).toBe(true);
   });
 });
 
-describe('revoker hr pending', () => {
+describe('revoker hr pending', { timeout: CLI_TIMEOUT_MS }, () => {
   it('lists a scheduled offboarding with employee, email, time, request and state', async () => {
     const when = new Date(Date.now() + 3_600_000).toISOString();
     await t.idaas.addUser({
@@ -178,16 +194,12 @@ describe('revoker hr pending', () => {
     const rec = await until('the scheduled request', async () =>
       (await t.rt.intake.list({ source: 'hr', states: ['scheduled'] })).find((r) => r.effectiveAt === when),
     );
-    const run = spawnSync(process.execPath, ['bin/revoker.js', 'hr', 'pending'], {
-      env: {
-        ...process.env,
-        REDIS_URL: t.rt.config.REDIS_URL,
-        REVOKER_PREFIX: t.prefix,
-        LOG_LEVEL: 'silent',
-      },
-      encoding: 'utf8',
+    const run = await runRevoker(['hr', 'pending'], {
+      REDIS_URL: t.rt.config.REDIS_URL,
+      REVOKER_PREFIX: t.prefix,
+      LOG_LEVEL: 'silent',
     });
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     const row = run.stdout.split('\n').find((l) => l.includes(rec.id));
     expect(row).toMatch(
       new RegExp(
@@ -207,12 +219,17 @@ describe('future-dated terminations: cancelled and moved', () => {
       password: 'frank-password-1',
     });
     tok = await mint('frank');
-    const when = new Date(Date.now() + 3000).toISOString();
+    const when = new Date(Math.ceil((Date.now() + DAY_MS) / 1000) * 1000);
     expect(
-      (await deliver(terminated('frank@example.com', { effectiveAt: when, employeeId: 'E-FRANK' }))).status,
+      (
+        await deliver(
+          terminated('frank@example.com', { effectiveAt: when.toISOString(), employeeId: 'E-FRANK' }),
+        )
+      ).status,
     ).toBe(202);
     const rec = await hrRequestFor(user.id);
     expect(rec.state).toBe('scheduled');
+    await expectStartDueAt(rec.id, when);
     const cancel = terminated(
       'frank@example.com',
       { employeeId: 'E-FRANK' },
@@ -221,8 +238,11 @@ describe('future-dated terminations: cancelled and moved', () => {
     expect((await deliver(cancel)).status).toBe(202);
     const final = await t.rt.intake.waitForOutcome(rec.id, 10_000);
     expect(final.state).toBe('cancelled');
-    // Past the original time, the token still works.
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(when) - Date.now() + 500)));
+    // Its delayed start goes (just after the state changes): nothing will run at the original time.
+    await until('the delayed start removed', async () =>
+      (await t.rt.queues.revocations.getJob(jobIds.start(rec.id))) ? undefined : true,
+    );
+    expect(await actionsOf(rec.id)).not.toContain('request.started');
     expect(await isAlive(t.idaas, tok)).toBe(true);
   });
 
@@ -234,24 +254,29 @@ describe('future-dated terminations: cancelled and moved', () => {
       password: 'grace-password-1',
     });
     const g = await mint('grace');
-    const first = new Date(Date.now() + 1500);
-    const moved = new Date(Date.now() + 4000);
+    const first = new Date(Math.ceil((Date.now() + DAY_MS) / 1000) * 1000);
+    const moved = new Date(first.getTime() + DAY_MS);
     await deliver(
       terminated('grace@example.com', { effectiveAt: first.toISOString(), employeeId: 'E-GRACE' }),
     );
     const rec = await hrRequestFor(user.id);
+    await expectStartDueAt(rec.id, first);
     await deliver(
       terminated('grace@example.com', { effectiveAt: moved.toISOString(), employeeId: 'E-GRACE' }),
     );
     await until('the moved date', async () =>
       (await t.rt.intake.get(rec.id))?.effectiveAt === moved.toISOString() ? true : undefined,
     );
-    expect((await t.rt.intake.get(rec.id))?.effectiveAt).toBe(moved.toISOString());
-    await new Promise((r) => setTimeout(r, Math.max(0, first.getTime() - Date.now() + 700)));
+    // One start, due at the new time (moved just after the record); nothing is left at the old one.
+    await until('the start moved', async () => {
+      const due = await dueAt(t.rt.queues.revocations, jobIds.start(rec.id));
+      return due !== undefined && due > first.getTime() + DAY_MS / 2 ? true : undefined;
+    });
+    await expectStartDueAt(rec.id, moved);
     expect(await isAlive(t.idaas, g)).toBe(true);
+    await fireNow(t.rt.queues.revocations, jobIds.start(rec.id));
     const done = await t.rt.intake.waitForOutcome(rec.id, 20_000);
     expect(done.state).toBe('verified');
-    expect(Date.now()).toBeGreaterThanOrEqual(moved.getTime());
     expect(await isDead(t.idaas, g)).toBe(true);
   });
 });

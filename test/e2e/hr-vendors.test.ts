@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
-import { HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
+import { deliverHr, HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
+import {
+  type VendorEmployee as Employee,
+  HrVendorApis,
+  TEST_VENDOR_CREDENTIALS,
+  TEST_VENDOR_URLS,
+} from '../helpers/hr-vendor-apis.ts';
 import {
   hrJobCount,
   isAlive,
@@ -13,7 +18,7 @@ import {
   startTestService,
   type TestService,
 } from '../helpers/service.ts';
-import { until } from '../helpers/wait.ts';
+import { nonEmpty, until } from '../helpers/wait.ts';
 
 /**
  * Each vendor end to end through the real service: signed as the vendor signs (test/helpers/hr-signing.ts),
@@ -21,113 +26,25 @@ import { until } from '../helpers/wait.ts';
  * deliveries stood in by msw (answers shaped as documented). Tokens are probed at the embedded IDaaS.
  */
 
-const BAMBOO_API = 'https://bamboo.vendor.test/api/gateway.php/acme';
-const HIBOB_API = 'https://hibob.vendor.test';
-const GUSTO_API = 'https://gusto.vendor.test';
-const DEEL_API = 'https://deel.vendor.test/rest/v2';
-const CREDS = {
-  BAMBOOHR_API_KEY: 'bamboo-api-key',
-  HIBOB_API_USER: 'SERVICE-1234',
-  HIBOB_API_TOKEN: 'hibob-service-token',
-  GUSTO_API_TOKEN: 'gusto-company-token',
-  DEEL_API_TOKEN: 'deel-org-token',
-};
+const BAMBOO_API = TEST_VENDOR_URLS.bamboohr;
+const HIBOB_API = TEST_VENDOR_URLS.hibob;
+const GUSTO_API = TEST_VENDOR_URLS.gusto;
+const DEEL_API = TEST_VENDOR_URLS.deel;
+const CREDS = TEST_VENDOR_CREDENTIALS;
 
 const DAY_MS = 86_400_000;
 const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** The HR vendor's record of an employee, as its API answers look-ups. */
-interface Employee {
-  employeeId: string;
-  email: string;
-  /** Last day worked, `YYYY-MM-DD`. */
-  lastDay?: string;
-}
-const directory = new Map<string, Employee>();
-/** Each vendor API call the stand-ins answered, with the credentials presented. */
-const lookups: { vendor: string; employeeId: string; authorization: string | null }[] = [];
-
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-
-function known(vendor: string, id: string, authorization: string | null, expected: string) {
-  lookups.push({ vendor, employeeId: id, authorization });
-  if (authorization !== expected) return undefined;
-  return directory.get(`${vendor}:${id}`);
-}
-
-const vendorApis = setupServer(
-  // BambooHR: GET /v1/employees/{id}?fields=… (Basic apiKey:x) ⇒ the asked fields plus id.
-  http.get(`${BAMBOO_API}/v1/employees/:id`, ({ request, params }) => {
-    const auth = basic(CREDS.BAMBOOHR_API_KEY, 'x');
-    const e = known('bamboohr', String(params.id), request.headers.get('authorization'), auth);
-    if (!e) return new HttpResponse(null, { status: 404 });
-    return HttpResponse.json({
-      id: e.employeeId,
-      workEmail: e.email,
-      status: 'Inactive',
-      employmentHistoryStatus: 'Terminated',
-      terminationDate: e.lastDay ?? '0000-00-00',
-    });
-  }),
-  // HiBob: POST /v1/people/search (Basic service-user id:token) ⇒ {employees: [{id, email, …}]}.
-  http.post(`${HIBOB_API}/v1/people/search`, async ({ request }) => {
-    const body = (await request.json()) as { filters?: { values?: string[] }[] };
-    const id = String(body.filters?.[0]?.values?.[0]);
-    const auth = basic(CREDS.HIBOB_API_USER, CREDS.HIBOB_API_TOKEN);
-    if (request.headers.get('authorization') !== auth) return new HttpResponse(null, { status: 401 });
-    const e = known('hibob', id, request.headers.get('authorization'), auth);
-    return HttpResponse.json({
-      employees: e ? [{ id: e.employeeId, email: e.email, displayName: e.email.split('@')[0] }] : [],
-    });
-  }),
-  // Gusto: GET /v1/employees/{uuid} (Bearer) ⇒ the employee with its terminations.
-  http.get(`${GUSTO_API}/v1/employees/:id`, ({ request, params }) => {
-    const auth = `Bearer ${CREDS.GUSTO_API_TOKEN}`;
-    const e = known('gusto', String(params.id), request.headers.get('authorization'), auth);
-    if (!e) return new HttpResponse(null, { status: 404 });
-    return HttpResponse.json({
-      uuid: e.employeeId,
-      first_name: e.email.split('@')[0],
-      last_name: 'Example',
-      email: `${e.email.split('@')[0]}.home@personal.test`,
-      work_email: e.email,
-      terminated: true,
-      terminations: [
-        {
-          uuid: `term-${e.employeeId}`,
-          version: '1',
-          employee_uuid: e.employeeId,
-          active: true,
-          cancelable: true,
-          effective_date: e.lastDay,
-          run_termination_payroll: false,
-        },
-      ],
-    });
-  }),
-  // Deel: GET /contracts/{id} (Bearer) ⇒ {data: {id, …, worker: {email, …}}}.
-  http.get(`${DEEL_API}/contracts/:id`, ({ request, params }) => {
-    const auth = `Bearer ${CREDS.DEEL_API_TOKEN}`;
-    const e = known('deel', String(params.id), request.headers.get('authorization'), auth);
-    if (!e) return new HttpResponse(null, { status: 404 });
-    return HttpResponse.json({
-      data: {
-        id: e.employeeId,
-        title: 'Contractor',
-        type: 'ongoing_time_based',
-        status: 'terminated',
-        termination_date: e.lastDay,
-        worker: { id: `w-${e.employeeId}`, first_name: e.email.split('@')[0], email: e.email },
-      },
-    });
-  }),
+const apis = new HrVendorApis(
+  { bamboohr: BAMBOO_API, hibob: HIBOB_API, gusto: GUSTO_API, deel: DEEL_API },
+  CREDS,
 );
+const vendorApis = setupServer(...apis.handlers());
 
 let t: TestService;
 
 beforeAll(async () => {
-  vendorApis.listen({ onUnhandledFrame: 'bypass' });
+  vendorApis.listen({ onUnhandledFrame: 'error' });
   t = await startTestService({
     HR_BAMBOOHR_SECRET: HR_TEST_SECRETS.bamboohr!,
     HR_HIBOB_SECRET: HR_TEST_SECRETS.hibob!,
@@ -248,25 +165,19 @@ const VENDORS: Vendor[] = [
   },
 ];
 
-async function deliver(
-  vendor: string,
-  body: string,
-  headers = signHrDelivery(vendor, HR_TEST_SECRETS[vendor]!, body),
-) {
-  const res = await fetch(`${t.url}/webhooks/hr/${vendor}`, { method: 'POST', headers, body });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const deliver = (vendor: string, body: string, headers?: Record<string, string>) =>
+  deliverHr(t.url, vendor, body, headers);
 
 /** A fresh IDaaS user and the HR vendor's employee record for them. */
-async function employee(vendor: string, label: string, lastDay?: string) {
+async function employee(vendor: Vendor['name'], label: string, lastDay?: string) {
   const login = `${vendor}-${label}`;
   const email = `${login}@example.com`;
   const user = await t.idaas.addUser({ userId: login, email, name: login, password: `${login}-password-1` });
   const e: Employee = { employeeId: `${vendor.slice(0, 2)}${Math.floor(Math.random() * 1e9)}`, email };
   if (lastDay !== undefined) e.lastDay = lastDay;
-  directory.set(`${vendor}:${e.employeeId}`, e);
+  apis.add(vendor, e);
   const tokens = await Promise.all([mint(login), mint(login, 'team-wiki', 'reports-api')]);
-  for (const tok of tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+  for (const tok of nonEmpty(tokens, 'minted token')) expect(await isAlive(t.idaas, tok)).toBe(true);
   return { userId: user.id, employee: e, tokens };
 }
 
@@ -310,9 +221,7 @@ describe.each(VENDORS)('HR vendor $name through the real service', (vendor) => {
     expect(res).toEqual({ status: 202, body: { status: 'accepted', events: 1 } });
     const rec = await hrRequestFor(leaver);
     // Every vendor's delivery here carries ids only: the email came from the vendor's API.
-    expect(lookups).toContainEqual(
-      expect.objectContaining({ vendor: vendor.name, employeeId: leaver.employee.employeeId }),
-    );
+    expect(apis.answered(vendor.name, leaver.employee.employeeId)).not.toEqual([]);
     expect(rec.context).toMatchObject({ hrSource: vendor.name, employeeId: leaver.employee.employeeId });
     const done = await t.rt.intake.waitForOutcome(rec.id, 20_000);
     expect(done.state).toBe('verified');
@@ -323,7 +232,7 @@ describe.each(VENDORS)('HR vendor $name through the real service', (vendor) => {
   it('wrong secret, altered body and a stale timestamp answer 401 and enqueue nothing', async () => {
     const target = await employee(vendor.name, 'forged', yesterday());
     const before = await hrJobs();
-    const seen = lookups.length;
+    const seen = apis.calls.length;
     const body = vendor.termination(target.employee);
     const wrong = signHrDelivery(vendor.name, `not-${HR_TEST_SECRETS[vendor.name]}`, body);
     expect((await deliver(vendor.name, body, wrong)).status).toBe(401);
@@ -346,7 +255,7 @@ describe.each(VENDORS)('HR vendor $name through the real service', (vendor) => {
       });
     }
     expect(await hrJobs()).toBe(before);
-    expect(lookups.length).toBe(seen);
+    expect(apis.calls.length).toBe(seen);
     expect(await hrRequestsFor(target.userId)).toEqual([]);
     for (const tok of target.tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
   });

@@ -91,7 +91,7 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
 
   async function revoker(args: string[], stdin: string) {
     const env = { REDIS_URL: t.rt.config.REDIS_URL, REVOKER_PREFIX: t.prefix, LOG_LEVEL: 'debug', ...cliEnv };
-    const run = await runRevoker(args, env, stdin);
+    const run = await runRevoker(args, env, { stdin });
     outputs.push(run.stdout, run.stderr);
     return run;
   }

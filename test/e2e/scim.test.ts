@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
+import { nonEmpty } from '../helpers/wait.ts';
 
 /** SCIM 2.0 deprovisioning through the whole service; tokens probed at the embedded IDaaS. */
 
@@ -51,7 +52,7 @@ async function freshUser(label: string) {
       t.idaas.mintTokens({ user: login, application: 'team-wiki', resourceServer: 'payroll-api' }),
     ])
   ).flat();
-  for (const tok of tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+  for (const tok of nonEmpty(tokens, 'minted token')) expect(await isAlive(t.idaas, tok)).toBe(true);
   return { id: user.id, login, tokens };
 }
 

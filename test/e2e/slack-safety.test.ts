@@ -1,43 +1,30 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HttpResponse } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIds } from '../../src/queue/names.ts';
+import { delayedJob, fireNow } from '../helpers/delayed-jobs.ts';
 import { isAlive, startTestService, type TestService } from '../helpers/service.ts';
-import {
-  interactivityBody,
-  messageButtonPayload,
-  postSlack,
-  SlackApiStub,
-  type SlackCall,
-  slashCommandBody,
-  viewSubmissionPayload,
-} from '../helpers/slack.ts';
+import { postSlack, SlackApiStub, type SlackCall, slashCommandBody } from '../helpers/slack.ts';
+import { click, submitConfirm } from '../helpers/slack-flows.ts';
 import { until } from '../helpers/wait.ts';
 
 /**
  * Slack misuse against the whole service: forged, stale and malformed requests; outsiders and late
- * clicks; hostile names. Approvals here lapse after 2 s (a copy of the shipped workflows).
+ * clicks; hostile names. The shipped workflows; an approval window lapses by promoting its BullMQ
+ * expiry job, not by waiting for it.
  */
 const SECRET = 'e2e-safety-secret';
 const API = 'http://slack.safety.test/api/';
 const stub = new SlackApiStub(API);
 let t: TestService;
 let events: string;
-let workflowsDir: string;
 
 beforeAll(async () => {
-  workflowsDir = mkdtempSync(join(tmpdir(), 'revoker-workflows-'));
-  cpSync('workflows', workflowsDir, { recursive: true });
-  const userYaml = join(workflowsDir, 'slack-user.yaml');
-  writeFileSync(userYaml, readFileSync(userYaml, 'utf8').replace('expiresAfter: 24h', 'expiresAfter: 2s'));
   stub.listen();
   t = await startTestService({
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-safety',
     SLACK_API_URL: API,
     SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
-    WORKFLOWS_DIR: workflowsDir,
     // Approvers: one person and one Slack user group, whose members the stub's usergroups.users.list gives.
     SLACK_APPROVER_USERS: 'UAPPROVER1,SAPPROVERS',
   });
@@ -49,7 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   stub.close();
-  rmSync(workflowsDir, { recursive: true, force: true });
 });
 
 const text = (c: SlackCall) => JSON.stringify(c.args);
@@ -68,21 +54,19 @@ async function requestUserRevocation(requester: string, ref: string, reason: str
     (c) => (c.args.view as { callback_id?: string }).callback_id === 'revoke_confirm',
     since,
   );
-  const res = await postSlack(
-    events,
-    interactivityBody(
-      viewSubmissionPayload({
-        userId: requester,
-        viewId: String(confirm.args.view_id),
-        callbackId: 'revoke_confirm',
-        privateMetadata: (confirm.args.view as { private_metadata: string }).private_metadata,
-        values: { reason_block: { reason_input: { type: 'plain_text_input', value: reason } } },
-      }),
-    ),
-    { secret: SECRET },
+  const { status, requestId } = await submitConfirm(
+    { url: events, secret: SECRET },
+    {
+      userId: requester,
+      viewId: String(confirm.args.view_id),
+      privateMetadata: (confirm.args.view as { private_metadata: string }).private_metadata,
+      reason,
+    },
+    stub,
   );
-  expect(res.status).toBe(200);
-  const [rec] = await t.rt.intake.list({ requestedBy: requester, limit: 1 });
+  expect(status).toBe(200);
+  const rec = await t.rt.intake.get(requestId!);
+  expect(rec).toMatchObject({ requestedBy: { id: requester }, reason });
   const message = await stub.next(
     'chat.postMessage',
     (c) => c.args.channel === 'C0APPROVALS' && text(c).includes(rec!.id),
@@ -91,14 +75,10 @@ async function requestUserRevocation(requester: string, ref: string, reason: str
   return { rec: rec!, message };
 }
 
-async function click(userId: string, requestId: string) {
+/** Approve clicked by `userId`; resolves with what Slack was told to show the clicker. */
+async function clickAndReply(userId: string, requestId: string) {
   const responses = stub.responses.length;
-  const res = await postSlack(
-    events,
-    interactivityBody(messageButtonPayload({ userId, actionId: 'approval_approve', value: requestId })),
-    { secret: SECRET },
-  );
-  expect(res.status).toBe(200);
+  await click({ url: events, secret: SECRET }, userId, requestId);
   return stub.nextResponse(responses);
 }
 
@@ -124,18 +104,32 @@ describe('Slack safety, end to end', () => {
 
   it('an outsider’s Approve is refused ephemerally; a late click on an expired request is refused and its buttons are replaced', async () => {
     const [tok] = await t.idaas.mintTokens({ user: 'bob', application: 'expense-portal' });
-    const { rec } = await requestUserRevocation('UADMIN1', 'bob@example.com', 'suspicious logins');
-    const outsider = await click('UOUTSIDER', rec.id);
+    const { rec, message } = await requestUserRevocation('UADMIN1', 'bob@example.com', 'suspicious logins');
+    const outsider = await clickAndReply('UOUTSIDER', rec.id);
     expect(outsider).toMatchObject({ response_type: 'ephemeral' });
     expect(String(outsider.text)).toMatch(/not an approver/);
     expect((await t.rt.intake.get(rec.id))?.state).toBe('pending_approval');
 
+    // The approval window (slack-user.yaml: 24h) is a delayed expiry job due at approvalExpiresAt.
+    const expiry = jobIds.expire(rec.id);
+    const { dueAt } = await delayedJob(t.rt.queues.revocations, expiry);
+    expect(Date.parse(rec.approvalExpiresAt!) - Date.parse(rec.createdAt)).toBe(24 * 3600_000);
+    // Due then (BullMQ stamps the job a moment after the intake's clock read).
+    expect(Math.abs(dueAt - Date.parse(rec.approvalExpiresAt!))).toBeLessThan(60_000);
     const since = stub.calls.length;
+    await fireNow(t.rt.queues.revocations, expiry);
     const expired = await t.rt.intake.waitForOutcome(rec.id, 10_000);
     expect(expired.state).toBe('expired');
-    const updated = await stub.next('chat.update', (c) => /expired/i.test(text(c)), since);
+    const updated = await stub.next(
+      'chat.update',
+      (c) =>
+        c.args.channel === message.args.channel &&
+        c.args.ts === message.answer?.ts &&
+        /expired/i.test(text(c)),
+      since,
+    );
     expect(text(updated)).not.toContain('approval_approve');
-    const late = await click('UAPPROVER1', rec.id);
+    const late = await clickAndReply('UAPPROVER1', rec.id);
     expect(late).toMatchObject({ response_type: 'ephemeral' });
     expect(String(late.text)).toMatch(/expired/);
     expect(await isAlive(t.idaas, tok!)).toBe(true);
@@ -148,14 +142,8 @@ describe('Slack safety, end to end', () => {
   it('a member of an approver user group (S…) may approve', async () => {
     const [tok] = await t.idaas.mintTokens({ user: 'carol', application: 'team-wiki' });
     const { rec } = await requestUserRevocation('UADMIN2', 'carol@example.com', 'group approval');
-    expect(await click('UNOTINGROUP', rec.id)).toMatchObject({ response_type: 'ephemeral' });
-    await postSlack(
-      events,
-      interactivityBody(
-        messageButtonPayload({ userId: 'UGROUPMEMBER', actionId: 'approval_approve', value: rec.id }),
-      ),
-      { secret: SECRET },
-    );
+    expect(await clickAndReply('UNOTINGROUP', rec.id)).toMatchObject({ response_type: 'ephemeral' });
+    await click({ url: events, secret: SECRET }, 'UGROUPMEMBER', rec.id);
     expect((await t.rt.intake.waitForOutcome(rec.id, 20_000)).state).toBe('verified');
     expect((await t.rt.intake.get(rec.id))?.approvals.map((a) => a.by)).toEqual(['UGROUPMEMBER']);
     expect(await isAlive(t.idaas, tok!)).toBe(false);

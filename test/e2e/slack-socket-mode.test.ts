@@ -8,6 +8,7 @@ import {
   slashCommandBody,
   viewSubmissionPayload,
 } from '../helpers/slack.ts';
+import { requestIdIn } from '../helpers/slack-flows.ts';
 import { SocketModeStandIn } from '../helpers/slack-socket-mode.ts';
 
 /**
@@ -82,8 +83,24 @@ describe('Socket Mode, end to end', () => {
       }),
     );
     expect(submitted).toMatchObject({ response_action: 'update' });
-    const [rec] = await t.rt.intake.list({ requestedBy: 'UADMIN1', limit: 1 });
-    expect(rec?.state).toBe('pending_approval');
+    // The request the answer names (in the ack, or in the update after a loading modal), not "the newest".
+    const requestId =
+      requestIdIn(submitted) ??
+      requestIdIn(
+        (
+          await stub.next(
+            'views.update',
+            (c) => c.args.view_id === confirm.args.view_id && requestIdIn(c.args.view) !== undefined,
+            since,
+          )
+        ).args.view,
+      );
+    const rec = await t.rt.intake.get(requestId!);
+    expect(rec).toMatchObject({
+      state: 'pending_approval',
+      reason: 'laptop stolen',
+      requestedBy: { source: 'slack', id: 'UADMIN1' },
+    });
     await stub.next(
       'chat.postMessage',
       (c) => c.args.channel === 'C0APPROVALS' && text(c).includes(rec!.id),

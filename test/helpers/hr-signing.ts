@@ -58,3 +58,18 @@ export const HR_TEST_SECRETS: Record<string, string> = {
   gusto: 'gusto-verification-token',
   deel: 'deel-signing-key',
 };
+
+/**
+ * POSTs an HR delivery to a running Revoker (`baseUrl`) at `/webhooks/hr/:source`, signed as `source`'s
+ * vendor signs it unless `headers` are given. Returns the status and the JSON answer.
+ */
+export async function deliverHr(
+  baseUrl: string,
+  source: string,
+  body: string,
+  headers: Record<string, string> = signHrDelivery(source, HR_TEST_SECRETS[source]!, body),
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${baseUrl}/webhooks/hr/${source}`, { method: 'POST', headers, body });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+}

@@ -1,8 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
 import type { AuditEntry } from '../../src/audit/types.ts';
-import type { Actor } from '../../src/domain/request.ts';
-import type { Scope } from '../../src/domain/target.ts';
 import { BudgetedIdentityProvider } from '../../src/identity/budgeted-identity-provider.ts';
 import { IdpBudget } from '../../src/identity/idp-budget.ts';
 import type { IdentityProvider } from '../../src/identity/port.ts';
@@ -13,43 +11,16 @@ import { silentLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { PipelineWorkers, type PipelineWorkersOptions } from '../../src/queue/pipeline-workers.ts';
 import { RevocationQueues } from '../../src/queue/revocation-queues.ts';
-import type { WorkflowDecision, WorkflowEngine } from '../../src/workflows/types.ts';
+import type { WorkflowEngine } from '../../src/workflows/types.ts';
 import { connectRedis, deleteKeys, randomPrefix } from './redis.ts';
-
-/** A workflow engine with fixed rules per scope, for tests about the pipeline rather than the YAML. */
-export class FixedWorkflows implements WorkflowEngine {
-  constructor(
-    private readonly approvals: Partial<Record<Scope, number>> = {},
-    private readonly approvers: string[] = ['UAPPROVER1', 'UAPPROVER2', 'UAPPROVER3'],
-    private readonly expiresAfterMs = 60_000,
-  ) {}
-  async decide(input: { scope: Scope }): Promise<WorkflowDecision> {
-    return {
-      workflow: `fixed-${input.scope}`,
-      allowed: true,
-      approvals: {
-        required: this.approvals[input.scope] ?? 0,
-        approvers: this.approvers,
-        allowSelfApproval: false,
-        expiresAfterMs: this.expiresAfterMs,
-      },
-      graceMs: 0,
-      steps: [],
-    };
-  }
-  async canApprove(decision: WorkflowDecision, requestedBy: Actor, approver: Actor) {
-    if (!decision.approvals.allowSelfApproval && requestedBy.id === approver.id)
-      return { ok: false as const, reason: 'you requested this; someone else must approve it' };
-    if (!decision.approvals.approvers.includes(approver.id))
-      return { ok: false as const, reason: 'you are not an approver' };
-    return { ok: true as const };
-  }
-}
+import { approvalsPerScope } from './test-workflows.ts';
 
 export class RecordingNotifier implements Notifier {
   readonly events: PipelineEvent[] = [];
+  constructor(private readonly next?: Notifier) {}
   async notify(event: PipelineEvent): Promise<void> {
     this.events.push(event);
+    await this.next?.notify(event);
   }
 }
 
@@ -77,6 +48,8 @@ export async function createPipeline(options: {
   clock?: () => Date;
   /** Put every IdP call of the intake and the workers under one shared budget of this many calls/s. */
   rateLimitPerSecond?: number;
+  /** Where pipeline events go besides `notifier` (e.g. the Slack notifier under test). */
+  alsoNotify?: Notifier;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
@@ -91,12 +64,12 @@ export async function createPipeline(options: {
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
   const audit = new RedisAuditLog({ redis, prefix });
-  const notifier = new RecordingNotifier();
+  const notifier = new RecordingNotifier(options.alsoNotify);
   const workers: PipelineWorkers[] = [];
   const intake = new RevocationService({
     store,
     queues,
-    workflows: options.workflows ?? new FixedWorkflows(),
+    workflows: options.workflows ?? (await approvalsPerScope()),
     idp,
     audit,
     notifier,

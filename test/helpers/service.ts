@@ -1,10 +1,10 @@
 import { loadConfig } from '../../src/config.ts';
 import type { Idaas, IssuedTokens } from '../../src/idaas/index.ts';
-import { probeTokens } from '../../src/idaas/token-probe.ts';
 import { type Logger, silentLogger } from '../../src/log.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { type RunningService, type ServiceOptions, startService } from '../../src/service.ts';
 import { connectRedis, deleteKeys, REDIS_URL, randomPrefix } from './redis.ts';
+import { type HeldTokens, probeHeld } from './token-probe.ts';
 
 export interface TestService {
   rt: Runtime;
@@ -68,22 +68,24 @@ export interface Liveness {
 
 /** Checks a minted token the ways a client would notice; keeps the rotated refresh token. */
 export async function liveness(idaas: Idaas, token: IssuedTokens): Promise<Liveness> {
-  const app = idaas.seed.applications.find((a) => a.client_id === token.applicationId)!;
-  const res = await probeTokens({
-    issuerUrl: idaas.issuer,
-    clientId: app.client_id,
-    clientSecret: app.client_secret ?? '',
-    accessToken: token.access_token,
-    ...(token.refresh_token ? { refreshToken: token.refresh_token } : {}),
-    ...(token.resourceServerId ? { resourceServerId: token.resourceServerId } : {}),
-  });
-  if (res.refresh?.result === 'ok' && res.refresh.refreshToken)
-    token.refresh_token = res.refresh.refreshToken;
+  const held = heldOf(token);
+  const res = await probeHeld(idaas, held);
+  if (held.refreshToken) token.refresh_token = held.refreshToken;
   return {
     access: res.userinfo === 200 && res.introspection.active,
     refresh: res.refresh ? res.refresh.result === 'ok' : undefined,
     userinfo: res.userinfo,
     refreshResult: res.refresh?.result,
+  };
+}
+
+/** An issued token pair as `probeHeld` takes it. */
+export function heldOf(token: IssuedTokens): HeldTokens {
+  return {
+    applicationId: token.applicationId,
+    accessToken: token.access_token,
+    refreshToken: token.refresh_token,
+    resourceServerId: token.resourceServerId,
   };
 }
 

@@ -264,6 +264,16 @@ export interface SlackCall {
   authorization: string | null;
   /** When the stand-in received it (ms). */
   at: number;
+  /** What the stand-in answered (e.g. the `ts` of a posted message). */
+  answer?: Record<string, unknown>;
+}
+
+/** How long `next`/`nextResponse` wait before failing with what was expected and what came. */
+export const SLACK_CALL_TIMEOUT_MS = 5000;
+
+function describeCalls(calls: SlackCall[]): string {
+  if (calls.length === 0) return 'no call';
+  return calls.map((c) => `${c.method} ${JSON.stringify(c.args).slice(0, 160)}`).join('\n  ');
 }
 
 /**
@@ -299,12 +309,12 @@ export class SlackApiStub {
         }
         const override = this.overrides.get(method)?.(call);
         if (override) return override;
-        this.calls.push(call);
         const answer = this.defaultAnswer(call);
         contract.record(answer);
+        this.calls.push({ ...call, answer });
         const ready = this.waiters.filter((w) => w.match(call));
         this.waiters = this.waiters.filter((w) => !ready.includes(w));
-        for (const w of ready) w.resolve(call);
+        for (const w of ready) w.resolve({ ...call, answer });
         return HttpResponse.json(answer);
       }),
       http.post('https://hooks.slack.test/*', async ({ request }) => {
@@ -363,20 +373,58 @@ export class SlackApiStub {
     this.overrides.clear();
   }
 
-  /** Resolves with the next call matching `method` (and `match`), or one already recorded after `since`. */
-  next(method: string, match: (c: SlackCall) => boolean = () => true, since = 0): Promise<SlackCall> {
+  /**
+   * Resolves with the next call matching `method` (and `match`), or one already recorded after `since`;
+   * fails after `timeoutMs` saying what was expected and listing the calls that came instead.
+   */
+  next(
+    method: string,
+    match: (c: SlackCall) => boolean = () => true,
+    since = 0,
+    timeoutMs = SLACK_CALL_TIMEOUT_MS,
+  ): Promise<SlackCall> {
     const seen = this.calls.slice(since).find((c) => c.method === method && match(c));
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => {
-      this.waiters.push({ match: (c) => c.method === method && match(c), resolve });
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        match: (c: SlackCall) => c.method === method && match(c),
+        resolve: (c: SlackCall) => {
+          clearTimeout(timer);
+          resolve(c);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(
+          new Error(
+            `no ${method} matching ${match.toString()} within ${timeoutMs} ms; came instead:\n  ${describeCalls(this.calls.slice(since))}`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
   /** Resolves with the next body POSTed to a response_url (or one already received after `since`). */
-  nextResponse(since = 0): Promise<Record<string, unknown>> {
+  nextResponse(since = 0, timeoutMs = SLACK_CALL_TIMEOUT_MS): Promise<Record<string, unknown>> {
     const seen = this.responses[since];
     if (seen) return Promise.resolve(seen.body);
-    return new Promise((resolve) => this.responseWaiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      const waiter = (b: Record<string, unknown>) => {
+        clearTimeout(timer);
+        resolve(b);
+      };
+      const timer = setTimeout(() => {
+        this.responseWaiters = this.responseWaiters.filter((w) => w !== waiter);
+        const came = this.responses.slice(since).map((r) => JSON.stringify(r.body).slice(0, 160));
+        reject(
+          new Error(
+            `no response_url post within ${timeoutMs} ms; came: ${came.length ? came.join(' | ') : 'nothing'}; Web API calls meanwhile:\n  ${describeCalls(this.calls.slice(-5))}`,
+          ),
+        );
+      }, timeoutMs);
+      this.responseWaiters.push(waiter);
+    });
   }
 }
 

@@ -17,3 +17,12 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * `items`, after checking there is at least one: a loop of assertions over an empty list passes
+ * without checking anything.
+ */
+export function nonEmpty<T>(items: readonly T[], what: string): readonly T[] {
+  if (items.length === 0) throw new Error(`expected at least one ${what}, got none`);
+  return items;
+}

@@ -90,7 +90,8 @@ export class WorkerProcess {
    * Resolves once this process's workers are registered on `queue` (BullMQ lists named workers from
    * CLIENT LIST); rejects if the process exits first or `timeoutMs` passes.
    */
-  async waitUntilReady(queue: Queue, timeoutMs = 20_000): Promise<void> {
+  // Starting a process bounds a hang, it measures nothing: generous for a loaded 2-core machine.
+  async waitUntilReady(queue: Queue, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.exit)

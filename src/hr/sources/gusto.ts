@@ -60,7 +60,9 @@ export const gustoSource: HrSource = {
   eventTimeWindow: true,
 
   verify({ headers, rawBody, secret }: VerifyInput): void {
-    const signature = headers['x-gusto-signature'];
+    // docs.gusto.com/app-integrations/docs/webhooks names the header `x_gusto_signature`; integrators
+    // read `X-Gusto-Signature`. Either carries the same HMAC, so either spelling is read.
+    const signature = headers['x-gusto-signature'] ?? headers.x_gusto_signature;
     if (!signature) throw new SignatureInvalidError('missing X-Gusto-Signature');
     const expected = hmac('sha256', secret, rawBody, 'hex');
     if (!safeEqual(signature.toLowerCase(), expected)) throw new SignatureInvalidError('signature mismatch');

@@ -1,28 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAuditLog } from '../../../src/audit/index.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../../helpers/cli.ts';
 import { connectRedis, deleteKeys, REDIS_URL, randomPrefix } from '../../helpers/redis.ts';
 
-const run = promisify(execFile);
+const revoker = (prefix: string, ...args: string[]) =>
+  runRevoker(['audit', ...args], { REVOKER_PREFIX: prefix, REDIS_URL });
 
-async function revoker(prefix: string, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await run('node', ['bin/revoker.js', 'audit', ...args], {
-      env: { ...process.env, REVOKER_PREFIX: prefix, REDIS_URL },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-describe('revoker audit (CLI)', () => {
+describe('revoker audit (CLI)', { timeout: 2 * CLI_TIMEOUT_MS }, () => {
   let redis: Redis;
   const prefixes: string[] = [];
   let dir: string;

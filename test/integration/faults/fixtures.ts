@@ -5,9 +5,10 @@ import type { Actor } from '../../../src/domain/request.ts';
 import type { Target } from '../../../src/domain/target.ts';
 import { ADMIN_PREFIX, AdminTokenListSchema } from '../../../src/idaas/admin-contract.ts';
 import type { Idaas, IssuedTokens } from '../../../src/idaas/index.ts';
-import { probeTokens } from '../../../src/idaas/token-probe.ts';
 import type { RequestRecord } from '../../../src/intake/types.ts';
 import type { Pipeline } from '../../helpers/pipeline.ts';
+import { heldOf } from '../../helpers/service.ts';
+import { probeHeld } from '../../helpers/token-probe.ts';
 import { until } from '../../helpers/wait.ts';
 
 export const requester: Actor = { source: 'cli', id: 'fault-tests', name: 'Fault tests' };
@@ -48,17 +49,7 @@ export async function listTokenIds(idaas: Idaas, path: string): Promise<string[]
 }
 
 /** Whether tokens still work where a client would notice: UserInfo, introspection, refresh. */
-export async function probe(idaas: Idaas, t: IssuedTokens) {
-  const app = idaas.seed.applications.find((a) => a.client_id === t.applicationId);
-  if (!app?.client_secret) throw new Error(`no confidential client ${t.applicationId}`);
-  return probeTokens({
-    issuerUrl: idaas.url,
-    clientId: app.client_id,
-    clientSecret: app.client_secret,
-    accessToken: t.access_token,
-    ...(t.refresh_token ? { refreshToken: t.refresh_token } : {}),
-  });
-}
+export const probe = (idaas: Idaas, t: IssuedTokens) => probeHeld(idaas, heldOf(t));
 
 export async function expectDead(idaas: Idaas, sample: IssuedTokens[]): Promise<void> {
   for (const t of sample) {

@@ -8,32 +8,51 @@ import { type HrProcessorDeps, pendingKey, processHrEvent } from '../../../src/h
 import { createHrEventQueue, enqueueHrEvent } from '../../../src/hr/hr-event-queue.ts';
 import { startHrEventWorker } from '../../../src/hr/hr-event-worker.ts';
 import { IdpTransientError } from '../../../src/identity/errors.ts';
-import { FakeIntake } from '../../helpers/fake-intake.ts';
+import { HrVendorApis } from '../../helpers/hr-vendor-apis.ts';
 import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
-import { RecordingNotifier } from '../../helpers/pipeline.ts';
+import { createPipeline, type Pipeline, RecordingNotifier } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
-const vendors = setupServer();
+const apis = new HrVendorApis(
+  {
+    bamboohr: 'https://bamboo.test/api/gateway.php/acme',
+    hibob: 'https://hibob.test',
+    gusto: 'https://gusto.test',
+    deel: 'https://deel.test',
+  },
+  {
+    BAMBOOHR_API_KEY: 'bk',
+    HIBOB_API_USER: 'hu',
+    HIBOB_API_TOKEN: 'ht',
+    GUSTO_API_TOKEN: 'gt',
+    DEEL_API_TOKEN: 'dt',
+  },
+  () => NOW.toISOString().slice(0, 10),
+);
+const vendors = setupServer(...apis.handlers());
 beforeAll(() => vendors.listen({ onUnhandledFrame: 'error' }));
 afterAll(() => vendors.close());
 
 let redis: Redis;
+let pipe: Pipeline;
 let deps: HrProcessorDeps & {
-  intake: FakeIntake;
+  intake: Pipeline['intake'];
   audit: MemoryAuditLog;
   notifier: RecordingNotifier;
   idp: MemoryIdp;
 };
 
-beforeEach(() => {
+beforeEach(async () => {
   redis = connectRedis();
   const idp = new MemoryIdp();
   idp.addUser('u_alice', 'alice@example.com');
+  // The real intake on the test's clock, deciding with the real workflow engine; no workers run.
+  pipe = await createPipeline({ idp, clock: () => NOW });
   deps = {
     idp,
-    intake: new FakeIntake(() => NOW),
+    intake: pipe.intake,
     audit: new MemoryAuditLog(),
     notifier: new RecordingNotifier(),
     redis,
@@ -50,9 +69,13 @@ beforeEach(() => {
 
 afterEach(async () => {
   vendors.resetHandlers();
+  await pipe.close();
   await deleteKeys(redis, deps.prefix);
   redis.disconnect();
 });
+
+/** Every HR request the intake holds. */
+const hrRequests = () => deps.intake.list({ source: 'hr', limit: 100 });
 
 const terminate = (over: Partial<HrEvent> = {}): HrEvent => ({
   source: 'standard',
@@ -68,19 +91,21 @@ describe('processHrEvent', () => {
   it('terminate ⇒ one submit revoking all the user’s tokens, scheduled, remembered per employee', async () => {
     const out = await processHrEvent(terminate(), deps);
     expect(out).toMatchObject({ action: 'submitted' });
-    expect(deps.intake.submissions).toHaveLength(1);
-    expect(deps.intake.submissions[0]).toMatchObject({
-      target: { kind: 'user', userId: 'u_alice' },
-      source: 'hr',
-      requestedBy: { source: 'hr', id: 'standard' },
-      effectiveAt: '2026-12-01T00:00:00.000Z',
-      idempotencyKey: 'hr.standard.evt-1',
-    });
     const requestId = (out as { requestId: string }).requestId;
+    expect(await hrRequests()).toEqual([
+      expect.objectContaining({
+        id: requestId,
+        target: { kind: 'user', userId: 'u_alice' },
+        source: 'hr',
+        requestedBy: { source: 'hr', id: 'standard' },
+        effectiveAt: '2026-12-01T00:00:00.000Z',
+        state: 'scheduled',
+      }),
+    ]);
     expect(await redis.get(pendingKey(deps.prefix, 'standard', 'E1'))).toBe(requestId);
     // Re-running the same event (at-least-once) creates nothing new.
     expect(await processHrEvent(terminate(), deps)).toEqual({ action: 'unchanged', requestId });
-    expect(deps.intake.records.size).toBe(1);
+    expect(await hrRequests()).toHaveLength(1);
   });
 
   it('a later terminate with a different date reschedules the scheduled request', async () => {
@@ -90,21 +115,25 @@ describe('processHrEvent', () => {
       deps,
     );
     expect(out).toEqual({ action: 'rescheduled', requestId: first.requestId });
-    expect(deps.intake.reschedules).toEqual([
-      {
+    expect(await deps.intake.get(first.requestId)).toMatchObject({
+      state: 'scheduled',
+      effectiveAt: '2026-11-15T09:00:00.000Z',
+    });
+    const moved = (await pipe.auditEntries()).filter((e) => e.action === 'request.rescheduled');
+    expect(moved).toEqual([
+      expect.objectContaining({
         requestId: first.requestId,
-        effectiveAt: '2026-11-15T09:00:00.000Z',
-        actor: { source: 'hr', id: 'standard' },
-      },
+        actor: expect.objectContaining({ id: 'standard' }),
+      }),
     ]);
-    expect(deps.intake.records.size).toBe(1);
+    expect(await hrRequests()).toHaveLength(1);
   });
 
   it('cancel ⇒ the scheduled request is cancelled and forgotten; a second cancel finds nothing', async () => {
     const first = (await processHrEvent(terminate(), deps)) as { requestId: string };
     const out = await processHrEvent(terminate({ eventId: 'evt-3', kind: 'cancel', email: undefined }), deps);
     expect(out).toEqual({ action: 'cancelled', requestId: first.requestId });
-    expect(deps.intake.records.get(first.requestId)?.state).toBe('cancelled');
+    expect((await deps.intake.get(first.requestId))?.state).toBe('cancelled');
     expect(await redis.get(pendingKey(deps.prefix, 'standard', 'E1'))).toBeNull();
     expect(await processHrEvent(terminate({ eventId: 'evt-4', kind: 'cancel' }), deps)).toEqual({
       action: 'nothing_to_cancel',
@@ -113,17 +142,18 @@ describe('processHrEvent', () => {
 
   it('cancel after the revocation started is refused: it goes ahead', async () => {
     const first = (await processHrEvent(terminate(), deps)) as { requestId: string };
-    deps.intake.setState(first.requestId, 'running');
+    // A worker took it: the store moves it on, as the start job would.
+    expect((await pipe.store.transition(first.requestId, ['scheduled'], 'running')).ok).toBe(true);
     const out = await processHrEvent(terminate({ eventId: 'evt-5', kind: 'cancel' }), deps);
     expect(out).toEqual({ action: 'not_cancellable', requestId: first.requestId, state: 'running' });
-    expect(deps.intake.cancellations).toHaveLength(0);
+    expect((await deps.intake.get(first.requestId))?.state).toBe('running');
   });
 
   it('unknown employee ⇒ audited once and announced, nothing submitted', async () => {
     const event = terminate({ email: 'nobody@example.com' });
     expect(await processHrEvent(event, deps)).toEqual({ action: 'unknown_employee' });
     await processHrEvent(event, deps);
-    expect(deps.intake.submissions).toHaveLength(0);
+    expect(await hrRequests()).toEqual([]);
     expect(deps.audit.of('webhook.unknown_employee')).toHaveLength(1);
     expect(deps.notifier.events[0]).toEqual({
       type: 'hr.unknown_employee',
@@ -139,25 +169,13 @@ describe('processHrEvent', () => {
       throw new IdpTransientError('IdP 503', { status: 503 });
     };
     await expect(processHrEvent(terminate(), deps)).rejects.toBeInstanceOf(IdpTransientError);
-    expect(deps.intake.submissions).toHaveLength(0);
+    expect(await hrRequests()).toEqual([]);
     // The per-employee lock was released.
     expect(await redis.keys(`${deps.prefix}:hr:lock:*`)).toEqual([]);
   });
 
   it('Gusto id-only delivery ⇒ email and last day fetched from the Gusto API (documented shapes)', async () => {
-    vendors.use(
-      http.get('https://gusto.test/v1/employees/bcfc9744', ({ request }) => {
-        expect(request.headers.get('authorization')).toBe('Bearer gt');
-        return HttpResponse.json({
-          uuid: 'bcfc9744',
-          first_name: 'Alice',
-          email: 'alice.personal@example.org',
-          work_email: 'alice@example.com',
-          terminated: true,
-          terminations: [{ uuid: 't1', effective_date: '2026-06-30', active: true, cancelable: true }],
-        });
-      }),
-    );
+    apis.add('gusto', { employeeId: 'bcfc9744', email: 'alice@example.com', lastDay: '2026-06-30' });
     const out = await processHrEvent(
       {
         source: 'gusto',
@@ -170,25 +188,15 @@ describe('processHrEvent', () => {
       deps,
     );
     expect(out).toMatchObject({ action: 'submitted' });
-    expect(deps.intake.submissions[0]).toMatchObject({
+    expect(await deps.intake.get((out as { requestId: string }).requestId)).toMatchObject({
       target: { kind: 'user', userId: 'u_alice' },
       effectiveAt: '2026-07-01T00:00:00.000Z',
     });
   });
 
   it('BambooHR status change ⇒ the API decides: Active again with no termination date ⇒ cancel', async () => {
-    vendors.use(
-      http.get('https://bamboo.test/api/gateway.php/acme/v1/employees/67890', ({ request }) => {
-        expect(request.headers.get('authorization')).toBe(`Basic ${Buffer.from('bk:x').toString('base64')}`);
-        expect(new URL(request.url).searchParams.get('fields')).toContain('terminationDate');
-        return HttpResponse.json({
-          id: '67890',
-          workEmail: 'alice@example.com',
-          status: 'Active',
-          terminationDate: '0000-00-00',
-        });
-      }),
-    );
+    // Active again, no termination date.
+    apis.add('bamboohr', { employeeId: '67890', email: 'alice@example.com' });
     await processHrEvent(terminate({ source: 'bamboohr', employeeId: '67890', eventId: 'b-0' }), deps);
     const out = await processHrEvent(
       { source: 'bamboohr', eventId: 'b-1', employeeId: '67890', kind: 'terminate', needsLookup: true },
@@ -229,7 +237,7 @@ describe('startHrEventWorker', () => {
       expect(await enqueueHrEvent(queue, terminate())).toBe('accepted');
       expect(await enqueueHrEvent(queue, terminate())).toBe('duplicate');
       expect(await done).toMatchObject({ action: 'submitted' });
-      expect(deps.intake.submissions).toHaveLength(1);
+      expect(await hrRequests()).toHaveLength(1);
     } finally {
       await worker.close();
       await queue.close();

@@ -7,11 +7,10 @@ import type { HrEvent } from '../../../src/hr/hr-event.ts';
 import { type HrProcessorDeps, processHrEvent } from '../../../src/hr/hr-event-processor.ts';
 import { createHrEventQueue, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
 import { createHrRouter } from '../../../src/hr/hr-router.ts';
-import { FakeIntake } from '../../helpers/fake-intake.ts';
 import { HR_TEST_SECRETS, signHrDelivery } from '../../helpers/hr-signing.ts';
 import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
-import { RecordingNotifier } from '../../helpers/pipeline.ts';
+import { createPipeline, type Pipeline, RecordingNotifier } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
 /**
@@ -129,20 +128,27 @@ describe('replay window for vendors that sign no timestamp', () => {
 
 describe('a cancellation only calls off a request created before it', () => {
   const NOW = new Date('2026-06-01T12:00:00Z');
-  let deps: HrProcessorDeps & { intake: FakeIntake };
+  let pipe: Pipeline;
+  let deps: HrProcessorDeps & { intake: Pipeline['intake'] };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     const idp = new MemoryIdp();
     idp.addUser('u_alice', 'alice@example.com');
+    // The real intake on the test's clock, deciding with the real workflow engine; no workers run.
+    pipe = await createPipeline({ idp, clock: () => NOW });
     deps = {
       idp,
-      intake: new FakeIntake(() => NOW),
+      intake: pipe.intake,
       audit: new MemoryAuditLog(),
       notifier: new RecordingNotifier(),
       redis,
       prefix,
       clock: () => NOW,
     };
+  });
+
+  afterEach(async () => {
+    await pipe.close();
   });
 
   const event = (over: Partial<HrEvent>): HrEvent => ({

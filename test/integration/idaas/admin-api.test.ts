@@ -120,16 +120,13 @@ describe('admin API errors', () => {
     });
   });
 
-  it('lists 1,000 tokens fast', async () => {
+  it('lists 1,000 tokens in one answer (how fast: bench/idaas.bench.ts, "list tokens")', async () => {
     await idaas.mintTokens({ user: 'dave', application: 'team-wiki', count: 500 });
-    const started = performance.now();
     const r = await admin(idaas, 'GET', '/users/dave/tokens');
     expect(AdminTokenListSchema.parse(r.body).tokens).toHaveLength(1000);
-    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('adds users programmatically (200+)', async () => {
-    const started = performance.now();
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         idaas.addUser({
@@ -140,7 +137,6 @@ describe('admin API errors', () => {
         }),
       ),
     );
-    expect(performance.now() - started).toBeLessThan(10_000);
     expect((await admin(idaas, 'GET', '/users/load199@example.com')).status).toBe(200);
   });
 });

@@ -9,6 +9,7 @@ import {
   IdpUnauthorizedError,
 } from '../../../src/identity/errors.ts';
 import type { RevocationPlan } from '../../../src/identity/port.ts';
+import { nonEmpty } from '../../helpers/wait.ts';
 
 let idaas: Idaas;
 let idp: IdaasIdentityProvider;
@@ -99,7 +100,7 @@ describe('IdaasIdentityProvider against the embedded IDaaS', () => {
     const plan = await idp.plan({ kind: 'application', applicationId: 'team-wiki' });
     expect(plan.userCount).toBeGreaterThanOrEqual(2);
     await execute(plan);
-    for (const t of wiki) expect(await userInfoStatus(t.access_token)).toBe(401);
+    for (const t of nonEmpty(wiki, 'team-wiki token')) expect(await userInfoStatus(t.access_token)).toBe(401);
     expect(await tokenIdsOf({ kind: 'application', applicationId: 'team-wiki' })).toEqual([]);
     expect(await userInfoStatus(expense!.access_token)).toBe(200);
   });

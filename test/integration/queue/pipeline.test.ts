@@ -9,7 +9,8 @@ import {
 } from '../../../src/identity/errors.ts';
 import type { RevocationPlan, RevokeResult } from '../../../src/identity/port.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
-import { createPipeline, FixedWorkflows, type Pipeline } from '../../helpers/pipeline.ts';
+import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
+import { approvalsPerScope } from '../../helpers/test-workflows.ts';
 
 const admin: Actor = { source: 'slack', id: 'UADMIN1', name: 'Ada' };
 const approver1: Actor = { source: 'slack', id: 'UAPPROVER1' };
@@ -126,7 +127,7 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
   it('needs two different approvers for an application; self and outsider approvals are refused', async () => {
     const idp = new MemoryIdp();
     seed(idp, 2, 1);
-    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ application: 2 }) });
+    pipe = await createPipeline({ idp, workflows: await approvalsPerScope({ application: 2 }) });
     await pipe.startWorkers();
     const { request } = await pipe.intake.submit({
       target: { kind: 'application', applicationId: 'app-odd' },
@@ -161,7 +162,7 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
   it('two approvals racing, and approve racing deny, give one outcome recorded once', async () => {
     const idp = new MemoryIdp();
     seed(idp, 2, 1);
-    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ user: 1 }) });
+    pipe = await createPipeline({ idp, workflows: await approvalsPerScope({ user: 1 }) });
     await pipe.startWorkers();
     const submit = (key: string) =>
       pipe!.intake.submit({
@@ -200,7 +201,7 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     let now = Date.now();
     pipe = await createPipeline({
       idp,
-      workflows: new FixedWorkflows({ user: 1 }, undefined, 60_000),
+      workflows: await approvalsPerScope({ user: 1 }, undefined, '60s'),
       clock: () => new Date(now),
     });
     const intake = pipe.intake;
@@ -287,7 +288,7 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
   it('an impact the requester was already shown is kept, and the intake does not plan again', async () => {
     const idp = new MemoryIdp();
     seed(idp, 1, 3);
-    pipe = await createPipeline({ idp, workflows: new FixedWorkflows({ user: 1 }) });
+    pipe = await createPipeline({ idp, workflows: await approvalsPerScope({ user: 1 }) });
     const shown = await pipe.intake.submit({
       target: { kind: 'user', userId: 'usr_0' },
       reason: 'confirmed in Slack',

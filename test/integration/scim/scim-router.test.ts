@@ -4,15 +4,17 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScimRouter } from '../../../src/scim/scim-router.ts';
-import { FakeIntake } from '../../helpers/fake-intake.ts';
 import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
+import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
 const TOKEN = 'scim-secret-token';
+/** Every request SCIM made, from the intake's store. */
+const requests = () => pipe.intake.list({ source: 'scim', limit: 100 });
 let redis: Redis;
 let prefix: string;
-let intake: FakeIntake;
+let pipe: Pipeline;
 let audit: MemoryAuditLog;
 let idp: MemoryIdp;
 let server: http.Server;
@@ -21,9 +23,11 @@ let base: string;
 beforeEach(async () => {
   redis = connectRedis();
   prefix = randomPrefix('scim');
-  intake = new FakeIntake();
   audit = new MemoryAuditLog();
   idp = new MemoryIdp();
+  // The real intake and workflow engine (a test workflow: any source, no approval); no workers needed.
+  pipe = await createPipeline({ idp });
+  const intake = pipe.intake;
   idp.addUser('u_alice', 'alice@example.com');
   idp.addUser('u_bob', 'bob@example.com');
   idp.addUser('u_carol', 'carol@example.com');
@@ -36,6 +40,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await pipe.close();
   await deleteKeys(redis, prefix);
   redis.disconnect();
 });
@@ -111,8 +116,9 @@ describe('SCIM /scim/v2', () => {
     expect(await res.json()).toMatchObject({ id: 'u_alice', active: false });
     // Repeating it (clients retry) creates nothing new.
     expect((await call('PATCH', '/Users/u_alice', body)).status).toBe(200);
-    expect(intake.records.size).toBe(1);
-    expect(intake.submissions[0]).toMatchObject({
+    const made = await requests();
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatchObject({
       target: { kind: 'user', userId: 'u_alice' },
       source: 'scim',
       requestedBy: { source: 'scim', id: 'scim-client' },
@@ -123,19 +129,19 @@ describe('SCIM /scim/v2', () => {
   it('PATCH of other attributes changes nothing; active=true then false again revokes again', async () => {
     const other = { schemas: [PATCH], Operations: [{ op: 'replace', path: 'displayName', value: 'Al' }] };
     expect((await call('PATCH', '/Users/u_bob', other)).status).toBe(200);
-    expect(intake.submissions).toHaveLength(0);
+    expect(await requests()).toEqual([]);
     const off = { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: false }] };
     const on = { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: true }] };
     await call('PATCH', '/Users/u_bob', off);
     expect(await (await call('PATCH', '/Users/u_bob', on)).json()).toMatchObject({ active: true });
     await call('PATCH', '/Users/u_bob', off);
-    expect(intake.records.size).toBe(2);
+    expect(await requests()).toHaveLength(2);
   });
 
   it('DELETE ⇒ revoke all, 204, idempotent; unknown user ⇒ 404 in SCIM format', async () => {
     expect((await call('DELETE', '/Users/u_carol')).status).toBe(204);
     expect((await call('DELETE', '/Users/u_carol')).status).toBe(204);
-    expect(intake.records.size).toBe(1);
+    expect(await requests()).toHaveLength(1);
     const missing = await call('DELETE', '/Users/u_nobody');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ status: '404', detail: 'User not found' });
@@ -150,6 +156,6 @@ describe('SCIM /scim/v2', () => {
     });
     expect(bad.status).toBe(400);
     expect(audit.of('scim.rejected').length).toBe(2);
-    expect(intake.submissions).toHaveLength(0);
+    expect(await requests()).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import express from 'express';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.ts';
 import { createSlackApp } from '../../../src/slack/index.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
 import { connectRedis } from '../../helpers/redis.ts';
 import {
   interactivityBody,
@@ -13,6 +13,7 @@ import {
   SlackApiStub,
   slashCommandBody,
 } from '../../helpers/slack.ts';
+import { type SlackTestPipeline, slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 /**
  * Bolt given a bot token without token verification calls auth.test before every listener, i.e. a
@@ -31,20 +32,21 @@ const config = {
 const stub = new SlackApiStub(config.SLACK_API_URL);
 const redis = connectRedis();
 let server: Server;
+let pipe: SlackTestPipeline;
 let url: string;
 
 beforeAll(async () => {
   stub.listen();
   const idp = new FakeSlackIdp();
-  const intake = new FakeSlackIntake(idp);
+  pipe = await slackTestPipeline({ idp });
   const slack = createSlackApp({
     config,
-    intake,
+    intake: pipe.intake,
     idp,
     redis,
     prefix: 'no-auth-test',
     logger: silentLogger,
-    access: intake.access(),
+    access: pipe.access,
   });
   const app = express();
   app.use('/slack/events', slack.handler);
@@ -57,20 +59,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((r) => server.close(r));
   stub.close();
+  await pipe.close();
   redis.disconnect();
 });
 
 it('acks commands and clicks without calling auth.test (and the listeners still get the bot token)', async () => {
   for (let i = 0; i < 3; i++) {
-    const res = await postSlack(url, slashCommandBody({ text: 'help', userId: 'U1' }), { secret: SECRET });
+    const res = await postSlack(url, slashCommandBody({ text: 'help', userId: 'U0REQ' }), { secret: SECRET });
     expect(res.status).toBe(200);
   }
   const click = interactivityBody(
-    messageButtonPayload({ userId: 'U1', actionId: 'approval_deny', value: 'req_missing' }),
+    messageButtonPayload({ userId: 'U0REQ', actionId: 'approval_deny', value: 'req_missing' }),
   );
   expect((await postSlack(url, click, { secret: SECRET })).status).toBe(200);
   // The modal path calls the Web API with the bot token from the config.
-  const res = await postSlack(url, slashCommandBody({ text: '', userId: 'U1' }), { secret: SECRET });
+  const res = await postSlack(url, slashCommandBody({ text: '', userId: 'U0REQ' }), { secret: SECRET });
   expect(res.status).toBe(200);
   const opened = await stub.next('views.open');
   expect(opened.authorization).toBe('Bearer xoxb-test');

@@ -2,25 +2,30 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RevocationService } from '../../../src/intake/revocation-service.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { jobIds } from '../../../src/queue/names.ts';
 import {
   createSlackApp,
   createSlackNotifications,
   type SlackNotifications,
 } from '../../../src/slack/index.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { fireNow } from '../../helpers/delayed-jobs.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 import {
   appHomeOpenedBody,
   blockSuggestionPayload,
   interactivityBody,
-  messageButtonPayload,
   postSlack,
   SlackApiStub,
+  type SlackCall,
   slashCommandBody,
   viewSubmissionPayload,
 } from '../../helpers/slack.ts';
+import { click as clickFlow, submitConfirm as submitFlow } from '../../helpers/slack-flows.ts';
+import { type SlackTestPipeline, slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 const SECRET = 'test-signing-secret';
 const config = {
@@ -40,7 +45,8 @@ let prefix: string;
 let server: Server;
 let url: string;
 let idp: FakeSlackIdp;
-let intake: FakeSlackIntake;
+let pipe: SlackTestPipeline;
+let intake: RevocationService;
 let notifications: SlackNotifications;
 
 const blocksText = (c: { args: Record<string, unknown> }) =>
@@ -51,13 +57,15 @@ beforeAll(async () => {
   redis = connectRedis();
   prefix = randomPrefix('slack-http');
   idp = new FakeSlackIdp();
-  intake = new FakeSlackIntake(idp);
   notifications = createSlackNotifications(
     { config, redis, prefix, logger: silentLogger },
     { coalesceMs: COALESCE_MS, settleMs: 100, backoffMs: 50 },
   );
-  intake.notifier = notifications.notifier;
   notifications.startWorker();
+  // The real intake, queues and workers, deciding with the real workflow engine.
+  pipe = await slackTestPipeline({ idp, alsoNotify: notifications.notifier });
+  intake = pipe.intake;
+  await pipe.startWorkers();
   const slack = createSlackApp({
     config,
     intake,
@@ -65,7 +73,7 @@ beforeAll(async () => {
     redis,
     prefix,
     logger: silentLogger,
-    access: intake.access(),
+    access: pipe.access,
   });
   const app = express();
   app.use('/slack/events', slack.handler);
@@ -77,14 +85,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => server.close(r));
+  await pipe.close();
   await notifications.close();
   await deleteKeys(redis, prefix);
   await redis.quit();
   stub.close();
-});
-
-beforeEach(() => {
-  intake.requiredApprovals = 1;
 });
 
 describe('request authenticity', () => {
@@ -192,48 +197,62 @@ describe('/revoke', () => {
   });
 });
 
-async function submitConfirm(userId: string, viewId: string, reason = 'laptop stolen') {
-  const payload = viewSubmissionPayload({
-    userId,
-    viewId,
-    callbackId: 'revoke_confirm',
-    privateMetadata: JSON.stringify({ target: { kind: 'user', userId: 'usr_alice' }, label: 'Alice' }),
-    values: { reason_block: { reason_input: { type: 'plain_text_input', value: reason } } },
-  });
-  return postSlack(url, interactivityBody(payload), { secret: SECRET });
+const endpoint = () => ({ url, secret: SECRET });
+const ALICE = JSON.stringify({ target: { kind: 'user', userId: 'usr_alice' }, label: 'Alice' });
+const submitConfirm = (userId: string, viewId: string, reason?: string) =>
+  submitFlow(endpoint(), { userId, viewId, privateMetadata: ALICE, ...(reason ? { reason } : {}) }, stub);
+const click = (userId: string, actionId: 'approval_approve' | 'approval_deny', requestId: string) =>
+  clickFlow(endpoint(), userId, requestId, actionId);
+/** Submits as U0REQUESTER; returns the request and its message in the approvals channel. */
+async function submitAndPost(viewId: string, since: number) {
+  const { requestId } = await submitConfirm('U0REQUESTER', viewId);
+  const request = (await intake.get(requestId!))!;
+  const post = await stub.next(
+    'chat.postMessage',
+    (c) => c.args.channel === 'C0APPROVALS' && blocksText(c).includes(request.id),
+    since,
+  );
+  return { request, post };
 }
 
-async function click(userId: string, actionId: 'approval_approve' | 'approval_deny', requestId: string) {
-  const payload = messageButtonPayload({ userId, actionId, value: requestId });
-  const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
-  expect(res.status).toBe(200);
-}
+/** A call on the approval message `post` answered: same channel, same ts (an update in place). */
+const onMessage = (post: SlackCall) => (c: SlackCall) =>
+  c.args.channel === post.args.channel && c.args.ts === post.answer?.ts;
 
 describe('submission and approvals', () => {
   it('a Forbidden submit shows the refusal on the reason field', async () => {
-    intake.forbiddenRequesters.add('U0NOBODY');
-    const res = await submitConfirm('U0NOBODY', 'V_FORBIDDEN');
-    const body = (await res.json()) as { response_action: string; errors: Record<string, string> };
-    expect(body.response_action).toBe('errors');
-    expect(body.errors.reason_block).toContain('may not request');
+    const { ack, requestId } = await submitConfirm('U0NOBODY', 'V_FORBIDDEN');
+    expect(ack.response_action).toBe('errors');
+    // Deny by default: someone in no workflow is refused before the intake, with the one refusal line.
+    expect(ack.errors?.reason_block).toContain('You are not allowed to request revocations');
+    expect(requestId).toBeUndefined();
+    expect(await intake.list({ requestedBy: 'U0NOBODY' })).toEqual([]);
   });
 
   it('submits, posts to the approvals channel, refuses bad clicks ephemerally, updates in place, DMs the outcome', async () => {
     let since = stub.calls.length;
-    const res = await submitConfirm('U0REQUESTER', 'V_FLOW');
-    const ack = (await res.json()) as { response_action: string };
+    const { ack, requestId } = await submitConfirm('U0REQUESTER', 'V_FLOW');
     expect(ack.response_action).toBe('update');
-    const submitted = intake.submissions.at(-1)!;
-    expect(submitted).toMatchObject({
+    expect(requestId).toMatch(/^req_/);
+    const request = (await intake.get(requestId!))!;
+    expect(request).toMatchObject({
       source: 'slack',
       reason: 'laptop stolen',
-      idempotencyKey: 'slack:V_FLOW',
+      state: 'pending_approval',
+      workflow: 'slack-test',
       requestedBy: { source: 'slack', id: 'U0REQUESTER' },
       context: { user: 'U0REQUESTER' },
     });
-    const request = [...intake.records.values()].at(-1)!;
+    // The same view submitted again is the same request (idempotency key slack:<view id>).
+    expect((await submitConfirm('U0REQUESTER', 'V_FLOW')).requestId).toBe(request.id);
 
-    const post = await stub.next('chat.postMessage', (c) => c.args.channel === 'C0APPROVALS', since);
+    const post = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'C0APPROVALS' && blocksText(c).includes(request.id),
+      since,
+    );
+    // A posted message's ts comes in Slack's answer; updates in place must name it.
+    expect(post.answer?.ts).toMatch(/^\d+\.\d+$/);
     const posted = blocksText(post);
     expect(posted).toContain('<@U0REQUESTER>');
     expect(posted).toContain('laptop stolen');
@@ -245,7 +264,8 @@ describe('submission and approvals', () => {
     await click('U0REQUESTER', 'approval_approve', request.id);
     let reply = await stub.nextResponse(responses);
     expect(reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
-    expect(String(reply.text)).toContain('own request');
+    // The workflow engine's own words.
+    expect(String(reply.text)).toContain('you requested this; someone else must approve it');
 
     responses = stub.responses.length;
     await click('U0OUTSIDER', 'approval_approve', request.id);
@@ -254,9 +274,14 @@ describe('submission and approvals', () => {
 
     since = stub.calls.length;
     await click('U0APPROVER1', 'approval_approve', request.id);
-    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Approved by'), since);
-    expect(updated.args).toMatchObject({ channel: 'C0APPROVALS', ts: post.args.ts ?? expect.any(String) });
+    // The approval is recorded; the message is updated in place, its buttons gone. The steps on the way
+    // (approved → queued → running) settle into one update and an outcome goes at once, so with the
+    // workers running the first update may already be the outcome.
+    const updated = await stub.next('chat.update', onMessage(post), since);
+    expect(updated.args).toMatchObject({ channel: 'C0APPROVALS', ts: post.answer!.ts });
     expect(blocksText(updated)).not.toContain('approval_approve');
+    expect(blocksText(updated)).toMatch(/Approved by <@U0APPROVER1>|Revoking|Done and verified/);
+    expect((await intake.get(request.id))?.approvals.map((a) => a.by)).toEqual(['U0APPROVER1']);
 
     // A second click changes nothing.
     responses = stub.responses.length;
@@ -264,35 +289,68 @@ describe('submission and approvals', () => {
     reply = await stub.nextResponse(responses);
     expect(String(reply.text)).toContain('already');
 
+    // The workers revoke and verify (the fake IdP's two tokens of Alice): the requester gets a DM and
+    // the approval message shows the outcome, in place.
+    const dm = await stub.next(
+      'chat.postMessage',
+      (c) => c.args.channel === 'U0REQUESTER' && blocksText(c).includes(request.id),
+      since,
+    );
+    expect(blocksText(dm)).toContain('verified');
+    await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('Done and verified'),
+      since,
+    );
+    expect((await intake.get(request.id))?.state).toBe('verified');
+  });
+
+  it('coalesces a burst of progress into a few in-place updates of the approval message', async () => {
+    let since = stub.calls.length;
+    const { request, post } = await submitAndPost('V_PROGRESS', since);
     since = stub.calls.length;
-    for (let done = 1; done <= 37; done++) await intake.progress(request.id, done, 120);
-    await stub.next('chat.update', (c) => blocksText(c).includes('37 of 120 calls'), since);
-    // Coalesced: a burst of 37 progress events becomes a few updates, spaced by the window.
-    const progress = stub.calls.slice(since).filter((c) => c.method === 'chat.update');
+    // What the workers would announce while revoking 120 tokens, straight to the Slack notifier.
+    const at = Date.parse(request.updatedAt);
+    for (let done = 1; done <= 37; done++) {
+      await notifications.notifier.notify({
+        type: 'request.progress',
+        request: {
+          ...request,
+          state: 'running',
+          progress: { done, total: 120 },
+          updatedAt: new Date(at + done).toISOString(),
+        },
+      });
+    }
+    await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('37 of 120 calls'),
+      since,
+    );
+    // Every update about this request is of its one message, and 37 events made fewer than 10, spaced
+    // by the coalescing window.
+    const progress = stub.calls
+      .slice(since)
+      .filter((c) => c.method === 'chat.update' && blocksText(c).includes(request.id));
+    expect(progress.length).toBeGreaterThan(0);
     expect(progress.length).toBeLessThan(10);
+    expect(progress.every(onMessage(post))).toBe(true);
     for (let i = 1; i < progress.length; i++) {
       expect(progress[i]!.at - progress[i - 1]!.at).toBeGreaterThanOrEqual(COALESCE_MS - 50);
     }
-
-    since = stub.calls.length;
-    await intake.finish(request.id, true);
-    const dm = await stub.next('chat.postMessage', (c) => c.args.channel === 'U0REQUESTER', since);
-    expect(blocksText(dm)).toContain('verified');
-    await stub.next('chat.update', (c) => blocksText(c).includes('Done and verified'), since);
   });
 
   it('a late click on an expired request is refused; the buttons are replaced by the outcome', async () => {
     let since = stub.calls.length;
-    await submitConfirm('U0REQUESTER', 'V_EXPIRING');
-    const request = [...intake.records.values()].at(-1)!;
-    await stub.next(
-      'chat.postMessage',
-      (c) => c.args.channel === 'C0APPROVALS' && blocksText(c).includes(request.id),
+    const { request, post } = await submitAndPost('V_EXPIRING', since);
+    since = stub.calls.length;
+    // The approval window lapses: its delayed expiry job runs now.
+    await fireNow(pipe.queues.revocations, jobIds.expire(request.id));
+    const updated = await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('Expired'),
       since,
     );
-    since = stub.calls.length;
-    await intake.expire(request.id);
-    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Expired'), since);
     expect(blocksText(updated)).not.toContain('approval_approve');
     const responses = stub.responses.length;
     await click('U0APPROVER1', 'approval_approve', request.id);
@@ -307,8 +365,7 @@ describe('submission and approvals', () => {
 
   it('Deny opens a modal asking for a reason; its submission denies', async () => {
     let since = stub.calls.length;
-    await submitConfirm('U0REQUESTER', 'V_DENIED');
-    const request = [...intake.records.values()].at(-1)!;
+    const { request, post } = await submitAndPost('V_DENIED', since);
     await click('U0APPROVER1', 'approval_deny', request.id);
     const open = await stub.next('views.open', (c) => blocksText(c).includes('revoke_deny'), since);
     const view = open.args.view as { private_metadata: string };
@@ -324,8 +381,15 @@ describe('submission and approvals', () => {
     });
     const res = await postSlack(url, interactivityBody(payload), { secret: SECRET });
     expect(res.status).toBe(200);
-    expect(intake.denials.at(-1)).toMatchObject({ requestId: request.id, reason: 'not <b>needed</b>' });
-    const updated = await stub.next('chat.update', (c) => blocksText(c).includes('Denied by'), since);
+    expect(await intake.get(request.id)).toMatchObject({
+      state: 'denied',
+      denial: { by: 'U0APPROVER1', reason: 'not <b>needed</b>' },
+    });
+    const updated = await stub.next(
+      'chat.update',
+      (c) => onMessage(post)(c) && blocksText(c).includes('Denied by'),
+      since,
+    );
     expect(blocksText(updated)).toContain('not &lt;b&gt;needed&lt;/b&gt;');
   });
 

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { ConfigError, ErrorCode } from '../../../src/domain/errors.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../../helpers/cli.ts';
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -52,13 +52,11 @@ describe('config', () => {
     expect(cfg.hrSecrets).toEqual({ standard: 'whsec_c2VjcmV0', hibob: 'h' });
   });
 
-  it('a bad variable stops `revoker serve` with one line naming it, exit 2, no stack trace', () => {
-    const run = spawnSync(process.execPath, ['bin/revoker.js', 'serve'], {
-      env: { ...process.env, PORT: 'abc' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(run.status).toBe(2);
+  it('a bad variable stops `revoker serve` with one line naming it, exit 2, no stack trace', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
+    const run = await runRevoker(['serve'], { PORT: 'abc' });
+    expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^revoker: PORT: /);
   });

@@ -1,12 +1,15 @@
 import { Command } from 'commander';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { formatPending, register } from '../../../src/cli/hr.ts';
-import { FakeIntake } from '../../helpers/fake-intake.ts';
+import { MemoryIdp } from '../../helpers/memory-idp.ts';
+import { createPipeline } from '../../helpers/pipeline.ts';
 
 describe('revoker hr pending', () => {
   it('lists only scheduled HR requests, soonest first', async () => {
     const now = new Date('2026-06-01T00:00:00Z');
-    const intake = new FakeIntake(() => now);
+    const pipe = await createPipeline({ idp: new MemoryIdp(), clock: () => now });
+    onTestFinished(() => pipe.close());
+    const intake = pipe.intake;
     const base = {
       target: { kind: 'user', userId: 'u1' },
       reason: 'r',
@@ -37,7 +40,9 @@ describe('revoker hr pending', () => {
     const lines = text.trim().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^EMPLOYEE\s+EMAIL\s+EFFECTIVE\s+REQUEST\s+STATE$/);
-    expect(lines[1]).toMatch(/^gusto:E1\s+a@example.com\s+2026-07-01T00:00:00Z\s+req_\w+\s+scheduled$/);
+    expect(lines[1]).toMatch(
+      /^gusto:E1\s+a@example.com\s+2026-07-01T00:00:00(\.000)?Z\s+req_\w+\s+scheduled$/,
+    );
     expect(lines[2]).toContain('gusto:E2');
     expect(close).toHaveBeenCalledOnce();
   });

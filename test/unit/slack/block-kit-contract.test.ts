@@ -1,12 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { checkSlackPayload, MessageIterations } from '../../../src/demo/block-kit-contract.ts';
 import { escapeMrkdwn, escapeText, plainText } from '../../../src/slack/escape.ts';
 import { buildApprovalMessage } from '../../../src/slack/messages/approval-message.ts';
 import { buildAutomatedRequestNotice } from '../../../src/slack/messages/notify-messages.ts';
 import { buildScopeModal } from '../../../src/slack/views/scope-modal.ts';
 import { takeViolations } from '../../helpers/block-kit-contract.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
 import { SlackApiStub } from '../../helpers/slack.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 /**
  * The contract catches each defect Slack would refuse, when reintroduced on purpose; and the stand-in
@@ -25,14 +26,20 @@ const withButton = (extra: Record<string, unknown>) => ({
 
 const rule = (v: ReturnType<typeof checkSlackPayload>) => (v ? `${v.rule} @ ${v.path}` : 'accepted');
 
-async function pendingRequest(reason: string, targetName?: string) {
-  const intake = new FakeSlackIntake();
-  const { request } = await intake.submit({
+/**
+ * A request as the real intake records it over the Slack tests' workflow: from Slack it awaits an
+ * approval; from HR it needs none.
+ */
+async function pendingRequest(reason: string, targetName?: string, source: 'slack' | 'hr' = 'slack') {
+  const pipe = await slackTestPipeline({ idp: new FakeSlackIdp() });
+  onTestFinished(() => pipe.close());
+  const { request } = await pipe.intake.submit({
     target: { kind: 'user', userId: 'usr_x' },
     reason,
-    source: 'hr',
-    requestedBy: { source: 'hr', id: 'bamboohr' },
+    source,
+    requestedBy: source === 'slack' ? { source, id: 'U0REQ' } : { source, id: 'bamboohr' },
   });
+  if (source === 'slack') expect(request.state).toBe('pending_approval');
   return { ...request, ...(targetName ? { targetName } : {}) };
 }
 
@@ -75,7 +82,10 @@ describe('the contract catches each defect when reintroduced', () => {
   });
 
   it('the scheduled notice’s Cancel confirmation as mrkdwn with a long display name', async () => {
-    const r = { ...(await pendingRequest('offboarding', 'D'.repeat(260))), state: 'scheduled' as const };
+    const r = {
+      ...(await pendingRequest('offboarding', 'D'.repeat(260), 'hr')),
+      state: 'scheduled' as const,
+    };
     const body = buildAutomatedRequestNotice(r);
     expect(checkSlackPayload('chat.postMessage', { channel: 'C', ...body })).toBeUndefined();
     const old = structuredClone(body) as unknown as {

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { escapeMrkdwn, escapeText, mention } from '../../../src/slack/escape.ts';
 import { buildApprovalMessage } from '../../../src/slack/messages/approval-message.ts';
 import { buildUserTokensModal } from '../../../src/slack/views/user-tokens-modal.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 describe('escapeMrkdwn', () => {
   it('turns mentions and links into literal text', () => {
@@ -23,7 +24,9 @@ describe('escapeMrkdwn', () => {
   });
 
   it('renders hostile names and reasons as text in an approval message', async () => {
-    const intake = new FakeSlackIntake();
+    const pipe = await slackTestPipeline({ idp: new FakeSlackIdp() });
+    onTestFinished(() => pipe.close());
+    const intake = pipe.intake;
     const { request } = await intake.submit({
       target: { kind: 'user', userId: 'usr_x' },
       reason: 'ping <!channel> and <https://evil|click>',

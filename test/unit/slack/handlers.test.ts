@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/log.ts';
 import { handleApproveButton } from '../../../src/slack/actions/approval-buttons.ts';
 import {
@@ -10,13 +10,24 @@ import {
 import { handleRevokeCommand } from '../../../src/slack/commands/revoke-command.ts';
 import type { RespondFn } from '../../../src/slack/slack-client.ts';
 import { enforce } from '../../helpers/block-kit-contract.ts';
-import { FakeSlackIdp, FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
+import type { Pipeline } from '../../helpers/pipeline.ts';
+import { requestIdIn } from '../../helpers/slack-flows.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 import { fakeClient } from './fake-client.ts';
 
-function setup() {
+const pipes: Pipeline[] = [];
+afterEach(async () => {
+  await Promise.all(pipes.splice(0).map((p) => p.close()));
+});
+
+/** The handlers' dependencies: the real intake (and workflow engine) on Redis, a fake IdP and client. */
+async function setup() {
   const idp = new FakeSlackIdp();
-  const intake = new FakeSlackIntake(idp);
-  const deps = { idp, intake, logger: silentLogger, access: intake.access() };
+  const pipe = await slackTestPipeline({ idp });
+  pipes.push(pipe);
+  const intake = pipe.intake;
+  const deps = { idp, intake, logger: silentLogger, access: pipe.access };
   const fc = fakeClient();
   // What a handler answers Slack goes through the Block Kit contract, as in every stand-in.
   const respond = vi.fn<RespondFn>(async (m) => {
@@ -45,7 +56,7 @@ const command = (text: string) => ({
 
 describe('/revoke handler', () => {
   it('acks help with the usage, ephemerally, and opens nothing', async () => {
-    const t = setup();
+    const t = await setup();
     await handleRevokeCommand(
       { command: command('help'), ack: t.ack, respond: t.respond, client: t.client },
       t.deps,
@@ -58,7 +69,7 @@ describe('/revoke handler', () => {
   });
 
   it('acks before any look-up, then confirms a resolved application', async () => {
-    const t = setup();
+    const t = await setup();
     const order: string[] = [];
     t.ack.mockImplementation(async () => {
       order.push('ack');
@@ -80,7 +91,7 @@ describe('/revoke handler', () => {
   });
 
   it('answers an unknown ref with usage, never a stack trace', async () => {
-    const t = setup();
+    const t = await setup();
     await handleRevokeCommand(
       { command: command('app nothing-like-it'), ack: t.ack, respond: t.respond, client: t.client },
       t.deps,
@@ -94,7 +105,7 @@ describe('/revoke handler', () => {
   });
 
   it('says the IdP is unreachable when look-ups fail', async () => {
-    const t = setup();
+    const t = await setup();
     const { IdpTransientError } = await import('../../../src/identity/errors.ts');
     vi.spyOn(t.idp, 'getUser').mockRejectedValue(new IdpTransientError('socket hang up', { status: 503 }));
     await handleRevokeCommand(
@@ -105,7 +116,7 @@ describe('/revoke handler', () => {
   });
 
   it('opens a loading modal when the look-up is slow, then fills it in', async () => {
-    const t = setup();
+    const t = await setup();
     vi.useFakeTimers();
     try {
       t.idp.delayMs = 5000;
@@ -125,7 +136,7 @@ describe('/revoke handler', () => {
   });
 
   it('answers status from the intake', async () => {
-    const t = setup();
+    const t = await setup();
     await handleRevokeCommand(
       { command: command('status req_missing'), ack: t.ack, respond: t.respond, client: t.client },
       t.deps,
@@ -149,45 +160,52 @@ const submission = (userId: string) => ({
 
 describe('confirmation submission', () => {
   it('submits with the Slack idempotency key and closes with a summary', async () => {
-    const t = setup();
+    const t = await setup();
     const ack = viewAck();
     await handleConfirmSubmission({ ack, body: submission('U0REQ'), client: t.client }, t.deps);
-    expect(t.intake.submissions[0]).toEqual({
+    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
+    const id = requestIdIn(ack.mock.calls[0]![0]);
+    expect(await t.intake.get(id!)).toMatchObject({
       target: { kind: 'user', userId: 'usr_alice' },
       reason: 'offboarding',
       source: 'slack',
       requestedBy: { source: 'slack', id: 'U0REQ', name: 'someone' },
-      idempotencyKey: 'slack:V_CONFIRM',
       context: { user: 'U0REQ' },
+      state: 'pending_approval',
     });
-    expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
+    // Same view again (Slack retries): the idempotency key slack:V_CONFIRM gives the same request.
+    await handleConfirmSubmission({ ack, body: submission('U0REQ'), client: t.client }, t.deps);
+    expect(requestIdIn(ack.mock.calls[1]![0])).toBe(id);
+    expect(await t.intake.list({ requestedBy: 'U0REQ' })).toHaveLength(1);
   });
 
-  it('shows a ForbiddenError on the reason field', async () => {
-    const t = setup();
-    t.intake.forbiddenRequesters.add('U0NOPE');
+  it('shows the refusal of someone in no workflow on the reason field, and submits nothing', async () => {
+    const t = await setup();
     const ack = viewAck();
     await handleConfirmSubmission({ ack, body: submission('U0NOPE'), client: t.client }, t.deps);
+    // Deny by default: the access gate refuses before the intake, with the one refusal line.
     expect(ack.mock.calls[0]![0]).toEqual({
       response_action: 'errors',
-      errors: { reason_block: expect.stringContaining('may not request') },
+      errors: { reason_block: t.deps.access.refusal },
     });
+    expect(t.deps.access.refusal).toContain('You are not allowed to request revocations');
+    expect(await t.intake.list({ requestedBy: 'U0NOPE' })).toEqual([]);
   });
 
   it('refuses tampered private_metadata', async () => {
-    const t = setup();
+    const t = await setup();
     const body = submission('U0REQ');
     body.view.private_metadata = JSON.stringify({ target: { kind: 'everything' } });
     const ack = viewAck();
     await handleConfirmSubmission({ ack, body, client: t.client }, t.deps);
     expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'errors' });
-    expect(t.intake.submissions).toHaveLength(0);
+    expect(await t.intake.list({ requestedBy: 'U0REQ' })).toEqual([]);
   });
 });
 
 describe('approve button', () => {
   it('answers a refusal ephemerally to the clicker only', async () => {
-    const t = setup();
+    const t = await setup();
     const { request } = await t.intake.submit({
       target: { kind: 'user', userId: 'usr_alice' },
       reason: 'r',
@@ -208,15 +226,15 @@ describe('approve button', () => {
     expect(t.respond).toHaveBeenCalledWith({
       response_type: 'ephemeral',
       replace_original: false,
-      text: expect.stringContaining('own request'),
+      text: expect.stringContaining('you requested this; someone else must approve it'),
     });
-    expect(t.intake.approvals).toHaveLength(0);
+    expect((await t.intake.get(request.id))?.approvals).toEqual([]);
   });
 });
 
 describe('deny submission', () => {
   it('acks within the budget while a slow intake records the denial, then shows the result', async () => {
-    const t = setup();
+    const t = await setup();
     const { request } = await t.intake.submit({
       target: { kind: 'user', userId: 'usr_alice' },
       reason: 'r',
@@ -253,7 +271,10 @@ describe('deny submission', () => {
     );
     expect(ackedAt - started).toBeLessThan(3000);
     expect(ack.mock.calls[0]![0]).toMatchObject({ response_action: 'update' });
-    expect(t.intake.denials).toHaveLength(1);
+    expect(await t.intake.get(request.id)).toMatchObject({
+      state: 'denied',
+      denial: { by: 'U0APPROVER1', reason: 'not needed' },
+    });
     expect(t.text('views.update')).toContain('was denied');
   });
 });

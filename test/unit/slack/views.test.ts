@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Capabilities } from '../../../src/identity/port.ts';
 import { buildHomeView } from '../../../src/slack/home/home-view.ts';
 import { buildApprovalMessage } from '../../../src/slack/messages/approval-message.ts';
 import { buildConfirmModal } from '../../../src/slack/views/confirm-modal.ts';
 import { buildScopeModal } from '../../../src/slack/views/scope-modal.ts';
-import { FakeSlackIntake } from '../../helpers/fake-intake-slack.ts';
+import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
+import { slackTestPipeline } from '../../helpers/slack-intake.ts';
 
 const entraLike: Capabilities = {
   scopes: { token: false, user: true, application: true, resourceServer: false },
@@ -94,8 +95,9 @@ describe('confirmation modal', () => {
 
 describe('approval message and home', () => {
   it('has buttons only while pending, then shows the outcome', async () => {
-    const intake = new FakeSlackIntake();
-    intake.requiredApprovals = 2;
+    const pipe = await slackTestPipeline({ idp: new FakeSlackIdp(), requiredApprovals: 2 });
+    onTestFinished(() => pipe.close());
+    const intake = pipe.intake;
     const { request } = await intake.submit({
       target: { kind: 'user', userId: 'usr_a' },
       reason: 'r',
@@ -112,18 +114,43 @@ describe('approval message and home', () => {
   });
 
   it('home lists my requests, my approvals (with buttons) and HR revocations', async () => {
-    const intake = new FakeSlackIntake();
-    const { request } = await intake.submit({
-      target: { kind: 'user', userId: 'usr_a' },
-      reason: 'r',
-      source: 'slack',
-      requestedBy: { source: 'slack', id: 'U0REQ' },
-    });
-    const view = buildHomeView({ mine: [], awaiting: [request], hr: [] });
+    const pipe = await slackTestPipeline({ idp: new FakeSlackIdp() });
+    onTestFinished(() => pipe.close());
+    const intake = pipe.intake;
+    const submit = async (id: string, source: 'slack' | 'hr', userId: string) =>
+      (
+        await intake.submit({
+          target: { kind: 'user', userId },
+          reason: 'r',
+          source,
+          requestedBy: { source, id },
+        })
+      ).request;
+    const mine = await submit('U0ME', 'slack', 'usr_mine');
+    const awaiting = await submit('U0REQ', 'slack', 'usr_awaiting');
+    const hr = await submit('bamboohr', 'hr', 'usr_leaver');
+    const view = buildHomeView({ mine: [mine], awaiting: [awaiting], hr: [hr] });
     const json = JSON.stringify(view.blocks);
     expect(view.type).toBe('home');
-    expect(json).toContain('Waiting for my approval');
-    expect(json).toContain(`"value":"${request.id}"`);
-    expect(json).toContain('Recent HR offboarding revocations');
+    // Each list (a header and the blocks up to the next header) shows its own request; only the
+    // awaited one has buttons.
+    const sections = new Map<string, string>();
+    let title = '';
+    for (const b of view.blocks as { type: string; text?: { text: string } }[]) {
+      if (b.type === 'header') title = b.text!.text;
+      else sections.set(title, `${sections.get(title) ?? ''}${JSON.stringify(b)}`);
+    }
+    const mineText = sections.get('My recent requests') ?? '';
+    const awaitingText = sections.get('Waiting for my approval') ?? '';
+    const hrText = sections.get('Recent HR offboarding revocations') ?? '';
+    expect(mineText).toContain(mine.id);
+    expect(awaitingText).toContain(`"value":"${awaiting.id}"`);
+    expect(awaitingText).toContain('approval_approve');
+    expect(hrText).toContain(hr.id);
+    for (const other of [mineText, hrText]) {
+      expect(other).not.toContain('approval_approve');
+      expect(other).not.toContain(awaiting.id);
+    }
+    expect(json).not.toContain('None.');
   });
 });

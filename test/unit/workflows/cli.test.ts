@@ -1,28 +1,14 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CLI_TIMEOUT_MS, runRevoker } from '../../helpers/cli.ts';
 
-const run = promisify(execFile);
-
-async function validate(...args: string[]) {
-  const env = {
-    ...process.env,
+const validate = (...args: string[]) =>
+  runRevoker(['workflows', 'validate', ...args], {
     SLACK_ADMIN_USERS: 'U1',
     SLACK_APPROVER_USERS: 'U2,U3',
     SLACK_NOTIFY_CHANNEL: 'C1',
-  };
-  try {
-    const { stdout, stderr } = await run('node', ['bin/revoker.js', 'workflows', 'validate', ...args], {
-      env,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+  });
 
-describe('revoker workflows validate (CLI)', () => {
+describe('revoker workflows validate (CLI)', { timeout: CLI_TIMEOUT_MS }, () => {
   it('exits 0 with a summary table for the shipped workflows', async () => {
     const r = await validate('workflows/');
     expect(r.code).toBe(0);
