@@ -45,7 +45,8 @@ interface Child {
 
 async function startChild(mode: 'pipeline' | 'bare', prefix: string): Promise<Child> {
   const child = fork(CHILD, [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // As deployed (README "Deploying"): Node 24 sizes semi-spaces from the machine's memory otherwise.
+    execArgv: ['--import', 'tsx', '--expose-gc', '--max-semi-space-size=16'],
     env: {
       ...process.env,
       BENCH_CHILD_MODE: mode,
