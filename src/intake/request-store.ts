@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
+import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import type { ListFilter, RequestRecord } from './types.ts';
 
 /**
@@ -408,13 +409,19 @@ export class RedisRequestStore {
     }
   }
 
-  /** Records the plan's listing as what is in scope (token ids and their users only, never values). */
+  /**
+   * Records the plan's listing as what is in scope (token ids and their users only, never values). It
+   * precedes a bulk call that cannot be undone, and the audit is reconciled from it, so it waits for
+   * REDIS_MIN_REPLICAS_ACK replicas: a failover must not leave revoked tokens nobody can name.
+   */
   async recordScope(id: string, tokens: readonly { id: string; userId?: string }[]): Promise<void> {
     if (tokens.length === 0) return;
+    const mark = durabilityMark(this.redis);
     await this.redis.hset(
       `${this.base}scope:${id}`,
       Object.fromEntries(tokens.map((t) => [t.id, t.userId ?? ''])),
     );
+    await confirmReplicated(this.redis, mark);
   }
 
   /** The plan's recorded listing. */
@@ -425,9 +432,17 @@ export class RedisRequestStore {
     );
   }
 
-  /** Notes that a step's bulk call is about to be made; false when an earlier run already got this far. */
+  /**
+   * Notes that a step's bulk call is about to be made; false when an earlier run already got this far.
+   * Replicated before the call (as `recordScope`): a rerun after a failover must reconcile, not call again
+   * blind and find nothing left to audit. If the replicas do not confirm, this throws and the job retries,
+   * finding the mark: it then reconciles, which is safe either way.
+   */
   async markBulkCall(id: string, stepKey: string): Promise<boolean> {
-    return (await this.redis.sadd(`${this.base}bulk:${id}`, stepKey)) === 1;
+    const mark = durabilityMark(this.redis);
+    const first = (await this.redis.sadd(`${this.base}bulk:${id}`, stepKey)) === 1;
+    await confirmReplicated(this.redis, mark);
+    return first;
   }
 
   /** Remembers tokens this request revoked (for the result count); idempotent. */
