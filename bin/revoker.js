@@ -9,7 +9,9 @@ if (major !== 24 && major !== 22) {
   // fetches it from the npm registry into .node/24 once) rather than fail deep inside a dependency.
   const withNode = fileURLToPath(new URL('./with-node', import.meta.url));
   const self = fileURLToPath(import.meta.url);
-  const run = spawnSync('bash', [withNode, 'node', self, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Node flags given to this process (e.g. --max-semi-space-size) go along to the re-run.
+  const args = [withNode, 'node', ...process.execArgv, self, ...process.argv.slice(2)];
+  const run = spawnSync('bash', args, { stdio: 'inherit' });
   process.exit(run.status ?? 1);
 }
 
