@@ -9,6 +9,7 @@ import {
   messageButtonPayload,
   postSlack,
   SlackApiStub,
+  slackServiceEnv,
   slashCommandBody,
   viewActionPayload,
   viewSubmissionPayload,
@@ -20,8 +21,9 @@ import {
  * nothing about anyone; HR terminations stay off their App Home; request ids cannot be derived; one
  * admin cannot flood the approvers; the Cancel button only calls off scheduled HR/SCIM requests.
  */
-const SECRET = 'deny-by-default-secret';
-const API = 'http://slack.deny.test/api/';
+const SLACK = slackServiceEnv('deny');
+const SECRET = SLACK.secret;
+const API = SLACK.api;
 const HR_SECRET = `whsec_${Buffer.from('deny-by-default-hr-secret-0123').toString('base64')}`;
 const stub = new SlackApiStub(API);
 let t: TestService;
@@ -30,11 +32,7 @@ let events: string;
 beforeAll(async () => {
   stub.listen();
   t = await startTestService({
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-deny',
-    SLACK_API_URL: API,
-    SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
-    SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
+    ...SLACK.env,
     HR_STANDARD_SECRET: HR_SECRET,
     SCIM_TOKEN: 'scim-deny-token',
   });

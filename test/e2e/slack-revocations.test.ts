@@ -18,6 +18,7 @@ import {
   postSlack,
   SlackApiStub,
   type SlackCall,
+  slackServiceEnv,
   slashCommandBody,
   viewActionPayload,
   viewSubmissionPayload,
@@ -29,8 +30,9 @@ import { until } from '../helpers/wait.ts';
  * Slack end to end: requests signed as Slack signs them, shaped like Slack's, against the whole service
  * (embedded IDaaS, real Redis, real workers); msw stands in for the Slack Web API and records what is sent.
  */
-const SECRET = 'e2e-signing-secret';
-const API = 'http://slack.e2e.test/api/';
+const SLACK = slackServiceEnv('e2e');
+const SECRET = SLACK.secret;
+const API = SLACK.api;
 const HR_SECRET = `whsec_${Buffer.from('e2e-hr-secret-0123456789abcdef').toString('base64')}`;
 const stub = new SlackApiStub(API);
 let t: TestService;
@@ -39,11 +41,7 @@ let events: string;
 beforeAll(async () => {
   stub.listen();
   t = await startTestService({
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-e2e',
-    SLACK_API_URL: API,
-    SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
-    SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
+    ...SLACK.env,
     HR_STANDARD_SECRET: HR_SECRET,
   });
   events = `${t.url}/slack/events`;

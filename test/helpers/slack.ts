@@ -447,3 +447,23 @@ function isJson(v: string): boolean {
     return false;
   }
 }
+
+/**
+ * The Slack variables of a service under test, all pointing at a `SlackApiStub` on `api`: signing secret,
+ * bot token, Web API URL, approvals and notify channels (realistic `C0…` ids).
+ */
+export function slackServiceEnv(name: string): { secret: string; api: string; env: Record<string, string> } {
+  const secret = `${name}-signing-secret`;
+  const api = `http://slack.${name}.test/api/`;
+  return {
+    secret,
+    api,
+    env: {
+      SLACK_SIGNING_SECRET: secret,
+      SLACK_BOT_TOKEN: `xoxb-${name}`,
+      SLACK_API_URL: api,
+      SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
+      SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
+    },
+  };
+}
