@@ -15,7 +15,7 @@
  * `BENCH_PIPELINE_PARTS=a` or `=b` runs one part. Sizes: BENCH_PIPELINE_TOKENS, BENCH_PIPELINE_ROUNDS,
  * BENCH_PIPELINE_CONCURRENCY, BENCH_PIPELINE_RATE_SECONDS.
  */
-import { FlowProducer, Queue, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Target } from '../src/domain/target.ts';
 import { startIdaas } from '../src/idaas/index.ts';
@@ -92,50 +92,6 @@ async function bareWorkerSeconds(redis: Redis, jobs: number, concurrency: number
   }
 }
 
-/**
- * Seconds for bare no-op BullMQ workers to run one flow of `jobs` children under one parent, added at
- * once (the shape the pipeline uses): the share of the gap that is BullMQ's flow bookkeeping, not ours.
- */
-async function bareFlowSeconds(redis: Redis, jobs: number, concurrency: number): Promise<number> {
-  const prefix = randomPrefix('bench-flow');
-  const flows = new FlowProducer({ connection: redis, prefix });
-  let finish: () => void = () => undefined;
-  const parentDone = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const children = new Worker('flow-children', async () => undefined, {
-    connection: redis,
-    prefix,
-    concurrency,
-  });
-  const parent = new Worker('flow-parent', async () => finish(), {
-    connection: redis,
-    prefix,
-    concurrency: 1,
-  });
-  try {
-    await Promise.all([children.waitUntilReady(), parent.waitUntilReady()]);
-    const started = process.hrtime.bigint();
-    await flows.add({
-      name: 'finalize',
-      queueName: 'flow-parent',
-      data: { requestId: 'bench' },
-      opts: { ...KEEP, jobId: 'bench.finalize' },
-      children: Array.from({ length: jobs }, (_, k) => ({
-        name: 'noop',
-        queueName: 'flow-children',
-        data: { requestId: 'bench', step: { kind: 'token', userId: 'u', tokenId: `t${k}` } },
-        opts: { ...KEEP, jobId: `bench.s.${k}`, attempts: 25, ignoreDependencyOnFailure: true },
-      })),
-    });
-    await parentDone;
-    return Number(process.hrtime.bigint() - started) / 1e9;
-  } finally {
-    await Promise.all([children.close(), parent.close(), flows.close()]);
-    await deleteKeys(redis, prefix);
-  }
-}
-
 /** Seconds from submit to `verified` of one request fanning out to `tokens` token steps. */
 async function pipelineSeconds(tokens: number, concurrency: number): Promise<number> {
   const idp = new IndexedMemoryIdp();
@@ -198,11 +154,9 @@ async function throughput(): Promise<void> {
     await pipelineSeconds(500, CONCURRENCY);
     const bare: number[] = [];
     const pipeline: number[] = [];
-    const flow: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       bare.push(TOKENS / (await bareWorkerSeconds(redis, TOKENS, CONCURRENCY)));
       pipeline.push(TOKENS / (await pipelineSeconds(TOKENS, CONCURRENCY)));
-      flow.push(TOKENS / (await bareFlowSeconds(redis, TOKENS, CONCURRENCY)));
     }
     const ratios = pipeline.map((rate, i) => rate / bare[i]!);
     printFigure({
@@ -222,25 +176,9 @@ async function throughput(): Promise<void> {
       target: { op: '>=', value: 0.5 },
       higherIsBetter: true,
     });
-    printFigure({
-      name: 'bare flow children ÷ bare bullmq',
-      value: median(flow.map((rate, i) => rate / bare[i]!)),
-      unit: 'x',
-      baseline: 1,
-      baselineName: 'bare bullmq',
-      higherIsBetter: true,
-    });
-    printFigure({
-      name: 'pipeline ÷ bare flow children',
-      value: median(pipeline.map((rate, i) => rate / flow[i]!)),
-      unit: 'x',
-      baseline: 1,
-      baselineName: 'bare flow',
-      higherIsBetter: true,
-    });
     const list = (rates: number[]) => rates.map((r) => r.toFixed(0)).join(', ');
     process.stdout.write(
-      `   rounds (jobs/s): pipeline ${list(pipeline)}; bare ${list(bare)}; bare flow children ${list(flow)}; ratio ${ratios.map((r) => r.toFixed(2)).join(', ')}\n` +
+      `   rounds (jobs/s): pipeline ${list(pipeline)}; bare ${list(bare)}; ratio ${ratios.map((r) => r.toFixed(2)).join(', ')}\n` +
         '   every round: request verified, each token audited exactly once, audit chain verifies\n',
     );
   } finally {

@@ -33,6 +33,11 @@ const KEEP = {
   removeOnFail: { age: 7 * 24 * 3600, count: 20_000 },
 };
 
+/** `npm start`'s flags (package.json); BENCH_MEMORY_NODE_FLAGS tries others. */
+const DEPLOYED_NODE_FLAGS = (
+  process.env.BENCH_MEMORY_NODE_FLAGS ?? '--max-semi-space-size=16 --max-old-space-size=1024'
+).split(' ');
+
 const CHILD = fileURLToPath(new URL('./support/worker-child.ts', import.meta.url));
 
 interface Child {
@@ -45,8 +50,8 @@ interface Child {
 
 async function startChild(mode: 'pipeline' | 'bare', prefix: string): Promise<Child> {
   const child = fork(CHILD, [], {
-    // As deployed (README "Deploying"): Node 24 sizes semi-spaces from the machine's memory otherwise.
-    execArgv: ['--import', 'tsx', '--expose-gc', '--max-semi-space-size=16'],
+    // As deployed (README "Deploying"): otherwise Node 24 sizes its heap from the machine's memory.
+    execArgv: ['--import', 'tsx', '--expose-gc', ...DEPLOYED_NODE_FLAGS],
     env: {
       ...process.env,
       BENCH_CHILD_MODE: mode,
@@ -186,8 +191,11 @@ export default async function run(): Promise<void> {
       higherIsBetter: false,
     });
     const heap = (samples: ChildRss[]) => samples.map((s) => (s.heapUsed / MB).toFixed(0)).join('/');
+    const split = (samples: ChildRss[]) =>
+      samples.map((s) => `${(s.heapTotal / MB).toFixed(0)}+${(s.external / MB).toFixed(0)}`).join('/');
     process.stdout.write(
       `   heap used after GC (MB) at each mark: pipeline ${heap(pipeline)}; bare ${heap(bare)}. ` +
+        `V8 heap total + external (MB) before GC: pipeline ${split(pipeline)}; bare ${split(bare)}. ` +
         `${MEMORY_JOBS} jobs in ${pipelineSeconds.toFixed(0)} s (pipeline), ${bareSeconds.toFixed(0)} s (bare)\n`,
     );
   } finally {

@@ -23,6 +23,9 @@ export interface ChildRss {
   jobs: number;
   rss: number;
   heapUsed: number;
+  /** Before the GC: V8's heap as reserved, and memory outside it (Buffers, native) — where RSS goes. */
+  heapTotal: number;
+  external: number;
 }
 export type ChildMessage = { type: 'ready' } | ChildRss;
 
@@ -38,10 +41,10 @@ const send = (message: ChildMessage) => process.send?.(message);
 let jobs = 0;
 function jobDone(): void {
   if (++jobs % every !== 0) return;
-  const { rss } = process.memoryUsage();
+  const { rss, heapTotal, external } = process.memoryUsage();
   // Heap after a full GC (the parent starts us with --expose-gc): what is really kept, i.e. a leak signal.
   (globalThis as { gc?: () => void }).gc?.();
-  send({ type: 'rss', jobs, rss, heapUsed: process.memoryUsage().heapUsed });
+  send({ type: 'rss', jobs, rss, heapTotal, external, heapUsed: process.memoryUsage().heapUsed });
 }
 
 const redis = connectRedis();

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
+import { type Target, TargetSchema } from '../domain/target.ts';
 import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import type { ListFilter, RequestRecord } from './types.ts';
 
@@ -15,7 +16,9 @@ import type { ListFilter, RequestRecord } from './types.ts';
  *   recent          ZSET id by createdAt
  *   by:{actorId}    ZSET id by createdAt, per requester
  *   src:{source}    ZSET id by createdAt, per source
- *   done:{id}       SET of finished step keys (progress that survives retries)
+ *   done:{id}       SET of settled step keys, done or finally failed (progress that survives retries)
+ *   failed:{id}     SET of step keys whose job finally failed
+ *   plan:{id}       HASH: the plan as made once (steps, sweep, since, total), so a rerun re-adds the same steps
  *   idem:{sha256}   id of the request created under an idempotency key (ids themselves are random)
  *   scope:{id}      HASH tokenId → userId: the listing the plan made, the request's record of its scope
  *   bulk:{id}       SET of step keys whose bulk call was attempted (a rerun reconciles instead)
@@ -192,6 +195,46 @@ for k = 1, #KEYS, 2 do
 end
 return out
 `);
+
+/**
+ * A step that finally failed is settled too (it counts towards the total, so the request finalizes) and
+ * remembered as failed. KEYS: done, failed. ARGV: step key. Returns [settled now (1/0), settled count].
+ */
+const FAIL_STEP = cached(`
+local isNew = redis.call('SADD', KEYS[1], ARGV[1])
+if isNew == 1 then redis.call('SADD', KEYS[2], ARGV[1]) end
+return {isNew, redis.call('SCARD', KEYS[1])}
+`);
+
+/** The plan of a request as stored once it is made (see `savePlan`). */
+export interface StoredPlan {
+  /** The IdP calls to make, one job each. */
+  steps: Target[];
+  /** The bulk call the finalize step makes after them, if any. */
+  sweep?: Target;
+  /** When the plan was made (ms): tokens the IdP shows issued after it are not the request's. */
+  since: number;
+  /** Every step's job has been added. */
+  added: boolean;
+}
+
+const StoredPlanSchema = z.object({
+  steps: z.string().transform((text, ctx) => {
+    const parsed = z.array(TargetSchema).safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({ code: 'custom', message: 'steps are not targets' });
+    return z.NEVER;
+  }),
+  sweep: z
+    .string()
+    .optional()
+    .transform((text) => (text ? TargetSchema.parse(JSON.parse(text)) : undefined)),
+  since: z.string().regex(/^\d+$/).transform(Number),
+  added: z
+    .string()
+    .optional()
+    .transform((v) => v === '1'),
+});
 
 interface PendingStep {
   id: string;
@@ -407,6 +450,73 @@ export class RedisRequestStore {
     } finally {
       this.committing = false;
     }
+  }
+
+  /**
+   * Settles a step whose job finally failed: it counts as done for the total, and as a failure.
+   * Idempotent (a step settles once); returns the settled count and whether this call settled it.
+   */
+  async failStep(id: string, stepKey: string): Promise<{ done: number; isNew: boolean }> {
+    const [isNew, done] = (await this.evalCached(
+      FAIL_STEP,
+      2,
+      `${this.base}done:${id}`,
+      `${this.base}failed:${id}`,
+      stepKey,
+    )) as [number, number];
+    return { done, isNew: isNew === 1 };
+  }
+
+  /** Steps settled so far (done or finally failed). */
+  async countSettled(id: string): Promise<number> {
+    return this.redis.scard(`${this.base}done:${id}`);
+  }
+
+  /** Steps whose job finally failed. */
+  async countFailed(id: string): Promise<number> {
+    return this.redis.scard(`${this.base}failed:${id}`);
+  }
+
+  /**
+   * Stores the plan before any of its jobs is added: a plan job that dies while adding them reruns with
+   * these very steps (a new listing would no longer show what the first steps revoked), and no second
+   * plan call reaches the IdP. Waits for REDIS_MIN_REPLICAS_ACK replicas, as `recordScope`.
+   */
+  async savePlan(id: string, plan: Omit<StoredPlan, 'added'>): Promise<void> {
+    const mark = durabilityMark(this.redis);
+    await this.redis.hset(`${this.base}plan:${id}`, {
+      steps: JSON.stringify(plan.steps),
+      sweep: plan.sweep ? JSON.stringify(plan.sweep) : '',
+      since: String(plan.since),
+      total: String(plan.steps.length),
+    });
+    await confirmReplicated(this.redis, mark);
+  }
+
+  /** Notes that every job of the stored plan has been added. */
+  async markPlanAdded(id: string): Promise<void> {
+    await this.redis.hset(`${this.base}plan:${id}`, 'added', '1');
+  }
+
+  /** The stored plan, or undefined before `savePlan`. */
+  async planOf(id: string): Promise<StoredPlan | undefined> {
+    const raw = await this.redis.hgetall(`${this.base}plan:${id}`);
+    if (raw.steps === undefined) return undefined;
+    const { sweep, ...rest } = StoredPlanSchema.parse(raw);
+    return sweep ? { ...rest, sweep } : rest;
+  }
+
+  /** Whether the stored plan's jobs were all added, and how many steps it has (undefined: no plan yet). */
+  async planProgress(id: string): Promise<{ added: boolean; total: number } | undefined> {
+    const [added, total] = await this.redis.hmget(`${this.base}plan:${id}`, 'added', 'total');
+    return total === null ? undefined : { added: added === '1', total: Number(total) };
+  }
+
+  /** Which of `stepKeys` are settled already. */
+  async settledAmong(id: string, stepKeys: readonly string[]): Promise<Set<string>> {
+    if (stepKeys.length === 0) return new Set();
+    const flags = await this.redis.smismember(`${this.base}done:${id}`, ...stepKeys);
+    return new Set(stepKeys.filter((_, i) => flags[i] === 1));
   }
 
   /**

@@ -15,13 +15,11 @@ const RequestIdSchema = z
 export const RequestJobSchema = z
   .object({
     requestId: RequestIdSchema,
-    /** finalize only: the bulk call to make after the steps (RevocationPlan.sweep). */
-    sweep: TargetSchema.optional(),
   })
   .strict();
 export type RequestJob = z.infer<typeof RequestJobSchema>;
 
-/** `idp-calls` queue: one IdP call, a child of the request's `finalize` job. */
+/** `idp-calls` queue: one IdP call, a step of a request's plan. */
 export const IdpCallJobSchema = z
   .object({
     requestId: RequestIdSchema,

@@ -3,7 +3,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
 import { asCodedError } from '../domain/errors.ts';
-import type { Target } from '../domain/target.ts';
+import { type Target, targetKey } from '../domain/target.ts';
 import {
   IdpNotFoundError,
   IdpPermanentError,
@@ -13,7 +13,7 @@ import {
 } from '../identity/errors.ts';
 import type { IdentityProvider, TokenRef } from '../identity/port.ts';
 import type { Notifier, RequestEventType } from '../intake/notifier.ts';
-import type { RedisRequestStore } from '../intake/request-store.ts';
+import type { RedisRequestStore, StoredPlan } from '../intake/request-store.ts';
 import type { RequestRecord } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -139,6 +139,25 @@ export class PipelineWorkers {
     for (const rec of await this.o.store.getMany(await this.o.store.idsInState('scheduled'))) {
       if (rec.startAt) await this.o.queues.scheduleStart(rec.id, Date.parse(rec.startAt) - Date.now());
     }
+    await this.reconcileRunning();
+  }
+
+  /**
+   * Running requests whose last step settled in a process that died before it enqueued `finalize`, or
+   * whose failed step was never settled (the process died right after BullMQ failed it): settled now.
+   */
+  private async reconcileRunning(): Promise<void> {
+    const running = new Set(await this.o.store.idsInState('running'));
+    if (running.size === 0) return;
+    for (const job of await this.o.queues.idpCalls.getFailed(0, 999)) {
+      const requestId = (job.data as { requestId?: unknown } | undefined)?.requestId;
+      if (typeof requestId === 'string' && running.has(requestId)) await this.settleFailedStep(job);
+    }
+    for (const id of running) {
+      const plan = await this.o.store.planProgress(id);
+      if (!plan?.added) continue;
+      if ((await this.o.store.countSettled(id)) >= plan.total) await this.o.queues.enqueueFinalize(id);
+    }
   }
 
   private async runLifecycle(job: Job<RequestJob>): Promise<void> {
@@ -151,7 +170,7 @@ export class PipelineWorkers {
       case JOB.plan:
         return this.plan(data.requestId);
       case JOB.finalize:
-        return this.finalize(job, data.requestId, data.sweep);
+        return this.finalize(job, data.requestId);
       default:
         throw new UnrecoverableError(`unknown job ${job.name}`);
     }
@@ -173,17 +192,38 @@ export class PipelineWorkers {
   }
 
   /**
-   * Dry run at the IdP, then one flow: a child per IdP call under a finalize parent. The plan's listing is
-   * recorded as the request's scope (and, when nobody saw a dry run earlier, as its impact) before the
-   * flow exists, so every step can audit against it.
+   * Dry run at the IdP, then a job per IdP call. The plan's listing is recorded as the request's scope
+   * (and, when nobody saw a dry run earlier, as its impact), and the plan itself is stored, before any
+   * job is added: every step can audit against the scope, and a rerun after a crash adds the same steps.
    */
   private async plan(requestId: string): Promise<void> {
     const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running');
     if (!res.ok) return;
     if (res.from === 'queued') await this.stateChanged('request.started', res.record, {});
-    // A rerun after a crash: the flow was already added, atomically, so there is nothing left to do.
-    if (await this.o.queues.finalizeExists(requestId)) return;
-    const plan = await this.idpCall('plan', () => this.o.idp.plan(res.record.target));
+    const stored = await this.o.store.planOf(requestId);
+    // A rerun after a crash: every job was already added, and the steps finalize the request themselves.
+    if (stored?.added) return;
+    const plan = stored ?? (await this.makePlan(requestId, res.record));
+    if (plan.steps.length === 0) {
+      await this.o.queues.enqueueFinalize(requestId);
+    } else {
+      // Steps settled before a crash (done, and perhaps already removed from the queue) are not added again.
+      const settled = stored
+        ? await this.o.store.settledAmong(requestId, plan.steps.map(targetKey))
+        : new Set<string>();
+      await this.o.queues.addSteps(
+        requestId,
+        plan.steps.filter((step) => !settled.has(targetKey(step))),
+      );
+    }
+    await this.o.store.markPlanAdded(requestId);
+    this.log.info({ requestId, steps: plan.steps.length, sweep: Boolean(plan.sweep) }, 'request planned');
+  }
+
+  /** The IdP's plan, recorded (scope, impact, progress) and stored before anything is enqueued. */
+  private async makePlan(requestId: string, record: RequestRecord): Promise<StoredPlan> {
+    const plan = await this.idpCall('plan', () => this.o.idp.plan(record.target));
+    const since = Date.now();
     await this.o.store.recordScope(requestId, plan.tokens);
     const impact = {
       userCount: plan.userCount,
@@ -195,11 +235,12 @@ export class PipelineWorkers {
         total: plan.steps.length,
         ...(plan.tokenCount === undefined ? {} : { tokens: plan.tokenCount }),
       },
-      ...(res.record.impact ? {} : { impact }),
+      ...(record.impact ? {} : { impact }),
     });
-    await this.o.queues.addFlow(requestId, plan.steps, plan.sweep);
-    this.log.info({ requestId, steps: plan.steps.length, sweep: Boolean(plan.sweep) }, 'request planned');
+    const stored = { steps: plan.steps, since, ...(plan.sweep ? { sweep: plan.sweep } : {}) };
+    await this.o.store.savePlan(requestId, stored);
     if (updated.ok) await this.announce('request.progress', updated.record);
+    return { ...stored, added: false };
   }
 
   private async runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
@@ -218,7 +259,7 @@ export class PipelineWorkers {
         revoked.map((t) => t.id),
       ),
     ]);
-    if (isNew) await this.maybeReportProgress(requestId, done);
+    await this.stepSettled(requestId, done, isNew);
   }
 
   private async revokeToken(
@@ -273,17 +314,21 @@ export class PipelineWorkers {
   }
 
   /** After every step: catch stragglers with the bulk call, then prove the tokens are gone. */
-  private async finalize(job: Job<RequestJob>, requestId: string, sweep: Target | undefined): Promise<void> {
+  private async finalize(job: Job<RequestJob>, requestId: string): Promise<void> {
     const rec = await this.o.store.get(requestId);
     if (rec?.state !== 'running') return;
-    const failures = Object.values(await job.getIgnoredChildrenFailures());
+    const [plan, failedSteps] = await Promise.all([
+      this.o.store.planOf(requestId),
+      this.o.store.countFailed(requestId),
+    ]);
+    const sweep = plan?.sweep;
     if (sweep) {
       const result = await this.idpCall('revoke', () => this.o.idp.revoke(sweep));
       await this.auditRevoked(requestId, result.revoked);
       await this.o.store.addRevoked(requestId, ...result.revoked.map((t) => t.id));
     }
-    // The flow was added after planning and before any step ran: a cut-off the IdP shows must not be older.
-    const since = new Date(job.timestamp);
+    // Taken when the plan was made, before any step ran: a cut-off the IdP shows must not be older.
+    const since = new Date(plan?.since ?? job.timestamp);
     const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target, { since }));
     if (verify.method === 'list') await this.reconcileRecord(requestId, verify.remaining);
     const revokedCount = await this.o.store.countRevoked(requestId);
@@ -299,7 +344,7 @@ export class PipelineWorkers {
       ...(verify.ok
         ? {}
         : {
-            error: `${verify.remaining.length} token(s) still work after revocation (${failures.length} call(s) failed)`,
+            error: `${verify.remaining.length} token(s) still work after revocation (${failedSteps} call(s) failed)`,
           }),
     };
     // A check that could not observe the result is its own outcome, never `verified`.
@@ -314,7 +359,7 @@ export class PipelineWorkers {
       revoked: result.revoked,
       remaining: result.remaining,
       method: verify.method,
-      failedCalls: failures.length,
+      failedCalls: failedSteps,
       ...(unverifiable === undefined ? {} : { unverifiable }),
     });
   }
@@ -400,10 +445,12 @@ export class PipelineWorkers {
   }
 
   /**
-   * Progress reaches Slack in about ten steps per request, not one per call. The total is fixed once
-   * steps run (the flow is added after it, atomically), so it is read once per request, not per step.
+   * A step has settled (done, or finally failed), `done` of them so far. The one that brings the count
+   * to the total enqueues `finalize`; a rerun of it (a crash before its job completed) enqueues it again,
+   * which is a no-op. Progress reaches Slack in about ten steps per request, not one per call. The total
+   * is fixed once steps run, so it is read once per request, not per step.
    */
-  private async maybeReportProgress(requestId: string, done: number): Promise<void> {
+  private async stepSettled(requestId: string, done: number, isNew: boolean): Promise<void> {
     let planned = this.totals.get(requestId);
     if (planned === undefined) {
       const rec = await this.o.store.get(requestId);
@@ -413,13 +460,28 @@ export class PipelineWorkers {
       this.totals.set(requestId, planned);
     }
     const { total } = planned;
+    if (done >= total) {
+      this.totals.delete(requestId);
+      await this.o.queues.enqueueFinalize(requestId);
+    }
     const stride = Math.max(1, Math.ceil(total / 10));
-    if (done !== total && done % stride !== 0) return;
-    if (done >= total) this.totals.delete(requestId);
+    if (!isNew || (done < total && done % stride !== 0)) return;
     const res = await this.o.store.transition(requestId, ['running'], 'running', {
-      progress: { ...planned, done },
+      progress: { ...planned, done: Math.min(done, total) },
     });
     if (res.ok) await this.announce('request.progress', res.record);
+  }
+
+  /**
+   * Settles the step of an `idp-calls` job that finally failed, so its request still finalizes (its
+   * verifying check decides the outcome). Idempotent; the reconciler does it again for a process that
+   * died before it could.
+   */
+  private async settleFailedStep(job: Job): Promise<void> {
+    const data = IdpCallJobSchema.safeParse(job.data);
+    if (!data.success) return;
+    const { done, isNew } = await this.o.store.failStep(data.data.requestId, data.data.stepKey);
+    await this.stepSettled(data.data.requestId, done, isNew);
   }
 
   /** Final failures: copied to the dead-letter queue (idempotently) and announced. */
@@ -431,6 +493,11 @@ export class PipelineWorkers {
       job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const requestId = (job.data as { requestId?: string }).requestId;
+    if (queue === QUEUE.idpCalls) {
+      await this.settleFailedStep(job).catch((e: Error) =>
+        this.log.error({ jobId: job.id, err: e.message }, 'could not settle a failed step'),
+      );
+    }
     const coded = err instanceof IdpGaveUpError ? err.idpError : asCodedError(err);
     this.log.error(
       { queue, jobId: job.id, requestId, code: coded.code, err: err.message },

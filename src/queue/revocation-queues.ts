@@ -1,4 +1,4 @@
-import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Target, targetKey } from '../domain/target.ts';
 import type { DeadLetterJob, IdpCallJob, RequestJob } from './job-schemas.ts';
@@ -34,7 +34,6 @@ export class RevocationQueues {
   readonly revocations: Queue<RequestJob>;
   readonly idpCalls: Queue<IdpCallJob>;
   readonly deadLetters: Queue<DeadLetterJob>;
-  private readonly flows: FlowProducer;
   private readonly idpCallAttempts: number;
 
   constructor(options: RevocationQueuesOptions) {
@@ -42,7 +41,6 @@ export class RevocationQueues {
     this.revocations = new Queue<RequestJob>(QUEUE.revocations, base);
     this.idpCalls = new Queue<IdpCallJob>(QUEUE.idpCalls, base);
     this.deadLetters = new Queue<DeadLetterJob>(QUEUE.deadLetters, base);
-    this.flows = new FlowProducer(base);
     this.idpCallAttempts = options.idpCallAttempts ?? 25;
   }
 
@@ -93,39 +91,42 @@ export class RevocationQueues {
   }
 
   /**
-   * One BullMQ flow per request: a `finalize` parent (sweep + verify) over one child per IdP call.
-   * FlowProducer adds it atomically; a failed child does not block the parent
-   * (`ignoreDependencyOnFailure`), whose verify step then decides the outcome.
+   * One `idp-calls` job per step, added in chunks so the first steps run while the rest are added. Not a
+   * BullMQ flow: adding a flow of 10,000 children costs twice the CPU of adding the same jobs (measured in
+   * bench/pipeline.bench.ts) and nothing runs until all are in. The steps count themselves instead
+   * (RedisRequestStore: `completeStep`, `failStep`) and the one that settles the last enqueues `finalize`.
+   * Job ids derive from the step, so adding again after a crash adds only what is missing.
    */
-  async addFlow(requestId: string, steps: Target[], sweep: Target | undefined): Promise<void> {
-    await this.flows.add({
-      name: JOB.finalize,
-      queueName: QUEUE.revocations,
-      data: sweep ? { requestId, sweep } : { requestId },
-      opts: { ...LIFECYCLE, jobId: jobIds.finalize(requestId) },
-      children: steps.map((step) => {
-        const stepKey = targetKey(step);
-        return {
-          name: JOB.revokeStep,
-          queueName: QUEUE.idpCalls,
-          data: { requestId, step, stepKey },
-          opts: {
-            ...KEEP,
-            jobId: jobIds.step(requestId, stepKey),
-            attempts: this.idpCallAttempts,
-            backoff: { type: 'revoker' },
-            ignoreDependencyOnFailure: true,
-          },
-        };
-      }),
-    });
+  async addSteps(requestId: string, steps: readonly Target[], chunkSize = 1000): Promise<void> {
+    for (let i = 0; i < steps.length; i += chunkSize) {
+      await this.idpCalls.addBulk(
+        steps.slice(i, i + chunkSize).map((step) => {
+          const stepKey = targetKey(step);
+          return {
+            name: JOB.revokeStep,
+            data: { requestId, step, stepKey },
+            opts: {
+              ...KEEP,
+              jobId: jobIds.step(requestId, stepKey),
+              attempts: this.idpCallAttempts,
+              backoff: { type: 'revoker' },
+            },
+          };
+        }),
+      );
+    }
   }
 
-  async finalizeExists(requestId: string): Promise<boolean> {
-    return (await this.revocations.getJob(jobIds.finalize(requestId))) !== undefined;
+  /** After every step has settled: the sweep and the verifying check. Idempotent (one job id per request). */
+  async enqueueFinalize(requestId: string): Promise<void> {
+    await this.revocations.add(
+      JOB.finalize,
+      { requestId },
+      { ...LIFECYCLE, jobId: jobIds.finalize(requestId) },
+    );
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.all.map((q) => q.close()), this.flows.close()]);
+    await Promise.all(this.all.map((q) => q.close()));
   }
 }

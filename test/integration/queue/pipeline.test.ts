@@ -8,9 +8,12 @@ import {
   IdpUnauthorizedError,
 } from '../../../src/identity/errors.ts';
 import type { RevocationPlan, RevokeResult } from '../../../src/identity/port.ts';
+import { RedisRequestStore } from '../../../src/intake/request-store.ts';
+import { RevocationQueues } from '../../../src/queue/revocation-queues.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
 import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { approvalsPerScope } from '../../helpers/test-workflows.ts';
+import { until } from '../../helpers/wait.ts';
 
 const admin: Actor = { source: 'slack', id: 'UADMIN1', name: 'Ada' };
 const approver1: Actor = { source: 'slack', id: 'UAPPROVER1' };
@@ -43,6 +46,33 @@ class SilentBulkIdp extends MemoryIdp {
     await super.revoke(step);
     return { revoked: [] };
   }
+}
+
+/** Queues whose first `addSteps` dies after two steps are in, as a plan job killed mid-way would. */
+class DiesWhileAddingSteps extends RevocationQueues {
+  died = false;
+  override async addSteps(requestId: string, steps: readonly Target[]): Promise<void> {
+    if (this.died) return super.addSteps(requestId, steps);
+    this.died = true;
+    await super.addSteps(requestId, steps.slice(0, 2));
+    throw new Error('the process died while adding the steps');
+  }
+}
+
+/** A store that loses the first settling of a failed step, as a process dying right after BullMQ failed it. */
+class LosesFirstFailedStep extends RedisRequestStore {
+  lost = 0;
+  override async failStep(id: string, stepKey: string): Promise<{ done: number; isNew: boolean }> {
+    if (this.lost++ === 0) throw new Error('the process died before settling the step');
+    return super.failStep(id, stepKey);
+  }
+}
+
+async function revokedTokenIds(pipe: Pipeline, requestId: string): Promise<string[]> {
+  return (await pipe.auditEntries())
+    .filter((e) => e.action === 'token.revoked' && e.requestId === requestId)
+    .map((e) => String(e.detail?.tokenId))
+    .sort();
 }
 
 describe('pipeline: intake → queue → workers → IdP → audit', () => {
@@ -306,5 +336,68 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     });
     expect(unknown.request.impact).toEqual({ tokenCount: 3, userCount: 1 });
     expect(idp.planCalls).toBe(1);
+  });
+
+  it('a plan job that died while adding its steps reruns with the stored plan: no second plan call, each token once', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 1, 6);
+    pipe = await createPipeline({ idp });
+    const queues = new DiesWhileAddingSteps({ connection: pipe.redis, prefix: pipe.prefix });
+    try {
+      await pipe.startWorkers({ queues });
+      const { request } = await pipe.intake.submit({
+        target: { kind: 'user', userId: 'usr_0' },
+        reason: 'offboarding',
+        requestedBy: admin,
+        source: 'cli',
+      });
+      const plansAtIntake = idp.planCalls;
+      const done = await pipe.intake.waitForOutcome(request.id, 20_000);
+      expect(queues.died).toBe(true);
+      expect(done.state).toBe('verified');
+      expect(done.result).toMatchObject({ ok: true, revoked: 6, remaining: 0 });
+      // The worker planned once; its rerun took the stored plan. One call per token, then the sweep.
+      expect(idp.planCalls - plansAtIntake).toBe(1);
+      expect(idp.revokeCalls).toBe(7);
+      expect(await revokedTokenIds(pipe, request.id)).toEqual(
+        Array.from({ length: 6 }, (_, i) => `tok_${i + 1}_usr_0`).sort(),
+      );
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it('a failed step whose settling was lost is settled by the reconciler, and its request finalizes', async () => {
+    const idp = new MemoryIdp();
+    seed(idp, 1, 2);
+    pipe = await createPipeline({ idp });
+    const store = new LosesFirstFailedStep({ redis: pipe.redis, prefix: pipe.prefix });
+    const workers = await pipe.startWorkers({ store });
+    // One step fails for good (401); the sweep that follows is refused too.
+    idp.failNext.push(new IdpUnauthorizedError('bad api token', { status: 401 }));
+    const { request } = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'usr_0' },
+      reason: 'offboarding',
+      requestedBy: admin,
+      source: 'cli',
+    });
+    await until('the failed step', async () => {
+      const failed = await pipe!.queues.idpCalls.getFailed();
+      return failed.find((j) => j.data.requestId === request.id);
+    });
+    // The other step is done, the failed one was never settled: nothing will finalize the request…
+    await until('the other step settled', async () =>
+      (await pipe!.store.countSettled(request.id)) === 1 ? true : undefined,
+    );
+    expect(store.lost).toBe(1);
+    expect((await pipe.store.get(request.id))?.state).toBe('running');
+    expect(await pipe.queues.revocations.getJob(`${request.id}.finalize`)).toBeUndefined();
+    // …until the reconciler finds the failed job.
+    await workers.reconcile();
+    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
+    expect(done.result?.error ?? '').not.toContain('still work');
+    expect(done.state).toBe('verified');
+    expect(done.result).toMatchObject({ revoked: 2, remaining: 0 });
+    expect(await revokedTokenIds(pipe, request.id)).toEqual(['tok_1_usr_0', 'tok_2_usr_0']);
   });
 });
