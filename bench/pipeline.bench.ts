@@ -29,7 +29,7 @@ import { print429Share, printFigure, printHeader } from './lib.ts';
 const PARTS = (process.env.BENCH_PIPELINE_PARTS ?? 'a,b').split(',').map((p) => p.trim());
 const TOKENS = Number(process.env.BENCH_PIPELINE_TOKENS ?? 10_000);
 /** Rounds of (bare, pipeline) in (a); the median of each is printed, so one noisy round does not decide. */
-const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 5);
 const RATE_LIMIT = 50;
 const RATE_SECONDS = Number(process.env.BENCH_PIPELINE_RATE_SECONDS ?? 20);
 

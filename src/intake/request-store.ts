@@ -206,6 +206,23 @@ if isNew == 1 then redis.call('SADD', KEYS[2], ARGV[1]) end
 return {isNew, redis.call('SCARD', KEYS[1])}
 `);
 
+/**
+ * The recorded scope's tokens not yet counted as revoked, as flat [tokenId, userId, …]: all the audit's
+ * reconciliation needs, without sending a request's whole scope and revoked set to Node when (as almost
+ * always) every token was already audited. KEYS: scope hash, revoked set.
+ */
+const NOT_REVOKED_IN_SCOPE = cached(`
+local out = {}
+local flat = redis.call('HGETALL', KEYS[1])
+for i = 1, #flat, 2 do
+  if redis.call('SISMEMBER', KEYS[2], flat[i]) == 0 then
+    out[#out + 1] = flat[i]
+    out[#out + 1] = flat[i + 1]
+  end
+end
+return out
+`);
+
 /** The plan of a request as stored once it is made (see `savePlan`). */
 export interface StoredPlan {
   /** The IdP calls to make, one job each. */
@@ -506,10 +523,37 @@ export class RedisRequestStore {
     return sweep ? { ...rest, sweep } : rest;
   }
 
-  /** Whether the stored plan's jobs were all added, and how many steps it has (undefined: no plan yet). */
-  async planProgress(id: string): Promise<{ added: boolean; total: number } | undefined> {
-    const [added, total] = await this.redis.hmget(`${this.base}plan:${id}`, 'added', 'total');
-    return total === null ? undefined : { added: added === '1', total: Number(total) };
+  /** The stored plan without its steps (cheap to read for a large plan); undefined before `savePlan`. */
+  async planInfo(
+    id: string,
+  ): Promise<{ added: boolean; total: number; since: number; sweep?: Target } | undefined> {
+    const [added, total, since, sweep] = await this.redis.hmget(
+      `${this.base}plan:${id}`,
+      'added',
+      'total',
+      'since',
+      'sweep',
+    );
+    if (total === null || since === null) return undefined;
+    const info = { added: added === '1', total: Number(total), since: Number(since) };
+    return sweep ? { ...info, sweep: TargetSchema.parse(JSON.parse(sweep)) } : info;
+  }
+
+  /** Tokens of the recorded scope that are not (yet) among those the request revoked. */
+  async notRevokedInScope(id: string): Promise<Array<{ id: string; userId?: string }>> {
+    const flat = (await this.evalCached(
+      NOT_REVOKED_IN_SCOPE,
+      2,
+      `${this.base}scope:${id}`,
+      `${this.base}revoked:${id}`,
+    )) as string[];
+    const out: Array<{ id: string; userId?: string }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const tokenId = flat[i]!;
+      const userId = flat[i + 1]!;
+      out.push(userId ? { id: tokenId, userId } : { id: tokenId });
+    }
+    return out;
   }
 
   /** Which of `stepKeys` are settled already. */
@@ -569,10 +613,6 @@ export class RedisRequestStore {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       return this.redis.eval(script.text, keys, ...args);
     }
-  }
-
-  async revokedIds(id: string): Promise<Set<string>> {
-    return new Set(await this.redis.smembers(`${this.base}revoked:${id}`));
   }
 
   async countRevoked(id: string): Promise<number> {

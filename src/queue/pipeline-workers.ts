@@ -154,7 +154,7 @@ export class PipelineWorkers {
       if (typeof requestId === 'string' && running.has(requestId)) await this.settleFailedStep(job);
     }
     for (const id of running) {
-      const plan = await this.o.store.planProgress(id);
+      const plan = await this.o.store.planInfo(id);
       if (!plan?.added) continue;
       if ((await this.o.store.countSettled(id)) >= plan.total) await this.o.queues.enqueueFinalize(id);
     }
@@ -318,7 +318,7 @@ export class PipelineWorkers {
     const rec = await this.o.store.get(requestId);
     if (rec?.state !== 'running') return;
     const [plan, failedSteps] = await Promise.all([
-      this.o.store.planOf(requestId),
+      this.o.store.planInfo(requestId),
       this.o.store.countFailed(requestId),
     ]);
     const sweep = plan?.sweep;
@@ -369,12 +369,10 @@ export class PipelineWorkers {
    * named (a bulk call that answers nothing, like Okta's 204): audited now, exactly once.
    */
   private async reconcileRecord(requestId: string, remaining: TokenRef[]): Promise<void> {
-    const [recorded, revoked] = await Promise.all([
-      this.o.store.scopeOf(requestId),
-      this.o.store.revokedIds(requestId),
-    ]);
+    const unaudited = await this.o.store.notRevokedInScope(requestId);
+    if (unaudited.length === 0) return;
     const alive = new Set(remaining.map((t) => t.id));
-    const gone = recorded.filter((t) => !alive.has(t.id) && !revoked.has(t.id));
+    const gone = unaudited.filter((t) => !alive.has(t.id));
     if (gone.length === 0) return;
     await this.auditRevoked(requestId, gone);
     await this.o.store.addRevoked(requestId, ...gone.map((t) => t.id));
