@@ -41,7 +41,7 @@ describe('revoker hr pending', () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^EMPLOYEE\s+EMAIL\s+EFFECTIVE\s+REQUEST\s+STATE$/);
     expect(lines[1]).toMatch(
-      /^gusto:E1\s+a@example.com\s+2026-07-01T00:00:00(\.000)?Z\s+req_\w+\s+scheduled$/,
+      /^gusto:E1\s+a@example.com\s+2026-07-01T00:00:00(\.000)?Z\s+req_[A-Za-z0-9_-]+\s+scheduled$/,
     );
     expect(lines[2]).toContain('gusto:E2');
     expect(close).toHaveBeenCalledOnce();
