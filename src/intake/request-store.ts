@@ -231,8 +231,6 @@ export interface StoredPlan {
   sweep?: Target;
   /** When the plan was made (ms): tokens the IdP shows issued after it are not the request's. */
   since: number;
-  /** Every step's job has been added. */
-  added: boolean;
 }
 
 const StoredPlanSchema = z.object({
@@ -247,10 +245,6 @@ const StoredPlanSchema = z.object({
     .optional()
     .transform((text) => (text ? TargetSchema.parse(JSON.parse(text)) : undefined)),
   since: z.string().regex(/^\d+$/).transform(Number),
-  added: z
-    .string()
-    .optional()
-    .transform((v) => v === '1'),
 });
 
 interface PendingStep {
@@ -499,7 +493,7 @@ export class RedisRequestStore {
    * these very steps (a new listing would no longer show what the first steps revoked), and no second
    * plan call reaches the IdP. Waits for REDIS_MIN_REPLICAS_ACK replicas, as `recordScope`.
    */
-  async savePlan(id: string, plan: Omit<StoredPlan, 'added'>): Promise<void> {
+  async savePlan(id: string, plan: StoredPlan): Promise<void> {
     const mark = durabilityMark(this.redis);
     await this.redis.hset(`${this.base}plan:${id}`, {
       steps: JSON.stringify(plan.steps),
@@ -510,15 +504,19 @@ export class RedisRequestStore {
     await confirmReplicated(this.redis, mark);
   }
 
-  /** Notes that every job of the stored plan has been added. */
+  /**
+   * Notes that every job of the stored plan has been added, and drops the steps: the jobs hold them now,
+   * and a large plan (10,000 steps is ~1 MB) need not stay in Redis for the life of the request.
+   */
   async markPlanAdded(id: string): Promise<void> {
-    await this.redis.hset(`${this.base}plan:${id}`, 'added', '1');
+    const key = `${this.base}plan:${id}`;
+    await this.redis.multi().hset(key, 'added', '1').hdel(key, 'steps').exec();
   }
 
-  /** The stored plan, or undefined before `savePlan`. */
+  /** The stored plan with its steps while they are still to be added; undefined otherwise. */
   async planOf(id: string): Promise<StoredPlan | undefined> {
     const raw = await this.redis.hgetall(`${this.base}plan:${id}`);
-    if (raw.steps === undefined) return undefined;
+    if (raw.steps === undefined || raw.added === '1') return undefined;
     const { sweep, ...rest } = StoredPlanSchema.parse(raw);
     return sweep ? { ...rest, sweep } : rest;
   }

@@ -200,9 +200,9 @@ export class PipelineWorkers {
     const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running');
     if (!res.ok) return;
     if (res.from === 'queued') await this.stateChanged('request.started', res.record, {});
-    const stored = await this.o.store.planOf(requestId);
     // A rerun after a crash: every job was already added, and the steps finalize the request themselves.
-    if (stored?.added) return;
+    if ((await this.o.store.planInfo(requestId))?.added) return;
+    const stored = await this.o.store.planOf(requestId);
     const plan = stored ?? (await this.makePlan(requestId, res.record));
     if (plan.steps.length === 0) {
       await this.o.queues.enqueueFinalize(requestId);
@@ -240,7 +240,7 @@ export class PipelineWorkers {
     const stored = { steps: plan.steps, since, ...(plan.sweep ? { sweep: plan.sweep } : {}) };
     await this.o.store.savePlan(requestId, stored);
     if (updated.ok) await this.announce('request.progress', updated.record);
-    return { ...stored, added: false };
+    return stored;
   }
 
   private async runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {

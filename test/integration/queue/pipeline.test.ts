@@ -362,6 +362,10 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
       expect(await revokedTokenIds(pipe, request.id)).toEqual(
         Array.from({ length: 6 }, (_, i) => `tok_${i + 1}_usr_0`).sort(),
       );
+      // Once every job was added, the stored steps left Redis (the jobs hold them).
+      expect(await pipe.store.planInfo(request.id)).toMatchObject({ added: true, total: 6 });
+      expect(await pipe.store.planOf(request.id)).toBeUndefined();
+      expect(await pipe.redis.hexists(`${pipe.prefix}:req:plan:${request.id}`, 'steps')).toBe(0);
     } finally {
       await queues.close();
     }
