@@ -24,7 +24,7 @@ import type {
   TokenRef,
   VerifyResult,
 } from '../port.ts';
-import { enc, MAX_PAGES, perTokenPlan, unlessNotFound } from './support.ts';
+import { enc, MAX_PAGES, perTokenPlan, singleStepPlan, unlessNotFound } from './support.ts';
 
 export interface Auth0IdentityProviderOptions {
   /** Tenant domain, e.g. `acme.eu.auth0.com`; the Management API audience is `https://{domain}/api/v2/`. */
@@ -231,8 +231,13 @@ export class Auth0IdentityProvider implements IdentityProvider {
         tokenCount: 1,
       };
     }
-    // Per-token steps; the sweep repeats the bulk (user) or the search (app, API) for tokens issued since.
-    return perTokenPlan(target, (await this.tokensIn(target)).map(toRef), true);
+    const tokens = (await this.tokensIn(target)).map(toRef);
+    // A user: one bulk step (`DELETE /users/{id}/refresh-tokens`, then their sessions), the widest call
+    // Auth0 has; it answers nothing, so the listing is the record the audit is reconciled from.
+    if (target.kind === 'user') return singleStepPlan(target, 1, tokens);
+    // An application or an API has no bulk call: per-token steps, and the sweep repeats the search for
+    // tokens issued since the plan (the verifying search would only find them, not revoke them).
+    return perTokenPlan(target, tokens, true);
   }
 
   async revoke(step: Target): Promise<RevokeResult> {

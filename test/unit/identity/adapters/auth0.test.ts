@@ -9,6 +9,7 @@ import {
   IdpUnauthorizedError,
   IdpUnsupportedError,
 } from '../../../../src/identity/errors.ts';
+import { createPipeline } from '../../../helpers/pipeline.ts';
 import { guardContract, type VendorContract } from '../../../helpers/vendor-contract.ts';
 
 const BASE = 'https://acme.auth0.test';
@@ -266,7 +267,7 @@ describe('Auth0IdentityProvider', () => {
     ]);
   });
 
-  it('plans a user from their refresh tokens (checkpoint pagination), and revokes with the bulk calls', async () => {
+  it('plans a user from their refresh tokens (checkpoint pagination) as one bulk step, and revokes with the bulk calls', async () => {
     const idp = make();
     server.use(
       http.get(`${API}/users/:id/refresh-tokens`, ({ request }) =>
@@ -279,20 +280,69 @@ describe('Auth0IdentityProvider', () => {
       http.delete(`${API}/refresh-tokens/:id`, () => new HttpResponse(null, { status: 202 })),
     );
     const plan = await idp.plan({ kind: 'user', userId: 'auth0|1' });
-    expect(plan.steps).toEqual([
-      { kind: 'token', userId: 'auth0|1', tokenId: 'rt1' },
-      { kind: 'token', userId: 'auth0|1', tokenId: 'rt2' },
+    // One bulk step, no per-token calls and no sweep; the listing is the record of what was in scope.
+    expect(plan.steps).toEqual([{ kind: 'user', userId: 'auth0|1' }]);
+    expect(plan.sweep).toBeUndefined();
+    expect(plan.tokens).toEqual([
+      { id: 'rt1', userId: 'auth0|1' },
+      { id: 'rt2', userId: 'auth0|1' },
     ]);
-    expect(plan.sweep).toEqual({ kind: 'user', userId: 'auth0|1' });
-    expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [{ id: 'rt1', userId: 'auth0|1' }] });
-    await idp.revoke(plan.sweep!);
+    expect(plan.tokenCount).toBe(2);
+    expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [] });
     expect(calls).toEqual([
       'GET /users/auth0|1/refresh-tokens?take=100',
       'GET /users/auth0|1/refresh-tokens?take=100&from=cursor-2',
-      'DELETE /refresh-tokens/rt1',
       'DELETE /users/auth0|1/refresh-tokens',
       'DELETE /users/auth0|1/sessions',
     ]);
+  });
+
+  it('through the pipeline: a user’s tokens die in one bulk call, each audited once from the listing', async () => {
+    // A stateful tenant: the bulk DELETE removes the user's refresh tokens, so the verifying listing is empty.
+    let live = [rt('rt1', 'auth0|1', 'c1'), rt('rt2', 'auth0|1', 'c2'), rt('rt3', 'auth0|1', 'c1')];
+    server.use(
+      http.get(`${API}/users/:id/refresh-tokens`, ({ params }) =>
+        HttpResponse.json({ tokens: live.filter((t) => t.user_id === params.id) }),
+      ),
+      http.delete(`${API}/users/:id/refresh-tokens`, ({ params }) => {
+        live = live.filter((t) => t.user_id !== params.id);
+        return new HttpResponse(null, { status: 202 });
+      }),
+      http.delete(`${API}/users/:id/sessions`, () => new HttpResponse(null, { status: 202 })),
+      http.get(`${API}/users/:id`, ({ params }) =>
+        HttpResponse.json({ user_id: params.id, email: 'ada@acme.test', name: 'Ada' }),
+      ),
+    );
+    const pipe = await createPipeline({ idp: make() });
+    try {
+      await pipe.startWorkers();
+      const { request } = await pipe.intake.submit({
+        target: { kind: 'user', userId: 'auth0|1' },
+        reason: 'offboarding',
+        requestedBy: { source: 'cli', id: 'admin' },
+        source: 'cli',
+        impact: { userCount: 1, tokenCount: 3 },
+      });
+      const done = await pipe.intake.waitForOutcome(request.id, 20_000);
+      expect(done.state).toBe('verified');
+      expect(done.result).toMatchObject({ ok: true, revoked: 3, remaining: 0 });
+      expect(done.progress).toMatchObject({ done: 1, total: 1, tokens: 3 });
+      const audited = (await pipe.auditEntries())
+        .filter((e) => e.action === 'token.revoked')
+        .map((e) => e.detail?.tokenId);
+      expect(audited.sort()).toEqual(['rt1', 'rt2', 'rt3']);
+      // The floor: the user named at the intake, the listing (the record), the bulk call and its
+      // sessions, the verifying listing.
+      expect(calls).toEqual([
+        'GET /users/auth0|1',
+        'GET /users/auth0|1/refresh-tokens?take=100',
+        'DELETE /users/auth0|1/refresh-tokens',
+        'DELETE /users/auth0|1/sessions',
+        'GET /users/auth0|1/refresh-tokens?take=100',
+      ]);
+    } finally {
+      await pipe.close();
+    }
   });
 
   it('finds an application’s tokens user by user (per user × client)', async () => {
