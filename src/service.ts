@@ -173,6 +173,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
               password: config.ADMIN_PASSWORD,
               readOnly: !config.ADMIN_DASHBOARD_WRITE,
               refusals: rt.refusals,
+              lockout: { redis: rt.redis, prefix },
             },
           }
         : {}),

@@ -36,9 +36,11 @@ export function basicAuth(options: BasicAuthOptions): RequestHandler {
   const expectedUser = digest(options.user);
   const expectedPassword = digest(options.password);
   const challenge = `Basic realm="${options.realm ?? 'revoker'}", charset="UTF-8"`;
-  return (req, res, next) => {
+  // Express 5 passes a rejection (Redis unreachable) to the error handler: the dashboard answers 5xx then,
+  // never lets a request through unchecked.
+  return async (req, res, next) => {
     const address = req.socket.remoteAddress ?? 'unknown';
-    const wait = options.throttle?.retryAfter(address) ?? 0;
+    const wait = (await options.throttle?.retryAfter(address)) ?? 0;
     if (wait > 0) {
       // Locked out: the password is not even compared, so guessing on is pointless.
       options.refusals?.record({
@@ -56,14 +58,14 @@ export function basicAuth(options: BasicAuthOptions): RequestHandler {
     const userOk = timingSafeEqual(digest(given?.user ?? ''), expectedUser);
     const passwordOk = timingSafeEqual(digest(given?.password ?? ''), expectedPassword);
     if (given && userOk && passwordOk) {
-      options.throttle?.succeed(address);
+      await options.throttle?.succeed(address);
       next();
       return;
     }
     res.locals.log?.warn({ credentials: given ? 'wrong' : 'missing' }, 'dashboard authentication refused');
     // A browser's first request carries no credentials (it waits for the challenge): not a guess.
     if (given) {
-      options.throttle?.fail(address);
+      await options.throttle?.fail(address);
       options.refusals?.record({
         action: 'dashboard.rejected',
         actor: { source: 'dashboard', id: 'unverified' },

@@ -88,6 +88,44 @@ describe('/admin/queues dashboard', () => {
     expect(ok.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('two web processes share one lockout through Redis: 5 guesses in all, not 5 each', async () => {
+    let now = Date.parse('2026-11-30T12:00:00Z');
+    const lockout = { redis, prefix: randomPrefix('login'), now: () => now };
+    const servers = await Promise.all(
+      [0, 1].map(() =>
+        startHttpServer(createHttpApp({ dashboard: { ...dashboard(), lockout } }), {
+          port: 0,
+          host: '127.0.0.1',
+        }),
+      ),
+    );
+    try {
+      const [a, b] = servers.map((s) => `${s.url}/admin/queues`) as [string, string];
+      const statuses: number[] = [];
+      // Three guesses at one process, two at the other: the fifth locks the address out at both.
+      for (const url of [a, a, a, b, b])
+        statuses.push((await fetch(url, { headers: basic(USER, 'guess') })).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 401]);
+      for (const url of [a, b]) {
+        const locked = await fetch(url, { headers: basic(USER, PASSWORD) });
+        expect(locked.status).toBe(429);
+        expect(locked.headers.get('retry-after')).toBe(String(15 * 60));
+      }
+      // No client-chosen text in the key: one hashed key for the address, expiring by itself.
+      const keys = await redis.keys(`${lockout.prefix}:login:*`);
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toMatch(/:login:[0-9a-f]{32}$/);
+      expect(await redis.pttl(keys[0]!)).toBeGreaterThan(0);
+      // A quarter of an hour later the right password gets in, and clears the count.
+      now += 15 * 60_000 + 1;
+      expect((await fetch(b, { headers: basic(USER, PASSWORD) })).status).toBe(200);
+      expect(await redis.exists(keys[0]!)).toBe(0);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+      await redis.del(...(await redis.keys(`${lockout.prefix}:*`)), 'none');
+    }
+  });
+
   it('is read-only by default: bull-board write APIs are refused and nothing changes', async () => {
     const job = await queue.add('revoke', { tokenId: 'tok_1' });
     const url = await start({ dashboard: dashboard() });
