@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { TargetSchema } from '../domain/target.ts';
 import { confirmReplicated } from '../redis/durability.ts';
+import { jsonField } from '../redis/json-field.ts';
 import { type ArchiveHead, archiveFiles, readArchive, writeArchive } from './audit-archive.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { AuditEntry, AuditEntryInput, AuditLog, AuditVerifyResult } from './types.ts';
@@ -95,18 +96,6 @@ interface PendingAppend {
 
 const DetailSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 const ActorSchema = z.object({ source: z.string(), id: z.string(), name: z.string().optional() });
-const jsonField = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
 
 /** The stream entry's fields, as written by `append`. */
 const StoredEntrySchema = z.object({

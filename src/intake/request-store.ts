@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
 import { type Target, TargetSchema } from '../domain/target.ts';
 import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
+import { jsonField } from '../redis/json-field.ts';
 import type { ListFilter, RequestRecord } from './types.ts';
 
 /**
@@ -233,18 +234,16 @@ export interface StoredPlan {
   since: number;
 }
 
-const StoredPlanSchema = z.object({
-  steps: z.string().transform((text, ctx) => {
-    const parsed = z.array(TargetSchema).safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
-    ctx.addIssue({ code: 'custom', message: 'steps are not targets' });
-    return z.NEVER;
-  }),
-  sweep: z
-    .string()
-    .optional()
-    .transform((text) => (text ? TargetSchema.parse(JSON.parse(text)) : undefined)),
+/**
+ * The `plan:{id}` hash. `steps` is there until every job is added; `sweep` is '' when the plan has none.
+ * `planOf` and `planInfo` read it through this one schema.
+ */
+const PlanHashSchema = z.object({
+  steps: jsonField(z.array(TargetSchema)).optional(),
+  sweep: z.union([z.literal(''), jsonField(TargetSchema)]).optional(),
   since: z.string().regex(/^\d+$/).transform(Number),
+  total: z.string().regex(/^\d+$/).transform(Number),
+  added: z.literal('1').optional(),
 });
 
 interface PendingStep {
@@ -517,24 +516,21 @@ export class RedisRequestStore {
   async planOf(id: string): Promise<StoredPlan | undefined> {
     const raw = await this.redis.hgetall(`${this.base}plan:${id}`);
     if (raw.steps === undefined || raw.added === '1') return undefined;
-    const { sweep, ...rest } = StoredPlanSchema.parse(raw);
-    return sweep ? { ...rest, sweep } : rest;
+    const { steps = [], sweep, since } = PlanHashSchema.parse(raw);
+    return sweep ? { steps, sweep, since } : { steps, since };
   }
 
   /** The stored plan without its steps (cheap to read for a large plan); undefined before `savePlan`. */
   async planInfo(
     id: string,
   ): Promise<{ added: boolean; total: number; since: number; sweep?: Target } | undefined> {
-    const [added, total, since, sweep] = await this.redis.hmget(
-      `${this.base}plan:${id}`,
-      'added',
-      'total',
-      'since',
-      'sweep',
-    );
-    if (total === null || since === null) return undefined;
-    const info = { added: added === '1', total: Number(total), since: Number(since) };
-    return sweep ? { ...info, sweep: TargetSchema.parse(JSON.parse(sweep)) } : info;
+    const fields = ['added', 'total', 'since', 'sweep'] as const;
+    const values = await this.redis.hmget(`${this.base}plan:${id}`, ...fields);
+    if (values[1] === null) return undefined;
+    const raw = Object.fromEntries(fields.flatMap((f, i) => (values[i] === null ? [] : [[f, values[i]]])));
+    const { added, total, since, sweep } = PlanHashSchema.parse(raw);
+    const info = { added: added === '1', total, since };
+    return sweep ? { ...info, sweep } : info;
   }
 
   /** Tokens of the recorded scope that are not (yet) among those the request revoked. */
