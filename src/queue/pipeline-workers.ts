@@ -150,8 +150,8 @@ export class PipelineWorkers {
     const running = new Set(await this.o.store.idsInState('running'));
     if (running.size === 0) return;
     for (const job of await this.o.queues.idpCalls.getFailed(0, 999)) {
-      const requestId = (job.data as { requestId?: unknown } | undefined)?.requestId;
-      if (typeof requestId === 'string' && running.has(requestId)) await this.settleFailedStep(job);
+      const step = IdpCallJobSchema.safeParse(job.data);
+      if (step.success && running.has(step.data.requestId)) await this.settleFailedStep(step.data);
     }
     for (const id of running) {
       const plan = await this.o.store.planInfo(id);
@@ -475,11 +475,9 @@ export class PipelineWorkers {
    * verifying check decides the outcome). Idempotent; the reconciler does it again for a process that
    * died before it could.
    */
-  private async settleFailedStep(job: Job): Promise<void> {
-    const data = IdpCallJobSchema.safeParse(job.data);
-    if (!data.success) return;
-    const { done, isNew } = await this.o.store.failStep(data.data.requestId, data.data.stepKey);
-    await this.stepSettled(data.data.requestId, done, isNew);
+  private async settleFailedStep({ requestId, stepKey }: IdpCallJob): Promise<void> {
+    const { done, isNew } = await this.o.store.failStep(requestId, stepKey);
+    await this.stepSettled(requestId, done, isNew);
   }
 
   /** Final failures: copied to the dead-letter queue (idempotently) and announced. */
@@ -491,8 +489,9 @@ export class PipelineWorkers {
       job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const requestId = (job.data as { requestId?: string }).requestId;
-    if (queue === QUEUE.idpCalls) {
-      await this.settleFailedStep(job).catch((e: Error) =>
+    const step = queue === QUEUE.idpCalls ? IdpCallJobSchema.safeParse(job.data) : undefined;
+    if (step?.success) {
+      await this.settleFailedStep(step.data).catch((e: Error) =>
         this.log.error({ jobId: job.id, err: e.message }, 'could not settle a failed step'),
       );
     }
