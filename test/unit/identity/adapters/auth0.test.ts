@@ -297,15 +297,24 @@ describe('Auth0IdentityProvider', () => {
     ]);
   });
 
-  it('through the pipeline: a user’s tokens die in one bulk call, each audited once from the listing', async () => {
-    // A stateful tenant: the bulk DELETE removes the user's refresh tokens, so the verifying listing is empty.
+  it('through the pipeline: a user’s tokens die in one bulk call (deleted eventually, as Auth0 does), each audited once from the listing', async () => {
+    // A stateful tenant that deletes as Auth0 documents: the bulk DELETE answers 202 ("Refresh token
+    // deletion request accepted", users/delete-refresh-tokens-for-user), and "refresh token revocation
+    // (DELETE) operations are performed asynchronously and are eventually consistent" (manage refresh
+    // tokens, Limitations): the next listing still shows the tokens, the one after does not.
     let live = [rt('rt1', 'auth0|1', 'c1'), rt('rt2', 'auth0|1', 'c2'), rt('rt3', 'auth0|1', 'c1')];
+    let pendingDelete: string | undefined;
     server.use(
-      http.get(`${API}/users/:id/refresh-tokens`, ({ params }) =>
-        HttpResponse.json({ tokens: live.filter((t) => t.user_id === params.id) }),
-      ),
+      http.get(`${API}/users/:id/refresh-tokens`, ({ params }) => {
+        const listed = live.filter((t) => t.user_id === params.id);
+        if (pendingDelete === params.id) {
+          live = live.filter((t) => t.user_id !== params.id);
+          pendingDelete = undefined;
+        }
+        return HttpResponse.json({ tokens: listed });
+      }),
       http.delete(`${API}/users/:id/refresh-tokens`, ({ params }) => {
-        live = live.filter((t) => t.user_id !== params.id);
+        pendingDelete = String(params.id);
         return new HttpResponse(null, { status: 202 });
       }),
       http.delete(`${API}/users/:id/sessions`, () => new HttpResponse(null, { status: 202 })),
@@ -331,13 +340,15 @@ describe('Auth0IdentityProvider', () => {
         .filter((e) => e.action === 'token.revoked')
         .map((e) => e.detail?.tokenId);
       expect(audited.sort()).toEqual(['rt1', 'rt2', 'rt3']);
-      // The floor: the user named at the intake, the listing (the record), the bulk call and its
-      // sessions, the verifying listing.
+      // The floor (the user named at the intake, the listing that is the record, the bulk call and its
+      // sessions, the verifying listing), plus one listing more: the first verify still saw the deletion
+      // in progress, so the request was not called failed but verified again.
       expect(calls).toEqual([
         'GET /users/auth0|1',
         'GET /users/auth0|1/refresh-tokens?take=100',
         'DELETE /users/auth0|1/refresh-tokens',
         'DELETE /users/auth0|1/sessions',
+        'GET /users/auth0|1/refresh-tokens?take=100',
         'GET /users/auth0|1/refresh-tokens?take=100',
       ]);
     } finally {
