@@ -20,11 +20,8 @@ export interface DashboardOptions {
   readOnly?: boolean;
   /** Where the board is mounted; bull-board needs it for its asset URLs. Default `/admin/queues`. */
   basePath?: string;
-  /**
-   * Lockout after failed logins per client address; default 5 failures ⇒ 15 minutes, counted in this
-   * process unless `lockout.redis` is given (the service gives it: one count across web processes).
-   */
-  lockout?: LoginThrottleOptions;
+  /** Lockout after failed logins per client address, counted in Redis; default 5 failures ⇒ 15 minutes. */
+  lockout: LoginThrottleOptions;
   /** Failed logins are counted here per minute (`dashboard.rejected`). */
   refusals?: RefusalRecorder;
 }

@@ -4,32 +4,23 @@ import type { Redis } from 'ioredis';
 /** Lockout policy for password logins, per client address. */
 export interface LoginThrottleOptions {
   /**
-   * Where failures are counted. With Redis, every web process behind a load balancer shares one count per
-   * address, so guessing is five tries per quarter hour in all, not per process. Default: this process's
-   * memory (one process, tests).
+   * Where failures are counted: every web process behind a load balancer shares one count per address,
+   * so guessing is five tries per quarter hour in all, not per process.
    */
-  redis?: Redis;
-  /** Key prefix (REVOKER_PREFIX) when `redis` is given; keys are `${prefix}:login:<sha256 of address>`. */
-  prefix?: string;
+  redis: Redis;
+  /** Key prefix (REVOKER_PREFIX); keys are `${prefix}:login:<sha256 of address>`. */
+  prefix: string;
   /** Failures within `windowMs` that lock an address out; default 5. */
   maxFailures?: number;
   /** Default 15 minutes. */
   windowMs?: number;
   /** How long a locked-out address is refused, even with the right password; default 15 minutes. */
   lockoutMs?: number;
-  /** Addresses remembered at most in memory (oldest forgotten first), so spoofed sources cannot exhaust it. */
-  maxAddresses?: number;
   now?: () => number;
 }
 
-interface Entry {
-  failures: number;
-  firstAt: number;
-  lockedUntil: number;
-}
-
 /**
- * One failure, atomically. KEYS: the address's hash. ARGV: now, max failures, window ms, lockout ms.
+ * One failure, atomically. KEYS: the address's key. ARGV: now, max failures, window ms, lockout ms.
  * The key expires with the longer of window and lockout, so addresses nobody retries cost nothing.
  * Returns 1 when this failure locked the address out.
  */
@@ -52,70 +43,50 @@ return 0
 `;
 
 /**
- * Counts failed logins per client address and locks an address out after too many: guessing a password
- * at network speed becomes five guesses per quarter hour. The address is the TCP peer; behind a proxy
- * that is the proxy (README "Deploying").
+ * Counts failed logins per client address in Redis and locks an address out after too many: guessing a
+ * password at network speed becomes five guesses per quarter hour. The address is the TCP peer; behind a
+ * proxy that is the proxy (README "Deploying").
  */
 export class LoginThrottle {
-  readonly #entries = new Map<string, Entry>();
-  readonly #redis: Redis | undefined;
+  readonly #redis: Redis;
   readonly #prefix: string;
   readonly #max: number;
   readonly #windowMs: number;
   readonly #lockoutMs: number;
-  readonly #maxAddresses: number;
   readonly #now: () => number;
 
-  constructor(options: LoginThrottleOptions = {}) {
+  constructor(options: LoginThrottleOptions) {
     this.#redis = options.redis;
-    this.#prefix = `${options.prefix ?? 'revoker'}:login:`;
+    this.#prefix = `${options.prefix}:login:`;
     this.#max = options.maxFailures ?? 5;
     this.#windowMs = options.windowMs ?? 15 * 60_000;
     this.#lockoutMs = options.lockoutMs ?? 15 * 60_000;
-    this.#maxAddresses = options.maxAddresses ?? 10_000;
     this.#now = options.now ?? Date.now;
   }
 
   /** Seconds the address must wait, or 0 when it may try. */
   async retryAfter(address: string): Promise<number> {
-    const lockedUntil = this.#redis
-      ? Number((await this.#redis.hget(this.#key(address), 'lockedUntil')) ?? 0)
-      : (this.#entries.get(address)?.lockedUntil ?? 0);
+    const lockedUntil = Number((await this.#redis.hget(this.#key(address), 'lockedUntil')) ?? 0);
     const left = lockedUntil - this.#now();
     return left > 0 ? Math.ceil(left / 1000) : 0;
   }
 
   /** Records a failure; true when it locked the address out. */
   async fail(address: string): Promise<boolean> {
-    const now = this.#now();
-    if (this.#redis) {
-      const locked = await this.#redis.eval(
-        FAIL_SCRIPT,
-        1,
-        this.#key(address),
-        String(now),
-        String(this.#max),
-        String(this.#windowMs),
-        String(this.#lockoutMs),
-      );
-      return locked === 1;
-    }
-    let e = this.#entries.get(address);
-    if (!e || now - e.firstAt > this.#windowMs) e = { failures: 0, firstAt: now, lockedUntil: 0 };
-    e.failures++;
-    const locked = e.failures >= this.#max;
-    if (locked) e.lockedUntil = now + this.#lockoutMs;
-    this.#entries.delete(address);
-    this.#entries.set(address, e);
-    if (this.#entries.size > this.#maxAddresses) {
-      this.#entries.delete(this.#entries.keys().next().value as string);
-    }
-    return locked;
+    const locked = await this.#redis.eval(
+      FAIL_SCRIPT,
+      1,
+      this.#key(address),
+      String(this.#now()),
+      String(this.#max),
+      String(this.#windowMs),
+      String(this.#lockoutMs),
+    );
+    return locked === 1;
   }
 
   async succeed(address: string): Promise<void> {
-    if (this.#redis) await this.#redis.del(this.#key(address));
-    else this.#entries.delete(address);
+    await this.#redis.del(this.#key(address));
   }
 
   /** Hashed: no client-chosen text in key names, and one fixed length for every address. */

@@ -7,7 +7,7 @@ import {
   type RunningHttpServer,
   startHttpServer,
 } from '../../../src/http/index.ts';
-import { connectRedis, randomPrefix } from '../../helpers/redis.ts';
+import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
 const USER = 'admin';
 const PASSWORD = 'correct horse battery staple';
@@ -19,10 +19,12 @@ function basic(user: string, password: string): Record<string, string> {
 let redis: Redis;
 let queue: Queue;
 let running: RunningHttpServer | undefined;
+let loginPrefix: string;
 
 beforeEach(() => {
   redis = connectRedis();
   queue = new Queue(randomPrefix('http-queue'), { connection: redis, prefix: randomPrefix('bull') });
+  loginPrefix = randomPrefix('login');
 });
 
 afterEach(async () => {
@@ -30,6 +32,7 @@ afterEach(async () => {
   running = undefined;
   await queue.obliterate({ force: true });
   await queue.close();
+  await deleteKeys(redis, loginPrefix);
   await redis.quit();
 });
 
@@ -56,7 +59,12 @@ describe('GET /metrics', () => {
 });
 
 describe('/admin/queues dashboard', () => {
-  const dashboard = () => ({ queues: [queue], user: USER, password: PASSWORD });
+  const dashboard = () => ({
+    queues: [queue],
+    user: USER,
+    password: PASSWORD,
+    lockout: { redis, prefix: loginPrefix },
+  });
 
   it('is not mounted (404) without credentials configured', async () => {
     const url = await start({});
@@ -90,7 +98,7 @@ describe('/admin/queues dashboard', () => {
 
   it('two web processes share one lockout through Redis: 5 guesses in all, not 5 each', async () => {
     let now = Date.parse('2026-11-30T12:00:00Z');
-    const lockout = { redis, prefix: randomPrefix('login'), now: () => now };
+    const lockout = { redis, prefix: loginPrefix, now: () => now };
     const servers = await Promise.all(
       [0, 1].map(() =>
         startHttpServer(createHttpApp({ dashboard: { ...dashboard(), lockout } }), {
@@ -122,7 +130,6 @@ describe('/admin/queues dashboard', () => {
       expect(await redis.exists(keys[0]!)).toBe(0);
     } finally {
       await Promise.all(servers.map((s) => s.close()));
-      await redis.del(...(await redis.keys(`${lockout.prefix}:*`)), 'none');
     }
   });
 
