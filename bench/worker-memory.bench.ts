@@ -13,6 +13,7 @@
  * Size: BENCH_MEMORY_JOBS (default 100,000); BENCH_MEMORY_CONCURRENCY (default 10).
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -33,10 +34,19 @@ const KEEP = {
   removeOnFail: { age: 7 * 24 * 3600, count: 20_000 },
 };
 
-/** `npm start`'s flags (package.json); BENCH_MEMORY_NODE_FLAGS tries others. */
-const DEPLOYED_NODE_FLAGS = (
-  process.env.BENCH_MEMORY_NODE_FLAGS ?? '--max-semi-space-size=16 --max-old-space-size=1024'
-).split(' ');
+/**
+ * The V8 flags `npm start` runs the service with (package.json `scripts.start`), read from there so the
+ * bench measures what is deployed; BENCH_MEMORY_NODE_FLAGS tries others.
+ */
+const DEPLOYED_NODE_FLAGS = process.env.BENCH_MEMORY_NODE_FLAGS
+  ? process.env.BENCH_MEMORY_NODE_FLAGS.split(' ')
+  : (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+        scripts: { start: string };
+      }
+    ).scripts.start
+      .split(/\s+/)
+      .filter((arg) => arg.startsWith('--max-'));
 
 const CHILD = fileURLToPath(new URL('./support/worker-child.ts', import.meta.url));
 
