@@ -7,6 +7,7 @@ import type { IdentityProvider } from '../../src/identity/port.ts';
 import type { Notifier, PipelineEvent } from '../../src/intake/notifier.ts';
 import { RedisRequestStore } from '../../src/intake/request-store.ts';
 import { RevocationService } from '../../src/intake/revocation-service.ts';
+import type { RequestRecord, SubmitInput } from '../../src/intake/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { PipelineWorkers, type PipelineWorkersOptions } from '../../src/queue/pipeline-workers.ts';
@@ -36,6 +37,10 @@ export interface Pipeline {
   idp: IdentityProvider;
   startWorkers(overrides?: Partial<PipelineWorkersOptions>): Promise<PipelineWorkers>;
   auditEntries(): Promise<AuditEntry[]>;
+  /** Submits through the real intake and waits (20 s by default) for the request's final state. */
+  submitAndWait(input: SubmitInput, timeoutMs?: number): Promise<RequestRecord>;
+  /** The token ids the audit records as revoked for `requestId` (`token.revoked`), sorted. */
+  revokedTokenIds(requestId: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -109,6 +114,17 @@ export async function createPipeline(options: {
       const out: AuditEntry[] = [];
       for await (const e of audit.entries()) out.push(e);
       return out;
+    },
+    async submitAndWait(input, timeoutMs = 20_000) {
+      const { request } = await intake.submit(input);
+      return intake.waitForOutcome(request.id, timeoutMs);
+    },
+    async revokedTokenIds(requestId) {
+      const ids: string[] = [];
+      for await (const e of audit.entries({ requestId })) {
+        if (e.action === 'token.revoked') ids.push(String(e.detail?.tokenId));
+      }
+      return ids.sort();
     },
     async close() {
       await Promise.all(workers.map((w) => w.close(1000)));

@@ -57,13 +57,12 @@ describe('honest verification and audit (issue 13)', () => {
     idp.addToken('usr_0', 'app-1', 'rs-1');
     pipe = await createPipeline({ idp });
     await pipe.startWorkers();
-    const { request } = await pipe.intake.submit({
+    const done = await pipe.submitAndWait({
       target: { kind: 'user', userId: 'usr_0' },
       reason: 'offboarding',
       requestedBy: admin,
       source: 'slack',
     });
-    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
     expect(done.state).toBe('unverifiable');
     expect(done.result).toMatchObject({ ok: true, unverifiable: 'this IdP cannot list tokens' });
     const actions = (await pipe.auditEntries()).map((e) => e.action);
@@ -83,13 +82,12 @@ describe('honest verification and audit (issue 13)', () => {
     idp.addToken('usr_0', 'app-1', 'rs-1');
     pipe = await createPipeline({ idp });
     await pipe.startWorkers();
-    const { request } = await pipe.intake.submit({
+    const done = await pipe.submitAndWait({
       target: { kind: 'application', applicationId: 'app-1' },
       reason: 'app compromised',
       requestedBy: admin,
       source: 'slack',
     });
-    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
     const revoked = (await pipe.auditEntries()).filter((e) => e.action === 'token.revoked');
     // Before: one token.revoked per step, whatever the IdP said. Now only the one the IdP confirmed.
     expect(revoked.map((e) => e.detail?.tokenId)).toEqual(['app-1-of-usr_0']);

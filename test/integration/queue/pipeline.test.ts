@@ -68,36 +68,25 @@ class LosesFirstFailedStep extends RedisRequestStore {
   }
 }
 
-async function revokedTokenIds(pipe: Pipeline, requestId: string): Promise<string[]> {
-  return (await pipe.auditEntries())
-    .filter((e) => e.action === 'token.revoked' && e.requestId === requestId)
-    .map((e) => String(e.detail?.tokenId))
-    .sort();
-}
-
 describe('pipeline: intake → queue → workers → IdP → audit', () => {
   it('a bulk call that answers nothing: the recorded listing, once verified gone, is audited exactly once', async () => {
     const idp = new SilentBulkIdp();
     seed(idp, 2, 3);
     pipe = await createPipeline({ idp });
     await pipe.startWorkers();
-    const { request } = await pipe.intake.submit({
+    const done = await pipe.submitAndWait({
       target: { kind: 'user', userId: 'usr_0' },
       reason: 'offboarding',
       requestedBy: admin,
       source: 'cli',
     });
-    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
     expect(done.state).toBe('verified');
     expect(done.result).toMatchObject({ ok: true, revoked: 3, remaining: 0 });
     expect(done.progress).toEqual({ done: 1, total: 1, tokens: 3 });
     expect(done.impact).toEqual({ userCount: 1, tokenCount: 3 });
     expect(idp.revokeCalls).toBe(1);
     expect(idp.planCalls).toBe(1);
-    const revoked = (await pipe.auditEntries()).filter((e) => e.action === 'token.revoked');
-    expect(revoked.map((e) => e.detail?.tokenId).sort()).toEqual(
-      ['tok_1_usr_0', 'tok_2_usr_0', 'tok_3_usr_0'].sort(),
-    );
+    expect(await pipe.revokedTokenIds(done.id)).toEqual(['tok_1_usr_0', 'tok_2_usr_0', 'tok_3_usr_0']);
   });
 
   it('revokes every token of a user, verifies, and audits each token exactly once', async () => {
@@ -359,7 +348,7 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
       // The worker planned once; its rerun took the stored plan. One call per token, then the sweep.
       expect(idp.planCalls - plansAtIntake).toBe(1);
       expect(idp.revokeCalls).toBe(7);
-      expect(await revokedTokenIds(pipe, request.id)).toEqual(
+      expect(await pipe.revokedTokenIds(request.id)).toEqual(
         Array.from({ length: 6 }, (_, i) => `tok_${i + 1}_usr_0`).sort(),
       );
       // Once every job was added, the stored steps left Redis (the jobs hold them).
@@ -402,6 +391,6 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     expect(done.result?.error ?? '').not.toContain('still work');
     expect(done.state).toBe('verified');
     expect(done.result).toMatchObject({ revoked: 2, remaining: 0 });
-    expect(await revokedTokenIds(pipe, request.id)).toEqual(['tok_1_usr_0', 'tok_2_usr_0']);
+    expect(await pipe.revokedTokenIds(request.id)).toEqual(['tok_1_usr_0', 'tok_2_usr_0']);
   });
 });
