@@ -1,51 +1,30 @@
-import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHrEventQueue, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
 import { createHrRouter } from '../../../src/hr/hr-router.ts';
 import { createMetrics } from '../../../src/metrics.ts';
+import { type HrRouterFixture, startHrRouter } from '../../helpers/hr-router-fixture.ts';
 import { HR_TEST_SECRETS, signHrDelivery } from '../../helpers/hr-signing.ts';
-import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
-import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
+import type { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 
-let redis: Redis;
+let hr: HrRouterFixture;
 let prefix: string;
 let queue: HrEventQueue;
 let audit: MemoryAuditLog;
-let server: http.Server;
 let base: string;
 let metrics: ReturnType<typeof createMetrics>;
 
 beforeEach(async () => {
-  redis = connectRedis();
-  prefix = randomPrefix('hr');
-  queue = createHrEventQueue({ connection: redis, prefix });
-  audit = new MemoryAuditLog();
   metrics = createMetrics();
-  const app = express();
-  app.use(
-    '/webhooks/hr',
-    createHrRouter({
-      secrets: { standard: HR_TEST_SECRETS.standard!, gusto: HR_TEST_SECRETS.gusto! },
-      queue,
-      audit,
-      metrics,
-    }),
+  hr = await startHrRouter(
+    { secrets: { standard: HR_TEST_SECRETS.standard!, gusto: HR_TEST_SECRETS.gusto! }, metrics },
+    { routes: (app) => app.get('/ping', (_req, res) => void res.json({ ok: true })) },
   );
-  app.get('/ping', (_req, res) => void res.json({ ok: true }));
-  server = app.listen(0);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ prefix, queue, audit, base } = hr);
 });
 
-afterEach(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queue.close();
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
+afterEach(() => hr.close());
 
 const TERMINATED = JSON.stringify({
   type: 'employee.terminated',

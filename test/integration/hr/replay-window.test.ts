@@ -1,17 +1,14 @@
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HrEvent } from '../../../src/hr/hr-event.ts';
 import { type HrProcessorDeps, processHrEvent } from '../../../src/hr/hr-event-processor.ts';
-import { createHrEventQueue, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
-import { createHrRouter } from '../../../src/hr/hr-router.ts';
+import type { HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
+import { type HrRouterFixture, startHrRouter } from '../../helpers/hr-router-fixture.ts';
 import { HR_TEST_SECRETS, signHrDelivery } from '../../helpers/hr-signing.ts';
 import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
 import { createPipeline, type Pipeline, RecordingNotifier } from '../../helpers/pipeline.ts';
-import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
+import { deleteKeys } from '../../helpers/redis.ts';
 
 /**
  * Issue 9, finding 4: Gusto, HiBob and Deel sign no timestamp, so a captured delivery could be replayed
@@ -19,41 +16,26 @@ import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
  * window (default one day), and a cancellation only calls off a request created before it.
  */
 const DAY = 86_400_000;
+let hr: HrRouterFixture;
 let redis: Redis;
 let prefix: string;
 let queue: HrEventQueue;
-let audit: MemoryAuditLog;
-let server: http.Server;
 let base: string;
 let now: Date;
 
 beforeEach(async () => {
-  redis = connectRedis();
-  prefix = randomPrefix('hr-replay');
-  queue = createHrEventQueue({ connection: redis, prefix });
-  audit = new MemoryAuditLog();
   now = new Date();
-  const app = express();
-  app.use(
-    '/webhooks/hr',
-    createHrRouter({
+  hr = await startHrRouter(
+    {
       secrets: { gusto: HR_TEST_SECRETS.gusto!, hibob: HR_TEST_SECRETS.hibob!, deel: HR_TEST_SECRETS.deel! },
-      queue,
-      audit,
       clock: () => now,
-    }),
+    },
+    { prefixLabel: 'hr-replay' },
   );
-  server = app.listen(0);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ redis, prefix, queue, base } = hr);
 });
 
-afterEach(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queue.close();
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
+afterEach(() => hr.close());
 
 function deliver(source: string, body: string) {
   return fetch(`${base}/webhooks/hr/${source}`, {
