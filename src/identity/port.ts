@@ -111,8 +111,22 @@ export type VerifyResult =
       /** Tokens still alive in scope (ids only). */
       remaining: TokenRef[];
       method: 'list' | 'introspection' | 'not-before';
+      /** What each part of the scope showed; absent means one part, "tokens", judged by `ok`/`method`. */
+      parts?: PartOutcome[];
     }
-  | { ok: true; remaining: []; method: 'none'; unverifiable: string };
+  | { ok: true; remaining: []; method: 'none'; unverifiable: string; parts?: PartOutcome[] };
+
+/**
+ * The outcome of one part of what a scope reaches (refresh tokens, access tokens, sessions, app passwords,
+ * grants, app-role assignments, …). `verified` only for what the IdP showed dead after this revocation;
+ * `unverifiable` names why nobody can observe it (e.g. "Okta offers no listing of a user's sessions");
+ * `failed` names why (still works, or a call that failed for good). A request is `verified` only when every
+ * part is; `unverifiable` when none failed and some part is unverifiable; otherwise `failed`.
+ */
+export type PartOutcome =
+  | { part: string; outcome: 'verified'; method: 'list' | 'introspection' | 'not-before' | 'call-answer' }
+  | { part: string; outcome: 'unverifiable'; why: string }
+  | { part: string; outcome: 'failed'; why: string; remaining?: TokenRef[] };
 
 /** What `verify` is told about the revocation it checks. */
 export interface VerifyContext {
