@@ -187,4 +187,19 @@ export interface IdentityProvider {
   verify(target: Target, context?: VerifyContext): Promise<VerifyResult>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
+  /**
+   * For `revoker doctor`: probes the permissions each declared scope needs, the write ones included, without
+   * revoking anything (e.g. a call on an id that does not exist: 404 when permitted, 403 when not).
+   */
+  probePermissions?(): Promise<PermissionProbe[]>;
+}
+
+/** One permission `revoker doctor` probed, named exactly as the vendor names it (e.g. `delete:sessions`). */
+export interface PermissionProbe {
+  /** The scope (or `lookup`, for user/app/API look-ups) that needs it. */
+  scope: Scope | 'lookup';
+  permission: string;
+  ok: boolean;
+  /** What the vendor answered, or why it could not be probed. */
+  detail?: string;
 }
