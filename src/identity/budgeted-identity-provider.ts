@@ -7,6 +7,7 @@ import type {
   IdpApplication,
   IdpResourceServer,
   IdpUser,
+  PermissionProbe,
   RevocationPlan,
   RevokeResult,
   TokenInfo,
@@ -22,6 +23,8 @@ import type {
  */
 export class BudgetedIdentityProvider implements IdentityProvider {
   readonly name: string;
+  /** Present when the adapter has it: the doctor's write-permission probes, through the budget too. */
+  readonly probePermissions?: () => Promise<PermissionProbe[]>;
   /** Present when the adapter can revoke by value; its calls (introspection, revocation) draw permits too. */
   readonly tokenValues?: TokenValueRevocation;
 
@@ -35,6 +38,9 @@ export class BudgetedIdentityProvider implements IdentityProvider {
     private readonly lane?: IdpLane,
   ) {
     this.name = inner.name;
+    // Forwarded only when the adapter has it, so `revoker doctor` can tell "cannot probe" from "probed".
+    const probe = inner.probePermissions?.bind(inner);
+    if (probe) this.probePermissions = () => this.run(probe);
     const values = inner.tokenValues;
     if (values) {
       this.tokenValues = {

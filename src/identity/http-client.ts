@@ -191,7 +191,7 @@ export function toIdpError(
   // Google's 403 quotaExceeded: "retry using exponential back-off" (Directory API "Limits and quotas",
   // https://developers.google.com/workspace/admin/directory/v1/limits): transient, not a permission error.
   if (status === 403 && googleErrorReason(response.data, GOOGLE_BACKOFF_REASONS)) {
-    const retryAfterMs = retryAfterFromHeaders(response, now);
+    const retryAfterMs = retryAfterOnly(response, now);
     return new IdpTransientError(message, {
       status,
       cause: err,
@@ -199,7 +199,11 @@ export function toIdpError(
     });
   }
   if (status >= 500 || status === 408) {
-    const retryAfterMs = retryAfterFromHeaders(response, now);
+    // Only `Retry-After` names a wait here. Okta sends `X-Rate-Limit-Reset` on every answer, 503s included:
+    // it is the end of the current rate window, not a wait the IdP asked for (developer.okta.com/docs/
+    // reference/rl-best-practices/: the headers are "returned with every request"), so reading it on a 503
+    // would stall the whole shared budget until the window resets (issue 18 item 13).
+    const retryAfterMs = retryAfterOnly(response, now);
     return new IdpTransientError(message, {
       status,
       cause: err,
@@ -229,6 +233,15 @@ export function retryAfterFromHeaders(
   return resetFromHeaders(response, now);
 }
 
+/** The `Retry-After` header alone (delta-seconds or HTTP-date), in ms: the one header that names a wait on any status. */
+function retryAfterOnly(response: Pick<AxiosResponse, 'headers'>, now: () => number): number | undefined {
+  const retryAfter = header(response, 'retry-after');
+  if (!retryAfter) return undefined;
+  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
+  const at = Date.parse(retryAfter);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - serverNow(response, now));
+}
+
 /** `X-Rate-Limit-Reset` (Okta) / `X-RateLimit-Reset` (Auth0, IDaaS): epoch seconds, against the answer's `Date`. */
 function resetFromHeaders(response: Pick<AxiosResponse, 'headers'>, now: () => number): number | undefined {
   const reset = header(response, 'x-rate-limit-reset') ?? header(response, 'x-ratelimit-reset');
@@ -248,7 +261,7 @@ function serverNow(response: Pick<AxiosResponse, 'headers'>, now: () => number):
   return Number.isNaN(parsed) ? now() : parsed;
 }
 
-/** The wait a 429 (or a 503 / Google rate-limit 403 with Retry-After) named, if any. */
+/** The wait a 429 (or a 503 / Google rate-limit 403 with `Retry-After`) named, if any. */
 function waitNamedBy(err: IdpError): number | undefined {
   if (err instanceof IdpRateLimitedError) return err.retryAfterMs;
   if (err instanceof IdpTransientError) return err.retryAfterMs;

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
 import { type Target, TargetSchema } from '../domain/target.ts';
+import { PartOutcomeSchema } from '../identity/part-outcomes.ts';
 import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import { jsonField } from '../redis/json-field.ts';
 import type { ListFilter, RequestRecord } from './types.ts';
@@ -23,6 +24,8 @@ import type { ListFilter, RequestRecord } from './types.ts';
  *   idem:{sha256}   id of the request created under an idempotency key (ids themselves are random)
  *   scope:{id}      HASH tokenId → userId: the listing the plan made, the request's record of its scope
  *   bulk:{id}       SET of step keys whose bulk call was attempted (a rerun reconciles instead)
+ *   answer:{id}     HASH step key → JSON of what its bulk call answered (a rerun trusts the call's own answer)
+ *   failwhy:{id}    HASH step key → why its job finally failed (an error code), for the outcome's parts
  *   events          pub/sub channel: `{"id","state"}` after each change
  */
 export interface RequestStoreOptions {
@@ -61,6 +64,7 @@ const RecordSchema = RevocationRequestSchema.extend({
       remaining: z.number(),
       error: z.string().optional(),
       unverifiable: z.string().optional(),
+      parts: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(PartOutcomeSchema).optional()),
     })
     .optional(),
   context: z.record(z.string(), z.string()).optional(),
@@ -475,6 +479,41 @@ export class RedisRequestStore {
       stepKey,
     )) as [number, number];
     return { done, isNew: isNew === 1 };
+  }
+
+  /** Remembers why a step finally failed (a stable error code), for the failed part naming the call. */
+  async noteFailure(id: string, stepKey: string, why: string): Promise<void> {
+    await this.redis.hsetnx(`${this.base}failwhy:${id}`, stepKey, why.slice(0, 300));
+  }
+
+  /** Steps whose job finally failed, each with why when known. */
+  async failedSteps(id: string): Promise<Array<{ stepKey: string; why?: string }>> {
+    const [keys, whys] = await Promise.all([
+      this.redis.smembers(`${this.base}failed:${id}`),
+      this.redis.hgetall(`${this.base}failwhy:${id}`),
+    ]);
+    return keys.sort().map((stepKey) => {
+      const why = whys[stepKey];
+      return why ? { stepKey, why } : { stepKey };
+    });
+  }
+
+  /**
+   * Records what a bulk call answered, right after it answered: a rerun of the step (the job died before it
+   * completed) trusts this answer instead of calling again or guessing from a listing.
+   */
+  async recordBulkAnswer(id: string, stepKey: string, revoked: readonly { id: string; userId?: string }[]) {
+    await this.redis.hset(`${this.base}answer:${id}`, stepKey, JSON.stringify(revoked));
+  }
+
+  /** The answer a step's bulk call gave, when one was recorded. */
+  async bulkAnswer(id: string, stepKey: string): Promise<Array<{ id: string; userId?: string }> | undefined> {
+    const raw = await this.redis.hget(`${this.base}answer:${id}`, stepKey);
+    if (raw === null) return undefined;
+    const parsed = z
+      .array(z.object({ id: z.string(), userId: z.string().optional() }))
+      .safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
   }
 
   /** Steps settled so far (done or finally failed). */

@@ -1,6 +1,6 @@
 import type { Actor, RequestState, RevocationRequest, Source } from '../domain/request.ts';
 import type { Target } from '../domain/target.ts';
-import type { RevocationPlan } from '../identity/port.ts';
+import type { PartOutcome, RevocationPlan } from '../identity/port.ts';
 
 /** What any entry point (Slack, HR, SCIM, CLI) hands to the intake. */
 export interface SubmitInput {
@@ -58,8 +58,19 @@ export interface RequestRecord extends RevocationRequest {
   impact?: { tokenCount?: number; userCount: number };
   /** IdP calls done of planned, and the tokens those calls cover ("1 of 1 calls, 3 tokens"). */
   progress: { done: number; total: number; tokens?: number };
-  /** `unverifiable`: why the IdP could not show the result (the request ended `unverifiable`). */
-  result?: { ok: boolean; revoked: number; remaining: number; error?: string; unverifiable?: string };
+  /**
+   * `unverifiable`: why the IdP could not show the result (the request ended `unverifiable`). `parts`: the
+   * outcome of each part of the scope (refresh tokens, sessions, …, and any call that failed for good); the
+   * request is `verified` only when every part is.
+   */
+  result?: {
+    ok: boolean;
+    revoked: number;
+    remaining: number;
+    error?: string;
+    unverifiable?: string;
+    parts?: PartOutcome[];
+  };
   context?: Record<string, string>;
   updatedAt: string;
 }

@@ -3,6 +3,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
 import { asCodedError } from '../domain/errors.ts';
+import { truncateGraphemes } from '../domain/outside-text.ts';
 import { type Target, targetKey } from '../domain/target.ts';
 import {
   IdpNotFoundError,
@@ -11,7 +12,14 @@ import {
   IdpTransientError,
   isIdpError,
 } from '../identity/errors.ts';
-import type { IdentityProvider, TokenRef } from '../identity/port.ts';
+import {
+  aggregateParts,
+  boundParts,
+  describeParts,
+  partsOf,
+  showsEveryPartDone,
+} from '../identity/part-outcomes.ts';
+import type { IdentityProvider, PartOutcome, TokenRef } from '../identity/port.ts';
 import type { Notifier, RequestEventType } from '../intake/notifier.ts';
 import type { RedisRequestStore, StoredPlan } from '../intake/request-store.ts';
 import type { RequestRecord } from '../intake/types.ts';
@@ -287,10 +295,12 @@ export class PipelineWorkers {
   }
 
   /**
-   * One bulk call. Its answer is what it revoked. A rerun (the first run died between the call and the
-   * audit, or the call failed without an answer) does not revoke blind: a verifying listing says which of
-   * the recorded tokens are gone (those the first call revoked), and the bulk call is made again only if
-   * something in scope is still alive.
+   * One bulk call. Its answer is what it revoked, recorded as soon as it comes. A rerun (the first run died
+   * between the call and the audit, or the call failed without an answer: a 503, a timeout) trusts the
+   * call's own recorded answer when there is one; otherwise it makes the call again unless the IdP shows
+   * that THIS revocation took effect: a verify with `since` (the request's start) in which every part is
+   * observed done. A verify that cannot see a part (Okta sessions) or says nothing about when (a check
+   * without `since`) never skips the call: a bulk call is idempotent, skipping it is not.
    */
   private async revokeBulk(
     requestId: string,
@@ -299,18 +309,31 @@ export class PipelineWorkers {
     job: Job<IdpCallJob>,
     token: string | undefined,
   ): Promise<TokenRef[]> {
-    const first = await this.o.store.markBulkCall(requestId, stepKey);
-    if (first) return (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
+    const call = async () => {
+      const { revoked } = await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token);
+      await this.o.store.recordBulkAnswer(requestId, stepKey, revoked);
+      return revoked;
+    };
+    if (await this.o.store.markBulkCall(requestId, stepKey)) return call();
+    const answered = await this.o.store.bulkAnswer(requestId, stepKey);
+    if (answered) return answered;
+    const since = await this.startedAt(requestId, job);
     const [recorded, check] = await Promise.all([
       this.o.store.scopeOf(requestId),
-      this.idpCall('verify', () => this.o.idp.verify(step), job, token),
+      this.idpCall('verify', () => this.o.idp.verify(step, { since }), job, token),
     ]);
     const alive = new Set(check.remaining.map((t) => t.id));
-    const gone = recorded.filter((t) => !alive.has(t.id));
-    if (check.remaining.length === 0 && check.method !== 'none') return gone;
-    const again = (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
+    const gone = recorded.filter((t) => !alive.has(t.id) && inStep(step, t));
+    if (check.remaining.length === 0 && showsEveryPartDone(check)) return gone;
+    const again = await call();
     const seen = new Set(gone.map((t) => t.id));
     return [...gone, ...again.filter((t) => !seen.has(t.id))];
+  }
+
+  /** When this request's revocation started: the plan's time (before any call), else the job's creation. */
+  private async startedAt(requestId: string, job: Job): Promise<Date> {
+    const plan = await this.o.store.planInfo(requestId);
+    return new Date(plan?.since ?? job.timestamp);
   }
 
   /** After every step: catch stragglers with the bulk call, then prove the tokens are gone. */
@@ -327,7 +350,8 @@ export class PipelineWorkers {
       await this.auditRevoked(requestId, result.revoked);
       await this.o.store.addRevoked(requestId, ...result.revoked.map((t) => t.id));
     }
-    // Taken when the plan was made, before any step ran: a cut-off the IdP shows must not be older.
+    // Taken when the plan was made, before any step ran: a cut-off the IdP shows must not be older, and
+    // tokens issued after it (a user signing in again mid-request) are out of this request's scope.
     const since = new Date(plan?.since ?? job.timestamp);
     const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target, { since }));
     if (verify.method === 'list') await this.reconcileRecord(requestId, verify.remaining);
@@ -335,20 +359,48 @@ export class PipelineWorkers {
     if (!verify.ok && job.attemptsMade + 1 < this.verifyAttempts) {
       throw new Error(`${verify.remaining.length} token(s) still alive; verifying again`);
     }
-    const unverifiable = verify.method === 'none' ? verify.unverifiable : undefined;
+    // A call that failed for good is a failed part naming the call: it never lets the request end verified,
+    // whatever a listing shows (the listing may not see what that call was for).
+    const failedCalls = (await this.o.store.failedSteps(requestId)).map(
+      (f): PartOutcome => ({
+        part: `call ${f.stepKey}`,
+        outcome: 'failed',
+        why: `the IdP call failed for good${f.why ? ` (${f.why})` : ''}`,
+      }),
+    );
+    const parts = boundParts([...partsOf(verify), ...failedCalls]);
+    const to = aggregateParts(parts);
+    const unverifiableParts = parts.filter((p) => p.outcome === 'unverifiable');
+    const unverifiable =
+      to !== 'unverifiable'
+        ? undefined
+        : verify.method === 'none' && unverifiableParts.length === 1 && !verify.parts
+          ? verify.unverifiable
+          : describeParts(unverifiableParts);
+    const failedText = describeParts(parts.filter((p) => p.outcome === 'failed'));
     const result = {
-      ok: verify.ok,
+      ok: to !== 'failed',
       revoked: revokedCount,
       remaining: verify.remaining.length,
       ...(unverifiable === undefined ? {} : { unverifiable }),
-      ...(verify.ok
-        ? {}
-        : {
-            error: `${verify.remaining.length} token(s) still work after revocation (${failedSteps} call(s) failed)`,
-          }),
+      ...(to === 'failed'
+        ? {
+            error: truncateGraphemes(
+              [
+                verify.remaining.length > 0
+                  ? `${verify.remaining.length} token(s) still work after revocation`
+                  : undefined,
+                failedSteps > 0 ? `${failedSteps} call(s) failed for good` : undefined,
+                failedText,
+              ]
+                .filter(Boolean)
+                .join('; '),
+              500,
+            ),
+          }
+        : {}),
+      parts,
     };
-    // A check that could not observe the result is its own outcome, never `verified`.
-    const to = !verify.ok ? 'failed' : unverifiable === undefined ? 'verified' : 'unverifiable';
     const res = await this.o.store.transition(requestId, ['running'], to, {
       result,
       progress: { ...rec.progress, done: rec.progress.total },
@@ -360,7 +412,11 @@ export class PipelineWorkers {
       remaining: result.remaining,
       method: verify.method,
       failedCalls: failedSteps,
-      ...(unverifiable === undefined ? {} : { unverifiable }),
+      ...(unverifiable === undefined ? {} : { unverifiable: truncateGraphemes(unverifiable, 500) }),
+      // The parts in words and as JSON (the audit's detail is flat: small non-secret facts).
+      parts: truncateGraphemes(describeParts(parts), 1000),
+      // Whole JSON, never cut (bounded already: at most 20 parts, names of at most 200 characters).
+      partsJson: JSON.stringify(parts.map(({ part, outcome }) => ({ part, outcome }))),
     });
   }
 
@@ -490,12 +546,15 @@ export class PipelineWorkers {
     if (!final) return;
     const requestId = (job.data as { requestId?: string }).requestId;
     const step = queue === QUEUE.idpCalls ? IdpCallJobSchema.safeParse(job.data) : undefined;
+    const coded = err instanceof IdpGaveUpError ? err.idpError : asCodedError(err);
     if (step?.success) {
+      await this.o.store
+        .noteFailure(step.data.requestId, step.data.stepKey, coded.code)
+        .catch((e: Error) => this.log.warn({ err: e.message }, 'could not note why a step failed'));
       await this.settleFailedStep(step.data).catch((e: Error) =>
         this.log.error({ jobId: job.id, err: e.message }, 'could not settle a failed step'),
       );
     }
-    const coded = err instanceof IdpGaveUpError ? err.idpError : asCodedError(err);
     this.log.error(
       { queue, jobId: job.id, requestId, code: coded.code, err: err.message },
       'job dead-lettered',
@@ -582,4 +641,10 @@ class IdpGaveUpError extends UnrecoverableError {
   constructor(readonly idpError: IdpPermanentError) {
     super(`${idpError.code}: ${idpError.message}`);
   }
+}
+
+/** Whether a token of the recorded scope belongs to this step (a user step covers only that user's tokens). */
+function inStep(step: Target, t: TokenRef): boolean {
+  if (step.kind === 'user') return t.userId === undefined || t.userId === step.userId;
+  return true;
 }

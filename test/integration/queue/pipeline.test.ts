@@ -389,7 +389,15 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     await workers.reconcile();
     const done = await pipe.intake.waitForOutcome(request.id, 20_000);
     expect(done.result?.error ?? '').not.toContain('still work');
-    expect(done.state).toBe('verified');
+    // A step that failed for good never lets the request end verified (issue 18): it is a failed part
+    // naming the call, whatever the sweep and the listing showed afterwards.
+    expect(done.state).toBe('failed');
+    expect(done.result?.error).toContain('call token:usr_0:tok_1_usr_0');
+    expect(done.result?.parts).toContainEqual({
+      part: 'call token:usr_0:tok_1_usr_0',
+      outcome: 'failed',
+      why: 'the IdP call failed for good (idp_unauthorized)',
+    });
     expect(done.result).toMatchObject({ revoked: 2, remaining: 0 });
     expect(await pipe.revokedTokenIds(request.id)).toEqual(['tok_1_usr_0', 'tok_2_usr_0']);
   });

@@ -98,6 +98,20 @@ describe('createIdpHttpClient error mapping', () => {
     expect((e500 as IdpTransientError).retryable).toBe(true);
   });
 
+  it("does not read Okta's ordinary X-Rate-Limit-Reset on a 503 as a wait (issue 18 item 13)", async () => {
+    // Okta sends X-Rate-Limit-* on every answer (developer.okta.com/docs/reference/rl-best-practices/): on a
+    // 503 the reset is the end of the current window, not a wait; only a 429 or Retry-After names one.
+    const err = await failure(503, {
+      headers: {
+        'X-Rate-Limit-Limit': '600',
+        'X-Rate-Limit-Remaining': '599',
+        'X-Rate-Limit-Reset': `${NOW / 1000 + 55}`,
+      },
+    });
+    expect(err).toBeInstanceOf(IdpTransientError);
+    expect((err as IdpTransientError).retryAfterMs).toBeUndefined();
+  });
+
   it('maps 401 and a plain 403 to unauthorized, 404 to not found, other 4xx to bad response', async () => {
     expect(await failure(401)).toBeInstanceOf(IdpUnauthorizedError);
     expect(
