@@ -22,11 +22,13 @@ import type {
   IdpApplication,
   IdpResourceServer,
   IdpUser,
+  PartOutcome,
   RevocationPlan,
   RevokeResult,
   TokenInfo,
   TokenRef,
   TokenValueRevocation,
+  VerifyContext,
   VerifyResult,
 } from '../port.ts';
 import { bulkPlan } from './support.ts';
@@ -156,15 +158,28 @@ export class IdaasIdentityProvider implements IdentityProvider {
     return this.delete(this.tokensPath(step));
   }
 
-  async verify(target: Target): Promise<VerifyResult> {
+  /**
+   * Lists again what is in scope. With `since`, only tokens issued before it count: a user who signs in
+   * again mid-request gets tokens this request never covered (issue 18 item 15), and the part says so.
+   */
+  async verify(target: Target, context: VerifyContext = {}): Promise<VerifyResult> {
+    const cutoff = context.since?.getTime();
+    const before = (t: AdminToken) => cutoff === undefined || Date.parse(t.issuedAt) < cutoff;
     let remaining: TokenRef[];
     if (target.kind === 'token') {
       const tokens = await this.listTokens({ kind: 'user', userId: target.userId });
       remaining = tokens.filter((t) => t.id === target.tokenId).map((t) => ({ id: t.id, userId: t.userId }));
     } else {
-      remaining = (await this.listTokens(target)).map((t) => ({ id: t.id, userId: t.userId }));
+      remaining = (await this.listTokens(target)).filter(before).map((t) => ({ id: t.id, userId: t.userId }));
     }
-    return { ok: remaining.length === 0, remaining, method: 'list' };
+    const part =
+      target.kind === 'token' ? 'token' : cutoff === undefined ? 'tokens' : 'tokens issued before the start';
+    const parts: PartOutcome[] = [
+      remaining.length === 0
+        ? { part, outcome: 'verified', method: 'list' }
+        : { part, outcome: 'failed', why: `${remaining.length} still work after revocation`, remaining },
+    ];
+    return { ok: remaining.length === 0, remaining, method: 'list', parts };
   }
 
   async ping(): Promise<void> {

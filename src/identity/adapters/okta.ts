@@ -3,9 +3,10 @@ import type { AxiosInstance } from 'axios';
 // Types only: jose is loaded when a service app first signs, so API-token and other IdPs never pay for it.
 import type { JWK } from 'jose';
 import { z } from 'zod';
-import type { Target } from '../../domain/target.ts';
+import { ConflictError } from '../../domain/errors.ts';
+import type { Scope, Target } from '../../domain/target.ts';
 import { ClientCredentialsTokenCache } from '../client-credentials.ts';
-import { IdpNotFoundError } from '../errors.ts';
+import { IdpError, IdpNotFoundError, IdpUnauthorizedError } from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
 import type {
   Capabilities,
@@ -13,10 +14,13 @@ import type {
   IdpApplication,
   IdpResourceServer,
   IdpUser,
+  PartOutcome,
+  PermissionProbe,
   RevocationPlan,
   RevokeResult,
   TokenInfo,
   TokenRef,
+  VerifyContext,
   VerifyResult,
 } from '../port.ts';
 import { bulkPlan, enc, getAllLinked, unlessNotFound } from './support.ts';
@@ -79,6 +83,31 @@ export const OKTA_SCOPES = [
   'okta.authorizationServers.manage',
 ];
 
+/**
+ * What Okta cannot show. Sessions: the Management API has no listing of a user's sessions (UserSessions has
+ * only `DELETE /api/v1/users/{userId}/sessions`, developer.okta.com/docs/api/openapi/okta-management/
+ * management/tag/UserSessions/), and "app-level sessions aren't affected" by it (developer.okta.com/docs/
+ * guides/oie-embedded-sdk-use-case-basic-sign-out/). Access tokens: no listing either.
+ */
+const SESSIONS_WHY =
+  "Okta offers no listing of a user's sessions (UserSessions has only DELETE), and sessions an app keeps itself are not ended by it";
+const USER_ACCESS_WHY =
+  'Okta offers no listing of access tokens; DELETE /api/v1/users/{id}/sessions?oauthTokens=true revokes them, which nobody can read back';
+/**
+ * Application and authorization-server scopes revoke refresh tokens only: "Revokes all OAuth 2.0 refresh
+ * tokens for the specified app. Any access tokens issued with these refresh tokens are also revoked, but
+ * access tokens issued without a refresh token aren't affected." (ApplicationTokens
+ * revokeOAuth2TokensForApplication; AuthorizationServerClients revokeRefreshTokensForAuthorizationServerAndClient.)
+ */
+const APP_ACCESS_WHY =
+  "Okta revokes refresh tokens only here: access tokens issued without a refresh token aren't affected and live until they expire, and Okta lists no access tokens";
+const USER_NOTE =
+  "Ends the user's Okta sessions and revokes their refresh and access tokens; only refresh tokens can be verified (Okta lists no sessions or access tokens), so the outcome says sessions are unverifiable.";
+const APP_NOTE =
+  "Revokes the refresh tokens of this app (and access tokens issued with them); access tokens issued without a refresh token aren't affected and live until they expire.";
+/** An id no Okta object has (Okta ids are 20 alphanumerics): the doctor's write probes aim at it. */
+const PROBE_ID = 'revoker-doctor-probe';
+
 /** Users who can no longer sign in. */
 const INACTIVE = new Set(['DEPROVISIONED', 'SUSPENDED', 'STAGED']);
 const PAGE = 200;
@@ -95,7 +124,9 @@ export class OktaIdentityProvider implements IdentityProvider {
     notes: {
       token:
         'Okta revokes the refresh token; access tokens already issued from it stay valid until they expire.',
-      resourceServer: 'Revokes the tokens of every client of this authorization server.',
+      user: USER_NOTE,
+      application: APP_NOTE,
+      resourceServer: `${APP_NOTE.replace('this app', "this authorization server's clients")}`,
     },
     listTokens: true,
     search: true,
@@ -141,11 +172,26 @@ export class OktaIdentityProvider implements IdentityProvider {
     return toUser(parseResponse(OktaUserSchema, res.data, 'Okta user'));
   }
 
+  /**
+   * The one active user with this email. Okta does not keep emails unique and lists DEPROVISIONED users too
+   * (listUsers `search`), so a look-up never picks: several active matches, or only inactive ones, is a
+   * refusal naming the candidates' ids (`ConflictError`, `revoker_conflict`). Okta compares `eq` on strings
+   * case-insensitively (developer.okta.com/docs/api/#filter: "eq … case insensitive for strings"); `limit`
+   * ≤ 200 (listUsers), one page is enough to see the ambiguity.
+   */
   async findUserByEmail(email: string): Promise<IdpUser | undefined> {
     const search = `profile.email eq "${email.replace(/["\\]/g, '')}"`;
-    const res = await this.http.get('/api/v1/users', { params: { search, limit: 1 } });
-    const user = parseResponse(OktaUserSchema.array(), res.data, 'Okta user search')[0];
-    return user ? toUser(user) : undefined;
+    const res = await this.http.get('/api/v1/users', { params: { search, limit: PAGE } });
+    const users = parseResponse(OktaUserSchema.array(), res.data, 'Okta user search');
+    const active = users.filter((u) => !INACTIVE.has(u.status));
+    if (active.length === 1) return toUser(active[0]!);
+    if (users.length === 0) return undefined;
+    const list = users.map((u) => `${u.id} (${u.status})`).join(', ');
+    throw new ConflictError(
+      active.length === 0
+        ? `the Okta users with the email ${email} are all inactive: ${list}; name the user by id`
+        : `${active.length} active Okta users have the email ${email}: ${list}; name the user by id`,
+    );
   }
 
   async searchApplications(query: string, limit = 20): Promise<IdpApplication[]> {
@@ -227,15 +273,117 @@ export class OktaIdentityProvider implements IdentityProvider {
     }
   }
 
-  async verify(target: Target): Promise<VerifyResult> {
-    let remaining: TokenRef[];
+  /**
+   * Re-lists what Okta can list: refresh tokens. With `since`, only tokens Okta created before it count (a
+   * user who signs in again mid-request is out of this request's scope). The parts say what was verified
+   * and what Okta cannot show: sessions and access tokens for a user; access tokens issued without a
+   * refresh token for an app or an authorization server.
+   */
+  async verify(target: Target, context: VerifyContext = {}): Promise<VerifyResult> {
     if (target.kind === 'token') {
       const { clientId } = await this.resolveToken(target.userId, target.tokenId);
-      remaining = clientId ? [toRefFromTarget(target)] : [];
-    } else {
-      remaining = (await this.tokensIn(target)).map(toRef);
+      const remaining = clientId ? [toRefFromTarget(target)] : [];
+      return {
+        ok: remaining.length === 0,
+        remaining,
+        method: 'list',
+        parts: [listed('refresh token', remaining)],
+      };
     }
-    return { ok: remaining.length === 0, remaining, method: 'list' };
+    const cutoff = context.since?.getTime();
+    const remaining = (await this.tokensIn(target))
+      .filter((t) => cutoff === undefined || t.created === undefined || Date.parse(t.created) < cutoff)
+      .map(toRef);
+    const refresh = listed(
+      cutoff === undefined ? 'refresh tokens' : 'refresh tokens issued before the start',
+      remaining,
+    );
+    const parts: PartOutcome[] =
+      target.kind === 'user'
+        ? [
+            refresh,
+            { part: 'access tokens', outcome: 'unverifiable', why: USER_ACCESS_WHY },
+            { part: 'sessions', outcome: 'unverifiable', why: SESSIONS_WHY },
+          ]
+        : [refresh, { part: 'access tokens', outcome: 'unverifiable', why: APP_ACCESS_WHY }];
+    return { ok: remaining.length === 0, remaining, method: 'list', parts };
+  }
+
+  /**
+   * For `revoker doctor`: each permission a declared scope needs, the write ones included, probed without
+   * revoking anything: reads list one item; writes DELETE on an id no Okta object has, which Okta answers
+   * 404 E0000007 when the caller may, 403 E0000006 when not (developer.okta.com/docs/reference/error-codes/).
+   */
+  async probePermissions(): Promise<PermissionProbe[]> {
+    const p = PROBE_ID;
+    const probes: Array<{ scope: Scope | 'lookup'; permission: string; run: () => Promise<unknown> }> = [
+      {
+        scope: 'lookup',
+        permission: 'okta.users.read',
+        run: () => this.http.get('/api/v1/users', { params: { limit: 1 } }),
+      },
+      {
+        scope: 'user',
+        permission: 'okta.users.manage',
+        run: () =>
+          this.http.delete(`/api/v1/users/${p}/sessions`, {
+            params: { oauthTokens: true, forgetDevices: false },
+          }),
+      },
+      {
+        scope: 'token',
+        permission: 'okta.users.manage',
+        run: () => this.http.delete(`/api/v1/users/${p}/clients/${p}/tokens/${p}`),
+      },
+      {
+        scope: 'application',
+        permission: 'okta.apps.read',
+        run: () => this.http.get('/api/v1/apps', { params: { limit: 1 } }),
+      },
+      {
+        scope: 'application',
+        permission: 'okta.apps.manage',
+        run: () => this.http.delete(`/api/v1/apps/${p}/tokens`),
+      },
+      {
+        scope: 'resourceServer',
+        permission: 'okta.authorizationServers.read',
+        run: () => this.http.get('/api/v1/authorizationServers', { params: { limit: 1 } }),
+      },
+      {
+        scope: 'resourceServer',
+        permission: 'okta.authorizationServers.manage',
+        run: () => this.http.delete(`/api/v1/authorizationServers/${p}/clients/${p}/tokens`),
+      },
+    ];
+    const out: PermissionProbe[] = [];
+    for (const probe of probes) {
+      try {
+        await probe.run();
+        out.push({ scope: probe.scope, permission: probe.permission, ok: true });
+      } catch (err) {
+        if (err instanceof IdpNotFoundError) {
+          out.push({
+            scope: probe.scope,
+            permission: probe.permission,
+            ok: true,
+            detail: 'permitted (404 on a probe id)',
+          });
+        } else if (err instanceof IdpUnauthorizedError) {
+          out.push({ scope: probe.scope, permission: probe.permission, ok: false, detail: err.message });
+        } else if (err instanceof IdpError) {
+          out.push({
+            scope: probe.scope,
+            permission: probe.permission,
+            ok: false,
+            detail: `could not probe: ${err.message}`,
+          });
+        } else {
+          throw err;
+        }
+      }
+    }
+    return out;
   }
 
   async ping(): Promise<void> {
@@ -329,6 +477,13 @@ export class OktaIdentityProvider implements IdentityProvider {
     const found = (await this.userTokens(userId)).filter(isLive).find((t) => t.id === id);
     return { clientId: found?.clientId, tokenId: id };
   }
+}
+
+/** A listed part: verified when nothing is left, else failed naming what still works. */
+function listed(part: string, remaining: TokenRef[]): PartOutcome {
+  return remaining.length === 0
+    ? { part, outcome: 'verified', method: 'list' }
+    : { part, outcome: 'failed', why: `${remaining.length} still work after revocation`, remaining };
 }
 
 function isLive(t: OktaRefreshToken): boolean {
