@@ -89,6 +89,8 @@ export const EnvSchema = z.object({
    * documented quota (src/identity/rate-limits.ts).
    */
   IDP_RATE_LIMIT: z.coerce.number().positive().optional(),
+  /** How long one IdP call may take before it counts as failed (transient: retried). */
+  IDP_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(10_000),
   /** Share of IDP_RATE_LIMIT kept for calls a person waits on (Slack search, confirmation) while a batch runs. */
   IDP_INTERACTIVE_SHARE: z.coerce.number().min(0).max(0.9).default(0.2),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(10),

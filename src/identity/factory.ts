@@ -42,6 +42,7 @@ export function createIdentityProvider(
         config.oauthClients.length > 0 ? config.oauthClients : (overrides?.idaas?.clients ?? []);
       const issuer = overrides?.idaas?.issuer ?? config.OAUTH_ISSUER ?? target.baseUrl.replace(/\/+$/, '');
       return new IdaasIdentityProvider({
+        timeoutMs: config.IDP_TIMEOUT_MS,
         baseUrl: target.baseUrl,
         adminToken: target.adminToken,
         ...(clients.length > 0
@@ -51,6 +52,7 @@ export function createIdentityProvider(
     }
     case 'okta':
       return new OktaIdentityProvider({
+        timeoutMs: config.IDP_TIMEOUT_MS,
         orgUrl: required(config, 'OKTA_ORG_URL'),
         // The OAuth service app wins when configured (Okta recommends it over API tokens).
         ...(config.OKTA_CLIENT_ID && config.OKTA_PRIVATE_KEY
@@ -65,6 +67,7 @@ export function createIdentityProvider(
       });
     case 'entra':
       return new EntraIdentityProvider({
+        timeoutMs: config.IDP_TIMEOUT_MS,
         tenantId: required(config, 'ENTRA_TENANT_ID'),
         clientId: required(config, 'ENTRA_CLIENT_ID'),
         ...(config.ENTRA_CLIENT_CERTIFICATE_PATH
@@ -76,6 +79,7 @@ export function createIdentityProvider(
     case 'google':
       try {
         return new GoogleIdentityProvider({
+          timeoutMs: config.IDP_TIMEOUT_MS,
           serviceAccount: required(config, 'GOOGLE_SERVICE_ACCOUNT_JSON'),
           subject: required(config, 'GOOGLE_ADMIN_SUBJECT'),
           adminUrl: config.GOOGLE_ADMIN_URL,
@@ -88,6 +92,7 @@ export function createIdentityProvider(
       }
     case 'auth0':
       return new Auth0IdentityProvider({
+        timeoutMs: config.IDP_TIMEOUT_MS,
         domain: required(config, 'AUTH0_DOMAIN'),
         clientId: required(config, 'AUTH0_CLIENT_ID'),
         clientSecret: required(config, 'AUTH0_CLIENT_SECRET'),
@@ -95,6 +100,7 @@ export function createIdentityProvider(
       });
     case 'keycloak':
       return new KeycloakIdentityProvider({
+        timeoutMs: config.IDP_TIMEOUT_MS,
         url: required(config, 'KEYCLOAK_URL'),
         realm: required(config, 'KEYCLOAK_REALM'),
         clientId: required(config, 'KEYCLOAK_CLIENT_ID'),
