@@ -2,8 +2,10 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
 import { ConfigError, UnsupportedError, ValidationError } from '../domain/errors.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { TERMINAL_STATES } from '../domain/request.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
+import { informativeParts } from '../identity/part-outcomes.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { RequestRecord } from '../intake/types.ts';
 import { createLogger } from '../log.ts';
@@ -102,12 +104,18 @@ export async function refuseUnsupported(idp: IdentityProvider, scope: Target['ki
 export function summary(rec: RequestRecord): string {
   const r = rec.result;
   const outcome = r
-    ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${r.error})` : ''}`
+    ? ` — revoked ${r.revoked}, remaining ${r.remaining}${r.error ? ` (${sanitizeOutsideText(r.error)})` : ''}`
     : '';
+  // Each part of the scope with its outcome: "verified: refresh tokens; unverifiable: sessions (…)".
+  const parts = informativeParts(r?.parts);
   // Never "verified" when the IdP could not show the result: say so, and why.
   const state =
-    rec.state === 'unverifiable' ? `done, unverifiable: ${r?.unverifiable ?? 'unknown'};` : `${rec.state}:`;
-  return `${rec.id} ${state} ${describeTarget(rec.target)}${outcome}`;
+    rec.state === 'unverifiable'
+      ? parts
+        ? 'done, unverifiable;'
+        : `done, unverifiable: ${sanitizeOutsideText(r?.unverifiable ?? 'unknown')};`
+      : `${rec.state}:`;
+  return `${rec.id} ${state} ${describeTarget(rec.target)}${outcome}${parts ? ` — ${parts}` : ''}`;
 }
 
 /** `revoker revoke token|user|app|api <ref> [--reason] [--wait]`: the same workflow, with source "cli". */
@@ -190,6 +198,8 @@ function resultOf(rec: RequestRecord, duplicate: boolean) {
     duplicate,
     target: rec.target,
     progress: rec.progress,
+    // Each part of the scope with its outcome (also inside `result`), for scripts that only want those.
+    ...(rec.result?.parts ? { parts: rec.result.parts } : {}),
     ...(rec.result ? { result: rec.result } : {}),
   };
 }

@@ -1,6 +1,7 @@
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import type { Scope } from '../domain/target.ts';
 import { IdpError } from '../identity/errors.ts';
-import type { IdentityProvider } from '../identity/port.ts';
+import type { IdentityProvider, PermissionProbe } from '../identity/port.ts';
 import { type Check, fail, pass } from './check.ts';
 
 /**
@@ -23,8 +24,9 @@ const PERMISSIONS: Record<string, { credentials: string; scopes: Partial<Record<
         read: 'Read-only Administrator (okta.users.read)',
         user: 'okta.users.manage (clear user sessions and tokens)',
         token: 'okta.users.manage (revoke a refresh token)',
-        application: 'okta.apps.read and okta.users.manage (grants and tokens per app)',
-        resourceServer: 'okta.authorizationServers.read (tokens per authorization server)',
+        application: 'okta.apps.read and okta.apps.manage (list and revoke an app’s tokens)',
+        resourceServer:
+          'okta.authorizationServers.read and okta.authorizationServers.manage (tokens per authorization server)',
       },
     },
     entra: {
@@ -119,6 +121,9 @@ export async function checkIdp(idp: IdentityProvider, label: string): Promise<Ch
     );
     return checks;
   }
+  // The adapter's own probes name each permission exactly as the vendor does, write ones included (a call
+  // on an id that does not exist: permitted ⇒ 404, withheld ⇒ 403), and revoke nothing.
+  if (idp.probePermissions) return [...checks, ...(await permissionChecks(idp, label, scopes))];
   for (const scope of scopes) {
     const probe = PROBES[scope];
     try {
@@ -136,4 +141,27 @@ export async function checkIdp(idp: IdentityProvider, label: string): Promise<Ch
     }
   }
   return checks;
+}
+
+/** One check per permission the adapter probed for a declared scope (and look-ups); a missing one fails. */
+async function permissionChecks(idp: IdentityProvider, label: string, scopes: Scope[]): Promise<Check[]> {
+  let probes: PermissionProbe[];
+  try {
+    probes = (await idp.probePermissions?.()) ?? [];
+  } catch (err) {
+    return [
+      fail('idp', `${label}: the permission probes failed (${refusal(err)})`, 'check the IdP credentials'),
+    ];
+  }
+  return probes
+    .filter((p) => p.scope === 'lookup' || scopes.includes(p.scope))
+    .map((p) =>
+      p.ok
+        ? pass('idp', `${label} holds ${p.permission} (${p.scope})`)
+        : fail(
+            'idp',
+            `${label} lacks ${p.permission}, which ${p.scope === 'lookup' ? 'look-ups need' : `scope ${p.scope} needs`}${p.detail ? ` (${sanitizeOutsideText(p.detail)})` : ''}`,
+            `grant ${p.permission}`,
+          ),
+    );
 }

@@ -94,3 +94,13 @@ export function boundParts(parts: readonly PartOutcome[]): PartOutcome[] {
     };
   });
 }
+
+/**
+ * The parts in words when they say more than the state does (several parts, or a part other than the
+ * default "tokens"); undefined otherwise, so a one-part outcome reads as before.
+ */
+export function informativeParts(parts: readonly PartOutcome[] | undefined): string | undefined {
+  if (!parts || parts.length === 0) return undefined;
+  if (parts.length === 1 && parts[0]!.part === DEFAULT_PART) return undefined;
+  return describeParts(parts);
+}

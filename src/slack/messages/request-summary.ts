@@ -1,5 +1,6 @@
 import type { RequestState } from '../../domain/request.ts';
 import { describeTarget } from '../../domain/target.ts';
+import { informativeParts } from '../../identity/part-outcomes.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import { type KnownBlock, plain } from '../block-kit.ts';
 import { escapeText, mention } from '../escape.ts';
@@ -48,11 +49,15 @@ export function statusLine(r: RequestRecord): string {
         ? `${STATE_EMOJI.running} Revoking: ${r.progress.done} of ${r.progress.total} calls${r.progress.tokens === undefined ? '' : `, ${r.progress.tokens} tokens`}`
         : `${STATE_EMOJI.running} Revoking: listing the tokens in scope…`;
     case 'verified':
-      return `${STATE_EMOJI.verified} Done and verified: ${r.result?.revoked ?? r.progress.done} revoked, ${r.result?.remaining ?? 0} remaining`;
-    case 'unverifiable':
-      return `${STATE_EMOJI.unverifiable} Done, unverifiable: ${escapeText(r.result?.unverifiable ?? 'the IdP cannot show the result', 500)} (${r.result?.revoked ?? r.progress.done} revoked)`;
+      return `${STATE_EMOJI.verified} Done and verified: ${r.result?.revoked ?? r.progress.done} revoked, ${r.result?.remaining ?? 0} remaining${partsLine(r)}`;
+    case 'unverifiable': {
+      const parts = partsLine(r);
+      return parts
+        ? `${STATE_EMOJI.unverifiable} Done, unverifiable (${r.result?.revoked ?? r.progress.done} revoked)${parts}`
+        : `${STATE_EMOJI.unverifiable} Done, unverifiable: ${escapeText(r.result?.unverifiable ?? 'the IdP cannot show the result', 500)} (${r.result?.revoked ?? r.progress.done} revoked)`;
+    }
     case 'failed':
-      return `${STATE_EMOJI.failed} Failed${r.result?.error ? `: ${escapeText(r.result.error, 500)}` : ''}${r.result ? ` (${r.result.revoked} revoked, ${r.result.remaining} still alive)` : ''}`;
+      return `${STATE_EMOJI.failed} Failed${r.result?.error ? `: ${escapeText(r.result.error, 500)}` : ''}${r.result ? ` (${r.result.revoked} revoked, ${r.result.remaining} still alive)` : ''}${partsLine(r)}`;
     case 'denied':
       return `${STATE_EMOJI.denied} Denied by ${r.denial ? mention(r.denial.by) : 'an approver'}${r.denial?.reason ? `: ${escapeText(r.denial.reason, 500)}` : ''}`;
     case 'expired':
@@ -60,6 +65,16 @@ export function statusLine(r: RequestRecord): string {
     case 'cancelled':
       return `${STATE_EMOJI.cancelled} Cancelled`;
   }
+}
+
+/**
+ * Each part of the scope with its outcome, on its own line ("verified: refresh tokens; unverifiable:
+ * sessions (…)"), when the parts say more than the state; outside text sanitised and escaped, and cut to
+ * 1,500 characters so the status line stays within a section's 3,000.
+ */
+function partsLine(r: RequestRecord): string {
+  const parts = informativeParts(r.result?.parts);
+  return parts ? `\n${escapeText(parts, 1500)}` : '';
 }
 
 /** The target in words, with the IdP's display name when the intake found one; raw (for plain_text). */

@@ -58,3 +58,67 @@ describe('the CLI refuses a scope the IdP declares unsupported', () => {
     expect((err as Error).message).toBe('Unsupported on this plan.');
   });
 });
+
+describe('the parts of an outcome, as the CLI and Slack say them (issue 18)', () => {
+  const oktaUser = record({
+    state: 'unverifiable',
+    result: {
+      ok: true,
+      revoked: 1,
+      remaining: 0,
+      unverifiable: 'sessions (Okta offers no listing)',
+      parts: [
+        { part: 'refresh tokens', outcome: 'verified', method: 'list' },
+        { part: 'sessions', outcome: 'unverifiable', why: 'Okta offers no listing' },
+      ],
+    },
+  });
+
+  it('names what was verified and what could not be, never a bare "verified"', () => {
+    expect(summary(oktaUser)).toBe(
+      'req-1 done, unverifiable; all tokens of user u-1 — revoked 1, remaining 0 — verified: refresh tokens; unverifiable: sessions (Okta offers no listing)',
+    );
+    expect(statusLine(oktaUser)).toBe(
+      ':grey_question: Done, unverifiable (1 revoked)\nverified: refresh tokens; unverifiable: sessions (Okta offers no listing)',
+    );
+  });
+
+  it('a failed call is a failed part; outside text is sanitised for the CLI and escaped for Slack', () => {
+    const rec = record({
+      state: 'failed',
+      result: {
+        ok: false,
+        revoked: 0,
+        remaining: 0,
+        error: '1 call(s) failed for good',
+        parts: [
+          { part: 'refresh tokens', outcome: 'verified', method: 'list' },
+          { part: 'call user:u-1', outcome: 'failed', why: 'denied <!channel>\u202e\nforged line' },
+        ],
+      },
+    });
+    const cli = summary(rec);
+    expect(cli).toContain('failed: call user:u-1 (denied <!channel>\ufffdforged line)');
+    expect(cli).not.toContain('\n');
+    const slack = statusLine(rec);
+    expect(slack).toContain('failed: call user:u-1 (denied &lt;!channel&gt;');
+    expect(slack).not.toContain('<!channel>');
+  });
+
+  it('keeps Slack within its limits however long the IdP’s words are', () => {
+    const rec = record({
+      state: 'unverifiable',
+      result: {
+        ok: true,
+        revoked: 0,
+        remaining: 0,
+        parts: Array.from({ length: 20 }, (_, i) => ({
+          part: `part ${i}`,
+          outcome: 'unverifiable' as const,
+          why: '<&>'.repeat(300),
+        })),
+      },
+    });
+    expect(statusLine(rec).length).toBeLessThanOrEqual(3000);
+  });
+});
