@@ -13,7 +13,9 @@ import type { IdentityProvider, RevokeResult } from '../../../src/identity/port.
 import { statusLine } from '../../../src/slack/messages/request-summary.ts';
 import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
-import { OktaSimulator } from '../../simulators/okta.ts';
+import { guardContract } from '../../helpers/vendor-contract.ts';
+import { OKTA_SIM_ORIGIN, OktaSimulator } from '../../simulators/okta.ts';
+import { oktaContract } from '../../simulators/okta-contract.ts';
 import { requester } from '../faults/fixtures.ts';
 
 /**
@@ -22,10 +24,13 @@ import { requester } from '../faults/fixtures.ts';
  */
 const sim = new OktaSimulator();
 const server = setupServer(...sim.handlers);
+// Every call the pipeline makes is checked against Okta's documented operations, values and headers.
+const contract = guardContract(server, oktaContract(OKTA_SIM_ORIGIN));
 let pipe: Pipeline | undefined;
 
 beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 afterEach(async () => {
+  expect(contract.violations.splice(0)).toEqual([]);
   await pipe?.close();
   pipe = undefined;
   sim.withheld.clear();

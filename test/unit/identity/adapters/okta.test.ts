@@ -5,184 +5,11 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OKTA_SCOPES, OktaIdentityProvider } from '../../../../src/identity/adapters/okta.ts';
 import { IdpNotFoundError, IdpRateLimitedError } from '../../../../src/identity/errors.ts';
-import { guardContract, undocumented, type VendorContract } from '../../../helpers/vendor-contract.ts';
+import { guardContract, undocumented } from '../../../helpers/vendor-contract.ts';
+import { oktaContract } from '../../../simulators/okta-contract.ts';
 
 const ORG = 'https://acme.okta.test';
-
-/**
- * The Okta Management API operations the adapter uses, read from Okta's management OpenAPI spec
- * (github.com/okta/okta-management-openapi-spec, `dist/current/management-minimal.yaml`: each operation's
- * query parameters and `security` oauth2 scope; rendered at developer.okta.com/docs/api/openapi/okta-management/).
- * Token listings take `limit` ≤ 200; `revokeUserSessions` has `oauthTokens` (default false) and
- * `forgetDevices` (default true; false on Classic Engine). Paging: `Link: <…>; rel="next"` with
- * `after`/`limit` (developer.okta.com/docs/api/#pagination). Rate limits: 429 `E0000047` with
- * `X-Rate-Limit-Limit/-Remaining/-Reset` (developer.okta.com/docs/reference/rl-best-practices/).
- */
-const REF = 'https://developer.okta.com/docs/api/openapi/okta-management/management/tag';
-const RL = '429 E0000047 + X-Rate-Limit-Reset';
-const LINK = 'Link rel="next" (after, limit)';
-const OKTA: VendorContract = {
-  [ORG]: [
-    {
-      method: 'GET',
-      path: '/api/v1/users',
-      query: ['search', 'filter', 'q', 'after', 'limit', 'sortBy', 'sortOrder', 'fields', 'expand'],
-      permission: 'okta.users.read',
-      pagination: LINK,
-      rateLimit: RL,
-      source: `${REF}/User/#tag/User/operation/listUsers`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/users/{id}',
-      query: ['expand'],
-      permission: 'okta.users.read',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/User/#tag/User/operation/getUser`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/users/{userId}/clients',
-      permission: 'okta.users.read',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/UserResources/#tag/UserResources/operation/listUserClients`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/users/{userId}/clients/{clientId}/tokens',
-      query: ['expand', 'after', 'limit'],
-      permission: 'okta.users.read',
-      pagination: LINK,
-      rateLimit: RL,
-      source: `${REF}/UserOAuth/#tag/UserOAuth/operation/listRefreshTokensForUserAndClient`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/users/{userId}/clients/{clientId}/tokens/{tokenId}',
-      query: ['expand'],
-      permission: 'okta.users.read',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/UserOAuth/#tag/UserOAuth/operation/getRefreshTokenForUserAndClient`,
-    },
-    {
-      method: 'DELETE',
-      path: '/api/v1/users/{userId}/clients/{clientId}/tokens/{tokenId}',
-      permission: 'okta.users.manage',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/UserOAuth/#tag/UserOAuth/operation/revokeTokenForUserAndClient`,
-    },
-    // forgetDevices defaults to true on Identity Engine: it is sent, false, every time (issue 13 point 12).
-    {
-      method: 'DELETE',
-      path: '/api/v1/users/{userId}/sessions',
-      query: ['oauthTokens!', 'forgetDevices!'],
-      permission: 'okta.users.manage',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/UserSessions/#tag/UserSessions/operation/revokeUserSessions`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/apps',
-      query: [
-        'q',
-        'after',
-        'useOptimization',
-        'alwaysIncludeVpnSettings',
-        'limit',
-        'filter',
-        'expand',
-        'includeNonDeleted',
-      ],
-      permission: 'okta.apps.read',
-      pagination: LINK,
-      rateLimit: RL,
-      source: `${REF}/Application/#tag/Application/operation/listApplications`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/apps/{appId}',
-      query: ['expand'],
-      permission: 'okta.apps.read',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/Application/#tag/Application/operation/getApplication`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/apps/{appId}/tokens',
-      query: ['expand', 'after', 'limit'],
-      permission: 'okta.apps.read',
-      pagination: LINK,
-      rateLimit: RL,
-      source: `${REF}/ApplicationTokens/#tag/ApplicationTokens/operation/listOAuth2TokensForApplication`,
-    },
-    {
-      method: 'DELETE',
-      path: '/api/v1/apps/{appId}/tokens',
-      permission: 'okta.apps.manage',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/ApplicationTokens/#tag/ApplicationTokens/operation/revokeOAuth2TokensForApplication`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/authorizationServers',
-      query: ['q', 'limit', 'after'],
-      permission: 'okta.authorizationServers.read',
-      pagination: LINK,
-      rateLimit: RL,
-      source: `${REF}/AuthorizationServer/#tag/AuthorizationServer/operation/listAuthorizationServers`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/authorizationServers/{authServerId}',
-      permission: 'okta.authorizationServers.read',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/AuthorizationServer/#tag/AuthorizationServer/operation/getAuthorizationServer`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/authorizationServers/{authServerId}/clients',
-      permission: 'okta.authorizationServers.read',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/AuthorizationServerClients/#tag/AuthorizationServerClients/operation/listOAuth2ClientsForAuthorizationServer`,
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens',
-      query: ['expand', 'after', 'limit'],
-      permission: 'okta.authorizationServers.read',
-      pagination: LINK,
-      rateLimit: RL,
-      source: `${REF}/AuthorizationServerClients/#tag/AuthorizationServerClients/operation/listRefreshTokensForAuthorizationServerAndClient`,
-    },
-    {
-      method: 'DELETE',
-      path: '/api/v1/authorizationServers/{authServerId}/clients/{clientId}/tokens',
-      permission: 'okta.authorizationServers.manage',
-      pagination: 'none',
-      rateLimit: RL,
-      source: `${REF}/AuthorizationServerClients/#tag/AuthorizationServerClients/operation/revokeRefreshTokensForAuthorizationServerAndClient`,
-    },
-    // Service app token (client credentials + private_key_jwt): developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/
-    {
-      method: 'POST',
-      path: '/oauth2/v1/token',
-      permission: 'the app is granted the okta.* scopes it asks for',
-      pagination: 'none',
-      rateLimit: RL,
-      source:
-        'https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/#tag/OrgAS/operation/token',
-    },
-  ],
-};
+const OKTA = oktaContract(ORG);
 
 const server = setupServer();
 const calls: string[] = [];
@@ -489,6 +316,27 @@ describe('OktaIdentityProvider', () => {
     );
     expect(undocumented(OKTA, 'GET', `${ORG}/api/v1/users/00u1/tokens`)).toContain('undocumented operation');
     expect(undocumented(OKTA, 'GET', `${ORG}/api/v1/users?limit=1`)).toBeUndefined();
+  });
+
+  it('the contract checks values, headers, bodies and documented limits, not only names (issue 18 item 16)', () => {
+    const ok = { headers: new Headers({ authorization: 'SSWS t', accept: 'application/json' }), body: '' };
+    const list = `${ORG}/api/v1/apps/0oaA/tokens`;
+    expect(undocumented(OKTA, 'GET', `${list}?limit=200`, ok)).toBeUndefined();
+    // Okta's documented maximum page is 200.
+    expect(undocumented(OKTA, 'GET', `${list}?limit=201`, ok)).toContain(
+      'limit=201 is not a documented value',
+    );
+    expect(undocumented(OKTA, 'GET', `${list}?limit=0`, ok)).toContain('limit=0');
+    const sessions = `${ORG}/api/v1/users/00u1/sessions`;
+    expect(undocumented(OKTA, 'DELETE', `${sessions}?oauthTokens=yes&forgetDevices=false`, ok)).toContain(
+      'oauthTokens=yes',
+    );
+    // No credential, or a body Okta does not document on a DELETE.
+    const bare = { headers: new Headers({ accept: 'application/json' }), body: '' };
+    expect(undocumented(OKTA, 'GET', `${list}?limit=20`, bare)).toContain('header authorization');
+    expect(undocumented(OKTA, 'DELETE', list, { ...ok, body: '{"all":true}' })).toContain(
+      'a body the vendor',
+    );
   });
 
   it('a request outside the contract is caught and fails the test (shown here, then cleared)', async () => {
