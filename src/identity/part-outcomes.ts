@@ -96,11 +96,13 @@ export function boundParts(parts: readonly PartOutcome[]): PartOutcome[] {
 }
 
 /**
- * The parts in words when they say more than the state does (several parts, or a part other than the
- * default "tokens"); undefined otherwise, so a one-part outcome reads as before.
+ * The parts in words when they say more than the state does (several parts, or one that is not verified
+ * under a name of its own); undefined otherwise, so a one-part outcome reads as before ("verified" alone
+ * says that everything it covers was observed; the stored parts and the audit keep the part's name).
  */
 export function informativeParts(parts: readonly PartOutcome[] | undefined): string | undefined {
   if (!parts || parts.length === 0) return undefined;
-  if (parts.length === 1 && parts[0]!.part === DEFAULT_PART) return undefined;
+  const [only] = parts;
+  if (parts.length === 1 && (only!.part === DEFAULT_PART || only!.outcome === 'verified')) return undefined;
   return describeParts(parts);
 }
