@@ -101,6 +101,9 @@ const USER_ACCESS_WHY =
  */
 const APP_ACCESS_WHY =
   "Okta revokes refresh tokens only here: access tokens issued without a refresh token aren't affected and live until they expire, and Okta lists no access tokens";
+/** revokeTokenForUserAndClient "Revokes the specified refresh token" (REF UserOAuth): nothing about access tokens. */
+const TOKEN_ACCESS_WHY =
+  'Okta revokes the refresh token only: access tokens already issued from it stay valid until they expire, and Okta lists no access tokens';
 const USER_NOTE =
   "Ends the user's Okta sessions and revokes their refresh and access tokens; only refresh tokens can be verified (Okta lists no sessions or access tokens), so the outcome says sessions are unverifiable.";
 const APP_NOTE =
@@ -287,7 +290,10 @@ export class OktaIdentityProvider implements IdentityProvider {
         ok: remaining.length === 0,
         remaining,
         method: 'list',
-        parts: [listed('refresh token', remaining)],
+        parts: [
+          listed('refresh token', remaining),
+          { part: 'access tokens', outcome: 'unverifiable', why: TOKEN_ACCESS_WHY },
+        ],
       };
     }
     const cutoff = context.since?.getTime();

@@ -80,6 +80,8 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
       sim.reset();
       const target = sim.seedScenario()[scope] as Target;
       arm?.(sim);
+      // Everything seeded counts as existing before the request: the clock moves on past the seeding first.
+      await new Promise((resolve) => setTimeout(resolve, 2));
       const before = new Date();
       // The impact and name are given, as Slack's confirmation does: the intake asks the IdP nothing, so
       // every call the fault can hit is the pipeline's.

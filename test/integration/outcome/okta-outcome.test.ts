@@ -129,6 +129,18 @@ describe('Okta: the outcome says what was verified and what Okta cannot show', (
     ).toBe(true);
   });
 
+  it('a single refresh token: revoked and read back; the access token minted from it is not claimed', async () => {
+    const { token } = sim.seedScenario();
+    const { done, before } = await revoke(token!);
+    const alive = sim.stillWorks(token!, { before });
+    expect(alive).toEqual([expect.stringMatching(/^access_token .*, from oar/)]);
+    expect(done.state).toBe('unverifiable');
+    expect(done.result?.parts?.map((p) => [p.part, p.outcome])).toEqual([
+      ['refresh token', 'verified'],
+      ['access tokens', 'unverifiable'],
+    ]);
+  });
+
   it('item 15: a refresh token issued after the request started does not fail it', async () => {
     sim.seedScenario();
     const target: Target = { kind: 'application', applicationId: '0oacrm' };
