@@ -42,6 +42,8 @@ interface Run {
   snapshot: unknown;
   calls: SimCall[];
   stillWorks: string[];
+  /** What worked in scope before the request. */
+  seeded: string[];
 }
 
 /** The outcome to compare: the state and each part's outcome (ids of what remains are the snapshot's business). */
@@ -83,6 +85,8 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
       // Everything seeded counts as existing before the request: the clock moves on past the seeding first.
       await new Promise((resolve) => setTimeout(resolve, 2));
       const before = new Date();
+      // The oracle is not vacuous: the seeded scenario has something in scope that works.
+      const seeded = sim.stillWorks(target, { before });
       // The impact and name are given, as Slack's confirmation does: the intake asks the IdP nothing, so
       // every call the fault can hit is the pipeline's.
       const record = await pipe.submitAndWait(
@@ -101,6 +105,7 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
         snapshot: sim.snapshot(),
         calls: [...sim.calls],
         stillWorks: sim.stillWorks(target, { before }),
+        seeded,
       };
     }
 
@@ -109,6 +114,7 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
         timeout: 300_000,
       }, async () => {
         const base = await run(scope);
+        expect(base.seeded.length).toBeGreaterThan(0);
         expect(['verified', 'unverifiable', 'failed']).toContain(base.record.state);
         if (base.record.state === 'verified') expect(base.stillWorks).toEqual([]);
         expect(base.calls.length).toBeGreaterThan(0);
