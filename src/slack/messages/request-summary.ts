@@ -1,9 +1,10 @@
+import { truncateGraphemes } from '../../domain/outside-text.ts';
 import type { RequestState } from '../../domain/request.ts';
 import { describeTarget } from '../../domain/target.ts';
 import { informativeParts } from '../../identity/part-outcomes.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import { type KnownBlock, plain } from '../block-kit.ts';
-import { escapeText, mention } from '../escape.ts';
+import { escapeMrkdwn, escapeText, mention } from '../escape.ts';
 import { ActionId } from '../ids.ts';
 
 /** Who asked, as mrkdwn: a Slack mention for Slack users, the escaped name or id otherwise. */
@@ -74,7 +75,9 @@ export function statusLine(r: RequestRecord): string {
  */
 function partsLine(r: RequestRecord): string {
   const parts = informativeParts(r.result?.parts);
-  return parts ? `\n${escapeText(parts, 1500)}` : '';
+  // Cut by grapheme, measured escaped (`&` grows to `&amp;`), then escaped: never half an emoji or entity.
+  const cut = truncateGraphemes(parts ?? '', 1500, { measure: (t) => escapeMrkdwn(t).length });
+  return parts ? `\n${escapeMrkdwn(cut)}` : '';
 }
 
 /** The target in words, with the IdP's display name when the intake found one; raw (for plain_text). */

@@ -122,3 +122,27 @@ describe('the parts of an outcome, as the CLI and Slack say them (issue 18)', ()
     expect(statusLine(rec).length).toBeLessThanOrEqual(3000);
   });
 });
+
+describe('parts in Slack are cut by grapheme', () => {
+  it('never splits a flag or an entity at the 1,500-character cut', () => {
+    const rec = record({
+      state: 'unverifiable',
+      result: {
+        ok: true,
+        revoked: 0,
+        remaining: 0,
+        parts: Array.from({ length: 12 }, (_, i) => ({
+          part: `p${i}`,
+          outcome: 'unverifiable' as const,
+          why: `${'🇫🇷'.repeat(40)}&`.repeat(2),
+        })),
+      },
+    });
+    const line = statusLine(rec).split('\n')[1]!;
+    expect(line.length).toBeLessThanOrEqual(1500);
+    expect(line.endsWith('…')).toBe(true);
+    // No lone regional indicator (half a flag) and no cut entity before the ellipsis.
+    expect([...line.slice(0, -1).matchAll(/\p{Regional_Indicator}/gu)].length % 2).toBe(0);
+    expect(line).not.toMatch(/&(?:a|am|amp)?…$/);
+  });
+});
