@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import type { Target } from '../../../src/domain/target.ts';
 import { createIdentityProvider } from '../../../src/identity/factory.ts';
+import type { IdentityProvider } from '../../../src/identity/port.ts';
 import type { RequestRecord } from '../../../src/intake/types.ts';
 import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { SIMULATORS } from '../../simulators/index.ts';
@@ -66,10 +67,21 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
     const scopes = Object.keys(sim.seedScenario()) as Array<keyof ScenarioTargets>;
     sim.reset();
 
+    const config = loadConfig({ ...sim.env(), IDP_TIMEOUT_MS: CALL_TIMEOUT_MS });
+    // A fresh adapter per run (no token cached from the run before), so every run makes the same calls;
+    // the pipeline holds this stand-in, which forwards to the current one.
+    let current: IdentityProvider = createIdentityProvider(config);
+    const idp = new Proxy({} as IdentityProvider, {
+      get: (_target, key) => {
+        const value: unknown = Reflect.get(current, key);
+        return typeof value === 'function' ? value.bind(current) : value;
+      },
+      has: (_target, key) => key in current,
+    });
+
     beforeAll(async () => {
       server.listen({ onUnhandledFrame: 'error' });
-      const config = loadConfig({ ...sim.env(), IDP_TIMEOUT_MS: CALL_TIMEOUT_MS });
-      pipe = await createPipeline({ idp: createIdentityProvider(config), rateLimitPerSecond: 1000 });
+      pipe = await createPipeline({ idp, rateLimitPerSecond: 1000 });
       await pipe.startWorkers({ concurrency: 4 });
     });
     afterAll(async () => {
@@ -80,6 +92,7 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
     /** Seeds the vendor afresh, arms the fault, runs one request of `scope` through the pipeline. */
     async function run(scope: keyof ScenarioTargets, arm?: (sim: VendorSimulator) => void): Promise<Run> {
       sim.reset();
+      current = createIdentityProvider(config);
       const target = sim.seedScenario()[scope] as Target;
       arm?.(sim);
       // Everything seeded counts as existing before the request: the clock moves on past the seeding first.
