@@ -20,7 +20,7 @@ import { requester } from './fixtures.ts';
  */
 const FAULTS: SimFault[] = ['503', '429', 'timeout-after-commit'];
 /** Short enough that a timed-out call costs little; the simulator answers in-process in microseconds. */
-const CALL_TIMEOUT_MS = '700';
+const CALL_TIMEOUT_MS = '1000';
 
 /** A CallMatch regex that matches only the `n`-th request (1-based) of exactly this path and query. */
 class NthCall extends RegExp {
@@ -145,7 +145,8 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
             try {
               // The fault was delivered (a case that faulted nothing would prove nothing).
               const status = fault === '503' ? 503 : fault === '429' ? 429 : 0;
-              expect(got.calls.filter((c) => c.status === status).length).toBe(1);
+              // (At least once: on a loaded machine another call may time out too, which must converge as well.)
+              expect(got.calls.filter((c) => c.status === status).length).toBeGreaterThanOrEqual(1);
               expect(got.snapshot).toEqual(base.snapshot);
               expect(outcomeOf(got.record)).toEqual(outcomeOf(base.record));
               if (got.record.state === 'verified') expect(got.stillWorks).toEqual([]);
