@@ -99,7 +99,8 @@ export class KeycloakIdentityProvider implements IdentityProvider {
   private readonly now: () => number;
   private readonly base: string;
   private readonly clientId: string;
-  private readonly serverVersion: string | undefined;
+  /** The server's version: as configured, or as `GET /admin/serverinfo` showed it. */
+  private serverVersion: string | undefined;
   /** Keycloak's clock minus ours, from the last answer's `Date` (whole seconds, so up to 1 s low). */
   private serverOffsetMs = 0;
   private offlineDelete: Promise<OfflineDelete> | undefined;
@@ -410,7 +411,9 @@ export class KeycloakIdentityProvider implements IdentityProvider {
       try {
         const res = await this.http.get(`${this.base}/admin/serverinfo`);
         const info = parseResponse(ServerInfoSchema, res.data ?? {}, 'Keycloak serverinfo');
-        return info.systemInfo?.version ? versionMode(info.systemInfo.version) : 'honoured';
+        if (!info.systemInfo?.version) return 'honoured';
+        this.serverVersion = info.systemInfo.version;
+        return versionMode(info.systemInfo.version);
       } catch (err) {
         if (err instanceof IdpTransientError) {
           this.offlineDelete = undefined; // ask again next time
