@@ -24,7 +24,8 @@ import type { CallMatch, ScenarioTargets, SimFault, VendorSimulator } from './ty
  *   (manage-users/user-search/user-search-query-syntax).
  * - Rate limits: 429 with `X-RateLimit-Limit/-Remaining/-Reset` (epoch seconds) (troubleshoot/customer-support/
  *   operational-policies/rate-limit-policy).
- * Access tokens are JWTs Auth0 cannot recall ("access tokens … cannot be revoked", secure/tokens/access-tokens):
+ * Access tokens are JWTs Auth0 cannot recall ("Once issued, access tokens and ID tokens cannot be revoked",
+ * secure/tokens/revoke-tokens):
  * they are not modelled, and no scope can reach them.
  */
 export interface Auth0SimOptions {
