@@ -368,11 +368,14 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     const viewUsers = await probeOne(() => this.http.get('/users', { params: { max: 1 } }));
     const viewClients = await probeOne(() => this.http.get('/clients', { params: { max: 1 } }));
     const manageUsers = await probeOne(() => this.http.delete(`/sessions/${PROBE_ID}`));
-    const manageClients = await probeOne(async () => {
-      const own = await this.clientUuid(this.clientId);
-      if (!own) throw new IdpNotFoundError(`Keycloak client ${this.clientId} not found`);
-      return this.http.post(`/clients/${enc(own)}/push-revocation`);
-    }, false);
+    // Revoker's own client is found with view-clients; without it manage-clients cannot be probed (said so).
+    const manageClients = viewClients.ok
+      ? await probeOne(async () => {
+          const own = await this.clientUuid(this.clientId);
+          if (!own) throw new IdpNotFoundError(`Keycloak client ${this.clientId} not found`);
+          return this.http.post(`/clients/${enc(own)}/push-revocation`);
+        }, false)
+      : { ok: false, detail: 'not probed: finding Revoker’s own client needs view-clients first' };
     const p = (
       scope: PermissionProbe['scope'],
       permission: string,
