@@ -172,17 +172,29 @@ export class Auth0IdentityProvider implements IdentityProvider {
    * Auth0 stores the emails of its own database users in lower case but keeps an external IdP's as that IdP
    * sent them, and `users-by-email` matches exactly ("make sure the search is made using the correct
    * capitalization", users-by-email/get-users-by-email). User search v3 compares the normalized `email` field
-   * case-insensitively (user-search-query-syntax), so one exact-phrase search finds every spelling; several
-   * distinct users (one email in several connections) are refused, naming them, rather than picking one.
+   * case-insensitively (user-search-query-syntax), so one exact-phrase search finds every spelling (the exact
+   * endpoint is asked too when the search finds none: the index trails writes); several distinct users (one
+   * email in several connections) are refused, naming them, rather than picking one.
    */
   async findUserByEmail(email: string): Promise<IdpUser | undefined> {
     const phrase = email.replace(/["\\]/g, '\\$&');
     const res = await this.http.get('/users', {
       params: { q: `email:"${phrase}"`, search_engine: 'v3', per_page: 10 },
     });
-    const found = parseResponse(Auth0UserSchema.array(), res.data, 'Auth0 user search').filter(
+    let found = parseResponse(Auth0UserSchema.array(), res.data, 'Auth0 user search').filter(
       (u) => u.email?.toLowerCase() === email.toLowerCase(),
     );
+    if (found.length === 0) {
+      // The search index trails writes by a few seconds: a user just created is asked for exactly, as given
+      // and lower case (how Auth0 stores its own database users' emails).
+      const byId = new Map<string, z.infer<typeof Auth0UserSchema>>();
+      for (const spelling of new Set([email, email.toLowerCase()])) {
+        const exact = await this.http.get('/users-by-email', { params: { email: spelling } });
+        for (const u of parseResponse(Auth0UserSchema.array(), exact.data, 'Auth0 users-by-email'))
+          byId.set(u.user_id, u);
+      }
+      found = [...byId.values()];
+    }
     if (found.length > 1) {
       throw new ConflictError(
         `${found.length} Auth0 users have the email ${email} (${found.map((u) => u.user_id).join(', ')}); name the user by id`,

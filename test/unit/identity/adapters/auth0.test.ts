@@ -552,6 +552,26 @@ describe('Auth0IdentityProvider', () => {
     expect(idp.capabilities.scopes.user).toBe(true);
   });
 
+  it('point 7: a user the search index does not show yet is asked for exactly, as given and lower case', async () => {
+    const idp = make();
+    server.use(
+      http.get(`${API}/users`, () => HttpResponse.json([])),
+      http.get(`${API}/users-by-email`, ({ request }) =>
+        HttpResponse.json(
+          new URL(request.url).searchParams.get('email') === 'new@acme.com'
+            ? [{ user_id: 'auth0|new', email: 'new@acme.com' }]
+            : [],
+        ),
+      ),
+    );
+    expect((await idp.findUserByEmail('New@Acme.com'))?.id).toBe('auth0|new');
+    expect(calls).toEqual([
+      'GET /users?q=email:"New@Acme.com"&search_engine=v3&per_page=10',
+      'GET /users-by-email?email=New@Acme.com',
+      'GET /users-by-email?email=new@acme.com',
+    ]);
+  });
+
   it('point 7: a look-up by email searches case-insensitively (user search v3) and refuses several users', async () => {
     const idp = make();
     let users: unknown[] = [{ user_id: 'auth0|1', email: 'jo@acme.com' }];
