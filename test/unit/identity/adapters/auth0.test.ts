@@ -257,6 +257,25 @@ const AUTH0: VendorContract = {
 
 const server = setupServer();
 const contract = guardContract(server, AUTH0);
+/**
+ * Values, beyond the parameters' names: offset paging takes `per_page` ≤ 100 (get-users, get-grants), checkpoint
+ * paging `take` ≤ 100 (get-refresh-tokens-for-user, get-sessions-for-user); a Lucene `q` is sent with
+ * `search_engine=v3` (v2 is retired: user-search/user-search-query-syntax); `DELETE /grants` names `user_id`
+ * (delete-grants-by-user-id, "user_id … required").
+ */
+server.events.on('request:start', ({ request }) => {
+  const u = new URL(request.url);
+  if (!u.pathname.startsWith('/api/v2')) return;
+  const q = u.searchParams;
+  const what = `${request.method} ${u.pathname}${u.search}`;
+  for (const k of ['per_page', 'take'])
+    if (q.has(k) && !(Number(q.get(k)) >= 1 && Number(q.get(k)) <= 100))
+      contract.violations.push(`${what}: ${k} out of 1..100`);
+  if (q.has('q') && q.get('search_engine') !== 'v3')
+    contract.violations.push(`${what}: q without search_engine=v3`);
+  if (request.method === 'DELETE' && u.pathname === '/api/v2/grants' && !q.get('user_id'))
+    contract.violations.push(`${what}: DELETE /grants without user_id`);
+});
 const calls: string[] = [];
 let tokenBodies: unknown[] = [];
 beforeAll(() => {

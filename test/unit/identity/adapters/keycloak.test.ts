@@ -179,6 +179,23 @@ const KEYCLOAK: VendorContract = {
 
 const server = setupServer();
 const contract = guardContract(server, KEYCLOAK);
+/**
+ * Values, beyond the parameters' names: `isOffline` is a boolean query parameter that only `true` changes
+ * (RealmAdminResource.deleteSession, `@DefaultValue("false")`); `first` ≥ 0 and `max` ≥ 1 (paging); `exact` is
+ * boolean. A `PUT /clients/{id}` never carries the client's `secret` back (checked in the adapter's test too).
+ */
+server.events.on('request:start', ({ request }) => {
+  const u = new URL(request.url);
+  const q = u.searchParams;
+  const what = `${request.method} ${u.pathname}${u.search}`;
+  if (q.has('isOffline') && q.get('isOffline') !== 'true')
+    contract.violations.push(`${what}: isOffline other than true`);
+  if (q.has('first') && !(Number(q.get('first')) >= 0)) contract.violations.push(`${what}: first below 0`);
+  if (q.has('max') && !(Number(q.get('max')) >= 1)) contract.violations.push(`${what}: max below 1`);
+  for (const k of ['exact', 'search', 'briefRepresentation'])
+    if (q.has(k) && !['true', 'false'].includes(q.get(k)!))
+      contract.violations.push(`${what}: ${k} not boolean`);
+});
 const calls: string[] = [];
 let tokenForms: URLSearchParams[] = [];
 beforeAll(() => {
