@@ -181,8 +181,8 @@ const server = setupServer();
 const contract = guardContract(server, KEYCLOAK);
 /**
  * Values, beyond the parameters' names: `isOffline` is a boolean query parameter that only `true` changes
- * (RealmAdminResource.deleteSession, `@DefaultValue("false")`); `first` ≥ 0 and `max` ≥ 1 (paging); `exact` is
- * boolean. A `PUT /clients/{id}` never carries the client's `secret` back (checked in the adapter's test too).
+ * (RealmAdminResource.deleteSession, `@DefaultValue("false")`); `first` ≥ 0 and `max` ≥ 1 (paging); `exact`,
+ * `briefRepresentation` (users) and `search` (clients) are booleans.
  */
 server.events.on('request:start', ({ request }) => {
   const u = new URL(request.url);
@@ -192,7 +192,11 @@ server.events.on('request:start', ({ request }) => {
     contract.violations.push(`${what}: isOffline other than true`);
   if (q.has('first') && !(Number(q.get('first')) >= 0)) contract.violations.push(`${what}: first below 0`);
   if (q.has('max') && !(Number(q.get('max')) >= 1)) contract.violations.push(`${what}: max below 1`);
-  for (const k of ['exact', 'search', 'briefRepresentation'])
+  // `search` is a string on /users but a boolean on /clients (search by clientId substring).
+  const booleans = u.pathname.endsWith('/clients')
+    ? ['search', 'viewableOnly']
+    : ['exact', 'briefRepresentation'];
+  for (const k of booleans)
     if (q.has(k) && !['true', 'false'].includes(q.get(k)!))
       contract.violations.push(`${what}: ${k} not boolean`);
 });
