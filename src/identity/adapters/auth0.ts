@@ -336,9 +336,19 @@ export class Auth0IdentityProvider implements IdentityProvider {
       }
       case 'application':
       case 'resourceServer': {
+        // Listed again after each round: a listing capped or paged past what it returns still shows the rest once
+        // the first ones are gone. Stops when nothing is listed, or nothing listed could be deleted.
         const revoked: TokenRef[] = [];
-        for (const g of await this.grantsFor(step)) {
-          if (await this.deleteGrant(g.id)) revoked.push(grantRef(g));
+        for (let round = 0; round < MAX_PAGES; round++) {
+          const listed = await this.grantsFor(step);
+          let deleted = 0;
+          for (const g of listed) {
+            if (await this.deleteGrant(g.id)) {
+              revoked.push(grantRef(g));
+              deleted += 1;
+            }
+          }
+          if (listed.length === 0 || deleted === 0) break;
         }
         return { revoked };
       }
