@@ -685,7 +685,13 @@ function result(parts: PartOutcome[]): VerifyResult {
   const remaining = parts.flatMap((p) =>
     p.outcome !== 'failed' ? [] : p.remaining?.length ? p.remaining : [{ id: `unobserved:${p.part}` }],
   );
-  return { ok: remaining.length === 0, remaining, method: 'list', parts };
+  if (remaining.length > 0) return { ok: false, remaining, method: 'list', parts };
+  // Nothing failed, but a part nobody can observe (sessions below Enterprise): the request must end
+  // `unverifiable` with why, never `verified`, whichever way the parts are read.
+  const blind = parts.flatMap((p) => (p.outcome === 'unverifiable' ? [`${p.part}: ${p.why}`] : []));
+  if (blind.length > 0)
+    return { ok: true, remaining: [], method: 'none', unverifiable: blind.join('; '), parts };
+  return { ok: true, remaining: [], method: 'list', parts };
 }
 
 function grantRef(g: Grant): TokenRef {
