@@ -1,16 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { gunzipSync } from 'node:zlib';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { z } from 'zod';
 import { ConflictError } from '../../domain/errors.ts';
-import type { Scope, Target } from '../../domain/target.ts';
+import type { Target } from '../../domain/target.ts';
 import { ClientCredentialsTokenCache } from '../client-credentials.ts';
-import {
-  IdpBadResponseError,
-  IdpTransientError,
-  IdpUnauthorizedError,
-  IdpUnsupportedError,
-} from '../errors.ts';
+import { IdpNotFoundError, IdpUnauthorizedError, IdpUnsupportedError } from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
 import type {
   Capabilities,
@@ -18,13 +11,16 @@ import type {
   IdpApplication,
   IdpResourceServer,
   IdpUser,
+  PartOutcome,
+  PermissionProbe,
   RevocationPlan,
   RevokeResult,
   TokenInfo,
   TokenRef,
+  VerifyContext,
   VerifyResult,
 } from '../port.ts';
-import { enc, MAX_PAGES, perTokenPlan, singleStepPlan, unlessNotFound } from './support.ts';
+import { bulkPlan, enc, MAX_PAGES, singleStepPlan, unlessNotFound } from './support.ts';
 
 export interface Auth0IdentityProviderOptions {
   /** Tenant domain, e.g. `acme.eu.auth0.com`; the Management API audience is `https://{domain}/api/v2/`. */
@@ -35,13 +31,17 @@ export interface Auth0IdentityProviderOptions {
   baseUrl?: string;
   /** Per-call timeout. Default: 10 000 ms. */
   timeoutMs?: number;
-  /** How often a user export job is polled. Default: 2 000 ms. */
-  exportPollMs?: number;
-  /** How long a user export job may take before we give up (and retry later). Default: 10 min. */
-  exportTimeoutMs?: number;
+  /**
+   * After Auth0 refused an Enterprise-only endpoint for the tenant's plan, how long the grant-based path is used
+   * before the Enterprise endpoints are tried again (a plan upgrade, or a 403 that was not the plan, is then
+   * noticed). Default: 15 min.
+   */
+  reprobeMs?: number;
+  /** Clock. Default: `Date.now`. */
+  now?: () => number;
 }
 
-// Management API v2 shapes: users, users-by-email, clients, resource-servers, refresh tokens.
+// Management API v2 shapes: users, clients, resource-servers, refresh tokens, sessions, grants, device credentials.
 const Auth0UserSchema = z.object({
   user_id: z.string(),
   email: z.string().nullish(),
@@ -67,48 +67,75 @@ const RefreshTokenSchema = z.object({
 });
 type RefreshToken = z.infer<typeof RefreshTokenSchema>;
 const RefreshTokenPageSchema = z.object({ tokens: z.array(RefreshTokenSchema), next: z.string().nullish() });
-
-const PER_PAGE = 100;
-/** "Auth0 limits the number of users you can return to 1000" for page/per_page listing and search. */
-const LISTING_CAP = 1000;
-const UserPageSchema = z.object({ users: z.array(z.object({ user_id: z.string() })), total: z.number() });
-const ExportJobSchema = z.object({
+/** `GET /users/{id}/sessions` (users/get-sessions-for-user): checkpoint paging like refresh tokens. */
+const SessionPageSchema = z.object({
+  sessions: z.array(z.object({ id: z.string(), user_id: z.string(), created_at: z.string().nullish() })),
+  next: z.string().nullish(),
+});
+/** `GET /grants` (grants/get-grants): the user's consent for a client and audience. */
+const GrantSchema = z.object({
   id: z.string(),
-  status: z.string(),
-  location: z.string().nullish(),
+  user_id: z.string(),
+  clientID: z.string(),
+  audience: z.string(),
+});
+type Grant = z.infer<typeof GrantSchema>;
+/** `GET /device-credentials` (device-credentials/get-device-credentials): refresh tokens on every plan. */
+const DeviceCredentialSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  user_id: z.string().nullish(),
+  client_id: z.string().nullish(),
 });
 
-/** The refresh-token and session endpoints every scope relies on are Enterprise-plan only. */
+const PER_PAGE = 100;
+
+/** The refresh-token endpoints a single token needs are Enterprise-plan only. */
 export const AUTH0_PLAN_REASON =
   'Unsupported on this Auth0 plan: the Management API refresh-token and session endpoints are available on Enterprise plans only.';
-const SCOPES: Scope[] = ['token', 'user', 'application', 'resourceServer'];
+/** Why sessions cannot be ended nor seen below Enterprise, in Auth0's words. */
+const SESSIONS_PLAN_WHY =
+  'Auth0 offers its session endpoints on Enterprise plans only ("The Auth0 Management API session management endpoints are available to customers on Enterprise plans", auth0.com/docs/manage-users/sessions/manage-user-sessions-with-auth0-management-api): sessions were neither ended nor listed';
+/** Where a grant's id is carried as a token id (the plan's record for application and API scopes). */
+const GRANT = 'grant:';
+/** The id `probePermissions` asks about: no such user, grant or token exists, so nothing is revoked. */
+const PROBE_ID = 'revoker-doctor-probe';
+
+const NOTES_ENTERPRISE = {
+  token: 'Auth0 revokes the refresh token; access tokens already issued stay valid until they expire.',
+  user: "Revokes the user's refresh tokens and ends their sessions (Auth0 keeps the two apart; both are listed again to verify); issued access tokens live until they expire.",
+  application:
+    "Deletes every user's grant for this application (GET /grants?client_id=): the refresh tokens issued under a grant die with it; access tokens live until they expire.",
+  resourceServer:
+    "Deletes every user's grant for this API (GET /grants?audience=): the refresh tokens issued under a grant die with it; access tokens live until they expire.",
+};
+const NOTE_USER_BELOW_ENTERPRISE =
+  "Below Enterprise: deletes the user's grants and refresh tokens (device credentials); their sessions can be neither ended nor listed (Auth0's session endpoints are Enterprise only) and are reported unverifiable; access tokens live until they expire.";
 
 /**
- * Auth0 through the Management API v2. A user's refresh tokens are listed and revoked natively (plus their
- * sessions); an application or an API has no bulk call, so its tokens are found user by user and revoked one by
- * one. Access tokens are JWTs Auth0 cannot recall: they live until they expire.
+ * Auth0 through the Management API v2. A user's refresh tokens and sessions are revoked with the user's bulk
+ * calls (Enterprise), or through grants and device credentials on other plans; an application or an API by
+ * deleting the grants issued for it (every refresh token issued under a grant dies with it). Access tokens are
+ * JWTs Auth0 cannot recall: they live until they expire.
  */
 export class Auth0IdentityProvider implements IdentityProvider {
   readonly name = 'auth0';
   readonly capabilities: Capabilities = {
     scopes: { token: true, user: true, application: true, resourceServer: true },
     unsupportedReasons: {},
-    notes: {
-      token: 'Auth0 revokes the refresh token; access tokens already issued stay valid until they expire.',
-      user: "Revokes the user's refresh tokens and ends their sessions; issued access tokens live until they expire.",
-      application: 'Auth0 has no bulk call: every user is checked for refresh tokens of this application.',
-      resourceServer: 'Auth0 has no bulk call: every user is checked for refresh tokens for this API.',
-    },
+    notes: { ...NOTES_ENTERPRISE },
     listTokens: true,
     search: true,
   };
   private readonly http: AxiosInstance;
-  private readonly exportPollMs: number;
-  private readonly exportTimeoutMs: number;
+  private readonly reprobeMs: number;
+  private readonly now: () => number;
+  /** When Auth0 last refused an Enterprise-only endpoint for the plan; undefined while they answer. */
+  private planRefusedAt: number | undefined;
 
   constructor(options: Auth0IdentityProviderOptions) {
-    this.exportPollMs = options.exportPollMs ?? 2000;
-    this.exportTimeoutMs = options.exportTimeoutMs ?? 600_000;
+    this.reprobeMs = options.reprobeMs ?? 15 * 60_000;
+    this.now = options.now ?? Date.now;
     const base = (options.baseUrl ?? `https://${options.domain}`).replace(/\/+$/, '');
     const tokens = new ClientCredentialsTokenCache({
       tokenUrl: `${base}/oauth/token`,
@@ -142,26 +169,38 @@ export class Auth0IdentityProvider implements IdentityProvider {
   }
 
   /**
-   * `users-by-email` is an exact, case-sensitive match; Auth0 stores the emails of its own database users in
-   * lower case but keeps an external IdP's as given. So both spellings are asked, and several distinct users
-   * (one email in several connections) are refused rather than picking one.
+   * Auth0 stores the emails of its own database users in lower case but keeps an external IdP's as that IdP
+   * sent them, and `users-by-email` matches exactly ("make sure the search is made using the correct
+   * capitalization", users-by-email/get-users-by-email). User search v3 compares the normalized `email` field
+   * case-insensitively (user-search-query-syntax), so one exact-phrase search finds every spelling (the exact
+   * endpoint is asked too when the search finds none: the index trails writes); several distinct users (one
+   * email in several connections) are refused, naming them, rather than picking one.
    */
   async findUserByEmail(email: string): Promise<IdpUser | undefined> {
-    const spellings = [...new Set([email, email.toLowerCase()])];
-    const found = new Map<string, z.infer<typeof Auth0UserSchema>>();
-    for (const spelling of spellings) {
-      const res = await this.http.get('/users-by-email', { params: { email: spelling } });
-      for (const u of parseResponse(Auth0UserSchema.array(), res.data, 'Auth0 users-by-email')) {
-        found.set(u.user_id, u);
+    const phrase = email.replace(/["\\]/g, '\\$&');
+    const res = await this.http.get('/users', {
+      params: { q: `email:"${phrase}"`, search_engine: 'v3', per_page: 10 },
+    });
+    let found = parseResponse(Auth0UserSchema.array(), res.data, 'Auth0 user search').filter(
+      (u) => u.email?.toLowerCase() === email.toLowerCase(),
+    );
+    if (found.length === 0) {
+      // The search index trails writes by a few seconds: a user just created is asked for exactly, as given
+      // and lower case (how Auth0 stores its own database users' emails).
+      const byId = new Map<string, z.infer<typeof Auth0UserSchema>>();
+      for (const spelling of new Set([email, email.toLowerCase()])) {
+        const exact = await this.http.get('/users-by-email', { params: { email: spelling } });
+        for (const u of parseResponse(Auth0UserSchema.array(), exact.data, 'Auth0 users-by-email'))
+          byId.set(u.user_id, u);
       }
+      found = [...byId.values()];
     }
-    if (found.size > 1) {
+    if (found.length > 1) {
       throw new ConflictError(
-        `${found.size} Auth0 users have the email ${email} (${[...found.keys()].join(', ')}); name the user by id`,
+        `${found.length} Auth0 users have the email ${email} (${found.map((u) => u.user_id).join(', ')}); name the user by id`,
       );
     }
-    const user = [...found.values()][0];
-    return user ? toUser(user) : undefined;
+    return found[0] ? toUser(found[0]) : undefined;
   }
 
   async searchApplications(query: string, limit = 20): Promise<IdpApplication[]> {
@@ -222,27 +261,39 @@ export class Auth0IdentityProvider implements IdentityProvider {
   }
 
   async plan(target: Target): Promise<RevocationPlan> {
-    if (target.kind === 'token') {
-      return {
-        target,
-        steps: [target],
-        tokens: [{ id: target.tokenId, userId: target.userId }],
-        userCount: 1,
-        tokenCount: 1,
-      };
+    switch (target.kind) {
+      case 'token':
+        return {
+          target,
+          steps: [target],
+          tokens: [{ id: target.tokenId, userId: target.userId }],
+          userCount: 1,
+          tokenCount: 1,
+        };
+      case 'user': {
+        // One bulk step, the widest call Auth0 has; it answers nothing (202), so the listing is the record.
+        const listed = await this.enterpriseOr(
+          async () => (await this.userTokens(target.userId)).map(toRef),
+          async () =>
+            (await this.deviceCredentials(target.userId)).map((d) => ({ id: d.id, userId: target.userId })),
+        );
+        return singleStepPlan(target, 1, listed);
+      }
+      case 'application':
+      case 'resourceServer':
+        // One bulk step over the grants issued for it; the grants listed now are the record.
+        return bulkPlan(target, (await this.grantsFor(target)).map(grantRef));
     }
-    const tokens = (await this.tokensIn(target)).map(toRef);
-    // A user: one bulk step (`DELETE /users/{id}/refresh-tokens`, then their sessions), the widest call
-    // Auth0 has; it answers nothing, so the listing is the record the audit is reconciled from.
-    if (target.kind === 'user') return singleStepPlan(target, 1, tokens);
-    // An application or an API has no bulk call: per-token steps, and the sweep repeats the search for
-    // tokens issued since the plan (the verifying search would only find them, not revoke them).
-    return perTokenPlan(target, tokens, true);
   }
 
   async revoke(step: Target): Promise<RevokeResult> {
     switch (step.kind) {
       case 'token': {
+        if (step.tokenId.startsWith(GRANT)) {
+          const gone = await this.deleteGrant(step.tokenId.slice(GRANT.length));
+          return { revoked: gone ? [{ id: step.tokenId, userId: step.userId }] : [] };
+        }
+        if (!this.enterprise()) throw new IdpUnsupportedError(AUTH0_PLAN_REASON);
         // 404: already revoked by an earlier attempt of this step.
         const done = await unlessNotFound(async () => {
           await this.planGated(() => this.http.delete(`/refresh-tokens/${enc(step.tokenId)}`));
@@ -250,37 +301,134 @@ export class Auth0IdentityProvider implements IdentityProvider {
         }, false);
         return { revoked: done ? [{ id: step.tokenId, userId: step.userId }] : [] };
       }
-      case 'user':
-        await this.planGated(() => this.http.delete(`/users/${enc(step.userId)}/refresh-tokens`));
-        await this.planGated(() => this.http.delete(`/users/${enc(step.userId)}/sessions`));
-        return { revoked: [] };
+      case 'user': {
+        const user = enc(step.userId);
+        // Refresh tokens and sessions are independent at Auth0: each has its own call, and both are made.
+        const revoked = await this.enterpriseOr(
+          async () => {
+            await this.planGated(() => this.http.delete(`/users/${user}/refresh-tokens`));
+            return [] as TokenRef[];
+          },
+          async () => {
+            // delete-grants-by-user-id: every token issued under the user's grants dies with them; refresh
+            // tokens left (device credentials) are deleted one by one, and are what the call revoked.
+            await this.http.delete('/grants', { params: { user_id: step.userId } });
+            const out: TokenRef[] = [];
+            for (const d of await this.deviceCredentials(step.userId)) {
+              const gone = await unlessNotFound(async () => {
+                await this.http.delete(`/device-credentials/${enc(d.id)}`);
+                return true;
+              }, false);
+              if (gone) out.push({ id: d.id, userId: step.userId });
+            }
+            return out;
+          },
+        );
+        if (this.enterprise()) {
+          try {
+            await this.planGated(() => this.http.delete(`/users/${user}/sessions`));
+          } catch (err) {
+            // The plan refused sessions: verify reports them unverifiable; any other failure fails the step.
+            if (!(err instanceof IdpUnsupportedError)) throw err;
+          }
+        }
+        return { revoked };
+      }
       case 'application':
       case 'resourceServer': {
+        // Listed again after each round: a listing capped or paged past what it returns still shows the rest once
+        // the first ones are gone. Stops when nothing is listed, or nothing listed could be deleted.
         const revoked: TokenRef[] = [];
-        for (const t of await this.tokensIn(step)) {
-          revoked.push(...(await this.revoke({ kind: 'token', userId: t.user_id, tokenId: t.id })).revoked);
+        for (let round = 0; round < MAX_PAGES; round++) {
+          const listed = await this.grantsFor(step);
+          let deleted = 0;
+          for (const g of listed) {
+            if (await this.deleteGrant(g.id)) {
+              revoked.push(grantRef(g));
+              deleted += 1;
+            }
+          }
+          if (listed.length === 0 || deleted === 0) break;
         }
         return { revoked };
       }
     }
   }
 
-  async verify(target: Target): Promise<VerifyResult> {
-    if (target.kind === 'token') {
-      const alive = await unlessNotFound(async () => {
-        await this.planGated(() => this.http.get(`/refresh-tokens/${enc(target.tokenId)}`));
-        return true;
-      }, false);
-      const remaining = alive ? [{ id: target.tokenId, userId: target.userId }] : [];
-      return { ok: !alive, remaining, method: 'list' };
+  /**
+   * Lists again what the target reaches, counting only what was issued before `since` (the plan's cut-off: a
+   * user who signs in again meanwhile holds tokens this revocation never covered) and saying so in each part.
+   */
+  async verify(target: Target, context?: VerifyContext): Promise<VerifyResult> {
+    const since = context?.since;
+    const before = (iso: string | null | undefined) => !since || !iso || Date.parse(iso) < since.getTime();
+    const cut = since ? ` issued before ${since.toISOString()}` : '';
+    switch (target.kind) {
+      case 'token': {
+        if (target.tokenId.startsWith(GRANT)) {
+          const id = target.tokenId.slice(GRANT.length);
+          const alive = (await this.grants({ user_id: target.userId })).some((g) => g.id === id);
+          return result([
+            part(`grant ${id} and its refresh tokens`, alive ? [{ id: target.tokenId }] : [], 'list'),
+          ]);
+        }
+        const alive = await unlessNotFound(async () => {
+          const res = await this.planGated(() => this.http.get(`/refresh-tokens/${enc(target.tokenId)}`));
+          return before(parseResponse(RefreshTokenSchema, res.data, 'Auth0 refresh token').created_at);
+        }, false);
+        const remaining = alive ? [{ id: target.tokenId, userId: target.userId }] : [];
+        return result([part('refresh token', remaining, 'list')]);
+      }
+      case 'user': {
+        const parts = await this.enterpriseOr(
+          async () => {
+            const tokens = (await this.userTokens(target.userId)).filter((t) => before(t.created_at));
+            return [part(`refresh tokens${cut}`, tokens.map(toRef), 'list')];
+          },
+          async () => {
+            // Device credentials carry no issue time: every one listed counts.
+            const left = await this.deviceCredentials(target.userId);
+            return [
+              part(
+                'refresh tokens (device credentials, all counted: Auth0 lists no issue time)',
+                left.map((d) => ({ id: d.id, userId: target.userId })),
+                'list',
+              ),
+            ];
+          },
+        );
+        parts.push(await this.sessionsPart(target.userId, before, cut));
+        return result(parts);
+      }
+      case 'application':
+      case 'resourceServer': {
+        const remaining: TokenRef[] = [];
+        for (const g of await this.grantsFor(target)) {
+          // A grant still listed keeps working only through refresh tokens issued before the cut-off: where the
+          // plan lists them, a grant whose tokens are all newer (a sign-in since) is not this revocation's.
+          if (since && this.enterprise()) {
+            const old = await unlessNotFound(
+              async () =>
+                (await this.userTokens(g.user_id)).some(
+                  (t) => t.client_id === g.clientID && before(t.created_at),
+                ),
+              false,
+            ).catch((err: unknown) => {
+              if (err instanceof IdpUnsupportedError) return true;
+              throw err;
+            });
+            if (!old) continue;
+          }
+          remaining.push(grantRef(g));
+        }
+        return result([part(`grants and the refresh tokens issued under them${cut}`, remaining, 'list')]);
+      }
     }
-    const remaining = (await this.tokensIn(target)).map(toRef);
-    return { ok: remaining.length === 0, remaining, method: 'list' };
   }
 
   /**
    * Reachability, and the start-up probe of the plan: one user's refresh tokens are asked for, so a tenant
-   * whose plan lacks those endpoints declares every scope unsupported before anyone asks for one.
+   * whose plan lacks those endpoints declares the token scope unsupported before anyone asks for it.
    */
   async ping(): Promise<void> {
     const res = await this.http.get('/clients', { params: { fields: 'client_id,name', per_page: 1 } });
@@ -298,42 +446,197 @@ export class Auth0IdentityProvider implements IdentityProvider {
   }
 
   /**
+   * Every permission each scope needs, the write ones included, probed on ids that do not exist (a 404, or an
+   * empty listing, when permitted; 403 `insufficient_scope` when not): nothing is revoked. Names are Auth0's
+   * Management API scopes (each endpoint's "Scopes", auth0.com/docs/api/management/v2).
+   */
+  async probePermissions(): Promise<PermissionProbe[]> {
+    const user = enc(`auth0|${PROBE_ID}`);
+    const calls: Record<string, () => Promise<unknown>> = {
+      'read:users': () => this.http.get('/users', { params: { per_page: 1 } }),
+      'read:clients': () => this.http.get('/clients', { params: { per_page: 1 } }),
+      'read:resource_servers': () => this.http.get('/resource-servers', { params: { per_page: 1 } }),
+      'read:refresh_tokens': () => this.http.get(`/users/${user}/refresh-tokens`, { params: { take: 1 } }),
+      'delete:refresh_tokens': () => this.http.delete(`/refresh-tokens/${PROBE_ID}`),
+      'read:sessions': () => this.http.get(`/users/${user}/sessions`),
+      'delete:sessions': () => this.http.delete(`/users/${user}/sessions`),
+      'read:grants': () =>
+        this.http.get('/grants', { params: { user_id: `auth0|${PROBE_ID}`, per_page: 1 } }),
+      'delete:grants': () => this.http.delete(`/grants/${PROBE_ID}`),
+      'read:device_credentials': () =>
+        this.http.get('/device-credentials', {
+          params: { user_id: `auth0|${PROBE_ID}`, type: 'refresh_token' },
+        }),
+      'delete:device_credentials': () => this.http.delete(`/device-credentials/${PROBE_ID}`),
+    };
+    const needs: [PermissionProbe['scope'], string[]][] = [
+      ['lookup', ['read:users', 'read:clients', 'read:resource_servers']],
+      ['token', ['read:refresh_tokens', 'delete:refresh_tokens']],
+      [
+        'user',
+        [
+          'read:refresh_tokens',
+          'delete:refresh_tokens',
+          'read:sessions',
+          'delete:sessions',
+          'read:grants',
+          'delete:grants',
+          'read:device_credentials',
+          'delete:device_credentials',
+        ],
+      ],
+      ['application', ['read:grants', 'delete:grants']],
+      ['resourceServer', ['read:grants', 'delete:grants']],
+    ];
+    const answers = new Map<string, Promise<Pick<PermissionProbe, 'ok' | 'detail'>>>();
+    const probe = (permission: string) => {
+      let p = answers.get(permission);
+      if (!p) {
+        p = probeOne(calls[permission]!);
+        answers.set(permission, p);
+      }
+      return p;
+    };
+    const out: PermissionProbe[] = [];
+    for (const [scope, permissions] of needs) {
+      for (const permission of permissions) out.push({ scope, permission, ...(await probe(permission)) });
+    }
+    return out;
+  }
+
+  /** The sessions part of a user: listed where the plan allows (users/get-sessions-for-user), else unverifiable. */
+  private async sessionsPart(
+    userId: string,
+    before: (iso: string | null | undefined) => boolean,
+    cut: string,
+  ): Promise<PartOutcome> {
+    if (!this.enterprise()) return { part: 'sessions', outcome: 'unverifiable', why: SESSIONS_PLAN_WHY };
+    try {
+      const remaining: TokenRef[] = [];
+      let from: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const res: AxiosResponse<unknown> = await this.planGated(() =>
+          this.http.get(`/users/${enc(userId)}/sessions`, {
+            params: { take: PER_PAGE, ...(from ? { from } : {}) },
+          }),
+        );
+        const body = parseResponse(SessionPageSchema, res.data, 'Auth0 user sessions');
+        for (const s of body.sessions)
+          if (before(s.created_at)) remaining.push({ id: `session:${s.id}`, userId });
+        from = body.next ?? undefined;
+        if (!from || body.sessions.length === 0) break;
+      }
+      return part(`sessions${cut}`, remaining, 'list');
+    } catch (err) {
+      if (err instanceof IdpUnsupportedError)
+        return { part: 'sessions', outcome: 'unverifiable', why: SESSIONS_PLAN_WHY };
+      if (err instanceof IdpUnauthorizedError && auth0ErrorCode(err) === 'insufficient_scope')
+        return {
+          part: 'sessions',
+          outcome: 'failed',
+          why: 'Revoker may not list sessions: grant it read:sessions',
+        };
+      throw err;
+    }
+  }
+
+  /** True while the Enterprise endpoints are to be used: never refused, or refused longer ago than `reprobeMs`. */
+  private enterprise(): boolean {
+    return this.planRefusedAt === undefined || this.now() - this.planRefusedAt >= this.reprobeMs;
+  }
+
+  /** Runs the Enterprise path, or the grant-based one when the plan refuses it (now or recently). */
+  private async enterpriseOr<T>(enterprise: () => Promise<T>, other: () => Promise<T>): Promise<T> {
+    if (this.enterprise()) {
+      try {
+        return await enterprise();
+      } catch (err) {
+        if (!(err instanceof IdpUnsupportedError)) throw err;
+      }
+    }
+    return other();
+  }
+
+  /**
    * A call to an Enterprise-only endpoint. A 403 that is not a missing permission (`insufficient_scope`) is
-   * Auth0 refusing the feature on this plan: every scope is then declared unsupported with that reason, so
-   * Slack and the CLI refuse plainly instead of failing in a worker.
+   * Auth0 refusing the feature on this plan: the token scope (one refresh token by id) is declared unsupported
+   * and users go through grants, until `reprobeMs` has passed and the endpoint is tried again; an answer from it
+   * restores everything (a plan upgrade is noticed without a restart).
    */
   private async planGated<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await call();
+      const res = await call();
+      if (this.planRefusedAt !== undefined) {
+        this.planRefusedAt = undefined;
+        this.declarePlan(true);
+      }
+      return res;
     } catch (err) {
       if (
         err instanceof IdpUnauthorizedError &&
         err.status === 403 &&
         auth0ErrorCode(err) !== 'insufficient_scope'
       ) {
-        for (const scope of SCOPES) {
-          this.capabilities.scopes[scope] = false;
-          this.capabilities.unsupportedReasons[scope] = AUTH0_PLAN_REASON;
-        }
-        this.capabilities.listTokens = false;
+        this.planRefusedAt = this.now();
+        this.declarePlan(false);
         throw new IdpUnsupportedError(AUTH0_PLAN_REASON, { status: 403, cause: err });
       }
       throw err;
     }
   }
 
-  private async tokensIn(target: Exclude<Target, { kind: 'token' }>): Promise<RefreshToken[]> {
-    if (target.kind === 'user') return this.userTokens(target.userId);
-    let keep: (t: RefreshToken) => boolean;
-    if (target.kind === 'application') {
-      keep = (t) => t.client_id === target.applicationId;
-    } else {
-      const audience = (await this.getResourceServer(target.resourceServerId)).audience;
-      keep = (t) => (t.resource_servers ?? []).some((r) => r.audience === audience);
+  private declarePlan(enterprise: boolean): void {
+    const c = this.capabilities;
+    c.scopes.token = enterprise;
+    c.listTokens = enterprise;
+    if (enterprise) delete c.unsupportedReasons.token;
+    else c.unsupportedReasons.token = AUTH0_PLAN_REASON;
+    c.notes = { ...NOTES_ENTERPRISE, ...(enterprise ? {} : { user: NOTE_USER_BELOW_ENTERPRISE }) };
+  }
+
+  /** Deletes one grant (grants/delete-grants-by-id); false when it was already gone. */
+  private async deleteGrant(id: string): Promise<boolean> {
+    return unlessNotFound(async () => {
+      await this.http.delete(`/grants/${enc(id)}`);
+      return true;
+    }, false);
+  }
+
+  /** The grants an application (`client_id`) or an API (`audience`) holds, one filtered listing. */
+  private async grantsFor(
+    target: Extract<Target, { kind: 'application' | 'resourceServer' }>,
+  ): Promise<Grant[]> {
+    if (target.kind === 'application') return this.grants({ client_id: target.applicationId });
+    const audience = (await this.getResourceServer(target.resourceServerId)).audience;
+    return audience ? this.grants({ audience }) : [];
+  }
+
+  /** `GET /grants` with a filter, page by page (`page`/`per_page` ≤ 100, `include_totals`). */
+  private async grants(filter: Record<string, string>): Promise<Grant[]> {
+    const out: Grant[] = [];
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res: AxiosResponse<unknown> = await this.http.get('/grants', {
+        params: { ...filter, per_page: PER_PAGE, page, include_totals: true },
+      });
+      const body = parseResponse(
+        z.object({ grants: z.array(GrantSchema), total: z.number() }),
+        res.data,
+        'Auth0 grants',
+      );
+      out.push(...body.grants);
+      if (body.grants.length < PER_PAGE || out.length >= body.total) break;
     }
-    const out: RefreshToken[] = [];
-    for (const userId of await this.allUserIds()) out.push(...(await this.userTokens(userId)).filter(keep));
     return out;
+  }
+
+  /** A user's refresh tokens as device credentials (every plan; no issue time is listed). */
+  private async deviceCredentials(userId: string) {
+    const res = await this.http.get('/device-credentials', {
+      params: { user_id: userId, type: 'refresh_token' },
+    });
+    return parseResponse(DeviceCredentialSchema.array(), res.data, 'Auth0 device credentials').filter(
+      (d) => d.type === 'refresh_token',
+    );
   }
 
   private async userTokens(userId: string, limit = Number.POSITIVE_INFINITY): Promise<RefreshToken[]> {
@@ -352,62 +655,47 @@ export class Auth0IdentityProvider implements IdentityProvider {
     }
     return out;
   }
+}
 
-  /**
-   * Every user id. Paged listing stops at 1,000 users (Auth0 "Retrieve Users with the Get Users Endpoint":
-   * "limits the number of users you can retrieve to 1000 … use the export job"), so a larger tenant is read
-   * through a user export job (`POST /jobs/users-exports`), the documented way past the cap.
-   */
-  private async allUserIds(): Promise<string[]> {
-    const ids: string[] = [];
-    for (let page = 0; page * PER_PAGE < LISTING_CAP; page++) {
-      const res: AxiosResponse<unknown> = await this.http.get('/users', {
-        params: { fields: 'user_id', include_fields: true, per_page: PER_PAGE, page, include_totals: true },
-      });
-      const body = parseResponse(UserPageSchema, res.data, 'Auth0 user list');
-      if (body.total > LISTING_CAP) return this.exportUserIds();
-      ids.push(...body.users.map((u) => u.user_id));
-      if (body.users.length < PER_PAGE) break;
-    }
-    return ids;
-  }
-
-  /** A user export job (JSON lines, gzipped) of `user_id` only, polled until Auth0 has written it. */
-  private async exportUserIds(): Promise<string[]> {
-    const created = await this.http.post('/jobs/users-exports', {
-      format: 'json',
-      fields: [{ name: 'user_id' }],
-    });
-    let job = parseResponse(ExportJobSchema, created.data, 'Auth0 users-exports job');
-    const deadline = Date.now() + this.exportTimeoutMs;
-    while (job.status !== 'completed') {
-      if (job.status === 'failed') throw new IdpBadResponseError(`Auth0 user export job ${job.id} failed`);
-      if (Date.now() > deadline)
-        throw new IdpTransientError(`Auth0 user export job ${job.id} is still running`);
-      await delay(this.exportPollMs);
-      const res = await this.http.get(`/jobs/${enc(job.id)}`);
-      job = parseResponse(ExportJobSchema, res.data, 'Auth0 job');
-    }
-    if (!job.location) throw new IdpBadResponseError(`Auth0 user export job ${job.id} has no location`);
-    // A pre-signed download URL on another host: fetched without our Management API token.
-    const file = createIdpHttpClient({ baseURL: job.location, idpName: 'Auth0 export' });
-    const res = await file.get('', { responseType: 'arraybuffer' });
-    const text = gunzipSync(Buffer.from(res.data as ArrayBuffer)).toString('utf8');
-    const line = z.object({ user_id: z.string() });
-    return text
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => parseResponse(line, parseJsonLine(l), 'Auth0 user export').user_id);
+/** One permission probe: permitted unless Auth0 answers 403 `insufficient_scope`. */
+async function probeOne(call: () => Promise<unknown>): Promise<Pick<PermissionProbe, 'ok' | 'detail'>> {
+  try {
+    await call();
+    return { ok: true };
+  } catch (err) {
+    if (err instanceof IdpNotFoundError) return { ok: true, detail: '404 for a probe id: permitted' };
+    if (err instanceof IdpUnauthorizedError && auth0ErrorCode(err) === 'insufficient_scope')
+      return { ok: false, detail: 'Auth0 answered 403 insufficient_scope' };
+    if (err instanceof IdpUnauthorizedError && err.status === 403)
+      return { ok: true, detail: 'not on this Auth0 plan (Enterprise only); grants are used instead' };
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
   }
 }
 
-/** One line of the export file; a line that is no JSON is a bad answer (never echoed: it is user data). */
-function parseJsonLine(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    throw new IdpBadResponseError('Auth0 user export: a line is not JSON');
-  }
+/** One part's outcome from what a listing still shows. */
+function part(name: string, remaining: TokenRef[], method: 'list'): PartOutcome {
+  return remaining.length === 0
+    ? { part: name, outcome: 'verified', method }
+    : { part: name, outcome: 'failed', why: `${remaining.length} still listed after revocation`, remaining };
+}
+
+/** The verify result of its parts: ok when none failed; what failed parts still list is `remaining`. */
+function result(parts: PartOutcome[]): VerifyResult {
+  // A failed part with nothing listed (a permission missing) is still something left: named by its part.
+  const remaining = parts.flatMap((p) =>
+    p.outcome !== 'failed' ? [] : p.remaining?.length ? p.remaining : [{ id: `unobserved:${p.part}` }],
+  );
+  if (remaining.length > 0) return { ok: false, remaining, method: 'list', parts };
+  // Nothing failed, but a part nobody can observe (sessions below Enterprise): the request must end
+  // `unverifiable` with why, never `verified`, whichever way the parts are read.
+  const blind = parts.flatMap((p) => (p.outcome === 'unverifiable' ? [`${p.part}: ${p.why}`] : []));
+  if (blind.length > 0)
+    return { ok: true, remaining: [], method: 'none', unverifiable: blind.join('; '), parts };
+  return { ok: true, remaining: [], method: 'list', parts };
+}
+
+function grantRef(g: Grant): TokenRef {
+  return { id: `${GRANT}${g.id}`, userId: g.user_id };
 }
 
 /** Auth0's `errorCode` of the answer behind an IdP error (`insufficient_scope`, …). */

@@ -1,4 +1,3 @@
-import { gzipSync } from 'node:zlib';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -155,6 +154,67 @@ const AUTH0: VendorContract = {
       source: `${REF}/refresh-tokens/delete-refresh-token`,
     },
     {
+      method: 'GET',
+      path: '/users/{user_id}/sessions',
+      query: ['from', 'take'],
+      permission: 'read:sessions (Enterprise)',
+      pagination: CHECKPOINT,
+      rateLimit: RL,
+      source: `${REF}/users/get-sessions-for-user`,
+    },
+    {
+      method: 'GET',
+      path: '/grants',
+      query: ['per_page', 'page', 'include_totals', 'user_id', 'client_id', 'audience'],
+      permission: 'read:grants',
+      pagination: 'page/per_page, include_totals',
+      rateLimit: RL,
+      source: `${REF}/grants/get-grants`,
+    },
+    {
+      method: 'DELETE',
+      path: '/grants/{id}',
+      permission: 'delete:grants',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/grants/delete-grants-by-id`,
+    },
+    {
+      method: 'DELETE',
+      path: '/grants',
+      query: ['user_id!'],
+      permission: 'delete:grants',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/grants/delete-grants-by-user-id`,
+    },
+    {
+      method: 'GET',
+      path: '/device-credentials',
+      query: [
+        'fields',
+        'include_fields',
+        'user_id',
+        'client_id',
+        'type',
+        'page',
+        'per_page',
+        'include_totals',
+      ],
+      permission: 'read:device_credentials',
+      pagination: 'page/per_page',
+      rateLimit: RL,
+      source: `${REF}/device-credentials/get-device-credentials`,
+    },
+    {
+      method: 'DELETE',
+      path: '/device-credentials/{id}',
+      permission: 'delete:device_credentials',
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/device-credentials/delete-device-credentials-by-id`,
+    },
+    {
       method: 'POST',
       path: '/jobs/users-exports',
       permission: 'read:users',
@@ -197,6 +257,25 @@ const AUTH0: VendorContract = {
 
 const server = setupServer();
 const contract = guardContract(server, AUTH0);
+/**
+ * Values, beyond the parameters' names: offset paging takes `per_page` ≤ 100 (get-users, get-grants), checkpoint
+ * paging `take` ≤ 100 (get-refresh-tokens-for-user, get-sessions-for-user); a Lucene `q` is sent with
+ * `search_engine=v3` (v2 is retired: user-search/user-search-query-syntax); `DELETE /grants` names `user_id`
+ * (delete-grants-by-user-id, "user_id … required").
+ */
+server.events.on('request:start', ({ request }) => {
+  const u = new URL(request.url);
+  if (!u.pathname.startsWith('/api/v2')) return;
+  const q = u.searchParams;
+  const what = `${request.method} ${u.pathname}${u.search}`;
+  for (const k of ['per_page', 'take'])
+    if (q.has(k) && !(Number(q.get(k)) >= 1 && Number(q.get(k)) <= 100))
+      contract.violations.push(`${what}: ${k} out of 1..100`);
+  if (q.has('q') && q.get('search_engine') !== 'v3')
+    contract.violations.push(`${what}: q without search_engine=v3`);
+  if (request.method === 'DELETE' && u.pathname === '/api/v2/grants' && !q.get('user_id'))
+    contract.violations.push(`${what}: DELETE /grants without user_id`);
+});
 const calls: string[] = [];
 let tokenBodies: unknown[] = [];
 beforeAll(() => {
@@ -318,6 +397,7 @@ describe('Auth0IdentityProvider', () => {
         return new HttpResponse(null, { status: 202 });
       }),
       http.delete(`${API}/users/:id/sessions`, () => new HttpResponse(null, { status: 202 })),
+      http.get(`${API}/users/:id/sessions`, () => HttpResponse.json({ sessions: [] })),
       http.get(`${API}/users/:id`, ({ params }) =>
         HttpResponse.json({ user_id: params.id, email: 'ada@acme.test', name: 'Ada' }),
       ),
@@ -345,64 +425,56 @@ describe('Auth0IdentityProvider', () => {
         'DELETE /users/auth0|1/refresh-tokens',
         'DELETE /users/auth0|1/sessions',
         'GET /users/auth0|1/refresh-tokens?take=100',
+        'GET /users/auth0|1/sessions?take=100',
         'GET /users/auth0|1/refresh-tokens?take=100',
+        'GET /users/auth0|1/sessions?take=100',
       ]);
     } finally {
       await pipe.close();
     }
   });
 
-  it('finds an application’s tokens user by user (per user × client)', async () => {
+  it('plans an application and an API from their grants (GET /grants?client_id= / ?audience=), no user scan', async () => {
     const idp = make();
-    server.use(
-      http.get(`${API}/users`, () =>
-        HttpResponse.json({
-          users: [{ user_id: 'auth0|1' }, { user_id: 'auth0|2' }],
-          total: 2,
-          start: 0,
-          limit: 100,
-        }),
-      ),
-      http.get(`${API}/users/:id/refresh-tokens`, ({ params }) =>
-        HttpResponse.json({
-          tokens:
-            params.id === 'auth0|1'
-              ? [rt('a', 'auth0|1', 'c1'), rt('b', 'auth0|1', 'other')]
-              : [rt('c', 'auth0|2', 'c1')],
-        }),
-      ),
-    );
-    const plan = await idp.plan({ kind: 'application', applicationId: 'c1' });
-    expect(plan.tokens).toEqual([
-      { id: 'a', userId: 'auth0|1' },
-      { id: 'c', userId: 'auth0|2' },
-    ]);
-    expect(plan.userCount).toBe(2);
-    expect(calls[0]).toBe(
-      'GET /users?fields=user_id&include_fields=true&per_page=100&page=0&include_totals=true',
-    );
-  });
-
-  it('finds a resource server’s tokens by its audience (per user × client × audience)', async () => {
-    const idp = make();
+    const grant = (id: string, user_id: string, clientID: string, audience: string) => ({
+      id,
+      clientID,
+      user_id,
+      audience,
+      scope: ['offline_access'],
+    });
     server.use(
       http.get(`${API}/resource-servers/rs1`, () =>
-        HttpResponse.json({
-          id: 'rs1',
-          name: 'Things',
-          identifier: 'https://api.acme',
-          scopes: [{ value: 'read:things' }],
-        }),
+        HttpResponse.json({ id: 'rs1', name: 'Things', identifier: 'https://api.acme', scopes: [] }),
       ),
-      http.get(`${API}/users`, () =>
-        HttpResponse.json({ users: [{ user_id: 'auth0|1' }], total: 1, start: 0, limit: 100 }),
-      ),
-      http.get(`${API}/users/:id/refresh-tokens`, () =>
-        HttpResponse.json({ tokens: [rt('a', 'auth0|1', 'c1'), rt('b', 'auth0|1', 'c1', 'https://other')] }),
-      ),
+      http.get(`${API}/grants`, ({ request }) => {
+        const q = new URL(request.url).searchParams;
+        const all = [
+          grant('g1', 'auth0|1', 'c1', 'https://api.acme'),
+          grant('g2', 'auth0|2', 'c1', 'https://other'),
+        ];
+        const hits = all.filter(
+          (g) =>
+            (!q.get('client_id') || g.clientID === q.get('client_id')) &&
+            (!q.get('audience') || g.audience === q.get('audience')),
+        );
+        return HttpResponse.json({ grants: hits, start: 0, limit: 100, total: hits.length });
+      }),
     );
-    const plan = await idp.plan({ kind: 'resourceServer', resourceServerId: 'rs1' });
-    expect(plan.tokens).toEqual([{ id: 'a', userId: 'auth0|1' }]);
+    const plan = await idp.plan({ kind: 'application', applicationId: 'c1' });
+    expect(plan.steps).toEqual([{ kind: 'application', applicationId: 'c1' }]);
+    expect(plan.tokens).toEqual([
+      { id: 'grant:g1', userId: 'auth0|1' },
+      { id: 'grant:g2', userId: 'auth0|2' },
+    ]);
+    expect(plan.userCount).toBe(2);
+    const api = await idp.plan({ kind: 'resourceServer', resourceServerId: 'rs1' });
+    expect(api.tokens).toEqual([{ id: 'grant:g1', userId: 'auth0|1' }]);
+    expect(calls).toEqual([
+      'GET /grants?client_id=c1&per_page=100&page=0&include_totals=true',
+      'GET /resource-servers/rs1',
+      'GET /grants?audience=https://api.acme&per_page=100&page=0&include_totals=true',
+    ]);
   });
 
   it('searches users with a v3 Lucene query, and by email', async () => {
@@ -411,9 +483,6 @@ describe('Auth0IdentityProvider', () => {
       http.get(`${API}/users`, () =>
         HttpResponse.json([{ user_id: 'auth0|1', email: 'jo@acme.com', name: 'Jo', blocked: false }]),
       ),
-      http.get(`${API}/users-by-email`, () =>
-        HttpResponse.json([{ user_id: 'auth0|1', email: 'jo@acme.com' }]),
-      ),
     );
     expect(await idp.searchUsers('jo@a', 5)).toEqual([
       { id: 'auth0|1', userName: 'jo@acme.com', email: 'jo@acme.com', displayName: 'Jo', active: true },
@@ -421,7 +490,7 @@ describe('Auth0IdentityProvider', () => {
     expect((await idp.findUserByEmail('jo@acme.com'))?.id).toBe('auth0|1');
     expect(calls).toEqual([
       'GET /users?q=email:jo@a* OR name:jo@a*&search_engine=v3&per_page=5',
-      'GET /users-by-email?email=jo@acme.com',
+      'GET /users?q=email:"jo@acme.com"&search_engine=v3&per_page=10',
     ]);
   });
 
@@ -454,7 +523,7 @@ describe('Auth0IdentityProvider', () => {
     expect((err as IdpRateLimitedError).retryAfterMs).toBeLessThanOrEqual(10_000);
   });
 
-  it('point 5: a plan without the Enterprise endpoints is found out and every scope declared unsupported', async () => {
+  it('point 5: a plan without the Enterprise endpoints is found out and the token scope declared unsupported', async () => {
     const idp = make();
     server.use(
       http.get(`${API}/clients`, () => HttpResponse.json([{ client_id: 'c1', name: 'App' }])),
@@ -468,14 +537,17 @@ describe('Auth0IdentityProvider', () => {
     );
     expect(idp.capabilities.scopes.user).toBe(true);
     await idp.ping(); // the start-up probe: ready, with the scopes it cannot do declared
+    // Only one refresh token by id needs the Enterprise endpoints: users, applications and APIs go through grants.
     expect(idp.capabilities.scopes).toEqual({
       token: false,
-      user: false,
-      application: false,
-      resourceServer: false,
+      user: true,
+      application: true,
+      resourceServer: true,
     });
-    expect(idp.capabilities.unsupportedReasons.user).toBe(AUTH0_PLAN_REASON);
-    const err = await idp.plan({ kind: 'user', userId: 'auth0|1' }).catch((e: unknown) => e);
+    expect(idp.capabilities.unsupportedReasons.token).toBe(AUTH0_PLAN_REASON);
+    const err = await idp
+      .revoke({ kind: 'token', userId: 'auth0|1', tokenId: 'rt1' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdpUnsupportedError);
     expect((err as Error).message).toMatch(/^Unsupported on this Auth0 plan/);
   });
@@ -499,73 +571,40 @@ describe('Auth0IdentityProvider', () => {
     expect(idp.capabilities.scopes.user).toBe(true);
   });
 
-  it('point 6: past 1,000 users the tenant is read through a user export job', {
-    timeout: 90_000,
-  }, async () => {
-    const idp = new Auth0IdentityProvider({
-      domain: 'acme.auth0.com',
-      clientId: 'm2m',
-      clientSecret: 'm2m-secret',
-      baseUrl: BASE,
-      exportPollMs: 1,
-    });
-    let polls = 0;
-    const ids = Array.from({ length: 1001 }, (_, i) => `auth0|${i}`);
+  it('point 7: a user the search index does not show yet is asked for exactly, as given and lower case', async () => {
+    const idp = make();
     server.use(
-      http.get(`${API}/users`, () =>
-        HttpResponse.json({ users: ids.slice(0, 100).map((user_id) => ({ user_id })), total: 1001 }),
-      ),
-      http.post(`${API}/jobs/users-exports`, async ({ request }) => {
-        expect(await request.json()).toEqual({ format: 'json', fields: [{ name: 'user_id' }] });
-        return HttpResponse.json({ type: 'users_export', status: 'pending', id: 'job_1' }, { status: 201 });
-      }),
-      http.get(`${API}/jobs/job_1`, () =>
-        ++polls < 2
-          ? HttpResponse.json({ type: 'users_export', status: 'processing', id: 'job_1' })
-          : HttpResponse.json({
-              type: 'users_export',
-              status: 'completed',
-              id: 'job_1',
-              location: `${EXPORTS}/job_1.json.gz`,
-            }),
-      ),
-      http.get(`${EXPORTS}/job_1.json.gz`, ({ request }) => {
-        // A pre-signed URL: our Management API token must not travel there.
-        expect(request.headers.get('authorization')).toBeNull();
-        const body = gzipSync(ids.map((user_id) => JSON.stringify({ user_id })).join('\n'));
-        return new HttpResponse(body, { headers: { 'Content-Type': 'application/octet-stream' } });
-      }),
-      http.get(`${API}/users/:id/refresh-tokens`, ({ params }) =>
-        HttpResponse.json({ tokens: params.id === 'auth0|1000' ? [rt('late', 'auth0|1000', 'c1')] : [] }),
+      http.get(`${API}/users`, () => HttpResponse.json([])),
+      http.get(`${API}/users-by-email`, ({ request }) =>
+        HttpResponse.json(
+          new URL(request.url).searchParams.get('email') === 'new@acme.com'
+            ? [{ user_id: 'auth0|new', email: 'new@acme.com' }]
+            : [],
+        ),
       ),
     );
-    const plan = await idp.plan({ kind: 'application', applicationId: 'c1' });
-    // The 1,001st user's token is found: the old listing stopped at the 1,000th.
-    expect(plan.tokens).toEqual([{ id: 'late', userId: 'auth0|1000' }]);
-    expect(polls).toBe(2);
+    expect((await idp.findUserByEmail('New@Acme.com'))?.id).toBe('auth0|new');
+    expect(calls).toEqual([
+      'GET /users?q=email:"New@Acme.com"&search_engine=v3&per_page=10',
+      'GET /users-by-email?email=New@Acme.com',
+      'GET /users-by-email?email=new@acme.com',
+    ]);
   });
 
-  it('point 7: users-by-email asks both spellings and refuses several users for one email', async () => {
+  it('point 7: a look-up by email searches case-insensitively (user search v3) and refuses several users', async () => {
     const idp = make();
-    let users: Record<string, unknown[]> = {
-      'Jo@Acme.com': [],
-      'jo@acme.com': [{ user_id: 'auth0|1', email: 'jo@acme.com' }],
-    };
-    server.use(
-      http.get(`${API}/users-by-email`, ({ request }) =>
-        HttpResponse.json(users[new URL(request.url).searchParams.get('email')!] ?? []),
-      ),
-    );
+    let users: unknown[] = [{ user_id: 'auth0|1', email: 'jo@acme.com' }];
+    server.use(http.get(`${API}/users`, () => HttpResponse.json(users)));
     expect((await idp.findUserByEmail('Jo@Acme.com'))?.id).toBe('auth0|1');
-    expect(calls).toEqual(['GET /users-by-email?email=Jo@Acme.com', 'GET /users-by-email?email=jo@acme.com']);
-    users = {
-      'jo@acme.com': [
-        { user_id: 'auth0|1', email: 'jo@acme.com' },
-        { user_id: 'google-oauth2|9', email: 'jo@acme.com' },
-      ],
-    };
+    expect(calls).toEqual(['GET /users?q=email:"Jo@Acme.com"&search_engine=v3&per_page=10']);
+    users = [
+      { user_id: 'auth0|1', email: 'jo@acme.com' },
+      { user_id: 'google-oauth2|9', email: 'Jo@Acme.com' },
+    ];
     const err = await idp.findUserByEmail('jo@acme.com').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
-    expect((err as Error).message).toContain('2 Auth0 users have the email jo@acme.com');
+    expect((err as Error).message).toContain(
+      '2 Auth0 users have the email jo@acme.com (auth0|1, google-oauth2|9)',
+    );
   });
 });
