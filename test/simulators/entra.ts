@@ -105,6 +105,7 @@ export class EntraSimulator implements VendorSimulator {
   readonly loginUrl: string;
   readonly tenantId: string;
   clockSkewMs: number;
+  private readonly initialSkewMs: number;
   /** How revokeSignInSessions answers success: REF/user-revokesigninsessions copies show both. */
   revokeAnswer: '204' | '200' = '204';
   /** Application permissions admin-consented to Revoker's app registration (withhold one to test the doctor). */
@@ -131,6 +132,7 @@ export class EntraSimulator implements VendorSimulator {
     this.loginUrl = (options.loginUrl ?? LOGIN_DEFAULT).replace(/\/+$/, '');
     this.tenantId = options.tenantId ?? 'tenant-sim';
     this.clockSkewMs = options.clockSkewMs ?? 0;
+    this.initialSkewMs = this.clockSkewMs;
     this.handlers = [
       this.router.handler(this.loginUrl, this.loginRoutes(), () =>
         Response.json({ error: 'invalid_request' }, { status: 404 }),
@@ -189,6 +191,7 @@ export class EntraSimulator implements VendorSimulator {
     this.granted.clear();
     for (const p of ENTRA_PERMISSIONS) this.granted.add(p);
     this.revokeAnswer = '204';
+    this.clockSkewMs = this.initialSkewMs;
   }
 
   // ---- state helpers (tests seed through these) ----
@@ -207,8 +210,7 @@ export class EntraSimulator implements VendorSimulator {
   }
 
   /** The user signs in to `clientId` for `resourceId`: a refresh token and a browser session, issued now. */
-  signIn(userId: string, clientId: string, resourceId: string): EntraRefreshToken {
-    const issuedAt = this.now();
+  signIn(userId: string, clientId: string, resourceId: string, issuedAt = this.now()): EntraRefreshToken {
     const rt = { id: `rt-${randomUUID()}`, userId, clientId, resourceId, issuedAt };
     this.refreshTokens.push(rt);
     this.sessions.push({ id: `session-${randomUUID()}`, userId, issuedAt });
@@ -282,9 +284,11 @@ export class EntraSimulator implements VendorSimulator {
       principalType: 'ServicePrincipal',
       resourceId: 'sp-api',
     });
-    this.signIn('u-alice', 'sp-app', 'sp-api');
-    this.signIn('u-bob', 'sp-other', 'sp-api');
-    this.signIn('u-guest', 'sp-app', 'sp-api');
+    // Seeded credentials predate any revocation a test starts (a minute ago, on Entra's clock).
+    const earlier = this.now() - 60_000;
+    this.signIn('u-alice', 'sp-app', 'sp-api', earlier);
+    this.signIn('u-bob', 'sp-other', 'sp-api', earlier);
+    this.signIn('u-guest', 'sp-app', 'sp-api', earlier);
     return {
       user: { kind: 'user', userId: 'u-alice' },
       application: { kind: 'application', applicationId: 'sp-app' },
@@ -295,7 +299,8 @@ export class EntraSimulator implements VendorSimulator {
   // ---- the oracle ----
 
   stillWorks(target: Target, options: { before?: Date } = {}): string[] {
-    const before = options.before?.getTime() ?? Number.POSITIVE_INFINITY;
+    // `before` is on Revoker's clock; what Entra issued carries Entra's.
+    const before = (options.before?.getTime() ?? Number.POSITIVE_INFINITY) + this.clockSkewMs;
     const out: string[] = [];
     const inTime = (t: { issuedAt: number }) => t.issuedAt < before;
     const rtMatches = (rt: EntraRefreshToken) =>

@@ -174,10 +174,15 @@ export class GoogleSimulator implements VendorSimulator {
   }
 
   /** The user authorises `clientId`: one tokens.list entry per client (a second grant merges into it). */
-  authorize(userId: string, clientId: string, scopes = ['https://mail.google.com/']): GoogleToken {
+  authorize(
+    userId: string,
+    clientId: string,
+    scopes = ['https://mail.google.com/'],
+    issuedAt = Date.now(),
+  ): GoogleToken {
     const existing = this.tokens.find((t) => t.userId === userId && t.clientId === clientId);
     if (existing) return existing;
-    const t = { userId, clientId, displayText: `App ${clientId}`, scopes, issuedAt: Date.now() };
+    const t = { userId, clientId, displayText: `App ${clientId}`, scopes, issuedAt };
     this.tokens.push(t);
     return t;
   }
@@ -188,8 +193,8 @@ export class GoogleSimulator implements VendorSimulator {
     return a;
   }
 
-  signIn(userId: string, device: string): GoogleSession {
-    const s = { id: `sess-${randomUUID()}`, userId, device, issuedAt: Date.now(), ended: false };
+  signIn(userId: string, device: string, issuedAt = Date.now()): GoogleSession {
+    const s = { id: `sess-${randomUUID()}`, userId, device, issuedAt, ended: false };
     this.sessions.push(s);
     return s;
   }
@@ -198,13 +203,16 @@ export class GoogleSimulator implements VendorSimulator {
     this.addUser({ id: '100000000000000000001', primaryEmail: SUBJECT, fullName: 'Admin', isAdmin: true });
     this.addUser({ id: '100000000000000000002', primaryEmail: 'alice@acme.test', fullName: 'Alice A' });
     this.addUser({ id: '100000000000000000003', primaryEmail: 'bob@acme.test', fullName: 'Bob B' });
-    this.authorize('100000000000000000002', 'mail-client.apps.googleusercontent.com');
-    this.authorize('100000000000000000002', 'crm-client.apps.googleusercontent.com');
-    this.authorize('100000000000000000003', 'crm-client.apps.googleusercontent.com');
-    this.addAsp('100000000000000000002', 'Thunderbird');
-    this.signIn('100000000000000000002', 'Chrome on laptop');
-    this.signIn('100000000000000000002', 'Android phone');
-    this.signIn('100000000000000000003', 'Chrome on laptop');
+    // Seeded credentials predate any revocation a test starts (a minute ago).
+    const earlier = Date.now() - 60_000;
+    const mail = ['https://mail.google.com/'];
+    this.authorize('100000000000000000002', 'mail-client.apps.googleusercontent.com', mail, earlier);
+    this.authorize('100000000000000000002', 'crm-client.apps.googleusercontent.com', mail, earlier);
+    this.authorize('100000000000000000003', 'crm-client.apps.googleusercontent.com', mail, earlier);
+    this.addAsp('100000000000000000002', 'Thunderbird', earlier);
+    this.signIn('100000000000000000002', 'Chrome on laptop', earlier);
+    this.signIn('100000000000000000002', 'Android phone', earlier);
+    this.signIn('100000000000000000003', 'Chrome on laptop', earlier);
     return {
       token: {
         kind: 'token',

@@ -105,6 +105,7 @@ const GrantSchema = z.object({
   scope: z.string().nullish(),
 });
 type Grant = z.infer<typeof GrantSchema>;
+type ServicePrincipal = z.infer<typeof ServicePrincipalSchema>;
 const collection = <T extends z.ZodType>(item: T) =>
   z.object({ value: z.array(item), '@odata.nextLink': z.string().optional() });
 
@@ -305,12 +306,12 @@ export class EntraIdentityProvider implements IdentityProvider {
       }
       case 'application':
       case 'resourceServer': {
-        for (const g of await this.grants(step)) {
+        const sp = await this.targetServicePrincipal(step);
+        for (const g of await this.grants(step, sp)) {
           // Already deleted by an earlier attempt of this step: nothing to do.
           await unlessNotFound(() => this.http.delete(`/oauth2PermissionGrants/${enc(g.id)}`), undefined);
         }
-        const { sp, assignments } = await this.appRoleAssignments(step);
-        for (const a of assignments) {
+        for (const a of await this.appRoleAssignments(step, sp)) {
           // The application's own permissions (appRoleAssignments), or the API's roles given to applications
           // (appRoleAssignedTo): both are deleted on the service principal that lists them.
           const path =
@@ -332,12 +333,15 @@ export class EntraIdentityProvider implements IdentityProvider {
         return verified(await this.verifyUser(target.userId, context), 'not-before');
       case 'application':
       case 'resourceServer': {
-        const grants = (await this.grants(target)).map((g) => ({
+        const sp = await this.targetServicePrincipal(target);
+        const grants = (await this.grants(target, sp)).map((g) => ({
           id: g.id,
           ...(g.principalId ? { userId: g.principalId } : {}),
         }));
-        const { sp, assignments } = await this.appRoleAssignments(target);
-        const roles = assignments.map((a) => ({ id: a.id, userId: a.principalId }));
+        const roles = (await this.appRoleAssignments(target, sp)).map((a) => ({
+          id: a.id,
+          userId: a.principalId,
+        }));
         const parts: PartOutcome[] = [
           listed('delegated permission grants', grants),
           listed(
@@ -492,10 +496,9 @@ export class EntraIdentityProvider implements IdentityProvider {
    */
   private async grants(
     target: Extract<Target, { kind: 'application' | 'resourceServer' }>,
+    resolved?: ServicePrincipal,
   ): Promise<Grant[]> {
-    const sp = await this.servicePrincipal(
-      target.kind === 'application' ? target.applicationId : target.resourceServerId,
-    );
+    const sp = resolved ?? (await this.targetServicePrincipal(target));
     const $filter =
       target.kind === 'application' ? `clientId eq ${odata(sp.id)}` : `resourceId eq ${odata(sp.id)}`;
     const out: Grant[] = [];
@@ -519,10 +522,8 @@ export class EntraIdentityProvider implements IdentityProvider {
    */
   private async appRoleAssignments(
     target: Extract<Target, { kind: 'application' | 'resourceServer' }>,
-  ): Promise<{ sp: z.infer<typeof ServicePrincipalSchema>; assignments: AppRoleAssignment[] }> {
-    const sp = await this.servicePrincipal(
-      target.kind === 'application' ? target.applicationId : target.resourceServerId,
-    );
+    sp: ServicePrincipal,
+  ): Promise<AppRoleAssignment[]> {
     const out: AppRoleAssignment[] = [];
     let url: string | undefined =
       target.kind === 'application'
@@ -534,9 +535,15 @@ export class EntraIdentityProvider implements IdentityProvider {
       out.push(...body.value);
       url = body['@odata.nextLink'];
     }
-    const assignments =
-      target.kind === 'application' ? out : out.filter((a) => a.principalType === 'ServicePrincipal');
-    return { sp, assignments };
+    return target.kind === 'application' ? out : out.filter((a) => a.principalType === 'ServicePrincipal');
+  }
+
+  private targetServicePrincipal(
+    target: Extract<Target, { kind: 'application' | 'resourceServer' }>,
+  ): Promise<ServicePrincipal> {
+    return this.servicePrincipal(
+      target.kind === 'application' ? target.applicationId : target.resourceServerId,
+    );
   }
 
   private async searchServicePrincipals(query: string, limit: number) {

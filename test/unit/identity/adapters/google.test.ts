@@ -89,6 +89,30 @@ const GOOGLE: VendorContract = {
       rateLimit: RL,
       source: `${REF}/tokens/delete`,
     },
+    {
+      method: 'POST',
+      path: '/users/{userKey}/signOut',
+      permission: SECURITY,
+      pagination: 'none (request body must be empty)',
+      rateLimit: RL,
+      source: `${REF}/users/signOut`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userKey}/asps',
+      permission: SECURITY,
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/asps/list`,
+    },
+    {
+      method: 'DELETE',
+      path: '/users/{userKey}/asps/{codeId}',
+      permission: SECURITY,
+      pagination: 'none (codeId: integer)',
+      rateLimit: RL,
+      source: `${REF}/asps/delete`,
+    },
   ],
   // Domain-wide delegation token (JWT bearer): developers.google.com/identity/protocols/oauth2/service-account
   [TOKEN_URL]: [
@@ -205,24 +229,37 @@ describe('GoogleIdentityProvider', () => {
     expect(calls).toEqual(['DELETE /users/alice%40acme.test/tokens/client-1.apps.googleusercontent.com']);
   });
 
-  it('plans and revokes a user: list, then delete each client; sweep re-lists', async () => {
+  it('plans a user as one bulk step: every app token, every app password, then users.signOut', async () => {
     const idp = make();
     server.use(
       http.get(`${DIR}/users/1001/tokens`, () => HttpResponse.json(tokenList('c1', 'c2'))),
       http.delete(`${DIR}/users/1001/tokens/:c`, () => new HttpResponse(null, { status: 204 })),
+      http.get(`${DIR}/users/1001/asps`, () =>
+        HttpResponse.json({
+          kind: 'admin#directory#asps',
+          items: [{ kind: 'admin#directory#asp', codeId: 7, name: 'Mail', creationTime: '1700000000000' }],
+        }),
+      ),
+      http.delete(`${DIR}/users/1001/asps/:codeId`, () => new HttpResponse(null, { status: 204 })),
+      http.post(`${DIR}/users/1001/signOut`, () => new HttpResponse(null, { status: 204 })),
     );
     const plan = await idp.plan({ kind: 'user', userId: '1001' });
-    expect(plan.steps).toEqual([
-      { kind: 'token', userId: '1001', tokenId: 'c1' },
-      { kind: 'token', userId: '1001', tokenId: 'c2' },
+    expect(plan.steps).toEqual([{ kind: 'user', userId: '1001' }]);
+    expect(plan.tokens).toEqual([
+      { id: 'c1', userId: '1001' },
+      { id: 'c2', userId: '1001' },
+      { id: 'asp:7', userId: '1001' },
     ]);
-    expect(plan.sweep).toEqual({ kind: 'user', userId: '1001' });
+    expect(plan.sweep).toBeUndefined();
     calls.length = 0;
-    expect((await idp.revoke({ kind: 'user', userId: '1001' })).revoked).toHaveLength(2);
+    expect((await idp.revoke({ kind: 'user', userId: '1001' })).revoked).toHaveLength(3);
     expect(calls).toEqual([
       'GET /users/1001/tokens',
       'DELETE /users/1001/tokens/c1',
       'DELETE /users/1001/tokens/c2',
+      'GET /users/1001/asps',
+      'DELETE /users/1001/asps/7',
+      'POST /users/1001/signOut',
     ]);
   });
 
@@ -264,13 +301,13 @@ describe('GoogleIdentityProvider', () => {
       'GET /users/1002/tokens/app-1',
     ]);
     // Point 15: verification re-checks every user instead of answering ok without looking.
-    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toEqual({
+    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toMatchObject({
       ok: false,
       remaining: [{ id: 'app-1', userId: '1001' }],
       method: 'list',
     });
     expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [{ id: 'app-1', userId: '1001' }] });
-    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toEqual({
+    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toMatchObject({
       ok: true,
       remaining: [],
       method: 'list',
