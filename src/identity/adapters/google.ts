@@ -510,8 +510,16 @@ function tokenError(err: unknown): IdpError {
 function isRateLimit(response: AxiosResponse): boolean {
   if (response.status === 429) return true;
   if (response.status !== 403) return false;
-  const errors = (response.data as { error?: { errors?: { reason?: unknown }[] } } | undefined)?.error
-    ?.errors;
+  // At the transport the body is not parsed yet (axios transforms it after the adapter).
+  let data: unknown = response.data;
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      return false;
+    }
+  }
+  const errors = (data as { error?: { errors?: { reason?: unknown }[] } } | undefined)?.error?.errors;
   return (
     Array.isArray(errors) &&
     errors.some((e) => typeof e?.reason === 'string' && RATE_LIMIT_REASONS.has(e.reason))
