@@ -79,9 +79,20 @@ export class GoogleSimulator implements VendorSimulator {
   private readonly publicKey: ReturnType<typeof createPublicKey>;
   private readonly router = new SimRouter({
     unavailable: () => googleError(503, 'backendError', 'The service is currently unavailable.'),
-    // The Directory API's rate-limit answer: 403 userRateLimitExceeded, no Retry-After; "slow down … using
-    // exponential backoff" (developers.google.com/workspace/admin/directory/v1/limits).
-    rateLimited: () => googleError(403, 'userRateLimitExceeded', 'User Rate Limit Exceeded', 'usageLimits'),
+    // 429 RESOURCE_EXHAUSTED (Google APIs' error model, cloud.google.com/apis/design/errors#handling_errors:
+    // "retry using exponential backoff"), without Retry-After.
+    rateLimited: () =>
+      Response.json(
+        {
+          error: {
+            code: 429,
+            message: "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'",
+            errors: [{ message: 'Rate Limit Exceeded', domain: 'usageLimits', reason: 'rateLimitExceeded' }],
+            status: 'RESOURCE_EXHAUSTED',
+          },
+        },
+        { status: 429 },
+      ),
   });
   private accessTokens = new Map<string, { scopes: Set<string>; subject: string; expiresAt: number }>();
   private nextCodeId = 100;
@@ -134,6 +145,17 @@ export class GoogleSimulator implements VendorSimulator {
 
   failOnce(match: CallMatch, fault: SimFault): void {
     this.router.failOnce(match, fault);
+  }
+
+  /**
+   * The Directory API's own rate-limit answer, once: 403 userRateLimitExceeded without Retry-After; "slow down
+   * the rate at which you are sending the requests using exponential backoff"
+   * (developers.google.com/workspace/admin/directory/v1/limits).
+   */
+  rateLimitOnce(match: CallMatch): void {
+    this.router.answerOnce(match, () =>
+      googleError(403, 'userRateLimitExceeded', 'User Rate Limit Exceeded', 'usageLimits'),
+    );
   }
 
   reset(): void {

@@ -29,13 +29,18 @@ export interface VendorFaultAnswers {
  */
 export class SimRouter {
   readonly calls: SimCall[] = [];
-  private faults: { match: CallMatch; fault: SimFault }[] = [];
+  private faults: { match: CallMatch; fault: SimFault | (() => Response) }[] = [];
   private hung = new Set<() => void>();
 
   constructor(private readonly answers: VendorFaultAnswers) {}
 
   failOnce(match: CallMatch, fault: SimFault): void {
     this.faults.push({ match, fault });
+  }
+
+  /** Answers the next call matching `match` once with `answer` (another documented failure), no effect. */
+  answerOnce(match: CallMatch, answer: () => Response): void {
+    this.faults.push({ match, fault: answer });
   }
 
   reset(): void {
@@ -53,12 +58,22 @@ export class SimRouter {
       const url = new URL(request.url);
       const basePath = new URL(root).pathname.replace(/\/+$/, '');
       const path = decodeURIComponent(url.pathname.slice(basePath.length)) || '/';
-      const sent = `${path}${decodeURIComponent(url.search)}`;
+      // MSAL's `client-request-id` is a fresh correlation id per request: left out of the recorded call, like
+      // every generated id, so one run's calls can be matched in the next.
+      const query = new URLSearchParams(url.search);
+      query.delete('client-request-id');
+      const search = query.size > 0 ? `?${decodeURIComponent(query.toString()).replace(/\+/g, ' ')}` : '';
+      const sent = `${path}${search}`;
       const call: SimCall = { method: request.method, url: sent, status: 0 };
       this.calls.push(call);
       const fault = this.takeFault(request.method, sent);
-      if (fault === '503' || fault === '429') {
-        const res = fault === '503' ? this.answers.unavailable() : this.answers.rateLimited();
+      if (typeof fault === 'function' || fault === '503' || fault === '429') {
+        const res =
+          typeof fault === 'function'
+            ? fault()
+            : fault === '503'
+              ? this.answers.unavailable()
+              : this.answers.rateLimited();
         call.status = res.status;
         return res;
       }
@@ -82,7 +97,7 @@ export class SimRouter {
     });
   }
 
-  private takeFault(method: string, url: string): SimFault | undefined {
+  private takeFault(method: string, url: string): SimFault | (() => Response) | undefined {
     const i = this.faults.findIndex((f) => f.match.method === method && f.match.url.test(url));
     if (i < 0) return undefined;
     const [f] = this.faults.splice(i, 1);

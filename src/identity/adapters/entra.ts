@@ -1,5 +1,5 @@
 // Types only: the library itself is loaded on first use, so processes that run another IdP never pay for it.
-import type { AuthenticationError, TokenCredential } from '@azure/identity';
+import type { AuthenticationError, ClientSecretCredentialOptions, TokenCredential } from '@azure/identity';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { z } from 'zod';
 import { ConflictError } from '../../domain/errors.ts';
@@ -177,12 +177,20 @@ export class EntraIdentityProvider implements IdentityProvider {
       baseURL: graphUrl,
       // MSAL (inside @azure/identity) caches the token and renews it shortly before it expires.
       auth: async () => {
-        credential ??= entraCredential(options, loginUrl, permit);
+        credential ??= entraCredential(options, loginUrl, permit, options.timeoutMs ?? 10_000);
         const token = await (await credential).getToken(scope).catch((err: unknown) => {
+          // A failed token request drops the credential: MSAL would otherwise refuse every token request
+          // for 60 s after one 5xx or 429 without Retry-After (its throttling cache), while the job's own
+          // backoff and the shared budget already pace the retry.
+          credential = undefined;
           throw tokenError(err);
         });
         if (!token) throw new IdpUnauthorizedError('Entra returned no token for Microsoft Graph');
         return token.token;
+      },
+      // A 401 from Graph: the cached token is no longer accepted; the retry fetches a new one.
+      invalidateAuth: () => {
+        credential = undefined;
       },
       idpName: 'Microsoft Graph',
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -646,26 +654,31 @@ async function entraCredential(
   options: EntraIdentityProviderOptions,
   loginUrl: string,
   permit: () => Promise<void>,
+  timeoutMs: number,
 ): Promise<TokenCredential> {
   const { ClientCertificateCredential, ClientSecretCredential } = await import('@azure/identity');
+  const budgetPolicy: NonNullable<ClientSecretCredentialOptions['additionalPolicies']>[number] = {
+    position: 'perRetry',
+    policy: {
+      name: 'revokerIdpBudget',
+      sendRequest: async (request, next) => {
+        await permit();
+        request.timeout = timeoutMs;
+        return next(request);
+      },
+    },
+  };
   const common = {
     authorityHost: loginUrl,
     // Instance discovery only knows Microsoft's own clouds; a private or stand-in authority skips it.
     disableInstanceDiscovery: !KNOWN_AUTHORITIES.has(new URL(loginUrl).host),
-    // Every HTTP request MSAL makes (metadata, token) goes through @azure/core-rest-pipeline: a per-call
-    // policy takes a budget permit first, so token fetches count against the IdP's limits too.
-    additionalPolicies: [
-      {
-        position: 'perCall' as const,
-        policy: {
-          name: 'revokerIdpBudget',
-          sendRequest: async <R>(request: unknown, next: (request: never) => Promise<R>) => {
-            await permit();
-            return next(request as never);
-          },
-        },
-      },
-    ],
+    // Every HTTP request MSAL makes (metadata, token) goes through @azure/core-rest-pipeline: a policy
+    // run on each attempt takes a budget permit first, so token fetches count against the IdP's limits
+    // too, and bounds the attempt by the adapter's call timeout (the pipeline's default is none).
+    additionalPolicies: [budgetPolicy],
+    // Retries are the job's, paced by the shared budget: the pipeline's own (3, up to ~6 s inside one call)
+    // would hide Entra's answer and outlast the call timeout.
+    retryOptions: { maxRetries: 0 },
   };
   if (options.certificatePath) {
     return new ClientCertificateCredential(

@@ -141,6 +141,7 @@ export class GoogleIdentityProvider implements IdentityProvider {
     const baseMs = options.backoff?.baseMs ?? 1000;
     const maxMs = options.backoff?.maxMs ?? 64_000;
     const random = options.backoff?.random ?? Math.random;
+    const timeoutMs = options.timeoutMs ?? 10_000;
     this.customer = options.customer ?? 'my_customer';
     // Rate-limit answers in a row without a named wait (Google's backoff counter); a success resets it.
     let streak = 0;
@@ -150,7 +151,7 @@ export class GoogleIdentityProvider implements IdentityProvider {
       const client = createIdpHttpClient({
         baseURL: `${(options.adminUrl ?? 'https://admin.googleapis.com').replace(/\/+$/, '')}/admin/directory/v1`,
         auth: async () => {
-          loading ??= delegatedJwt(account, options.subject, options.tokenUrl, scopes, permit);
+          loading ??= delegatedJwt(account, options.subject, options.tokenUrl, scopes, permit, timeoutMs);
           const jwt = await loading;
           const { token } = await jwt.getAccessToken().catch((err: unknown) => {
             throw tokenError(err);
@@ -467,6 +468,7 @@ async function delegatedJwt(
   tokenUrl: string | undefined,
   scopes: string[],
   permit: () => Promise<void>,
+  timeoutMs: number,
 ): Promise<JWT> {
   const { JWT } = await import('google-auth-library');
   const jwt = new JWT({
@@ -479,8 +481,10 @@ async function delegatedJwt(
   jwt.transporter.interceptors.request.add({
     resolved: async (config) => {
       if (String(config.url) === GOOGLE_TOKEN_URL) {
-        // A token fetch is an IdP call: it takes a permit from the shared budget like the rest.
+        // A token fetch is an IdP call: it takes a permit from the shared budget like the rest, and is
+        // bounded by the same call timeout (gaxios has none by default).
         await permit();
+        config.timeout = timeoutMs;
         if (tokenUrl && tokenUrl !== GOOGLE_TOKEN_URL) config.url = new URL(tokenUrl);
       }
       return config;

@@ -709,6 +709,21 @@ describe('EntraIdentityProvider against the Entra simulator', () => {
     expect(v.parts?.[0]?.part).toBe('refresh tokens and sign-in sessions issued before the revocation');
   });
 
+  it('a 401 from Graph fetches a new token; a 503 from the token endpoint does not stall the next attempt', async () => {
+    const idp = adapter();
+    expect((await idp.getUser('u-bob')).id).toBe('u-bob');
+    sim.withhold('User.RevokeSessions.All'); // drops issued tokens: the next Graph call is a 401
+    sim.granted.add('User.RevokeSessions.All');
+    expect((await idp.getUser('u-bob')).id).toBe('u-bob');
+    expect(sim.calls.filter((c) => c.status === 401)).toHaveLength(1);
+    // MSAL alone would refuse token requests for 60 s after a 5xx; the adapter starts afresh instead.
+    sim.withhold('User.RevokeSessions.All');
+    sim.granted.add('User.RevokeSessions.All');
+    sim.failOnce({ method: 'POST', url: /\/oauth2\/v2\.0\/token$/ }, '503');
+    await expect(idp.getUser('u-bob')).rejects.toBeInstanceOf(IdpTransientError);
+    expect((await idp.getUser('u-bob')).id).toBe('u-bob');
+  });
+
   it('a timeout after Entra applied the revocation: the retry calls again and ends as the no-fault run', async () => {
     const since = new Date();
     sim.failOnce({ method: 'POST', url: /revokeSignInSessions$/ }, 'timeout-after-commit');

@@ -448,7 +448,9 @@ describe('GoogleIdentityProvider against the Google simulator', () => {
     const idp = adapter({ backoff: { random: () => 0 } });
     const waits: number[] = [];
     for (let i = 0; i < 4; i++) {
-      sim.failOnce({ method: 'GET', url: /\/tokens$/ }, '429');
+      // Google's 403 userRateLimitExceeded and its 429: neither names a wait.
+      if (i % 2 === 0) sim.rateLimitOnce({ method: 'GET', url: /\/tokens$/ });
+      else sim.failOnce({ method: 'GET', url: /\/tokens$/ }, '429');
       const err = await idp.listUserTokens(user().userId).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IdpRateLimitedError);
       waits.push((err as IdpRateLimitedError).retryAfterMs);
