@@ -168,6 +168,7 @@ export class GoogleSimulator implements VendorSimulator {
     this.accessTokens.clear();
     this.delegated.clear();
     this.delegated.add(SCOPE_READONLY).add(SCOPE_SECURITY);
+    this.nextCodeId = 100;
   }
 
   /** Every access token issued so far stops working (revoked or expired early): the next call is a 401. */

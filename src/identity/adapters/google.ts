@@ -477,14 +477,15 @@ async function delegatedJwt(
     scopes,
     subject,
     eagerRefreshThresholdMillis: 60_000,
+    // The token request is bounded by the same call timeout as every Directory call (gaxios has none by
+    // default, and reads it before its interceptors run).
+    transporterOptions: { timeout: timeoutMs },
   });
   jwt.transporter.interceptors.request.add({
     resolved: async (config) => {
       if (String(config.url) === GOOGLE_TOKEN_URL) {
-        // A token fetch is an IdP call: it takes a permit from the shared budget like the rest, and is
-        // bounded by the same call timeout (gaxios has none by default).
+        // A token fetch is an IdP call: it takes a permit from the shared budget like the rest.
         await permit();
-        config.timeout = timeoutMs;
         if (tokenUrl && tokenUrl !== GOOGLE_TOKEN_URL) config.url = new URL(tokenUrl);
       }
       return config;
