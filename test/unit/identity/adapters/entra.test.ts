@@ -724,6 +724,39 @@ describe('EntraIdentityProvider against the Entra simulator', () => {
     expect((await idp.getUser('u-bob')).id).toBe('u-bob');
   });
 
+  it('item 16: the simulator refuses what Graph refuses', async () => {
+    const idp = adapter();
+    // $top is 1–999 for users (learn.microsoft.com/graph/query-parameters#top-parameter).
+    await expect(idp.searchUsers('a', 1000)).rejects.toThrow(/400/);
+    // A bearer Entra never issued is a 401; $count without ConsistencyLevel: eventual is a 400.
+    const other = await fetch(`${GRAPH}/users/u-bob`, { headers: { Authorization: 'Bearer someone-else' } });
+    expect(other.status).toBe(401);
+    const token = await fetch(`${LOGIN}/tenant-1/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: sim.adapterOptions().clientId,
+        client_secret: 'entra-sim-secret',
+        scope: 'https://graph.test/.default',
+      }),
+    }).then((r) => r.json() as Promise<{ access_token: string }>);
+    const count = await fetch(`${GRAPH}/users/$count`, {
+      headers: { Authorization: `Bearer ${token.access_token}` },
+    });
+    expect(count.status).toBe(400);
+    // A wrong secret is 401 invalid_client (AADSTS7000215).
+    const bad = await fetch(`${LOGIN}/tenant-1/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: sim.adapterOptions().clientId,
+        client_secret: 'wrong',
+        scope: 'https://graph.test/.default',
+      }),
+    });
+    expect(bad.status).toBe(401);
+  });
+
   it('a timeout after Entra applied the revocation: the retry calls again and ends as the no-fault run', async () => {
     const since = new Date();
     sim.failOnce({ method: 'POST', url: /revokeSignInSessions$/ }, 'timeout-after-commit');
