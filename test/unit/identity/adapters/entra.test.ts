@@ -724,6 +724,15 @@ describe('EntraIdentityProvider against the Entra simulator', () => {
     expect((await idp.getUser('u-bob')).id).toBe('u-bob');
   });
 
+  it('a token request that never answers is bounded by the call timeout, then retried afresh', async () => {
+    const idp = adapter({ timeoutMs: 300 });
+    sim.failOnce({ method: 'POST', url: /\/oauth2\/v2\.0\/token$/ }, 'timeout-after-commit');
+    const started = Date.now();
+    await expect(idp.getUser('u-bob')).rejects.toBeInstanceOf(IdpTransientError);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await idp.getUser('u-bob')).id).toBe('u-bob');
+  });
+
   it('item 16: the simulator refuses what Graph refuses', async () => {
     const idp = adapter();
     // $top is 1–999 for users (learn.microsoft.com/graph/query-parameters#top-parameter).

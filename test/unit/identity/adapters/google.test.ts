@@ -513,6 +513,18 @@ describe('GoogleIdentityProvider against the Google simulator', () => {
     expect(sim.stillWorks(user(), { before: since })).toEqual([]);
   });
 
+  it('a token request that never answers is bounded by the call timeout', async () => {
+    const idp = adapter({ timeoutMs: 300 });
+    sim.failOnce({ method: 'POST', url: /^\/$/ }, 'timeout-after-commit');
+    const started = Date.now();
+    // google-auth-library may retry the timed-out token request itself: either way the call ends promptly
+    // (the simulator would hold the answer for a minute).
+    const first = await idp.listUserTokens(user().userId).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5000);
+    if (first instanceof Error) expect(first).toBeInstanceOf(IdpTransientError);
+    expect(await idp.listUserTokens(user().userId)).toHaveLength(2);
+  });
+
   it('item 16: the simulator refuses what Google refuses', async () => {
     const idp = adapter();
     // tokens.delete for a client the user never authorised: 404, nothing revoked, nothing claimed.
