@@ -1,7 +1,7 @@
 import { type createPublicKey, generateKeyPairSync, randomUUID, verify } from 'node:crypto';
 import type { HttpHandler } from 'msw';
 import type { Target } from '../../src/domain/target.ts';
-import { formBody, type SimRequest, SimRouter } from './sim-router.ts';
+import { formBody, type SimRequest, SimRouter } from './route-table.ts';
 import type { CallMatch, ScenarioTargets, SimCall, SimFault, VendorSimulator } from './types.ts';
 
 /**
