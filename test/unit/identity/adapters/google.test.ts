@@ -8,7 +8,10 @@ import {
   IdpTransientError,
   IdpUnsupportedError,
 } from '../../../../src/identity/errors.ts';
+import type { IdpBudget } from '../../../../src/identity/idp-budget.ts';
+import { withIdpCall } from '../../../../src/identity/idp-call-context.ts';
 import { guardContract, type VendorContract } from '../../../helpers/vendor-contract.ts';
+import { GoogleSimulator, SCOPE_READONLY, SCOPE_SECURITY } from '../../../simulators/google.ts';
 
 const ADMIN = 'https://admin.google.test';
 const DIR = `${ADMIN}/admin/directory/v1`;
@@ -88,6 +91,30 @@ const GOOGLE: VendorContract = {
       pagination: 'none',
       rateLimit: RL,
       source: `${REF}/tokens/delete`,
+    },
+    {
+      method: 'POST',
+      path: '/users/{userKey}/signOut',
+      permission: SECURITY,
+      pagination: 'none (request body must be empty)',
+      rateLimit: RL,
+      source: `${REF}/users/signOut`,
+    },
+    {
+      method: 'GET',
+      path: '/users/{userKey}/asps',
+      permission: SECURITY,
+      pagination: 'none',
+      rateLimit: RL,
+      source: `${REF}/asps/list`,
+    },
+    {
+      method: 'DELETE',
+      path: '/users/{userKey}/asps/{codeId}',
+      permission: SECURITY,
+      pagination: 'none (codeId: integer)',
+      rateLimit: RL,
+      source: `${REF}/asps/delete`,
     },
   ],
   // Domain-wide delegation token (JWT bearer): developers.google.com/identity/protocols/oauth2/service-account
@@ -205,24 +232,37 @@ describe('GoogleIdentityProvider', () => {
     expect(calls).toEqual(['DELETE /users/alice%40acme.test/tokens/client-1.apps.googleusercontent.com']);
   });
 
-  it('plans and revokes a user: list, then delete each client; sweep re-lists', async () => {
+  it('plans a user as one bulk step: every app token, every app password, then users.signOut', async () => {
     const idp = make();
     server.use(
       http.get(`${DIR}/users/1001/tokens`, () => HttpResponse.json(tokenList('c1', 'c2'))),
       http.delete(`${DIR}/users/1001/tokens/:c`, () => new HttpResponse(null, { status: 204 })),
+      http.get(`${DIR}/users/1001/asps`, () =>
+        HttpResponse.json({
+          kind: 'admin#directory#asps',
+          items: [{ kind: 'admin#directory#asp', codeId: 7, name: 'Mail', creationTime: '1700000000000' }],
+        }),
+      ),
+      http.delete(`${DIR}/users/1001/asps/:codeId`, () => new HttpResponse(null, { status: 204 })),
+      http.post(`${DIR}/users/1001/signOut`, () => new HttpResponse(null, { status: 204 })),
     );
     const plan = await idp.plan({ kind: 'user', userId: '1001' });
-    expect(plan.steps).toEqual([
-      { kind: 'token', userId: '1001', tokenId: 'c1' },
-      { kind: 'token', userId: '1001', tokenId: 'c2' },
+    expect(plan.steps).toEqual([{ kind: 'user', userId: '1001' }]);
+    expect(plan.tokens).toEqual([
+      { id: 'c1', userId: '1001' },
+      { id: 'c2', userId: '1001' },
+      { id: 'asp:7', userId: '1001' },
     ]);
-    expect(plan.sweep).toEqual({ kind: 'user', userId: '1001' });
+    expect(plan.sweep).toBeUndefined();
     calls.length = 0;
-    expect((await idp.revoke({ kind: 'user', userId: '1001' })).revoked).toHaveLength(2);
+    expect((await idp.revoke({ kind: 'user', userId: '1001' })).revoked).toHaveLength(3);
     expect(calls).toEqual([
       'GET /users/1001/tokens',
       'DELETE /users/1001/tokens/c1',
       'DELETE /users/1001/tokens/c2',
+      'GET /users/1001/asps',
+      'DELETE /users/1001/asps/7',
+      'POST /users/1001/signOut',
     ]);
   });
 
@@ -264,13 +304,13 @@ describe('GoogleIdentityProvider', () => {
       'GET /users/1002/tokens/app-1',
     ]);
     // Point 15: verification re-checks every user instead of answering ok without looking.
-    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toEqual({
+    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toMatchObject({
       ok: false,
       remaining: [{ id: 'app-1', userId: '1001' }],
       method: 'list',
     });
     expect(await idp.revoke(plan.steps[0]!)).toEqual({ revoked: [{ id: 'app-1', userId: '1001' }] });
-    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toEqual({
+    expect(await idp.verify({ kind: 'application', applicationId: 'app-1' })).toMatchObject({
       ok: true,
       remaining: [],
       method: 'list',
@@ -321,6 +361,186 @@ describe('GoogleIdentityProvider', () => {
     );
     const err = await idp.listUserTokens('1001').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdpRateLimitedError);
+    // The first of Google's exponential backoff: 1 s plus up to 1 s at random.
+    expect((err as IdpRateLimitedError).retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect((err as IdpRateLimitedError).retryAfterMs).toBeLessThan(2000);
+  });
+});
+
+/**
+ * Issue 18, against the stateful Google simulator: the oracle is `sim.stillWorks` (what Google would still
+ * honour), never the adapter's own verify.
+ */
+describe('GoogleIdentityProvider against the Google simulator', () => {
+  const sim = new GoogleSimulator({ adminUrl: ADMIN, tokenUrl: TOKEN_URL });
+  type Extra = Partial<ConstructorParameters<typeof GoogleIdentityProvider>[0]>;
+  const adapter = (extra: Extra = {}) => new GoogleIdentityProvider({ ...sim.adapterOptions(), ...extra });
+  let targets: ReturnType<GoogleSimulator['seedScenario']>;
+  beforeEach(() => {
+    sim.reset();
+    targets = sim.seedScenario();
+    server.use(...sim.handlers);
+  });
+  const user = () => targets.user!;
+  const run = async (idp: GoogleIdentityProvider, target: Parameters<GoogleIdentityProvider['plan']>[0]) => {
+    const plan = await idp.plan(target);
+    for (const step of plan.steps) await idp.revoke(step);
+    if (plan.sweep) await idp.revoke(plan.sweep);
+    return plan;
+  };
+
+  it('item 2: the user plan deletes tokens and app passwords and signs out; sessions are named unverifiable', async () => {
+    const idp = adapter();
+    const since = new Date();
+    expect(sim.stillWorks(user())).toEqual([
+      'oauth_token mail-client.apps.googleusercontent.com (user 100000000000000000002)',
+      'oauth_token crm-client.apps.googleusercontent.com (user 100000000000000000002)',
+      expect.stringMatching(/^app_password \d+ "Thunderbird"/),
+      expect.stringMatching(/^session .* Chrome on laptop/),
+      expect.stringMatching(/^session .* Android phone/),
+    ]);
+    const plan = await run(idp, user());
+    expect(plan.tokens.map((t) => t.id)).toEqual([
+      'mail-client.apps.googleusercontent.com',
+      'crm-client.apps.googleusercontent.com',
+      expect.stringMatching(/^asp:\d+$/),
+    ]);
+    expect(sim.stillWorks(user(), { before: since })).toEqual([]);
+    // Bob is untouched.
+    expect(sim.stillWorks({ kind: 'user', userId: '100000000000000000003' })).toHaveLength(2);
+    const v = await idp.verify(user(), { since });
+    expect(v.ok).toBe(true);
+    expect(v.parts).toEqual([
+      { part: expect.stringMatching(/^OAuth tokens/), outcome: 'verified', method: 'list' },
+      { part: 'app passwords (ASPs) created before the revocation', outcome: 'verified', method: 'list' },
+      {
+        part: 'web and device sessions',
+        outcome: 'unverifiable',
+        why: expect.stringMatching(/users\.signOut/),
+      },
+    ]);
+  });
+
+  it('item 2: an app password that survives is a failed part, not "verified"', async () => {
+    const idp = adapter();
+    const since = new Date();
+    // asps.delete keeps failing (503 each time): the ASP still works and verify shows it.
+    for (let i = 0; i < 3; i++) sim.failOnce({ method: 'DELETE', url: /\/asps\/\d+$/ }, '503');
+    await expect(idp.revoke(user())).rejects.toBeInstanceOf(IdpTransientError);
+    expect(sim.stillWorks(user(), { before: since })).toContainEqual(expect.stringMatching(/^app_password/));
+    const v = await idp.verify(user(), { since });
+    expect(v.ok).toBe(false);
+    expect(v.parts?.find((p) => p.part.startsWith('app passwords'))).toMatchObject({ outcome: 'failed' });
+  });
+
+  it('item 3: a 401 (token revoked early) is followed by a fresh assertion, and the adapter keeps working', async () => {
+    const idp = adapter();
+    expect(await idp.listUserTokens(user().userId)).toHaveLength(2);
+    sim.invalidateAccessTokens();
+    expect(await idp.listUserTokens(user().userId)).toHaveLength(2);
+    sim.invalidateAccessTokens();
+    expect((await idp.getUser(user().userId)).email).toBe('alice@acme.test');
+    expect(sim.calls.filter((c) => c.status === 401)).toHaveLength(2);
+    expect(sim.assertions).toHaveLength(3);
+  });
+
+  it('item 12: rate-limit 403s without Retry-After back off exponentially, as Google documents', async () => {
+    const idp = adapter({ backoff: { random: () => 0 } });
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      // Google's 403 userRateLimitExceeded and its 429: neither names a wait.
+      if (i % 2 === 0) sim.rateLimitOnce({ method: 'GET', url: /\/tokens$/ });
+      else sim.failOnce({ method: 'GET', url: /\/tokens$/ }, '429');
+      const err = await idp.listUserTokens(user().userId).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IdpRateLimitedError);
+      waits.push((err as IdpRateLimitedError).retryAfterMs);
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000]);
+    // A success resets the count.
+    await idp.listUserTokens(user().userId);
+    sim.failOnce({ method: 'GET', url: /\/tokens$/ }, '429');
+    const err = await idp.listUserTokens(user().userId).catch((e: unknown) => e);
     expect((err as IdpRateLimitedError).retryAfterMs).toBe(1000);
+  });
+
+  it('item 12: token fetches take a permit from the shared budget', async () => {
+    let permits = 0;
+    const budget = { acquire: async () => void permits++ } as unknown as IdpBudget;
+    const idp = adapter();
+    await withIdpCall({ budget }, () => idp.listUserTokens(user().userId));
+    expect(sim.calls.map((c) => c.url)).toEqual(['/', '/users/100000000000000000002/tokens']);
+    expect(permits).toBe(sim.calls.length);
+  });
+
+  it('item 14: probes each delegated scope and its write call without revoking, naming the one withheld', async () => {
+    const before = sim.snapshot();
+    const all = await adapter().probePermissions();
+    expect(all.map((p) => [p.scope, p.ok])).toEqual([
+      ['lookup', true],
+      ['user', true],
+      ['token', true],
+      ['application', true],
+    ]);
+    sim.withhold(SCOPE_SECURITY);
+    const probes = await adapter().probePermissions();
+    expect(probes.filter((p) => p.ok).map((p) => p.permission)).toEqual([SCOPE_READONLY]);
+    expect(new Set(probes.filter((p) => !p.ok).map((p) => p.permission))).toEqual(new Set([SCOPE_SECURITY]));
+    expect(probes.find((p) => p.scope === 'user')?.detail).toContain(SCOPE_SECURITY);
+    expect(sim.snapshot()).toEqual(before);
+  });
+
+  it('item 15: an app password created after the revocation started is outside it', async () => {
+    const idp = adapter();
+    const since = new Date();
+    await run(idp, user());
+    sim.addAsp(user().userId, 'New phone', Date.now() + 1000);
+    expect(sim.stillWorks(user())).toContainEqual(expect.stringMatching(/"New phone"/));
+    expect(sim.stillWorks(user(), { before: since })).toEqual([]);
+    expect((await idp.verify(user(), { since })).ok).toBe(true);
+  });
+
+  it('a timeout after Google deleted the app password: the retry ends as the no-fault run', async () => {
+    const since = new Date();
+    sim.failOnce({ method: 'DELETE', url: /\/asps\/\d+$/ }, 'timeout-after-commit');
+    const idp = adapter({ timeoutMs: 300 });
+    await expect(idp.revoke(user())).rejects.toBeInstanceOf(IdpTransientError);
+    await idp.revoke(user());
+    const faulted = sim.snapshot();
+    sim.reset();
+    sim.seedScenario();
+    await run(adapter(), user());
+    expect(faulted).toEqual(sim.snapshot());
+    expect(sim.stillWorks(user(), { before: since })).toEqual([]);
+  });
+
+  it('a token request that never answers is bounded by the call timeout', async () => {
+    const idp = adapter({ timeoutMs: 300 });
+    sim.failOnce({ method: 'POST', url: /^\/$/ }, 'timeout-after-commit');
+    const started = Date.now();
+    // google-auth-library may retry the timed-out token request itself: either way the call ends promptly
+    // (the simulator would hold the answer for a minute).
+    const first = await idp.listUserTokens(user().userId).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5000);
+    if (first instanceof Error) expect(first).toBeInstanceOf(IdpTransientError);
+    expect(await idp.listUserTokens(user().userId)).toHaveLength(2);
+  });
+
+  it('item 16: the simulator refuses what Google refuses', async () => {
+    const idp = adapter();
+    // tokens.delete for a client the user never authorised: 404, nothing revoked, nothing claimed.
+    expect(
+      await idp.revoke({ kind: 'token', userId: user().userId, tokenId: 'never.apps.googleusercontent.com' }),
+    ).toEqual({
+      revoked: [],
+    });
+    expect(sim.calls.at(-1)).toMatchObject({ method: 'DELETE', status: 404 });
+    // A token of another service account (not issued here) is a 401.
+    const res = await fetch(`${DIR}/users/${user().userId}/tokens`, {
+      headers: { Authorization: 'Bearer ya29.other' },
+    });
+    expect(res.status).toBe(401);
+    // maxResults above 500 is refused.
+    sim.calls.length = 0;
+    await expect(idp.searchUsers('a', 501)).rejects.toThrow(/400/);
   });
 });
