@@ -69,11 +69,17 @@ export interface Idaas {
  * The seed's confidential applications as OAuth client credentials, the designated Revoker client first
  * (its introspection answers about every token): how the in-process IDaaS offers the leaked-token path.
  */
-export function seedClients(seed: Seed): { clientId: string; clientSecret: string }[] {
+export function seedClients(
+  seed: Seed,
+): { clientId: string; clientSecret: string; authMethod?: 'client_secret_basic' | 'client_secret_post' }[] {
   return seed.applications
     .filter((a) => a.client_secret !== undefined)
     .sort((a, b) => Number(b.revoker) - Number(a.revoker))
-    .map((a) => ({ clientId: a.client_id, clientSecret: a.client_secret! }));
+    .map((a) => ({
+      clientId: a.client_id,
+      clientSecret: a.client_secret!,
+      ...(a.token_endpoint_auth_method ? { authMethod: a.token_endpoint_auth_method } : {}),
+    }));
 }
 
 function resolveSeed(seed: IdaasOptions['seed']): Seed {

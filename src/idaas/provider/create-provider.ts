@@ -29,7 +29,10 @@ export function clientMetadata(app: SeedApplication): ClientMetadata {
     client_id: app.client_id,
     client_name: app.name,
     ...(app.client_secret
-      ? { client_secret: app.client_secret, token_endpoint_auth_method: 'client_secret_basic' }
+      ? {
+          client_secret: app.client_secret,
+          token_endpoint_auth_method: app.token_endpoint_auth_method ?? 'client_secret_basic',
+        }
       : { token_endpoint_auth_method: 'none' }),
     redirect_uris: app.redirect_uris,
     grant_types: app.grant_types,

@@ -32,6 +32,11 @@ export const SeedApplicationSchema = z
     name: z.string().min(1).max(256),
     /** Omitted ⇒ public client (token_endpoint_auth_method none, PKCE only). */
     client_secret: z.string().min(16).optional(),
+    /**
+     * RFC 7591 §2 `token_endpoint_auth_method` of a confidential client, at every endpoint (token,
+     * introspection, revocation). Default `client_secret_basic`.
+     */
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
     redirect_uris: z.array(z.url()).default([]),
     grant_types: z
       .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))

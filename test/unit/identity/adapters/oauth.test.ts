@@ -97,7 +97,7 @@ describe('OAuthIdentityProvider (RFC 7009/7662, OAUTH_CLIENTS)', () => {
       audience: ['https://api.test'],
     });
     expect(info.tokenId).toMatch(/^tok_/);
-    expect(await values.revoke('value-of-app-b-token', info)).toEqual({ verified: true });
+    expect(await values.revoke('value-of-app-b-token', info)).toEqual({ outcome: 'revoked', verified: true });
     expect(calls.map((c) => `${c.path}:${c.client}`)).toEqual([
       'introspect:rs client', // the first client learns nothing about another app's token
       'introspect:app-b',
