@@ -248,11 +248,20 @@ describe('openid-client against the embedded IDaaS', () => {
     expect((await rp.introspect(s.accessToken)).active).toBe(true);
   });
 
-  it('the seeded revoker client authenticates (client credentials) and alone introspects every app’s tokens', async () => {
+  it('the seeded revoker client introspects every app’s tokens and mints nothing (issue 19 item 8)', async () => {
     const s = await signIn('alice', 'expense-portal');
     const revoker = rps.revoker!;
-    const cc = await oidc.clientCredentialsGrant(revoker.config);
-    expect(cc.access_token).toBeTruthy();
+    // No client_credentials grant: not for no resource, not for an API with its write scope.
+    const attempts: Record<string, string>[] = [
+      {},
+      { resource: 'https://payroll.example.com/api', scope: 'payroll:write payroll:read' },
+    ];
+    for (const params of attempts) {
+      const refused = await oidc.clientCredentialsGrant(revoker.config, params).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(oidc.ResponseBodyError);
+      // oidc-provider names a grant type the client is not registered for `invalid_request`.
+      expect(['unauthorized_client', 'invalid_request']).toContain((refused as oidc.ResponseBodyError).error);
+    }
     const seen = await revoker.introspect(s.accessToken);
     expect(seen).toMatchObject({ active: true, sub: s.sub, client_id: 'expense-portal' });
     // RFC 7662 §4: another application learns nothing about a token that is not its own.

@@ -111,12 +111,21 @@ export function createProvider(deps: ProviderDeps): Provider {
           // Refresh without a `resource` parameter keeps the audience of the original flow.
           return true;
         },
-        async getResourceServerInfo(_ctx, indicator) {
+        async getResourceServerInfo(ctx, indicator, client) {
           const rs = catalog.resourceServer(indicator);
           if (!rs || rs.audience !== indicator)
             throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          let scopes = rs.scopes;
+          // Client credentials: only what the seed grants this client at this resource (the Revoker
+          // client introspects and revokes; it mints nothing).
+          if (ctx.oidc.params?.grant_type === 'client_credentials') {
+            const granted = catalog.application(client.clientId)?.client_credentials_resources?.[rs.id] ?? [];
+            scopes = rs.scopes.filter((s) => granted.includes(s));
+            if (scopes.length === 0)
+              throw new errors.InvalidTarget(`client ${client.clientId} may not get tokens for ${indicator}`);
+          }
           return {
-            scope: rs.scopes.join(' '),
+            scope: scopes.join(' '),
             audience: rs.audience,
             accessTokenFormat: 'opaque',
             accessTokenTTL: ACCESS_TOKEN_TTL_S,

@@ -41,6 +41,12 @@ export const SeedApplicationSchema = z
     grant_types: z
       .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
       .default(['authorization_code', 'refresh_token']),
+    /**
+     * What a `client_credentials` token of this client may be for: resource server id → the scopes it may
+     * get there. A resource server not listed is refused (`invalid_target`): the client credentials grant
+     * mints nothing the seed does not name, per client, per resource, per scope. Default: none.
+     */
+    client_credentials_resources: z.record(IdSchema, z.array(z.string().min(1)).min(1)).optional(),
     /** Extra OIDC scopes the client may ask for, besides openid, offline_access, profile, email. */
     scope: z.string().optional(),
     /**

@@ -88,6 +88,7 @@ export interface TokenStore {
   getMeta(key: string): Promise<string | undefined>;
   /** Sets when absent; returns the value that is stored afterwards (so concurrent starts agree). */
   setMetaIfAbsent(key: string, value: string): Promise<string>;
+  deleteMeta(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
