@@ -47,7 +47,10 @@ export class TokenRevoker {
 
   /** The mark first (as for a user): a sign-in racing the revocation still has to sign in again. */
   async #signOutOf(tokens: readonly StoredToken[], grants: readonly StoredGrant[], mark: string) {
-    const accounts = new Set([...tokens.map((t) => t.accountId), ...grants.map((g) => g.accountId)]);
+    // Client-credentials tokens have no user (accountId ''): nobody to sign out.
+    const accounts = new Set(
+      [...tokens.map((t) => t.accountId), ...grants.map((g) => g.accountId)].filter((a) => a !== ''),
+    );
     const now = Math.floor(Date.now() / 1000);
     await Promise.all([...accounts].map((a) => this.users.signOutOf(a, [mark], now)));
   }
@@ -130,7 +133,8 @@ function refs(tokens: readonly StoredToken[]): RevokedRef[] {
 export function toAdminToken(t: StoredToken): AdminToken {
   return {
     id: t.ref,
-    type: t.model === 'AccessToken' ? 'access_token' : 'refresh_token',
+    type: t.model === 'RefreshToken' ? 'refresh_token' : 'access_token',
+    ...(t.model === 'ClientCredentials' ? { grantType: 'client_credentials' as const } : {}),
     userId: t.accountId,
     applicationId: t.clientId,
     resourceServerId: t.resourceServerIds[0] ?? null,

@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Refusal } from '../../../src/audit/refusal-log.ts';
+import { ADMIN_PREFIX } from '../../../src/idaas/admin-contract.ts';
 import { issueTokens } from '../../../src/idaas/authorization-code-flow.ts';
 import { CookieJar } from '../../../src/idaas/cookie-jar.ts';
-import { type Idaas, loadDemoTenant, parseSeed, startIdaas } from '../../../src/idaas/index.ts';
+import { type Idaas, loadDemoTenant, parseSeed, startIdaas, tokenRef } from '../../../src/idaas/index.ts';
 import { basicAuth } from '../../../src/idaas/oidc-discovery.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
@@ -176,6 +177,67 @@ describe('client credentials (issue 19 item 8)', () => {
       scope: 'reports:read',
     });
     expect(reports).toMatchObject({ status: 400, body: { error: 'invalid_target' } });
+  });
+});
+
+describe('client-credentials tokens in application and API revocation (issue 19 item 9)', () => {
+  async function admin(method: string, path: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`${idaas.adminUrl}${ADMIN_PREFIX}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${idaas.adminToken}` },
+    });
+    expect(res.status, path).toBe(200);
+    return (await res.json()) as Record<string, unknown>;
+  }
+  async function mintCc(): Promise<string> {
+    const res = await fetch(`${idaas.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: basicAuth('payroll-sync', 'payroll-sync-secret-0123456789'),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        resource: 'https://payroll.example.com/api',
+        scope: 'payroll:read',
+      }),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+  /** The server's own answer (RFC 7662), asked by the token's client. */
+  async function active(token: string): Promise<boolean> {
+    const res = await fetch(`${idaas.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: {
+        authorization: basicAuth('payroll-sync', 'payroll-sync-secret-0123456789'),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token }),
+    });
+    return ((await res.json()) as { active: boolean }).active;
+  }
+
+  it('lists them for the application and the API, and both revocations end them', async () => {
+    const first = await mintCc();
+    const ref = tokenRef(first);
+    const byApp = (await admin('GET', '/applications/payroll-sync/tokens')).tokens as { id: string }[];
+    const byApi = (await admin('GET', '/resource-servers/payroll-api/tokens')).tokens as { id: string }[];
+    expect(byApp.map((t) => t.id)).toContain(ref);
+    expect(byApi.find((t) => t.id === ref)).toMatchObject({ grantType: 'client_credentials', userId: '' });
+    expect(await active(first)).toBe(true);
+    const revoked = (await admin('DELETE', '/resource-servers/payroll-api/tokens')).revoked as {
+      id: string;
+    }[];
+    expect(revoked.map((r) => r.id)).toContain(ref);
+    expect(await active(first)).toBe(false);
+
+    const second = await mintCc();
+    expect(await active(second)).toBe(true);
+    await admin('DELETE', '/applications/payroll-sync/tokens');
+    expect(await active(second)).toBe(false);
+    // A new one can still be obtained: client credentials need no sign-in.
+    expect(await active(await mintCc())).toBe(true);
   });
 });
 
