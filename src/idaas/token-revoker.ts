@@ -88,7 +88,7 @@ export class TokenRevoker {
     const shared = tokens.filter((t) => t.model === 'RefreshToken' && t.resourceServerIds.length > 1);
     const revoked = await this.store.destroyTokens(tokens.filter((t) => !shared.includes(t)));
     await Promise.all(shared.map((t) => this.#narrowRefreshToken(t, audience)));
-    await Promise.all(grants.map((g) => this.#narrowGrant(g, resourceServerId, audience)));
+    await Promise.all(grants.map((g) => this.#narrowGrant(g, audience)));
     return refs(revoked);
   }
 
@@ -101,14 +101,12 @@ export class TokenRevoker {
     await this.store.upsert(token.model, token.jti, { ...payload, resource }, ttlOf(token.exp));
   }
 
-  async #narrowGrant(grant: StoredGrant, resourceServerId: string, audience: string | undefined) {
-    const remaining = await this.store.listGrantTokens(grant.grantId);
-    const others = remaining.filter((t) => !t.resourceServerIds.includes(resourceServerId));
-    const otherResources = grant.resourceServerIds.filter((r) => r !== resourceServerId);
-    if (others.length === 0 && otherResources.length === 0) {
-      await this.#destroyGrant(grant.grantId);
-      return;
-    }
+  /**
+   * The grant loses this resource's consent and keeps the rest, its OIDC scopes (`openid`,
+   * `offline_access`) included even when nothing else is left: out of scope everything keeps working,
+   * silent authorization for the app included (README "What each revocation ends").
+   */
+  async #narrowGrant(grant: StoredGrant, audience: string | undefined) {
     const resources = { ...((grant.payload.resources ?? {}) as Record<string, unknown>) };
     if (audience) delete resources[audience];
     await this.store.upsert('Grant', grant.grantId, { ...grant.payload, resources }, ttlOf(grant.exp));

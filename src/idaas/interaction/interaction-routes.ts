@@ -108,7 +108,8 @@ export function interactionRoutes(
         });
         return;
       }
-      result = { login: { accountId: auth.user.id } };
+      // Past every "sign in again" mark of the user: this session, and only this one, is newer than them.
+      result = { login: { accountId: auth.user.id, ts: users.loginTsAfterMarks(auth.user.id) } };
     } else if (action === 'confirm') {
       result = { consent: { grantId: await grantConsent(provider, details) } };
     } else {

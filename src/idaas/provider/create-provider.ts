@@ -73,7 +73,19 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     scopes: OIDC_SCOPES,
     pkce: { required: () => true }, // S256 is the only method oidc-provider 9 offers
-    rotateRefreshToken: true,
+    // Rotate on every refresh, except one asking for a resource the refresh token no longer has (an API
+    // revoked since): oidc-provider checks the resource only after rotating, so rotating would consume
+    // the token it then refuses (`invalid_target`), and an RFC 6749 client retrying with the token it
+    // still holds would trip reuse detection, revoking the whole grant. Not rotated, the token stays
+    // valid for its other resources.
+    rotateRefreshToken(ctx) {
+      const token = ctx.oidc.entities.RefreshToken;
+      const requested = ctx.oidc.params?.resource;
+      const asked = (Array.isArray(requested) ? requested : [requested]).filter(
+        (r): r is string => typeof r === 'string',
+      );
+      return !token || asked.every((r) => token.resourceIndicators.has(r));
+    },
     async issueRefreshToken(_ctx, client) {
       return client.grantTypeAllowed('refresh_token');
     },
