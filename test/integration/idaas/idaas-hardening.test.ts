@@ -7,6 +7,8 @@ import { issueTokens } from '../../../src/idaas/authorization-code-flow.ts';
 import { CookieJar } from '../../../src/idaas/cookie-jar.ts';
 import { type Idaas, loadDemoTenant, parseSeed, startIdaas, tokenRef } from '../../../src/idaas/index.ts';
 import { basicAuth } from '../../../src/idaas/oidc-discovery.ts';
+import { loadOrCreateKeys } from '../../../src/idaas/provider/keys.ts';
+import { RedisStore } from '../../../src/idaas/store/redis-store.ts';
 import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
 
 /**
@@ -288,5 +290,24 @@ describe('the Redis store (issue 19 item 11)', () => {
     });
     expect(userinfo.status).toBe(200);
     await userinfo.arrayBuffer();
+  });
+});
+
+describe('signing keys at rest (issue 19 item 11)', () => {
+  it('keys kept in clear are sealed under IDAAS_KEYS_SECRET, the same keys; a wrong secret opens nothing', async () => {
+    const keysPrefix = randomPrefix('idaas-keys');
+    const store = new RedisStore({ redis, prefix: keysPrefix });
+    try {
+      const clear = await loadOrCreateKeys(store);
+      expect(await redis.get(`${keysPrefix}:meta:jwks`)).toContain('"d":');
+      const sealed = await loadOrCreateKeys(store, KEYS_SECRET);
+      expect(sealed).toEqual(clear);
+      expect(await redis.get(`${keysPrefix}:meta:jwks`)).toBeNull();
+      expect(await redis.get(`${keysPrefix}:meta:jwks.sealed`)).not.toContain('"d":');
+      expect(await loadOrCreateKeys(store, KEYS_SECRET)).toEqual(clear);
+      await expect(loadOrCreateKeys(store, `${KEYS_SECRET}-other`)).rejects.toThrow(/IDAAS_KEYS_SECRET/);
+    } finally {
+      await deleteKeys(redis, keysPrefix);
+    }
   });
 });
