@@ -80,7 +80,7 @@ export async function revokeLeaked(opts: RevokeLeakedOptions): Promise<void> {
       done.outcome === 'revoked'
         ? `revoked ${report.tokenId}; introspection now says inactive`
         : done.outcome === 'still_active'
-          ? `revoked ${report.tokenId}, but introspection still says active`
+          ? `revoked ${report.tokenId}, but introspection still says active (only its own client${report.clientId ? `, ${report.clientId},` : ''} may revoke it, RFC 7009 §2.1: is it in OAUTH_CLIENTS?)`
           : `could not confirm: ${NOT_VISIBLE} (revoked with each configured client anyway)`;
     process.stdout.write(`${line}\n`);
     if (done.outcome !== 'revoked') process.exitCode = done.outcome === 'unverifiable' ? 3 : 1;

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeReport } from '../../../src/cli/revoke-leaked.ts';
 import { checkIdp } from '../../../src/doctor/idp-checks.ts';
 import type { Actor } from '../../../src/domain/request.ts';
+import { seedClients, startIdaas } from '../../../src/idaas/index.ts';
 import { OAuthIdentityProvider } from '../../../src/identity/adapters/oauth.ts';
 import {
   IdpBadResponseError,
@@ -20,7 +21,7 @@ import { REDACT_PATHS, silentLogger } from '../../../src/log.ts';
 import type { WorkflowEngine } from '../../../src/workflows/types.ts';
 import { MemoryAuditLog } from '../../helpers/memory-audit.ts';
 import { OAuthTestServer, type TestServerOptions } from '../../helpers/oauth-test-server.ts';
-import { startTestService } from '../../helpers/service.ts';
+import { isAlive, startTestService } from '../../helpers/service.ts';
 
 /**
  * Revocation by value against a server that behaves as real third-party ones do (test/helpers/
@@ -314,6 +315,28 @@ describe('the start-up log (issue 19 item 4)', () => {
       expect(line).toMatchObject({ idp: 'oauth', revocableScopes: [], revokesByValue: true });
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('the embedded IDaaS, whose revoker client sees every token', () => {
+  it('a token of a client not in OAUTH_CLIENTS is tried with each client, reported and audited still_active', async () => {
+    const idaas = await startIdaas();
+    try {
+      const [tok] = await idaas.mintTokens({ user: 'alice', application: 'expense-portal' });
+      const given = seedClients(idaas.seed).filter((c) => c.clientId !== 'expense-portal');
+      const { leaked, audit } = service(idaas.issuer, given);
+      const report = await leaked.inspect(tok!.access_token, ME);
+      expect(report).toMatchObject({ active: true, clientId: 'expense-portal' });
+      const done = await leaked.revoke(tok!.access_token, { requestedBy: ME, reason: 'leaked' });
+      expect(done).toMatchObject({ outcome: 'still_active', verified: false });
+      expect(await isAlive(idaas, tok!)).toBe(true);
+      expect(audit.of('token.revoked_by_value')[0]?.detail).toMatchObject({
+        outcome: 'still_active',
+        clientId: 'expense-portal',
+      });
+    } finally {
+      await idaas.close();
     }
   });
 });
