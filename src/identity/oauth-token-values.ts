@@ -110,7 +110,9 @@ export class OAuthTokenValues implements TokenValueRevocation {
    * client sees active: revoked with each client anyway (a server answers a client that does not own it
    * with an error or a silent 200, RFC 7009 §2.2; nothing else is revoked), and `unverifiable`, since no
    * client could see it before: "inactive to us" is not "inactive" (RFC 7662 §2.2 lets a server tell a
-   * client `active: false` about tokens it may not know about).
+   * client `active: false` about tokens it may not know about). A token seen active whose own client is
+   * not configured (seen by a client that may introspect every token) is tried with each client too:
+   * `revoked` only if introspection then says inactive, else `still_active`.
    */
   async revoke(value: string, info: TokenValueInfo): Promise<ValueRevocationResult> {
     const owner = info.active ? this.#clients.find((c) => c.clientId === info.clientId) : undefined;
