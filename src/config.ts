@@ -85,6 +85,11 @@ export const EnvSchema = z.object({
   IDAAS_STORE: z.enum(['memory', 'redis']).default('memory'),
   IDAAS_SEED: optionalString,
   /**
+   * With IDAAS_STORE=redis: the IDaaS signing and cookie keys are stored encrypted under a key derived
+   * from this (at least 32 characters). Default: unset (stored unencrypted, with a start-up warning).
+   */
+  IDAAS_KEYS_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
    * IdP calls per second for every process together (one budget in Redis); default: the adapter's
    * documented quota (src/identity/rate-limits.ts).
    */

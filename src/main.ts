@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { register as registerAudit } from './cli/audit.ts';
 import { register as registerDemo } from './cli/demo.ts';
 import { register as registerDoctor } from './cli/doctor.ts';
 import { register as registerHr } from './cli/hr.ts';
 import { register as registerIdaas } from './cli/idaas.ts';
 import { register as registerRevoke } from './cli/revoke.ts';
+import { SafeCommand } from './cli/safe-command.ts';
 import { register as registerServe } from './cli/serve.ts';
 import { register as registerWorkflows } from './cli/workflows.ts';
 import { isCodedError } from './domain/errors.ts';
@@ -14,8 +15,11 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
   version: string;
 };
 
-/** `revoker` CLI. Each sub-command lives in src/cli/<name>.ts and registers itself. */
-const program = new Command('revoker')
+/**
+ * `revoker` CLI. Each sub-command lives in src/cli/<name>.ts and registers itself. A parse error never
+ * prints the argument it is about (SafeCommand): it may be a pasted secret.
+ */
+const program = new SafeCommand('revoker')
   .version(pkg.version, '-V, --version', 'print the version')
   .description('Revoke OAuth/OIDC tokens from Slack, HR webhooks, SCIM and the shell')
   .showHelpAfterError()

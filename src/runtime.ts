@@ -72,6 +72,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const prefix = config.REVOKER_PREFIX;
 
   let idaas: Idaas | undefined;
+  let refusalsLater: RedisRefusalLog | undefined;
   let idaasOverride: IdentityProviderOverrides['idaas'];
   if (config.IDP === 'idaas' && !config.IDAAS_URL && options.embedIdaas !== false) {
     idaas = await startIdaas({
@@ -80,6 +81,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       ...(config.IDAAS_SEED ? { seed: config.IDAAS_SEED } : {}),
       store: config.IDAAS_STORE === 'redis' ? { redis, prefix: `${prefix}:idaas` } : 'memory',
       ...(config.IDAAS_ADMIN_TOKEN ? { adminToken: config.IDAAS_ADMIN_TOKEN } : {}),
+      ...(config.IDAAS_KEYS_SECRET ? { keysSecret: config.IDAAS_KEYS_SECRET } : {}),
+      // Sign-in failures counted in Revoker's Redis, refusals into its audit log (created below).
+      signInThrottle: {
+        redis,
+        prefix: `${prefix}:idaas`,
+        refusals: { record: (r) => refusalsLater?.record(r) },
+      },
       logger: logger.child({ component: 'idaas' }),
     });
     idaasOverride = {
@@ -122,6 +130,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger: logger.child({ component: 'audit' }),
   });
   refusals.start();
+  refusalsLater = refusals;
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
   // A queue without an 'error' listener prints raw stacks while Redis is away (a failover, a restart);

@@ -185,7 +185,18 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
     // The IdP's start-up probe: an adapter that finds a scope unsupported on this plan declares it now, so
     // Slack stops offering it before anyone asks (readiness repeats the probe).
     rt.idp.ping().then(
-      () => logger.info({ idp: rt.idp.name, scopes: rt.idp.capabilities.scopes }, 'IdP reachable'),
+      () =>
+        logger.info(
+          {
+            idp: rt.idp.name,
+            // A list, not the `scopes` object: its `token` key would meet the `*.token` redaction.
+            revocableScopes: Object.entries(rt.idp.capabilities.scopes)
+              .filter(([, on]) => on)
+              .map(([scope]) => scope),
+            revokesByValue: rt.idp.tokenValues !== undefined,
+          },
+          'IdP reachable',
+        ),
       (err: unknown) => logger.warn({ idp: rt.idp.name, err }, 'IdP not reachable at start-up'),
     );
   }

@@ -26,6 +26,7 @@ export type AuditAction =
   | 'slack.refused'
   | 'scim.rejected'
   | 'dashboard.rejected'
+  | 'idaas.login_rejected'
   | 'request.throttled'
   | 'request.cancel_requested';
 

@@ -61,6 +61,9 @@ async function serve(o: ServeOptions): Promise<void> {
     ...(o.seed ? { seed: o.seed } : {}),
     store: redis ? { redis, prefix } : 'memory',
     ...(process.env.IDAAS_ADMIN_TOKEN ? { adminToken: process.env.IDAAS_ADMIN_TOKEN } : {}),
+    // The signing and cookie keys encrypted at rest (with the Redis store, the store's Redis also counts
+    // sign-in failures).
+    ...(process.env.IDAAS_KEYS_SECRET ? { keysSecret: process.env.IDAAS_KEYS_SECRET } : {}),
     logger,
   });
   process.stderr.write(`IDaaS listening at ${idaas.url}\n`);

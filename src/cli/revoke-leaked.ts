@@ -3,7 +3,8 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../config.ts';
 import { ConfigError, ValidationError } from '../domain/errors.ts';
-import type { LeakedTokenReport } from '../intake/leaked-token-service.ts';
+import { type LeakedTokenReport, NOT_VISIBLE, tokenTypeWords } from '../intake/leaked-token-service.ts';
+import { createLogger } from '../log.ts';
 import { createRuntime } from '../runtime.ts';
 
 export interface RevokeLeakedOptions {
@@ -14,10 +15,14 @@ export interface RevokeLeakedOptions {
 
 /** What introspection told, line by line: never the value. */
 export function describeReport(r: LeakedTokenReport): string {
-  if (!r.active) return `${r.tokenId}: not active (unknown, expired or already revoked); nothing to revoke`;
+  if (!r.active) {
+    // RFC 7662 §2.2: `active: false` to a client may mean "not yours to know about", not "dead".
+    return `${r.tokenId}: no configured client sees it active (expired, revoked, unknown, or issued to a client not in OAUTH_CLIENTS)`;
+  }
   const lines = [
-    `${r.tokenId}: active ${r.type === 'refresh_token' ? 'refresh token' : r.type === 'access_token' ? 'access token' : 'token'}`,
+    `${r.tokenId}: active ${tokenTypeWords(r.type)}`,
     `  owner:    ${r.subject ?? 'unknown'}${r.ownerName ? ` (${r.ownerName})` : ''}`,
+    ...(r.username ? [`  username: ${r.username}`] : []),
     `  client:   ${r.clientId ?? 'unknown'}`,
     ...(r.audience ? [`  resource: ${r.audience.join(', ')}`] : []),
     ...(r.scopes ? [`  scopes:   ${r.scopes.join(' ')}`] : []),
@@ -43,7 +48,9 @@ export async function revokeLeaked(opts: RevokeLeakedOptions): Promise<void> {
   const value = await readTokenValue(interactive);
   if (value === '')
     throw new ValidationError('no token on stdin: pipe it in, e.g. `revoker revoke leaked < token.txt`');
-  const rt = await createRuntime(config, { embedIdaas: false });
+  // A person reads stdout: log records only when LOG_LEVEL asks for them, and then on stderr.
+  const logger = createLogger({ level: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'silent', stderr: true });
+  const rt = await createRuntime(config, { embedIdaas: false, logger });
   try {
     if (!rt.leaked.available) {
       throw new ConfigError(
@@ -54,7 +61,7 @@ export async function revokeLeaked(opts: RevokeLeakedOptions): Promise<void> {
     const requestedBy = { source: 'cli' as const, id: userInfo().username || 'cli' };
     const report = await rt.leaked.inspect(value, requestedBy);
     process.stdout.write(`${describeReport(report)}\n`);
-    if (opts.dryRun || !report.active) return;
+    if (opts.dryRun) return;
     if (!opts.yes) {
       if (!interactive || !(await confirm())) {
         process.stdout.write(
@@ -68,12 +75,15 @@ export async function revokeLeaked(opts: RevokeLeakedOptions): Promise<void> {
       requestedBy,
       reason: opts.reason ?? 'leaked token, revoked from the CLI',
     });
-    process.stdout.write(
-      done.verified
-        ? `revoked ${report.tokenId}; introspection now says inactive\n`
-        : `revoked ${report.tokenId}, but introspection still says active\n`,
-    );
-    if (!done.verified) process.exitCode = 1;
+    // 0 revoked and seen so, 1 still active, 3 unverifiable (as `revoke --wait`).
+    const line =
+      done.outcome === 'revoked'
+        ? `revoked ${report.tokenId}; introspection now says inactive`
+        : done.outcome === 'still_active'
+          ? `revoked ${report.tokenId}, but introspection still says active (only its own client${report.clientId ? `, ${report.clientId},` : ''} may revoke it, RFC 7009 §2.1: is it in OAUTH_CLIENTS?)`
+          : `could not confirm: ${NOT_VISIBLE} (revoked with each configured client anyway)`;
+    process.stdout.write(`${line}\n`);
+    if (done.outcome !== 'revoked') process.exitCode = done.outcome === 'unverifiable' ? 3 : 1;
   } finally {
     await rt.close();
   }

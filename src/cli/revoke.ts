@@ -144,7 +144,8 @@ export function register(program: Command): void {
         return;
       }
       if (!(scope in KINDS))
-        throw new ValidationError(`scope must be token, user, app, api or leaked (got "${scope}")`);
+        // The scope is not echoed: a token pasted in its place would be printed.
+        throw new ValidationError('scope must be token, user, app, api or leaked');
       if (ref === undefined) throw new ValidationError(`revoke ${scope} needs what to revoke`);
       const config: Config = loadConfig();
       if (config.IDP === 'idaas' && !config.IDAAS_URL) {

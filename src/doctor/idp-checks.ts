@@ -1,6 +1,12 @@
 import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import type { Scope } from '../domain/target.ts';
-import { IdpError } from '../identity/errors.ts';
+import {
+  IdpBadResponseError,
+  IdpError,
+  IdpNotFoundError,
+  IdpTransientError,
+  IdpUnauthorizedError,
+} from '../identity/errors.ts';
 import type { IdentityProvider, PermissionProbe } from '../identity/port.ts';
 import { type Check, fail, pass } from './check.ts';
 
@@ -71,7 +77,7 @@ const PERMISSIONS: Record<string, { credentials: string; scopes: Partial<Record<
     },
     oauth: {
       credentials:
-        'check OAUTH_ISSUER / OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET (a client the server lets revoke)',
+        'check that client’s entry in OAUTH_CLIENTS: client_secret (or private_key_jwk) and token_endpoint_auth_method (client_secret_basic, client_secret_post or private_key_jwt)',
       scopes: {},
     },
   };
@@ -96,6 +102,34 @@ function refusal(err: unknown): string {
   return (err as Error).message;
 }
 
+/**
+ * Why `ping` failed, told apart: refused credentials, an unreachable server, no metadata (404), or an
+ * answer Revoker cannot use (an issuer mismatch among them). Only the first is a credentials fix.
+ */
+function pingFailure(idp: IdentityProvider, label: string, err: unknown, fixCredentials: string): Check {
+  const where =
+    idp.name === 'oauth'
+      ? 'check OAUTH_ISSUER (exactly as the server names itself, RFC 8414 §3.3)'
+      : undefined;
+  if (err instanceof IdpUnauthorizedError)
+    return fail('idp', `${label} refused the credentials (${refusal(err)})`, fixCredentials);
+  if (err instanceof IdpTransientError)
+    return fail(
+      'idp',
+      `${label} is unreachable (${refusal(err)})`,
+      where ?? 'check the IdP URL and the network',
+    );
+  if (err instanceof IdpNotFoundError)
+    return fail('idp', `${label} answered 404 (${refusal(err)})`, where ?? 'check the IdP URL');
+  if (err instanceof IdpBadResponseError)
+    return fail(
+      'idp',
+      `${label} answered something unusable (${refusal(err)})`,
+      where ?? 'check the IdP URL',
+    );
+  return fail('idp', `${label} check failed (${refusal(err)})`, fixCredentials);
+}
+
 /** Credentials work (`ping`), each declared scope's read-only probe passes, and the capabilities, listed. */
 export async function checkIdp(idp: IdentityProvider, label: string): Promise<Check[]> {
   const perms = PERMISSIONS[idp.name] ?? { credentials: `check the ${idp.name} credentials`, scopes: {} };
@@ -107,7 +141,7 @@ export async function checkIdp(idp: IdentityProvider, label: string): Promise<Ch
   const checks: Check[] = [
     pass(
       'idp',
-      `${label} can revoke: ${scopes.join(', ') || 'nothing'}${off.length ? `; cannot: ${off.join(', ')}` : ''}; ` +
+      `${label} can revoke: ${[...scopes, ...(idp.tokenValues ? ['a leaked token by its value (revoker revoke leaked)'] : [])].join(', ') || 'nothing'}${off.length ? `; cannot: ${off.join(', ')}` : ''}; ` +
         `lists tokens: ${caps.listTokens ? 'yes' : 'no'}, search: ${caps.search ? 'yes' : 'no'}`,
     ),
   ];
@@ -116,9 +150,7 @@ export async function checkIdp(idp: IdentityProvider, label: string): Promise<Ch
     checks.push(pass('idp', `${label} credentials work`));
   } catch (err) {
     const read = perms.scopes.read ? `; the credentials need at least ${perms.scopes.read}` : '';
-    checks.push(
-      fail('idp', `${label} refused the credentials (${refusal(err)})`, `${perms.credentials}${read}`),
-    );
+    checks.push(pingFailure(idp, label, err, `${perms.credentials}${read}`));
     return checks;
   }
   // The adapter's own probes name each permission exactly as the vendor does, write ones included (a call

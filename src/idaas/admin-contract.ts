@@ -46,7 +46,9 @@ export type AdminResourceServer = z.infer<typeof AdminResourceServerSchema>;
 export const AdminTokenSchema = z.object({
   id: z.string(),
   type: z.enum(['access_token', 'refresh_token']),
-  userId: z.string(), // the user's stable internal id
+  userId: z.string(), // the user's stable internal id; empty for a client-credentials token
+  /** Present for an access token the application obtained for itself (RFC 6749 §4.4): no user. */
+  grantType: z.literal('client_credentials').optional(),
   applicationId: z.string(),
   resourceServerId: z.string().nullable(),
   scopes: z.array(z.string()),

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type Provider from 'oidc-provider';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
+import { LoginThrottle } from '../http/login-throttle.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { AdminApi } from './admin/admin-api.ts';
 import { type AdminStats, FaultSwitch } from './admin/fault-switch.ts';
@@ -44,6 +46,24 @@ export interface IdaasOptions {
   adminPort?: number;
   /** Bearer token of the admin API; default random (read it from `Idaas.adminToken`). */
   adminToken?: string;
+  /**
+   * `IDAAS_KEYS_SECRET`: the signing and cookie keys are kept in the store encrypted under a key derived
+   * from it (at least 32 characters). Default: kept as they are (a Redis store then warns at start-up).
+   */
+  keysSecret?: string;
+  /**
+   * Throttles password sign-ins per client address and per account, counted in this Redis (5 failures
+   * in 15 minutes lock out for 15 minutes, as the dashboard; src/http/login-throttle.ts); refusals go to
+   * `refusals` (`idaas.login_rejected`). Default: the store's Redis when the store is Redis, else none.
+   */
+  signInThrottle?: {
+    redis: Redis;
+    prefix: string;
+    refusals?: RefusalRecorder;
+    maxFailures?: number;
+    windowMs?: number;
+    lockoutMs?: number;
+  };
   /** Default: silent. */
   logger?: Logger;
 }
@@ -69,11 +89,17 @@ export interface Idaas {
  * The seed's confidential applications as OAuth client credentials, the designated Revoker client first
  * (its introspection answers about every token): how the in-process IDaaS offers the leaked-token path.
  */
-export function seedClients(seed: Seed): { clientId: string; clientSecret: string }[] {
+export function seedClients(
+  seed: Seed,
+): { clientId: string; clientSecret: string; authMethod?: 'client_secret_basic' | 'client_secret_post' }[] {
   return seed.applications
     .filter((a) => a.client_secret !== undefined)
     .sort((a, b) => Number(b.revoker) - Number(a.revoker))
-    .map((a) => ({ clientId: a.client_id, clientSecret: a.client_secret! }));
+    .map((a) => ({
+      clientId: a.client_id,
+      clientSecret: a.client_secret!,
+      ...(a.token_endpoint_auth_method ? { authMethod: a.token_endpoint_auth_method } : {}),
+    }));
 }
 
 function resolveSeed(seed: IdaasOptions['seed']): Seed {
@@ -100,7 +126,12 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
   await Promise.all(
     seed.users.filter((u) => !users.has(u.id ?? stableUserId(u.userId))).map((u) => users.add(u)),
   );
-  const keys = await loadOrCreateKeys(store);
+  if (store instanceof RedisStore && options.keysSecret === undefined) {
+    logger.warn(
+      'IDaaS signing and cookie keys are kept in Redis unencrypted: set IDAAS_KEYS_SECRET to encrypt them',
+    );
+  }
+  const keys = await loadOrCreateKeys(store, options.keysSecret);
   const faults = new FaultSwitch();
   const revoker = new TokenRevoker(store, catalog, users);
   const admin = new AdminApi({ adminToken, faults, context: { users, catalog, revoker }, logger });
@@ -144,7 +175,35 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
   const issuer = options.issuer ?? url;
 
   const provider = createProvider({ issuer, store, users, catalog, keys });
-  provider.use(interactionRoutes(provider, users));
+  const throttleRedis =
+    options.signInThrottle ??
+    (options.store !== undefined && options.store !== 'memory' && options.store.redis instanceof Redis
+      ? { redis: options.store.redis, prefix: options.store.prefix }
+      : undefined);
+  const limits = (prefix: string) =>
+    throttleRedis &&
+    new LoginThrottle({
+      redis: throttleRedis.redis,
+      prefix,
+      ...(options.signInThrottle?.maxFailures ? { maxFailures: options.signInThrottle.maxFailures } : {}),
+      ...(options.signInThrottle?.windowMs ? { windowMs: options.signInThrottle.windowMs } : {}),
+      ...(options.signInThrottle?.lockoutMs ? { lockoutMs: options.signInThrottle.lockoutMs } : {}),
+    });
+  const byAddress = limits(`${throttleRedis?.prefix}:signin-address`);
+  const byAccount = limits(`${throttleRedis?.prefix}:signin-account`);
+  provider.use(
+    interactionRoutes(
+      provider,
+      users,
+      byAddress && byAccount
+        ? {
+            byAddress,
+            byAccount,
+            ...(options.signInThrottle?.refusals ? { refusals: options.signInThrottle.refusals } : {}),
+          }
+        : undefined,
+    ),
+  );
   provider.use(whoamiRoute(provider, catalog, users));
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server error'));
   oidc = provider.callback();

@@ -47,7 +47,10 @@ export class TokenRevoker {
 
   /** The mark first (as for a user): a sign-in racing the revocation still has to sign in again. */
   async #signOutOf(tokens: readonly StoredToken[], grants: readonly StoredGrant[], mark: string) {
-    const accounts = new Set([...tokens.map((t) => t.accountId), ...grants.map((g) => g.accountId)]);
+    // Client-credentials tokens have no user (accountId ''): nobody to sign out.
+    const accounts = new Set(
+      [...tokens.map((t) => t.accountId), ...grants.map((g) => g.accountId)].filter((a) => a !== ''),
+    );
     const now = Math.floor(Date.now() / 1000);
     await Promise.all([...accounts].map((a) => this.users.signOutOf(a, [mark], now)));
   }
@@ -85,7 +88,7 @@ export class TokenRevoker {
     const shared = tokens.filter((t) => t.model === 'RefreshToken' && t.resourceServerIds.length > 1);
     const revoked = await this.store.destroyTokens(tokens.filter((t) => !shared.includes(t)));
     await Promise.all(shared.map((t) => this.#narrowRefreshToken(t, audience)));
-    await Promise.all(grants.map((g) => this.#narrowGrant(g, resourceServerId, audience)));
+    await Promise.all(grants.map((g) => this.#narrowGrant(g, audience)));
     return refs(revoked);
   }
 
@@ -98,14 +101,12 @@ export class TokenRevoker {
     await this.store.upsert(token.model, token.jti, { ...payload, resource }, ttlOf(token.exp));
   }
 
-  async #narrowGrant(grant: StoredGrant, resourceServerId: string, audience: string | undefined) {
-    const remaining = await this.store.listGrantTokens(grant.grantId);
-    const others = remaining.filter((t) => !t.resourceServerIds.includes(resourceServerId));
-    const otherResources = grant.resourceServerIds.filter((r) => r !== resourceServerId);
-    if (others.length === 0 && otherResources.length === 0) {
-      await this.#destroyGrant(grant.grantId);
-      return;
-    }
+  /**
+   * The grant loses this resource's consent and keeps the rest, its OIDC scopes (`openid`,
+   * `offline_access`) included even when nothing else is left: out of scope everything keeps working,
+   * silent authorization for the app included (README "What each revocation ends").
+   */
+  async #narrowGrant(grant: StoredGrant, audience: string | undefined) {
     const resources = { ...((grant.payload.resources ?? {}) as Record<string, unknown>) };
     if (audience) delete resources[audience];
     await this.store.upsert('Grant', grant.grantId, { ...grant.payload, resources }, ttlOf(grant.exp));
@@ -130,7 +131,8 @@ function refs(tokens: readonly StoredToken[]): RevokedRef[] {
 export function toAdminToken(t: StoredToken): AdminToken {
   return {
     id: t.ref,
-    type: t.model === 'AccessToken' ? 'access_token' : 'refresh_token',
+    type: t.model === 'RefreshToken' ? 'refresh_token' : 'access_token',
+    ...(t.model === 'ClientCredentials' ? { grantType: 'client_credentials' as const } : {}),
     userId: t.accountId,
     applicationId: t.clientId,
     resourceServerId: t.resourceServerIds[0] ?? null,

@@ -141,7 +141,11 @@ export interface VerifyContext {
 export interface TokenValueInfo {
   tokenId: string;
   active: boolean;
-  type?: 'access_token' | 'refresh_token';
+  /**
+   * What introspection says the token is (RFC 7662 `token_type`, read as `access_token`, `refresh_token`,
+   * `id_token`, or the server's own word for anything else); absent when it said nothing.
+   */
+  type?: string;
   /** `sub`: whose token it is (the IdP's user id). */
   subject?: string;
   username?: string;
@@ -155,6 +159,9 @@ export interface TokenValueInfo {
   issuedAt?: string;
 }
 
+/** How a revocation by value ended; the audit's `outcome` (README "A leaked token, revoked by its value"). */
+export type ValueRevocationOutcome = 'revoked' | 'still_active' | 'unverifiable';
+
 /**
  * Revocation of a token by its value (a leaked token pasted from a ticket, a chat, a repository): the value
  * is only ever in memory, in the call, so this path is synchronous and never queued.
@@ -162,8 +169,16 @@ export interface TokenValueInfo {
 export interface TokenValueRevocation {
   /** RFC 7662 introspection: whose, which client's, for what, until when. */
   inspect(value: string): Promise<TokenValueInfo>;
-  /** RFC 7009 revocation with the owning client's credentials, then introspection again. */
-  revoke(value: string, info: TokenValueInfo): Promise<{ verified: boolean }>;
+  /**
+   * RFC 7009 revocation with the owning client's credentials, then introspection again. `outcome`:
+   * `revoked` (a client saw it active before and sees it inactive now), `still_active`, or `unverifiable`
+   * (no configured client could see it: revoked with each anyway, nothing to confirm). Without `outcome`,
+   * `verified` decides between `revoked` and `still_active`.
+   */
+  revoke(
+    value: string,
+    info: TokenValueInfo,
+  ): Promise<{ verified: boolean; outcome?: ValueRevocationOutcome }>;
   /** Readiness: every configured client authenticates. */
   ping(): Promise<void>;
 }

@@ -4,7 +4,12 @@ import type { AuditLog } from '../audit/types.ts';
 import { ForbiddenError, ValidationError } from '../domain/errors.ts';
 import type { Actor } from '../domain/request.ts';
 import { IdpUnsupportedError } from '../identity/errors.ts';
-import type { IdentityProvider, TokenValueInfo, TokenValueRevocation } from '../identity/port.ts';
+import type {
+  IdentityProvider,
+  TokenValueInfo,
+  TokenValueRevocation,
+  ValueRevocationOutcome,
+} from '../identity/port.ts';
 import type { Logger } from '../log.ts';
 import type { WorkflowEngine } from '../workflows/types.ts';
 
@@ -23,11 +28,35 @@ export interface LeakedTokenReport extends TokenValueInfo {
 
 export interface LeakedTokenOutcome {
   report: LeakedTokenReport;
-  /** `already_inactive`: introspection said so before anything was sent (RFC 7009 would be a no-op). */
-  outcome: 'revoked' | 'already_inactive';
-  /** Introspection after the revocation says inactive. */
+  /**
+   * `revoked`: a configured client saw it active before and sees it inactive now. `still_active`: some
+   * client still sees it active. `unverifiable`: no configured client could see it (an owner missing from
+   * OAUTH_CLIENTS, or expired, or revoked: introspection cannot tell which); revoked with each client anyway.
+   */
+  outcome: ValueRevocationOutcome;
+  /** Introspection after the revocation says inactive, to a client that saw it active before. */
   verified: boolean;
 }
+
+/** How the CLI and Slack name a token type (README "A leaked token, revoked by its value"). */
+export function tokenTypeWords(type: string | undefined): string {
+  switch (type) {
+    case 'access_token':
+      return 'access token';
+    case 'refresh_token':
+      return 'refresh token';
+    case 'id_token':
+      return 'ID token (id_token)';
+    case undefined:
+      return 'token (the server did not say which type)';
+    default:
+      return `token of type "${type}"`;
+  }
+}
+
+/** What to tell a person when no configured client can see a token. */
+export const NOT_VISIBLE =
+  'none of the configured clients can see this token; add its client to OAUTH_CLIENTS';
 
 export interface LeakedTokenServiceOptions {
   idp: IdentityProvider;
@@ -74,13 +103,14 @@ export class LeakedTokenService {
     const reason = z.string().trim().min(1, 'a reason is required').max(2000).parse(input.reason);
     await this.#authorize(input.requestedBy);
     const report = await this.#inspect(value);
-    let outcome: LeakedTokenOutcome;
-    if (!report.active) {
-      outcome = { report, outcome: 'already_inactive', verified: true };
-    } else {
-      const { verified } = await this.#values().revoke(value, report);
-      outcome = { report, outcome: 'revoked', verified };
-    }
+    // Inactive to every configured client is not "nothing to revoke" (RFC 7662 §2.2 lets a server hide
+    // another client's token): the revocation runs either way, and says only what it saw.
+    const done = await this.#values().revoke(value, report);
+    const outcome: LeakedTokenOutcome = {
+      report,
+      outcome: done.outcome ?? (done.verified ? 'revoked' : 'still_active'),
+      verified: done.verified,
+    };
     await this.o.audit.append({
       action: 'token.revoked_by_value',
       actor: actorOf(input.requestedBy),
@@ -92,6 +122,7 @@ export class LeakedTokenService {
         reason,
         clientId: report.clientId ?? null,
         type: report.type ?? null,
+        username: report.username ?? null,
         audience: report.audience?.join(' ') ?? null,
         expiresAt: report.expiresAt ?? null,
       },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,22 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
     return tok!;
   }
 
+  /**
+   * A token whose value begins with `-` (base64url does one time in 64), minted on purpose: on argv a
+   * parser would read it as an option, and must still refuse it without printing it.
+   */
+  async function mintDashed(user: string, application: string): Promise<IssuedTokens> {
+    for (let round = 0; round < 20; round++) {
+      const batch = await idaas.mintTokens({ user, application, count: 64 });
+      const dashed = batch.find((t) => t.access_token.startsWith('-'));
+      if (dashed) {
+        values.push(dashed.access_token, dashed.refresh_token!);
+        return dashed;
+      }
+    }
+    throw new Error('no minted token began with "-" in 1280 tries');
+  }
+
   async function revoker(args: string[], stdin: string) {
     const env = { REDIS_URL: t.rt.config.REDIS_URL, REVOKER_PREFIX: t.prefix, LOG_LEVEL: 'debug', ...cliEnv };
     const run = await runRevoker(args, env, { stdin });
@@ -126,6 +143,12 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
     const argv = await revoker(['revoke', 'leaked', tok.access_token], '');
     expect(argv.code).toBe(2);
     expect(argv.stderr).toContain('never from the command line');
+    const dashed = await mintDashed('bob', 'team-wiki');
+    const asOption = await revoker(['revoke', 'leaked', dashed.access_token], '');
+    expect(asOption.code).toBe(2);
+    expect(asOption.stderr).toContain('never from the command line');
+    expect(`${asOption.stdout}${asOption.stderr}`).not.toContain(dashed.access_token.slice(1));
+    expect(await isAlive(idaas, dashed)).toBe(true);
     const unconfirmed = await revoker(['revoke', 'leaked'], tok.access_token);
     expect(unconfirmed.code).toBe(1);
     expect(unconfirmed.stdout).toContain('confirm with --yes');
@@ -218,6 +241,48 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
     expect(replay).toMatchObject({ response_action: 'errors' });
   });
 
+  it('Slack: a value no configured client sees is revoked with each and reported "could not confirm", never "nothing to revoke"', async () => {
+    // Never issued, or issued to a client Revoker was not given: introspection cannot tell (RFC 7662 §2.2).
+    const unseen = `unseen-${randomBytes(24).toString('base64url')}`;
+    values.push(unseen);
+    const next = await slack(
+      viewSubmissionPayload({
+        userId: ADMIN,
+        viewId: 'V_UNSEEN',
+        callbackId: 'revoke_scope',
+        privateMetadata: JSON.stringify({ scope: 'leaked' }),
+        values: { leaked_token_block: { leaked_token_input: { type: 'plain_text_input', value: unseen } } },
+      }),
+    );
+    expect(JSON.stringify(next)).not.toMatch(/Nothing to revoke|nothing to revoke/);
+    const confirm = next.view as { callback_id: string; private_metadata: string; blocks: unknown[] };
+    expect(confirm.callback_id).toBe('revoke_leaked_confirm');
+    expect(JSON.stringify(confirm.blocks)).toContain('OAUTH_CLIENTS');
+    const done = await slack(
+      viewSubmissionPayload({
+        userId: ADMIN,
+        viewId: 'V_UNSEEN',
+        callbackId: 'revoke_leaked_confirm',
+        privateMetadata: confirm.private_metadata,
+        values: { reason_block: { reason_input: { type: 'plain_text_input', value: 'found in a paste' } } },
+      }),
+    );
+    expect(done).toMatchObject({ response_action: 'update', view: { title: { text: 'Could not confirm' } } });
+    expect(JSON.stringify(done)).toContain(
+      'none of the configured clients can see this token; add its client to OAUTH_CLIENTS',
+    );
+    let audited: Record<string, unknown> | undefined;
+    for await (const e of t.rt.audit.entries()) {
+      if (
+        e.action === 'token.revoked_by_value' &&
+        e.target?.kind === 'token' &&
+        e.target.tokenId === tokenRef(unseen)
+      )
+        audited = e.detail;
+    }
+    expect(audited).toMatchObject({ outcome: 'unverifiable', verified: false });
+  });
+
   it('someone outside the token workflow learns nothing about the token, and nothing is revoked', async () => {
     const tok = await mint('dave', 'expense-portal');
     const refused = await slack(
@@ -245,12 +310,13 @@ describe.each(['idaas', 'oauth'] as const)('revoking a leaked token by its value
         byValue.push({ tokenId: e.target.tokenId, detail: e.detail ?? {} });
       }
     }
-    expect(byValue.length).toBe(2);
+    // Two revoked (CLI, Slack) and one unverifiable (Slack, a value no configured client sees).
+    expect(byValue.map((e) => e.detail.outcome).sort()).toEqual(['revoked', 'revoked', 'unverifiable']);
     for (const e of byValue) {
       const value = values.find((v) => tokenRef(v) === e.tokenId);
       expect(value).toBeDefined();
       expect(matchesSaltedHash(value!, String(e.detail?.tokenHash))).toBe(true);
-      expect(e.detail).toMatchObject({ outcome: 'revoked', verified: true });
+      if (e.detail.outcome === 'revoked') expect(e.detail).toMatchObject({ verified: true });
     }
 
     const redis = connectRedis();

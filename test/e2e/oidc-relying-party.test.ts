@@ -248,11 +248,20 @@ describe('openid-client against the embedded IDaaS', () => {
     expect((await rp.introspect(s.accessToken)).active).toBe(true);
   });
 
-  it('the seeded revoker client authenticates (client credentials) and alone introspects every app’s tokens', async () => {
+  it('the seeded revoker client introspects every app’s tokens and mints nothing (issue 19 item 8)', async () => {
     const s = await signIn('alice', 'expense-portal');
     const revoker = rps.revoker!;
-    const cc = await oidc.clientCredentialsGrant(revoker.config);
-    expect(cc.access_token).toBeTruthy();
+    // No client_credentials grant: not for no resource, not for an API with its write scope.
+    const attempts: Record<string, string>[] = [
+      {},
+      { resource: 'https://payroll.example.com/api', scope: 'payroll:write payroll:read' },
+    ];
+    for (const params of attempts) {
+      const refused = await oidc.clientCredentialsGrant(revoker.config, params).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(oidc.ResponseBodyError);
+      // oidc-provider names a grant type the client is not registered for `invalid_request`.
+      expect(['unauthorized_client', 'invalid_request']).toContain((refused as oidc.ResponseBodyError).error);
+    }
     const seen = await revoker.introspect(s.accessToken);
     expect(seen).toMatchObject({ active: true, sub: s.sub, client_id: 'expense-portal' });
     // RFC 7662 §4: another application learns nothing about a token that is not its own.
@@ -308,8 +317,119 @@ describe('openid-client against the embedded IDaaS', () => {
     const again = await rp.refresh(refreshToken, { resource: reports!.audience });
     expect(again.result).toBe('ok');
     expect(await whoami('reports-api', again.tokens!.access_token)).toBe('ok');
-    // (Last: oidc-provider rotates the refresh token before it checks the resource, so this burns it.)
+    // A refresh for the revoked resource is refused and rotates nothing: the token still serves reports.
     const rotated = again.tokens!.refresh_token!;
     expect((await rp.refresh(rotated, { resource: payroll!.audience })).result).toBe('invalid_target');
+    expect((await rp.refresh(rotated, { resource: reports!.audience })).result).toBe('ok');
+  });
+});
+
+/**
+ * README "What each revocation ends", read with two browsers per user, a second app per user, and a
+ * relying party that behaves as RFC 6749 lets it: after a refused refresh it received no new refresh
+ * token, so it keeps the one it holds and retries (RFC 6749 §6, §5.2). What must die, and what must keep
+ * working (issue 19 items 5–7).
+ */
+describe('two browsers, a second app, an RFC 6749 relying party (issue 19)', () => {
+  const audienceOf = (id: string) => idaas.seed.resourceServers.find((r) => r.id === id)!.audience;
+  const credentialsOf = (user: 'alice' | 'bob') => ({
+    login: `${user}@example.com`,
+    password: PASSWORDS[user]!,
+  });
+  async function authorize(
+    browser: OidcBrowser,
+    app: SignIn['app'],
+    a: Authorization,
+    credentials?: { login: string; password: string },
+  ) {
+    const out = await rps[app]!.authorize(browser, a, credentials);
+    return out.ok
+      ? { result: 'ok', askedPassword: out.askedPassword, tokens: out.tokens }
+      : { result: out.error };
+  }
+  const oidcOnly: Authorization = { scope: 'openid offline_access profile email' };
+
+  it('application revocation: a password sign-in in one browser lifts the mark for that browser only; the other app keeps working', async () => {
+    const [b1, b2] = [new OidcBrowser(), new OidcBrowser()];
+    const alice = credentialsOf('alice');
+    expect((await authorize(b1, 'team-wiki', { ...oidcOnly, prompt: 'consent' }, alice)).result).toBe('ok');
+    expect((await authorize(b2, 'team-wiki', { ...oidcOnly, prompt: 'consent' }, alice)).result).toBe('ok');
+    const other = await authorize(b2, 'expense-portal', { ...oidcOnly, prompt: 'consent' }, alice);
+    expect(other.result).toBe('ok');
+    expect((await admin(idaas, 'DELETE', '/applications/team-wiki/tokens')).status).toBe(200);
+
+    // Browser 1 signs in again at team-wiki (password asked): its session is newer than the mark.
+    const again1 = await authorize(b1, 'team-wiki', { ...oidcOnly, prompt: 'consent' }, alice);
+    expect(again1).toMatchObject({ result: 'ok', askedPassword: true });
+    expect((await authorize(b1, 'team-wiki', { ...oidcOnly, prompt: 'none' })).result).toBe('ok');
+    // Browser 2's session began before the mark: team-wiki still needs its password, not a consent click.
+    expect((await authorize(b2, 'team-wiki', { ...oidcOnly, prompt: 'none' })).result).toBe('login_required');
+    // Out of scope: the second app works silently, and its tokens live.
+    expect((await authorize(b2, 'expense-portal', { ...oidcOnly, prompt: 'none' })).result).toBe('ok');
+    const sub = other.tokens!.claims()!.sub;
+    expect(await rps['expense-portal']!.userinfo(other.tokens!.access_token, sub)).toBe('ok');
+    expect((await rps['expense-portal']!.refresh(other.tokens!.refresh_token!)).result).toBe('ok');
+  });
+
+  it('API revocation: the grant keeps its non-API consent; the API needs a password in every session begun before the mark', async () => {
+    const [b1, b2] = [new OidcBrowser(), new OidcBrowser()];
+    const bob = credentialsOf('bob');
+    const payroll = { resource: audienceOf('payroll-api'), scope: 'openid offline_access payroll:read' };
+    const reports = { resource: audienceOf('reports-api'), scope: 'openid offline_access reports:read' };
+    // Browser 1: team-wiki with only the payroll API; browser 2: team-wiki with reports.
+    const p1 = await authorize(b1, 'team-wiki', { ...payroll, prompt: 'consent' }, bob);
+    expect(p1.result).toBe('ok');
+    const r2 = await authorize(b2, 'team-wiki', { ...reports, prompt: 'consent' }, bob);
+    expect(r2.result).toBe('ok');
+    expect((await admin(idaas, 'DELETE', '/resource-servers/payroll-api/tokens')).status).toBe(200);
+
+    // What must die: the payroll token and refresh token.
+    const whoami = (id: string, token: string) =>
+      rps['team-wiki']!.resource(token, `${idaas.url}/resources/${id}/whoami`);
+    expect(await whoami('payroll-api', p1.tokens!.access_token)).toBe('invalid_token');
+    expect((await rps['team-wiki']!.refresh(p1.tokens!.refresh_token!)).result).toBe('invalid_grant');
+    // What keeps working: openid alone at team-wiki in browser 1, silently (consent kept), and reports.
+    expect((await authorize(b1, 'team-wiki', { scope: 'openid', prompt: 'none' })).result).toBe('ok');
+    expect((await authorize(b2, 'team-wiki', { ...reports, prompt: 'none' })).result).toBe('ok');
+    expect(await whoami('reports-api', r2.tokens!.access_token)).toBe('ok');
+
+    // The API again: a password in browser 2 lifts the mark there only.
+    expect((await authorize(b1, 'team-wiki', { ...payroll, prompt: 'none' })).result).toBe('login_required');
+    const back = await authorize(b2, 'team-wiki', { ...payroll, prompt: 'consent' }, bob);
+    expect(back).toMatchObject({ result: 'ok', askedPassword: true });
+    expect((await authorize(b2, 'team-wiki', { ...payroll, prompt: 'none' })).result).toBe('ok');
+    expect((await authorize(b1, 'team-wiki', { ...payroll, prompt: 'none' })).result).toBe('login_required');
+  });
+
+  it('a refused refresh for the revoked API consumes nothing: the RP retries with the token it holds', async () => {
+    const rp = rps['team-wiki']!;
+    const [payroll, reports] = [audienceOf('payroll-api'), audienceOf('reports-api')];
+    const out = await authorize(
+      new OidcBrowser(),
+      'team-wiki',
+      {
+        resource: [payroll, reports],
+        exchangeResource: payroll,
+        scope: 'openid offline_access payroll:read reports:read',
+      },
+      credentialsOf('alice'),
+    );
+    expect(out.result).toBe('ok');
+    const forReports = await rp.refresh(out.tokens!.refresh_token!, { resource: reports });
+    expect(forReports.result).toBe('ok');
+    const held = forReports.tokens!.refresh_token!;
+    const reportsToken = forReports.tokens!.access_token;
+    expect((await admin(idaas, 'DELETE', '/resource-servers/payroll-api/tokens')).status).toBe(200);
+
+    // RFC 6749 §5.2: refused, no new refresh token; the RP keeps `held` and retries for the other API.
+    expect((await rp.refresh(held, { resource: payroll })).result).toBe('invalid_target');
+    const retry = await rp.refresh(held, { resource: reports });
+    expect(retry.result).toBe('ok');
+    // No reuse detection fired: the reports token from before the revocation still works, and so does
+    // the rotated refresh token.
+    const whoami = (token: string) => rp.resource(token, `${idaas.url}/resources/reports-api/whoami`);
+    expect(await whoami(reportsToken)).toBe('ok');
+    expect(await whoami(retry.tokens!.access_token)).toBe('ok');
+    expect((await rp.refresh(retry.tokens!.refresh_token!, { resource: reports })).result).toBe('ok');
   });
 });

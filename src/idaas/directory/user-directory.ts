@@ -114,11 +114,8 @@ export class UserDirectory {
     const valid = await verifyPassword(password, record?.passwordHash ?? DUMMY_HASH);
     if (!record || !valid) return { ok: false, reason: 'invalid' };
     if (record.state !== 'active') return { ok: false, reason: 'disabled' };
-    if (record.signedOutOf) {
-      // The password is proven again: the sign-in this starts may authorize what was revoked.
-      delete record.signedOutOf;
-      await this.#save(record);
-    }
+    // The "sign in again" marks stay: they bind every session that began before them. The session this
+    // sign-in starts is newer than each (`loginTsAfterMarks`), so it alone may authorize what was revoked.
     return { ok: true, user: toPublic(record) };
   }
 
@@ -164,12 +161,22 @@ export class UserDirectory {
     await this.#save(record);
   }
 
+  /**
+   * The login time (epoch seconds) for a password sign-in now: now, or one second after the user's
+   * latest "sign in again" mark when that mark is this very second, so the new session is strictly newer
+   * than every mark (seconds are all a session keeps) while sessions that began before stay bound by them.
+   */
+  loginTsAfterMarks(id: string, nowSeconds = Math.floor(Date.now() / 1000)): number {
+    const marks = Object.values(this.#byId.get(id)?.signedOutOf ?? {});
+    return Math.max(nowSeconds, ...marks.map((m) => m + 1));
+  }
+
   /** Whether a session that began at `loginTs` must sign in again before authorizing any of `keys`. */
   mustSignInAgainFor(id: string, loginTs: number | undefined, keys: readonly string[]): boolean {
     const marks = this.#byId.get(id)?.signedOutOf;
     if (!marks) return false;
     // `<=`: a session begun in the revocation's own second is older than it (seconds are all we have);
-    // the next password sign-in clears the marks, so it never loops.
+    // a password sign-in after the mark gets a login time past it (`loginTsAfterMarks`), so it never loops.
     return keys.some((k) => marks[k] !== undefined && (loginTs === undefined || loginTs <= marks[k]!));
   }
 

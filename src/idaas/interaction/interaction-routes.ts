@@ -1,5 +1,7 @@
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
+import type { RefusalRecorder } from '../../audit/refusal-log.ts';
+import type { LoginThrottle } from '../../http/login-throttle.ts';
 import type { UserDirectory } from '../directory/user-directory.ts';
 import { readBody } from '../http/read-body.ts';
 import { consentPage, loginPage } from './pages.ts';
@@ -7,13 +9,32 @@ import { consentPage, loginPage } from './pages.ts';
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/;
 const FORM_LIMIT = 16 * 1024;
 
+/**
+ * Password sign-in throttles: failures counted in Redis per client address and per account (the login
+ * as typed, lower-cased), each locking out after too many (src/http/login-throttle.ts, as the
+ * dashboard), and refusals counted in the audit log (`idaas.login_rejected`).
+ */
+export interface SignInThrottle {
+  byAddress: LoginThrottle;
+  byAccount: LoginThrottle;
+  refusals?: RefusalRecorder;
+}
+
 /** Koa middleware for the login and consent pages (`/interaction/:uid[/login|/confirm|/abort]`). */
-export function interactionRoutes(provider: Provider, users: UserDirectory): Middleware {
+export function interactionRoutes(
+  provider: Provider,
+  users: UserDirectory,
+  throttle?: SignInThrottle,
+): Middleware {
   return async (ctx, next) => {
     const match = ROUTE.exec(ctx.path);
     if (!match) return next();
     const action = match[2];
     ctx.set('cache-control', 'no-store');
+    // The Allow button must not be framed by another site (clickjacking): CSP Level 2 frame-ancestors,
+    // and X-Frame-Options for browsers without it (RFC 7034).
+    ctx.set('content-security-policy', "frame-ancestors 'none'");
+    ctx.set('x-frame-options', 'DENY');
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const client = await provider.Client.find(String(details.params.client_id));
     const clientName = client?.clientName ?? String(details.params.client_id);
@@ -32,7 +53,47 @@ export function interactionRoutes(provider: Provider, users: UserDirectory): Mid
     if (action === 'login') {
       const form = new URLSearchParams((await readBody(ctx.req, FORM_LIMIT)).toString('utf8'));
       const login = form.get('login') ?? '';
+      const address = ctx.req.socket.remoteAddress ?? 'unknown';
+      const account = login.trim().toLowerCase();
+      if (throttle) {
+        const wait = Math.max(
+          await throttle.byAddress.retryAfter(address),
+          await throttle.byAccount.retryAfter(account),
+        );
+        if (wait > 0) {
+          // Locked out: the password is not even compared, so guessing on is pointless.
+          throttle.refusals?.record({
+            action: 'idaas.login_rejected',
+            actor: { source: 'idaas', id: 'unverified' },
+            reason: 'locked_out',
+            excerpt: address,
+          });
+          ctx.status = 429;
+          ctx.set('retry-after', String(wait));
+          ctx.type = 'html';
+          ctx.body = loginPage({
+            uid: details.uid,
+            clientName,
+            login,
+            error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+          });
+          return;
+        }
+      }
       const auth = await users.authenticate(login, form.get('password') ?? '');
+      if (throttle) {
+        if (auth.ok) {
+          await Promise.all([throttle.byAddress.succeed(address), throttle.byAccount.succeed(account)]);
+        } else if (auth.reason === 'invalid') {
+          await Promise.all([throttle.byAddress.fail(address), throttle.byAccount.fail(account)]);
+          throttle.refusals?.record({
+            action: 'idaas.login_rejected',
+            actor: { source: 'idaas', id: 'unverified' },
+            reason: 'wrong_credentials',
+            excerpt: address,
+          });
+        }
+      }
       if (!auth.ok) {
         ctx.status = auth.reason === 'disabled' ? 403 : 401;
         ctx.type = 'html';
@@ -47,7 +108,8 @@ export function interactionRoutes(provider: Provider, users: UserDirectory): Mid
         });
         return;
       }
-      result = { login: { accountId: auth.user.id } };
+      // Past every "sign in again" mark of the user: this session, and only this one, is newer than them.
+      result = { login: { accountId: auth.user.id, ts: users.loginTsAfterMarks(auth.user.id) } };
     } else if (action === 'confirm') {
       result = { consent: { grantId: await grantConsent(provider, details) } };
     } else {

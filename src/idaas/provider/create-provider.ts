@@ -29,7 +29,10 @@ export function clientMetadata(app: SeedApplication): ClientMetadata {
     client_id: app.client_id,
     client_name: app.name,
     ...(app.client_secret
-      ? { client_secret: app.client_secret, token_endpoint_auth_method: 'client_secret_basic' }
+      ? {
+          client_secret: app.client_secret,
+          token_endpoint_auth_method: app.token_endpoint_auth_method ?? 'client_secret_basic',
+        }
       : { token_endpoint_auth_method: 'none' }),
     redirect_uris: app.redirect_uris,
     grant_types: app.grant_types,
@@ -70,7 +73,19 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     scopes: OIDC_SCOPES,
     pkce: { required: () => true }, // S256 is the only method oidc-provider 9 offers
-    rotateRefreshToken: true,
+    // Rotate on every refresh, except one asking for a resource the refresh token no longer has (an API
+    // revoked since): oidc-provider checks the resource only after rotating, so rotating would consume
+    // the token it then refuses (`invalid_target`), and an RFC 6749 client retrying with the token it
+    // still holds would trip reuse detection, revoking the whole grant. Not rotated, the token stays
+    // valid for its other resources.
+    rotateRefreshToken(ctx) {
+      const token = ctx.oidc.entities.RefreshToken;
+      const requested = ctx.oidc.params?.resource;
+      const asked = (Array.isArray(requested) ? requested : [requested]).filter(
+        (r): r is string => typeof r === 'string',
+      );
+      return !token || asked.every((r) => token.resourceIndicators.has(r));
+    },
     async issueRefreshToken(_ctx, client) {
       return client.grantTypeAllowed('refresh_token');
     },
@@ -108,12 +123,21 @@ export function createProvider(deps: ProviderDeps): Provider {
           // Refresh without a `resource` parameter keeps the audience of the original flow.
           return true;
         },
-        async getResourceServerInfo(_ctx, indicator) {
+        async getResourceServerInfo(ctx, indicator, client) {
           const rs = catalog.resourceServer(indicator);
           if (!rs || rs.audience !== indicator)
             throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          let scopes = rs.scopes;
+          // Client credentials: only what the seed grants this client at this resource (the Revoker
+          // client introspects and revokes; it mints nothing).
+          if (ctx.oidc.params?.grant_type === 'client_credentials') {
+            const granted = catalog.application(client.clientId)?.client_credentials_resources?.[rs.id] ?? [];
+            scopes = rs.scopes.filter((s) => granted.includes(s));
+            if (scopes.length === 0)
+              throw new errors.InvalidTarget(`client ${client.clientId} may not get tokens for ${indicator}`);
+          }
           return {
-            scope: rs.scopes.join(' '),
+            scope: scopes.join(' '),
             audience: rs.audience,
             accessTokenFormat: 'opaque',
             accessTokenTTL: ACCESS_TOKEN_TTL_S,

@@ -32,10 +32,21 @@ export const SeedApplicationSchema = z
     name: z.string().min(1).max(256),
     /** Omitted ⇒ public client (token_endpoint_auth_method none, PKCE only). */
     client_secret: z.string().min(16).optional(),
+    /**
+     * RFC 7591 §2 `token_endpoint_auth_method` of a confidential client, at every endpoint (token,
+     * introspection, revocation). Default `client_secret_basic`.
+     */
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
     redirect_uris: z.array(z.url()).default([]),
     grant_types: z
       .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
       .default(['authorization_code', 'refresh_token']),
+    /**
+     * What a `client_credentials` token of this client may be for: resource server id → the scopes it may
+     * get there. A resource server not listed is refused (`invalid_target`): the client credentials grant
+     * mints nothing the seed does not name, per client, per resource, per scope. Default: none.
+     */
+    client_credentials_resources: z.record(IdSchema, z.array(z.string().min(1)).min(1)).optional(),
     /** Extra OIDC scopes the client may ask for, besides openid, offline_access, profile, email. */
     scope: z.string().optional(),
     /**

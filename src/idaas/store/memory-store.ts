@@ -162,6 +162,10 @@ export class MemoryStore implements TokenStore {
     return this.#meta.get(key)!;
   }
 
+  async deleteMeta(key: string) {
+    this.#meta.delete(key);
+  }
+
   async close() {}
 
   #live(key: string): Entry | undefined {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
   type AdapterPayload,
@@ -15,7 +16,6 @@ import {
   sessionAccount,
   type TokenStore,
   tokenIndexKeys,
-  tokenRef,
 } from './token-store.ts';
 
 export interface RedisStoreOptions extends StoreOptions {
@@ -29,7 +29,25 @@ export interface RedisStoreOptions extends StoreOptions {
 const GRANT_MEMBERS_TTL_S = 30 * 24 * 3600;
 
 /**
- * Redis keys (under the prefix):
+ * Ids that are credentials (token values, authorization codes, session cookies, interaction ids) never
+ * reach Redis: every model but `Grant` is keyed by a handle `h$<sha256 of the id>` instead, and the
+ * payload is stored without its `jti` (the id again), which `find` puts back from the id it was asked for.
+ * A handle passed back in (the console's `StoredToken.jti`) is used as it is. The admin listing's
+ * `tok_…` ref is the handle's first 22 digest characters, the same as `tokenRef(value)`.
+ */
+const HANDLE = 'h$';
+export function handleOf(id: string): string {
+  if (id.startsWith(HANDLE)) return id;
+  return `${HANDLE}${createHash('sha256').update(id).digest('base64url')}`;
+}
+function refOfHandle(handle: string): string {
+  return `tok_${handle.slice(HANDLE.length, HANDLE.length + 22)}`;
+}
+/** Marks a payload whose `jti` was left out (so `find` restores it). */
+const JTI_OMITTED = '__jtiOmitted';
+
+/**
+ * Redis keys (under the prefix), `{id}` being the handle of the id for every model but Grant:
  *   m:{Model}:{id}   payload JSON, with the model's TTL      uid:/uc:{Model}:{v}  secondary look-ups
  *   g:{grantId}      SET of "{Model}:{id}" in the grant      t:{ref}              StoredToken JSON
  *   ti:{index}       ZSET ref → expiry ms (listed tokens)   gi:{index}           ZSET grantId → expiry ms
@@ -51,8 +69,18 @@ export class RedisStore implements TokenStore {
     this.#resolve = options.resolveResourceServer ?? (() => undefined);
   }
 
+  /** The stored form of a model's id: a handle, except for grants (their ids are no credentials). */
+  #k(model: string, id: string) {
+    return model === 'Grant' ? id : handleOf(id);
+  }
   #m(model: string, id: string) {
-    return `${this.#p}m:${model}:${id}`;
+    return `${this.#p}m:${model}:${this.#k(model, id)}`;
+  }
+  /** The index entry of a listed token, keyed by handle, with the ref of the value. */
+  #describe(model: string, id: string, payload: AdapterPayload): StoredToken | undefined {
+    const k = this.#k(model, id);
+    const token = describeToken(model, k, payload, this.#resolve);
+    return token && { ...token, ref: refOfHandle(k) };
   }
   #t(ref: string) {
     return `${this.#p}t:${ref}`;
@@ -77,21 +105,25 @@ export class RedisStore implements TokenStore {
     const previous = reindexed ? await this.find(model, id) : undefined;
     const tx = this.#redis.multi();
     if (previous && model === 'Grant') this.#unindexGrant(tx, id, previous);
-    const previousToken = previous && describeToken(model, id, previous, this.#resolve);
+    const previousToken = previous && this.#describe(model, id, previous);
     if (previousToken) this.#unindexToken(tx, previousToken);
-    const json = JSON.stringify(payload);
+    const k = this.#k(model, id);
+    const { jti, ...rest } = payload;
+    const json = JSON.stringify(
+      model !== 'Grant' && jti !== undefined ? { ...rest, [JTI_OMITTED]: true } : payload,
+    );
     const ttlMs = expiresIn ? expiresIn * 1000 : undefined;
     const setWithTtl = (key: string, value: string) =>
       ttlMs ? tx.set(key, value, 'PX', ttlMs) : tx.set(key, value);
     setWithTtl(this.#m(model, id), json);
-    if (payload.uid) setWithTtl(`${this.#p}uid:${model}:${payload.uid}`, id);
-    if (payload.userCode) setWithTtl(`${this.#p}uc:${model}:${payload.userCode}`, id);
+    if (payload.uid) setWithTtl(`${this.#p}uid:${model}:${payload.uid}`, k);
+    if (payload.userCode) setWithTtl(`${this.#p}uc:${model}:${handleOf(payload.userCode)}`, k);
     if (payload.grantId) {
-      tx.sadd(this.#g(payload.grantId), `${model}:${id}`);
+      tx.sadd(this.#g(payload.grantId), `${model}:${k}`);
       tx.expire(this.#g(payload.grantId), GRANT_MEMBERS_TTL_S);
     }
     const score = ttlMs ? Date.now() + ttlMs : '+inf';
-    const token = describeToken(model, id, payload, this.#resolve);
+    const token = this.#describe(model, id, payload);
     if (token && !payload.consumed) {
       setWithTtl(this.#t(token.ref), JSON.stringify(token));
       for (const k of tokenIndexKeys(token)) tx.zadd(this.#ti(k), score, token.ref);
@@ -102,14 +134,17 @@ export class RedisStore implements TokenStore {
     }
     const account = sessionAccount(model, payload);
     if (account) {
-      tx.sadd(this.#s(account), id);
+      tx.sadd(this.#s(account), k);
       tx.expire(this.#s(account), Math.max(expiresIn ?? 0, GRANT_MEMBERS_TTL_S));
     }
     await tx.exec();
   }
 
   async find(model: string, id: string) {
-    return parse<AdapterPayload>(await this.#redis.get(this.#m(model, id)));
+    const stored = parse<AdapterPayload>(await this.#redis.get(this.#m(model, id)));
+    if (!stored?.[JTI_OMITTED]) return stored;
+    const { [JTI_OMITTED]: _omitted, ...payload } = stored;
+    return { ...payload, jti: id };
   }
 
   async findByUid(model: string, uid: string) {
@@ -118,7 +153,7 @@ export class RedisStore implements TokenStore {
   }
 
   async findByUserCode(model: string, userCode: string) {
-    const id = await this.#redis.get(`${this.#p}uc:${model}:${userCode}`);
+    const id = await this.#redis.get(`${this.#p}uc:${model}:${handleOf(userCode)}`);
     return id === null ? undefined : this.find(model, id);
   }
 
@@ -126,13 +161,15 @@ export class RedisStore implements TokenStore {
     const payload = await this.find(model, id);
     if (!payload) return;
     const tx = this.#redis.multi();
+    const { jti, ...rest } = payload;
+    const kept = model !== 'Grant' && jti !== undefined ? { ...rest, [JTI_OMITTED]: true } : payload;
     tx.set(
       this.#m(model, id),
-      JSON.stringify({ ...payload, consumed: Math.floor(Date.now() / 1000) }),
+      JSON.stringify({ ...kept, consumed: Math.floor(Date.now() / 1000) }),
       'KEEPTTL',
     );
     // A consumed (rotated) refresh token is dead: out of the listings, kept for reuse detection.
-    const token = describeToken(model, id, payload, this.#resolve);
+    const token = this.#describe(model, id, payload);
     if (token) this.#unindexToken(tx, token);
     await tx.exec();
   }
@@ -159,7 +196,7 @@ export class RedisStore implements TokenStore {
     const refs = members
       .map(splitKey)
       .filter(([m]) => LISTED_MODELS.has(m))
-      .map(([, id]) => tokenRef(id));
+      .map(([m, id]) => refOfHandle(this.#k(m, id)));
     return this.#tokens(refs);
   }
 
@@ -219,6 +256,10 @@ export class RedisStore implements TokenStore {
     return (await this.getMeta(key)) ?? value;
   }
 
+  async deleteMeta(key: string) {
+    await this.#redis.del(`${this.#p}meta:${key}`);
+  }
+
   async close() {
     if (this.#owned) await this.#redis.quit();
   }
@@ -247,17 +288,18 @@ export class RedisStore implements TokenStore {
       tx.del(this.#m(model, id));
       if (!payload) {
         // Already gone from the payloads; still make sure no index points at it.
-        if (LISTED_MODELS.has(model)) tx.del(this.#t(tokenRef(id)));
+        if (LISTED_MODELS.has(model)) tx.del(this.#t(refOfHandle(this.#k(model, id))));
         return;
       }
+      const k = this.#k(model, id);
       if (payload.uid) tx.del(`${this.#p}uid:${model}:${payload.uid}`);
-      if (payload.userCode) tx.del(`${this.#p}uc:${model}:${payload.userCode}`);
-      if (payload.grantId) tx.srem(this.#g(payload.grantId), `${model}:${id}`);
-      const token = describeToken(model, id, payload, this.#resolve);
+      if (payload.userCode) tx.del(`${this.#p}uc:${model}:${handleOf(payload.userCode)}`);
+      if (payload.grantId) tx.srem(this.#g(payload.grantId), `${model}:${k}`);
+      const token = this.#describe(model, id, payload);
       if (token) this.#unindexToken(tx, token);
       if (model === 'Grant') this.#unindexGrant(tx, id, payload);
       const account = sessionAccount(model, payload);
-      if (account) tx.srem(this.#s(account), id);
+      if (account) tx.srem(this.#s(account), k);
     });
     await tx.exec();
   }

@@ -9,15 +9,19 @@ export interface AdapterPayload {
   consumed?: unknown;
 }
 
-/** The tokens an admin can see and revoke. */
-export const LISTED_MODELS = new Set(['AccessToken', 'RefreshToken']);
-export type ListedModel = 'AccessToken' | 'RefreshToken';
+/**
+ * The tokens an admin can see and revoke: a user's access and refresh tokens, and the access tokens an
+ * application obtained for itself (client credentials, RFC 6749 §4.4), which have no user.
+ */
+export const LISTED_MODELS = new Set(['AccessToken', 'RefreshToken', 'ClientCredentials']);
+export type ListedModel = 'AccessToken' | 'RefreshToken' | 'ClientCredentials';
 
 /** A listed token, as the indexes know it. `jti` stays inside the store: it is the token value. */
 export interface StoredToken {
   ref: string;
   jti: string;
   model: ListedModel;
+  /** The user; empty for a client-credentials token (it has none). */
   accountId: string;
   clientId: string;
   /** Resource servers the token is for (an access token's audience; a refresh token's `resource`). */
@@ -88,6 +92,7 @@ export interface TokenStore {
   getMeta(key: string): Promise<string | undefined>;
   /** Sets when absent; returns the value that is stored afterwards (so concurrent starts agree). */
   setMetaIfAbsent(key: string, value: string): Promise<string>;
+  deleteMeta(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -114,11 +119,11 @@ export function describeToken(
   resolve: ResourceServerResolver,
 ): StoredToken | undefined {
   if (!LISTED_MODELS.has(model)) return undefined;
-  const accountId = payload.accountId;
+  const accountId = model === 'ClientCredentials' ? '' : payload.accountId;
   const clientId = payload.clientId;
   if (typeof accountId !== 'string' || typeof clientId !== 'string') return undefined;
   // Access tokens carry the resource server as `aud`; refresh tokens as the `resource` of their flow.
-  const audiences = model === 'AccessToken' ? strings(payload.aud) : strings(payload.resource);
+  const audiences = model === 'RefreshToken' ? strings(payload.resource) : strings(payload.aud);
   const resourceServerIds = [...new Set(audiences.map(resolve).filter((x): x is string => x !== undefined))];
   return {
     ref: tokenRef(id),
@@ -155,7 +160,7 @@ export function describeGrant(
 
 export function tokenIndexKeys(t: StoredToken): IndexKey[] {
   return [
-    { kind: 'user', value: t.accountId },
+    ...(t.accountId === '' ? [] : [{ kind: 'user', value: t.accountId } as const]),
     { kind: 'application', value: t.clientId },
     ...t.resourceServerIds.map((value): IndexKey => ({ kind: 'resourceServer', value })),
   ];

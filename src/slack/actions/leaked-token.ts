@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { asCodedError } from '../../domain/errors.ts';
-import type { LeakedTokenReport } from '../../intake/leaked-token-service.ts';
+import { type LeakedTokenReport, NOT_VISIBLE } from '../../intake/leaked-token-service.ts';
 import type { ModalView } from '../block-kit.ts';
 import { explainError } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
@@ -36,13 +36,10 @@ export async function handleLeakedSubmission(args: ViewSubmissionArgs, deps: Lis
   const inspection = leaked.service.inspect(value, actorOf(user));
   const early = await withinDeadline(inspection, SUBMIT_BUDGET_MS);
   if (early.settled && 'error' in early) return fieldError(explainError(early.error));
+  // Inactive to every configured client is not "nothing to revoke" (RFC 7662 §2.2): the confirmation says
+  // so, and the revocation runs with each client anyway.
   const next = (r: LeakedTokenReport): ModalView =>
-    r.active
-      ? buildLeakedConfirmModal(r, leaked.hold.put(value, user.id))
-      : buildNoticeModal(
-          'Nothing to revoke',
-          `The identity provider says this token (\`${escapeText(r.tokenId, 64)}\`) is not active: unknown, expired or already revoked.`,
-        );
+    buildLeakedConfirmModal(r, leaked.hold.put(value, user.id));
   if (early.settled) return args.ack({ response_action: 'update', view: next(early.value) });
   await args.ack({ response_action: 'update', view: buildLoadingModal('Asking the identity provider…') });
   try {
@@ -79,15 +76,23 @@ export async function handleLeakedConfirmSubmission(
     requestedBy: actorOf(user),
     reason: reason.slice(0, 2000),
   });
-  const done = (o: Awaited<typeof revocation>): ModalView =>
-    buildNoticeModal(
-      o.verified ? 'Token revoked' : 'Revoked, not verified',
-      o.outcome === 'already_inactive'
-        ? `\`${escapeText(o.report.tokenId, 64)}\` was no longer active; nothing to revoke. Recorded in the audit log.`
-        : o.verified
-          ? `\`${escapeText(o.report.tokenId, 64)}\` is revoked: the identity provider now says it is inactive. Recorded in the audit log.`
-          : `\`${escapeText(o.report.tokenId, 64)}\` was revoked, but the identity provider still says it is active. Check with its administrators.`,
+  const done = (o: Awaited<typeof revocation>): ModalView => {
+    const id = `\`${escapeText(o.report.tokenId, 64)}\``;
+    if (o.outcome === 'revoked')
+      return buildNoticeModal(
+        'Token revoked',
+        `${id} is revoked: the identity provider now says it is inactive. Recorded in the audit log.`,
+      );
+    if (o.outcome === 'still_active')
+      return buildNoticeModal(
+        'Revoked, not verified',
+        `${id} was revoked, but the identity provider still says it is active. Check with its administrators.`,
+      );
+    return buildNoticeModal(
+      'Could not confirm',
+      `${id}: could not confirm: ${NOT_VISIBLE}. It was revoked with each configured client anyway. Recorded in the audit log.`,
     );
+  };
   const early = await withinDeadline(revocation, SUBMIT_BUDGET_MS);
   if (early.settled && 'error' in early) return reasonError(explainError(early.error));
   if (early.settled) return args.ack({ response_action: 'update', view: done(early.value) });

@@ -97,7 +97,7 @@ describe('OAuthIdentityProvider (RFC 7009/7662, OAUTH_CLIENTS)', () => {
       audience: ['https://api.test'],
     });
     expect(info.tokenId).toMatch(/^tok_/);
-    expect(await values.revoke('value-of-app-b-token', info)).toEqual({ verified: true });
+    expect(await values.revoke('value-of-app-b-token', info)).toEqual({ outcome: 'revoked', verified: true });
     expect(calls.map((c) => `${c.path}:${c.client}`)).toEqual([
       'introspect:rs client', // the first client learns nothing about another app's token
       'introspect:app-b',
@@ -108,16 +108,22 @@ describe('OAuthIdentityProvider (RFC 7009/7662, OAUTH_CLIENTS)', () => {
     expect(calls[2]!.body).toBe('token=value-of-app-b-token&token_type_hint=access_token');
   });
 
-  it('refuses to revoke a token of a client it holds no credentials for', async () => {
-    authServer();
+  it('a token of a client it holds no credentials for: revoked with each client anyway, reported unverifiable', async () => {
+    const calls = authServer();
     TOKENS.set('value-of-app-b-token-2', { client: 'app-b', sub: 'user-1' });
-    const onlyB = make([CLIENTS[1]!]).tokenValues;
-    const info = await onlyB.inspect('value-of-app-b-token-2');
-    const err = await make([CLIENTS[0]!])
-      .tokenValues.revoke('value-of-app-b-token-2', info)
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(IdpUnsupportedError);
-    expect(String((err as Error).message)).toContain('OAUTH_CLIENTS');
+    const onlyRs = make([CLIENTS[0]!]).tokenValues;
+    const info = await onlyRs.inspect('value-of-app-b-token-2');
+    expect(info.active).toBe(false); // RFC 7662 §4: not the asking client's to know about
+    expect(await onlyRs.revoke('value-of-app-b-token-2', info)).toEqual({
+      outcome: 'unverifiable',
+      verified: false,
+    });
+    expect(TOKENS.has('value-of-app-b-token-2')).toBe(true); // nothing claimed, nothing wrong revoked
+    expect(calls.map((c) => `${c.path}:${c.client}`)).toEqual([
+      'introspect:rs client',
+      'revoke:rs client',
+      'introspect:rs client',
+    ]);
   });
 
   it('readiness authenticates every client, naming the refused one (never its secret)', async () => {
