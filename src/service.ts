@@ -72,6 +72,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       hrConfig: config.hr,
       domains: config.hrDomains,
       groups: config.hrGroups,
+      clocks: config.hrClocks,
       logger,
       // Each HR event makes one IdP call (the e-mail look-up) that waits for the shared budget.
       concurrency: config.WORKER_CONCURRENCY,
@@ -104,6 +105,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
           audit: rt.audit,
           refusals: rt.refusals,
           replayWindowMs: config.HR_REPLAY_WINDOW_SECONDS * 1000,
+          clocks: config.hrClocks,
           metrics: rt.metrics,
           logger,
         }),
