@@ -182,6 +182,10 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
         hrSource: event.source,
         employeeId: event.employeeId,
         ...(event.email ? { email: event.email } : {}),
+        hrEvent: (event.type ?? event.kind).slice(0, 128),
+        // HR's own effective time, even when already past (then the revocation runs now): the report
+        // measures effective → verified from it, lateness of the delivery included.
+        ...(event.effectiveAt ? { hrEffectiveAt: new Date(event.effectiveAt).toISOString() } : {}),
         // The zone its times are shown in (Slack notices, `revoker hr pending`, the report), beside UTC.
         timeZone: clockFor(event.source, deps.clocks).timeZone,
       },
