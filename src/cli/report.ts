@@ -4,35 +4,11 @@ import { z } from 'zod';
 import { RedisAuditLog } from '../audit/redis-audit-log.ts';
 import { loadConfig } from '../config.ts';
 import { ValidationError } from '../domain/errors.ts';
-import { dateInstant } from '../hr/dates.ts';
 import { connectRedis } from '../redis/connect.ts';
 import type { OffboardingReport } from '../report/offboarding-report.ts';
 import { renderHtml } from '../report/report-html.ts';
-import { createReport } from '../report/report-service.ts';
+import { createReport, periodBound } from '../report/report-service.ts';
 import { formatCsv, formatJson, formatTable, summaryLine } from '../report/report-text.ts';
-
-const DAY_MS = 86_400_000;
-
-/**
- * `--since` / `--until`: an instant (ISO-8601 with a zone), or a date, read on the company's clock
- * (HR_TIME_ZONE): `--since` from the start of that day, `--until` through the end of that day.
- */
-export function periodBound(value: string, timeZone: string, bound: 'since' | 'until'): Date {
-  const v = value.trim();
-  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
-    const at = dateInstant(
-      v,
-      { timeZone, offboardingAt: { kind: bound === 'since' ? 'start-of-day' : 'end-of-day' } },
-      'end',
-    );
-    if (at) return new Date(at);
-  } else if (z.iso.datetime({ offset: true }).safeParse(v).success) {
-    return new Date(v);
-  }
-  throw new ValidationError(
-    `--${bound}: not a date (YYYY-MM-DD) or an ISO-8601 time with a zone: ${v.slice(0, 40)}`,
-  );
-}
 
 const FormatSchema = z.enum(['table', 'csv', 'json', 'html'], {
   error: '--format must be table, csv, json or html',
@@ -74,7 +50,7 @@ export function register(program: Command): void {
       const until = raw.until ? periodBound(raw.until, zone, 'until') : now;
       const since = raw.since
         ? periodBound(raw.since, zone, 'since')
-        : new Date(until.getTime() - 30 * DAY_MS);
+        : new Date(until.getTime() - 30 * 86_400_000);
       // A shell command should fail fast when Redis is down, not retry forever.
       const redis = connectRedis(cfg, { purpose: 'command' });
       let report: OffboardingReport;

@@ -1,11 +1,33 @@
 import { z } from 'zod';
 import type { AuditLog } from '../audit/types.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { dateInstant } from '../hr/dates.ts';
 import { buildReport, type OffboardingReport, REPORT_KIND, type ReportRow } from './offboarding-report.ts';
 import { CELLS, cellsOf } from './report-cells.ts';
 import { readReportEntries } from './report-entries.ts';
 import { unescapeHtml } from './report-html.ts';
 import { parseCsv, undefuse } from './report-text.ts';
+
+/**
+ * `--since` / `--until`: an instant (ISO-8601 with a zone), or a date, read on the company's clock
+ * (HR_TIME_ZONE): `--since` from the start of that day, `--until` through the end of that day.
+ */
+export function periodBound(value: string, timeZone: string, bound: 'since' | 'until'): Date {
+  const v = value.trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    const at = dateInstant(
+      v,
+      { timeZone, offboardingAt: { kind: bound === 'since' ? 'start-of-day' : 'end-of-day' } },
+      'end',
+    );
+    if (at) return new Date(at);
+  } else if (z.iso.datetime({ offset: true }).safeParse(v).success) {
+    return new Date(v);
+  }
+  throw new ValidationError(
+    `${bound}: not a date (YYYY-MM-DD) or an ISO-8601 time with a zone: ${v.slice(0, 40)}`,
+  );
+}
 
 export interface ReportOptions {
   since: Date;
