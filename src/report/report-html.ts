@@ -27,6 +27,13 @@ export function unescapeHtml(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
+/** `15m`, `1h`, `90s`: bucket edges read best without a zero second unit. */
+function compact(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return formatDurationShort(ms);
+}
+
 interface Bucket {
   label: string;
   count: number;
@@ -43,8 +50,8 @@ export function buckets(rows: readonly ReportRow[], slaMs: number): Bucket[] {
     out.push({
       label:
         hi === Number.POSITIVE_INFINITY
-          ? `≥ ${formatDurationShort(lo)}`
-          : `${lo === 0 ? '0' : formatDurationShort(lo)}–${formatDurationShort(hi)}`,
+          ? `≥ ${compact(lo)}`
+          : `${lo === 0 ? '0' : compact(lo)}–${compact(hi)}`,
       count: rows.filter(
         (r) => r.timeToVerifiedMs !== undefined && r.timeToVerifiedMs >= lo && r.timeToVerifiedMs < hi,
       ).length,
@@ -91,13 +98,13 @@ export function chartSvg(report: OffboardingReport): string {
     data.map((b) => `${b.label}: ${b.count}`).join('; ') +
     `. Bars at or over the ${formatDurationShort(report.slaMs)} SLA are red; p95 is ${formatDurationShort(s.p95Ms)}.`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title chart-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title" aria-describedby="chart-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">`,
     '<title id="chart-title">Effective time → verified, per offboarding</title>',
     `<desc id="chart-desc">${escapeHtml(desc)}</desc>`,
     `<line x1="${left}" y1="${top + plotH}" x2="${width - 10}" y2="${top + plotH}" stroke="#111827"/>`,
     bars,
     `<line x1="${slaX}" y1="${top - 10}" x2="${slaX}" y2="${top + plotH}" stroke="#111827" stroke-dasharray="4 3"/>`,
-    `<text x="${slaX + 4}" y="${top - 14}" font-size="12">SLA ${escapeHtml(formatDurationShort(report.slaMs))}</text>`,
+    `<text x="${slaX + 4}" y="${top - 14}" font-size="12">SLA ${escapeHtml(compact(report.slaMs))}</text>`,
     `<text x="${left}" y="${height - 8}" font-size="12">effective → verified</text>`,
     '</svg>',
   ].join('\n');
