@@ -124,6 +124,7 @@ caption{text-align:left;font-weight:600;font-size:1rem;padding:.5rem 0}
 th,td{border:1px solid #d1d5db;padding:.25rem .4rem;vertical-align:top;text-align:left}
 thead th{background:#f3f4f6}
 tr.flagged td,tr.flagged th{background:#fef2f2}
+td[data-f=effective],td[data-f=created],td[data-f=started],td[data-f=verified]{white-space:nowrap}
 td[data-f=audit_entries]{font-family:ui-monospace,monospace;font-size:11px;word-break:break-all;min-width:14rem}
 @media print{body{margin:0}tr{break-inside:avoid}}
 `;
