@@ -210,11 +210,15 @@ async function evidenceForAuditors(ctx: DemoContext): Promise<boolean> {
   const file = join(tmpdir(), `revoker-demo-report-${ctx.rt.config.REVOKER_PREFIX}.html`);
   write(`   $ revoker report --format html --out ${file}`);
   const html = await cli(ctx, ['report', '--format', 'html', '--out', file]);
+  const csvFile = file.replace(/\.html$/, '.csv');
+  write(`   $ revoker report --format csv --out ${csvFile}`);
+  const csv = await cli(ctx, ['report', '--format', 'csv', '--out', csvFile]);
   const check = await cli(ctx, ['audit', 'verify', '--report', file]);
   write(`   $ revoker audit verify --report ${file}`);
   write(`   ${check.out.trim()}`);
   write(`   The report is one self-contained HTML page (summary, chart, rows): open ${file}`);
-  return table.code === 0 && html.code === 0 && check.code === 0;
+  write(`   The same rows as CSV (effective, verified, time to verified per person): ${csvFile}`);
+  return table.code === 0 && html.code === 0 && csv.code === 0 && check.code === 0;
 }
 
 async function cleanup(rt: Runtime, prefix: string): Promise<void> {
