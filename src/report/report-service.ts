@@ -124,10 +124,13 @@ export function readReportFile(text: string): ReadBack {
     }
     return { format: 'html', meta: meta(unescapeHtml(m[1]!), 'HTML report'), rows };
   }
+  // Only the leading `#` lines are comments: a quoted cell may span lines that start with `#`.
   const lines = text.split(/\r?\n/);
-  const metaLine = lines.find((l) => l.startsWith('# meta '));
+  const head = lines.findIndex((l) => !l.startsWith('#'));
+  const comments = head < 0 ? lines : lines.slice(0, head);
+  const metaLine = comments.find((l) => l.startsWith('# meta '));
   if (!metaLine) throw new ValidationError('CSV report: no "# meta" line');
-  const table = parseCsv(lines.filter((l) => !l.startsWith('#')).join('\n')).filter(
+  const table = parseCsv(lines.slice(comments.length).join('\n')).filter(
     (r) => !(r.length === 1 && r[0] === ''),
   );
   const [header, ...data] = table;
