@@ -278,10 +278,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [key, value] of Object.entries(env)) {
     const tz = /^HR_([A-Z0-9_]+)_TIME_ZONE$/.exec(key);
     if (tz && value?.trim()) {
-      const zone = canonicalTimeZone(value);
-      if (!zone)
-        throw new ConfigError(key, `not an IANA time zone name: ${value.slice(0, 64)} (e.g. Europe/Paris)`);
-      hrZones[tz[1]!.toLowerCase()] = zone;
+      const zone = timeZone.safeParse(value);
+      if (!zone.success) throw new ConfigError(key, zone.error.issues[0]!.message);
+      hrZones[tz[1]!.toLowerCase()] = zone.data;
     }
     const m = /^HR_([A-Z0-9_]+)_SECRET$/.exec(key);
     if (m && value) hrSecrets[m[1]!.toLowerCase()] = value;
