@@ -47,9 +47,9 @@ export function register(program: Command): void {
       const cfg = loadConfig();
       const zone = cfg.HR_TIME_ZONE;
       const now = new Date();
-      const until = raw.until ? periodBound(raw.until, zone, 'until') : now;
+      const until = raw.until ? periodBound(raw.until, zone, 'until', '--until') : now;
       const since = raw.since
-        ? periodBound(raw.since, zone, 'since')
+        ? periodBound(raw.since, zone, 'since', '--since')
         : new Date(until.getTime() - 30 * 86_400_000);
       // A shell command should fail fast when Redis is down, not retry forever.
       const redis = connectRedis(cfg, { purpose: 'command' });

@@ -12,7 +12,13 @@ import { parseCsv, undefuse } from './report-text.ts';
  * `--since` / `--until`: an instant (ISO-8601 with a zone), or a date, read on the company's clock
  * (HR_TIME_ZONE): `--since` from the start of that day, `--until` through the end of that day.
  */
-export function periodBound(value: string, timeZone: string, bound: 'since' | 'until'): Date {
+export function periodBound(
+  value: string,
+  timeZone: string,
+  bound: 'since' | 'until',
+  /** How the caller names it in an error (`--since` in the shell). */
+  label: string = bound,
+): Date {
   const v = value.trim();
   if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
     const at = dateInstant(
@@ -25,7 +31,7 @@ export function periodBound(value: string, timeZone: string, bound: 'since' | 'u
     return new Date(v);
   }
   throw new ValidationError(
-    `${bound}: not a date (YYYY-MM-DD) or an ISO-8601 time with a zone: ${v.slice(0, 40)}`,
+    `${label}: not a date (YYYY-MM-DD) or an ISO-8601 time with a zone: ${v.slice(0, 40)}`,
   );
 }
 
