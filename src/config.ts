@@ -1,7 +1,24 @@
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.ts';
+import { canonicalTimeZone, type HrClocks, type OffboardingAt, parseOffboardingAt } from './hr/dates.ts';
 import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
 import { loadOAuthClients, type OAuthClient } from './identity/oauth-clients.ts';
+import { parseDuration } from './workflows/duration.ts';
+
+/** An IANA time zone name (`America/Los_Angeles`), canonicalised; default UTC. */
+const timeZone = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return 'UTC';
+    const zone = canonicalTimeZone(v);
+    if (zone) return zone;
+    ctx.addIssue({
+      code: 'custom',
+      message: `not an IANA time zone name: ${v.slice(0, 64)} (e.g. Europe/Paris)`,
+    });
+    return z.NEVER;
+  });
 
 const optionalString = z
   .string()
@@ -161,6 +178,30 @@ export const EnvSchema = z.object({
    * within this many seconds of now; the dedupe marker outlives it.
    */
   HR_REPLAY_WINDOW_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** The company's clock: date-only HR terminations and zone-less vendor times are read in it (IANA name). */
+  HR_TIME_ZONE: timeZone,
+  /** When on the last day worked access ends: `end-of-day` (default), `start-of-day` or a local `HH:MM`. */
+  OFFBOARDING_AT: z
+    .string()
+    .optional()
+    .transform((v, ctx): OffboardingAt => {
+      const at = parseOffboardingAt(v?.trim() || 'end-of-day');
+      if (at) return at;
+      ctx.addIssue({ code: 'custom', message: 'must be end-of-day, start-of-day or a local time HH:MM' });
+      return z.NEVER;
+    }),
+  /** `revoker report` flags an offboarding whose effective time → verified took longer (default 1h). */
+  OFFBOARDING_SLA: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        const ms = parseDuration(v?.trim() || '1h');
+        if (ms > 0) return ms;
+      } catch {}
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 1h, 30m or 4h' });
+      return z.NEVER;
+    }),
   /** The embedded IDaaS's admin API on its own port (0 = a free one); unset = on IDAAS_PORT. */
   IDAAS_ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKFLOWS_DIR: z.string().default('./workflows'),
@@ -176,6 +217,8 @@ export interface Config extends Env {
   hrGroups: Record<string, string[]>;
   /** HR vendor API access (`BAMBOOHR_API_URL`, `HIBOB_API_*`, `GUSTO_API_*`, `DEEL_API_*`), from the same environment. */
   hr: HrConfig;
+  /** HR_TIME_ZONE + OFFBOARDING_AT, and HR_<SOURCE>_TIME_ZONE per lower-case source. */
+  hrClocks: HrClocks;
   /** OAUTH_CLIENTS (or OAUTH_CLIENT_ID/_SECRET as one entry): the leaked-token path's client credentials. */
   oauthClients: OAuthClient[];
 }
@@ -238,7 +281,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const hrSecrets: Record<string, string> = {};
   const hrDomains: Record<string, string[]> = {};
   const hrGroups: Record<string, string[]> = {};
+  const hrZones: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
+    const tz = /^HR_([A-Z0-9_]+)_TIME_ZONE$/.exec(key);
+    if (tz && value?.trim()) {
+      const zone = timeZone.safeParse(value);
+      if (!zone.success) throw new ConfigError(key, zone.error.issues[0]!.message);
+      hrZones[tz[1]!.toLowerCase()] = zone.data;
+    }
     const m = /^HR_([A-Z0-9_]+)_SECRET$/.exec(key);
     if (m && value) hrSecrets[m[1]!.toLowerCase()] = value;
     const d = /^HR_([A-Z0-9_]+)_DOMAINS$/.exec(key);
@@ -257,5 +307,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'is required when IDP=oauth (or OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET)',
     );
   }
-  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), oauthClients };
+  const hrClocks: HrClocks = {
+    default: { timeZone: cfg.HR_TIME_ZONE, offboardingAt: cfg.OFFBOARDING_AT },
+    bySource: hrZones,
+  };
+  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), hrClocks, oauthClients };
 }

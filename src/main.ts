@@ -5,6 +5,7 @@ import { register as registerDemo } from './cli/demo.ts';
 import { register as registerDoctor } from './cli/doctor.ts';
 import { register as registerHr } from './cli/hr.ts';
 import { register as registerIdaas } from './cli/idaas.ts';
+import { register as registerReport } from './cli/report.ts';
 import { register as registerRevoke } from './cli/revoke.ts';
 import { SafeCommand } from './cli/safe-command.ts';
 import { register as registerServe } from './cli/serve.ts';
@@ -34,6 +35,7 @@ for (const register of [
   registerHr,
   registerDemo,
   registerDoctor,
+  registerReport,
 ]) {
   register(program);
 }

@@ -4,6 +4,7 @@ import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
 import { PipelineWorkers } from './queue/pipeline-workers.ts';
+import { offboardingSummarySource } from './report/report-summary-source.ts';
 import type { Runtime } from './runtime.ts';
 import { createScimRouter } from './scim/index.ts';
 import { workflowAccess } from './slack/access.ts';
@@ -72,6 +73,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       hrConfig: config.hr,
       domains: config.hrDomains,
       groups: config.hrGroups,
+      clocks: config.hrClocks,
       logger,
       // Each HR event makes one IdP call (the e-mail look-up) that waits for the shared budget.
       concurrency: config.WORKER_CONCURRENCY,
@@ -104,6 +106,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
           audit: rt.audit,
           refusals: rt.refusals,
           replayWindowMs: config.HR_REPLAY_WINDOW_SECONDS * 1000,
+          clocks: config.hrClocks,
           metrics: rt.metrics,
           logger,
         }),
@@ -130,6 +133,11 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       refusals: rt.refusals,
       audit: rt.audit,
       leaked: rt.leaked,
+      reportSummary: offboardingSummarySource({
+        audit: rt.audit,
+        slaMs: config.OFFBOARDING_SLA,
+        archiveDir: config.AUDIT_ARCHIVE_DIR,
+      }),
     };
     if (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) {
       const slack = createSlackApp(slackDeps);
@@ -174,6 +182,12 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
               readOnly: !config.ADMIN_DASHBOARD_WRITE,
               refusals: rt.refusals,
               lockout: { redis: rt.redis, prefix },
+            },
+            adminReport: {
+              audit: rt.audit,
+              slaMs: config.OFFBOARDING_SLA,
+              archiveDir: config.AUDIT_ARCHIVE_DIR,
+              timeZone: config.HR_TIME_ZONE,
             },
           }
         : {}),

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { RedisAuditLog } from '../audit/redis-audit-log.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { connectRedis } from '../redis/connect.ts';
+import { checkReportFile } from '../report/report-service.ts';
 
 const ExportOptionsSchema = z.object({
   format: z.enum(['jsonl', 'csv'], { error: '--format must be jsonl or csv' }).default('jsonl'),
@@ -45,7 +47,25 @@ export function register(program: Command): void {
     .command('verify')
     .description('Recompute the hash chain, archive files and stream; exit 1 naming the first bad entry')
     .option('--archive <dir>', 'archive directory (default AUDIT_ARCHIVE_DIR)')
-    .action(async (raw: { archive?: string }) => {
+    .option('--report <file>', 'check that a `revoker report` file (CSV, JSON or HTML) matches the chain')
+    .action(async (raw: { archive?: string; report?: string }) => {
+      if (raw.report !== undefined) {
+        const text = await readFile(raw.report, 'utf8');
+        const check = await withAuditLog((log, cfg) =>
+          checkReportFile(text, log, { archiveDir: raw.archive ?? cfg.AUDIT_ARCHIVE_DIR }),
+        );
+        if (check.ok) {
+          process.stdout.write(
+            `ok: ${raw.report} (${check.format}): ${check.rows} rows match the audit chain up to seq ${check.headSeq}\n`,
+          );
+          return;
+        }
+        process.stderr.write(
+          `report ${raw.report} does not match the audit chain:\n${check.problems.map((p) => `  ${p}`).join('\n')}\n`,
+        );
+        process.exitCode = 1;
+        return;
+      }
       const result = await withAuditLog((log, cfg) =>
         log.verify({ archiveDir: raw.archive ?? cfg.AUDIT_ARCHIVE_DIR }),
       );

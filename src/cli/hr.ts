@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
+import { clockFor, type HrClocks, zonedTime } from '../hr/dates.ts';
 import type { Intake, RequestRecord } from '../intake/types.ts';
 import { createRuntime } from '../runtime.ts';
 
@@ -16,19 +17,46 @@ const defaultFactory: HrCliIntakeFactory = async (config) => {
   return { intake: rt.intake, close: () => rt.close() };
 };
 
-/** One line per scheduled HR offboarding: employee, email, effective time, request id, state. */
-export function formatPending(records: RequestRecord[]): string {
+/** The zone a request's times are shown in: the one it was made in, else its source's today. */
+export function zoneOf(r: RequestRecord, clocks?: HrClocks): string {
+  return r.context?.timeZone ?? clockFor(r.context?.hrSource ?? r.requestedBy.id, clocks).timeZone;
+}
+
+/** A record with its effective time on the company's clock beside UTC (`--json`). */
+export function withZonedTime(r: RequestRecord, clocks?: HrClocks) {
+  const timeZone = zoneOf(r, clocks);
+  const z = r.effectiveAt ? zonedTime(r.effectiveAt, timeZone) : undefined;
+  return {
+    ...r,
+    timeZone,
+    ...(z && r.effectiveAt
+      ? { effectiveLocal: z.iso, effectiveUtc: new Date(r.effectiveAt).toISOString() }
+      : {}),
+  };
+}
+
+/**
+ * One line per scheduled HR offboarding: employee, email, effective time in the company's zone, the
+ * zone, the same instant in UTC, request id, state.
+ */
+export function formatPending(records: RequestRecord[], clocks?: HrClocks): string {
   const rows = records
     .slice()
     .sort((a, b) => (a.effectiveAt ?? '').localeCompare(b.effectiveAt ?? ''))
-    .map((r) => [
-      `${r.context?.hrSource ?? r.requestedBy.id}:${r.context?.employeeId ?? '-'}`,
-      r.context?.email ?? '-',
-      r.effectiveAt ?? 'now',
-      r.id,
-      r.state,
-    ]);
-  const header = ['EMPLOYEE', 'EMAIL', 'EFFECTIVE', 'REQUEST', 'STATE'];
+    .map((r) => {
+      const timeZone = zoneOf(r, clocks);
+      const z = r.effectiveAt ? zonedTime(r.effectiveAt, timeZone) : undefined;
+      return [
+        `${r.context?.hrSource ?? r.requestedBy.id}:${r.context?.employeeId ?? '-'}`,
+        r.context?.email ?? '-',
+        z?.local ?? 'now',
+        timeZone,
+        r.effectiveAt ? new Date(r.effectiveAt).toISOString() : 'now',
+        r.id,
+        r.state,
+      ];
+    });
+  const header = ['EMPLOYEE', 'EMAIL', 'EFFECTIVE', 'ZONE', 'UTC', 'REQUEST', 'STATE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   return [header, ...rows]
     .map((row) =>
@@ -44,14 +72,26 @@ export function formatPending(records: RequestRecord[]): string {
 export function register(program: Command, factory: HrCliIntakeFactory = defaultFactory): void {
   const hr = program.command('hr').description('HR offboarding webhooks');
   hr.command('pending')
-    .description('list scheduled HR offboardings (employee, email, effective time, request id, state)')
+    .description(
+      'list scheduled HR offboardings (employee, email, effective time in the HR time zone and in UTC, request id, state)',
+    )
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { json?: boolean }) => {
-      const { intake, close } = await factory(loadConfig());
+      const config = loadConfig();
+      const { intake, close } = await factory(config);
       try {
-        const records = await intake.list({ source: 'hr', states: ['scheduled'], limit: 1000 });
+        const records = (await intake.list({ source: 'hr', states: ['scheduled'], limit: 1000 })).sort(
+          (a, b) => (a.effectiveAt ?? '').localeCompare(b.effectiveAt ?? ''),
+        );
+        const clocks = config.hrClocks;
         process.stdout.write(
-          options.json ? `${JSON.stringify(records, null, 2)}\n` : `${formatPending(records)}\n`,
+          options.json
+            ? `${JSON.stringify(
+                records.map((r) => withZonedTime(r, clocks)),
+                null,
+                2,
+              )}\n`
+            : `${formatPending(records, clocks)}\n`,
         );
       } finally {
         await close();

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
 import { describeTarget } from '../domain/target.ts';
@@ -181,7 +183,8 @@ export async function runDemo(): Promise<number> {
     );
     for (const line of [...standIn.refusals, ...standIn.wasted]) write(`   ${line}`);
     const slackOk = standIn.refusals.length === 0 && standIn.wasted.length === 0;
-    const ok = wrong.length === 0 && verify.code === 0 && slackOk;
+    const evidenceOk = await evidenceForAuditors(ctx);
+    const ok = wrong.length === 0 && verify.code === 0 && slackOk && evidenceOk;
     write(
       ok ? '\nDEMO OK: every token that should die died, every other token still works.' : '\nDEMO FAILED',
     );
@@ -194,6 +197,28 @@ export async function runDemo(): Promise<number> {
     await redis.stop();
     await standIn.close();
   }
+}
+
+/**
+ * The auditor's view of the story: `revoker report` (summary and rows), the same as one HTML page kept
+ * after the demo, and that page checked against the audit chain. True when the check passes.
+ */
+async function evidenceForAuditors(ctx: DemoContext): Promise<boolean> {
+  step('Evidence for auditors: $ revoker report');
+  const table = await cli(ctx, ['report']);
+  for (const line of table.out.trim().split('\n')) write(`   ${line}`);
+  const file = join(tmpdir(), `revoker-demo-report-${ctx.rt.config.REVOKER_PREFIX}.html`);
+  write(`   $ revoker report --format html --out ${file}`);
+  const html = await cli(ctx, ['report', '--format', 'html', '--out', file]);
+  const csvFile = file.replace(/\.html$/, '.csv');
+  write(`   $ revoker report --format csv --out ${csvFile}`);
+  const csv = await cli(ctx, ['report', '--format', 'csv', '--out', csvFile]);
+  const check = await cli(ctx, ['audit', 'verify', '--report', file]);
+  write(`   $ revoker audit verify --report ${file}`);
+  write(`   ${check.out.trim()}`);
+  write(`   The report is one self-contained HTML page (summary, chart, rows): open ${file}`);
+  write(`   The same rows as CSV (effective, verified, time to verified per person): ${csvFile}`);
+  return table.code === 0 && html.code === 0 && csv.code === 0 && check.code === 0;
 }
 
 async function cleanup(rt: Runtime, prefix: string): Promise<void> {

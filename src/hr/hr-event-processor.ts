@@ -13,6 +13,7 @@ import { type IdentityProvider, userDisplayName } from '../identity/port.ts';
 import type { Notifier } from '../intake/notifier.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
+import { clockFor, type HrClocks } from './dates.ts';
 import { type HrConfig, loadHrConfig } from './hr-config.ts';
 import type { HrEvent } from './hr-event.ts';
 import { hrDedupeKey } from './hr-event-queue.ts';
@@ -47,6 +48,12 @@ export interface HrProcessorDeps {
    * or a listed group is in scope; an IdP that reports no groups leaves a group-only source with nobody.
    */
   groups?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The company's clock per source (HR_TIME_ZONE, HR_<SOURCE>_TIME_ZONE, OFFBOARDING_AT): dates from a
+   * vendor's API take effect on it, and the request records its zone so people see times in it.
+   * Default UTC, end of day.
+   */
+  clocks?: HrClocks;
 }
 
 export type HrOutcome =
@@ -84,7 +91,11 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
     let event: HrEvent | undefined = input;
     const source = sources[input.source];
     if (event.needsLookup && source?.lookup) {
-      event = await source.lookup(event, deps.hrConfig ?? loadHrConfig());
+      event = await source.lookup(
+        event,
+        deps.hrConfig ?? loadHrConfig(),
+        clockFor(input.source, deps.clocks),
+      );
       if (!event) return { action: 'ignored' };
     }
     const actor: Actor = { source: 'hr', id: event.source };
@@ -171,6 +182,12 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
         hrSource: event.source,
         employeeId: event.employeeId,
         ...(event.email ? { email: event.email } : {}),
+        hrEvent: (event.type ?? event.kind).slice(0, 128),
+        // HR's own effective time, even when already past (then the revocation runs now): the report
+        // measures effective → verified from it, lateness of the delivery included.
+        ...(event.effectiveAt ? { hrEffectiveAt: new Date(event.effectiveAt).toISOString() } : {}),
+        // The zone its times are shown in (Slack notices, `revoker hr pending`, the report), beside UTC.
+        timeZone: clockFor(event.source, deps.clocks).timeZone,
       },
     });
     await deps.redis.set(pending, request.id, 'EX', PENDING_TTL_SECONDS);

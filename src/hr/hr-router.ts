@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/types.ts';
 import { isCodedError, ValidationError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { clockFor, type HrClocks } from './dates.ts';
 import { SignatureStaleError } from './errors.ts';
 import { dedupeTtlSeconds, type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';
 import { getHrSource, HR_SOURCES } from './registry.ts';
@@ -44,6 +45,8 @@ export interface HrRouterDeps {
   replayWindowMs?: number;
   /** How long to wait for Redis to take the job before answering 503; default 5000 ms. */
   enqueueTimeoutMs?: number;
+  /** The company's clock per source, for date-only and zone-less times; default UTC, end of day. */
+  clocks?: HrClocks;
 }
 
 type Reason =
@@ -143,7 +146,7 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
 
     let events: ReturnType<HrSource['normalise']>;
     try {
-      events = source.normalise(body, headers);
+      events = source.normalise(body, headers, clockFor(name, deps.clocks));
     } catch (err) {
       if (err instanceof ValidationError) {
         const detail = [err.message, ...err.issues].join('; ');

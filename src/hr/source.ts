@@ -1,3 +1,4 @@
+import type { HrClock } from './dates.ts';
 import type { HrConfig } from './hr-config.ts';
 import type { HrEvent } from './hr-event.ts';
 
@@ -30,13 +31,14 @@ export interface HrSource {
   /**
    * Reads a verified body. Returns the events it carries ([] when nothing concerns offboarding, e.g.
    * a ping or a job-title change); throws ValidationError with the reason when it cannot be read.
+   * `clock`: the source's time zone and OFFBOARDING_AT, for dates and zone-less times (default UTC, end of day).
    */
-  normalise(rawBody: Buffer, headers: DeliveryHeaders): HrEvent[];
+  normalise(rawBody: Buffer, headers: DeliveryHeaders, clock?: HrClock): HrEvent[];
   /**
    * Worker side, for events with `needsLookup`: completes email / date / kind from the vendor's API.
    * Returns undefined when the vendor says there is nothing to do.
    */
-  lookup?(event: HrEvent, config: HrConfig): Promise<HrEvent | undefined>;
+  lookup?(event: HrEvent, config: HrConfig, clock?: HrClock): Promise<HrEvent | undefined>;
   /** Headers a delivery of `rawBody` carries when the vendor sends it (demo, e2e tests). */
   sign(secret: string, rawBody: Buffer, now: Date, deliveryId?: string): Record<string, string>;
 }

@@ -61,6 +61,23 @@ function adapterFor(queue: Queue, readOnly: boolean): BullMQAdapter {
   return adapter;
 }
 
+/** What the dashboard's authentication needs: its credentials, its lockout, where refusals are counted. */
+export type DashboardAuthOptions = Pick<DashboardOptions, 'user' | 'password' | 'lockout' | 'refusals'>;
+
+/**
+ * The dashboard's basic auth with its Redis-backed lockout: one realm and one failure count for every
+ * admin page (the queues and the report), so guessing on one page locks the other too.
+ */
+export function dashboardAuth(options: DashboardAuthOptions): RequestHandler {
+  return basicAuth({
+    user: options.user,
+    password: options.password,
+    realm: 'revoker-admin',
+    throttle: new LoginThrottle(options.lockout),
+    ...(options.refusals ? { refusals: options.refusals } : {}),
+  });
+}
+
 /**
  * The queue dashboard (bull-board) behind basic auth, read-only by default, with job payloads masked.
  * Mount the returned router at `basePath`.
@@ -78,16 +95,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
     options: { uiConfig: { boardTitle: 'Revoker queues' }, handlerHooks: scrubResponses },
   });
   const router = Router();
-  router.use(
-    basicAuth({
-      user: options.user,
-      password: options.password,
-      realm: 'revoker-admin',
-      throttle: new LoginThrottle(options.lockout),
-      ...(options.refusals ? { refusals: options.refusals } : {}),
-    }),
-    noStore,
-  );
+  router.use(dashboardAuth(options), noStore);
   if (readOnly) router.use(refuseWrites);
   // bull-board's adapter is an express app typed loosely (`any`) by the package; it is a RequestHandler.
   router.use(serverAdapter.getRouter() as RequestHandler);

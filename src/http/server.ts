@@ -5,6 +5,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { type Logger, silentLogger } from '../log.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { accessLog } from './access-log.ts';
+import { ADMIN_REPORT_PATH, type AdminReportOptions, adminReportRouter } from './admin-report.ts';
 import { type DashboardOptions, DEFAULT_DASHBOARD_PATH, dashboardRouter } from './dashboard.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { healthRouter, type ReadinessCheck } from './health.ts';
@@ -33,6 +34,8 @@ export interface HttpAppOptions {
   readinessTimeoutMs?: number;
   /** Queue dashboard at `/admin/queues`; without it that path is a plain 404. Default: not mounted. */
   dashboard?: DashboardOptions;
+  /** The offboarding report at `/admin/report`, behind the dashboard's auth; needs `dashboard`. Default: not mounted. */
+  adminReport?: AdminReportOptions;
   /** Queues whose job counts feed `revoker_queue_depth` on each scrape. Default: none. */
   queueDepth?: Queue[];
 }
@@ -67,6 +70,13 @@ export function createHttpApp(options: HttpAppOptions = {}): express.Express {
   if (options.dashboard) {
     const path = options.dashboard.basePath ?? DEFAULT_DASHBOARD_PATH;
     app.use(path, routeGroup('admin'), dashboardRouter({ ...options.dashboard, basePath: path }));
+    if (options.adminReport) {
+      app.use(
+        ADMIN_REPORT_PATH,
+        routeGroup('admin'),
+        adminReportRouter({ ...options.adminReport, ...options.dashboard }),
+      );
+    }
   }
   for (const mount of options.mounts ?? []) {
     app.use(mount.path, routeGroup(mount.group), mount.handler);

@@ -168,6 +168,8 @@ export class RevocationService implements Intake {
       workflow: stored.workflow,
       requiredApprovals: stored.requiredApprovals,
       effectiveAt: stored.effectiveAt ?? null,
+      // For the offboarding report (`revoker report`): who, and which HR event, without reading Redis.
+      ...reportFacts(stored),
     });
     await this.announce('request.created', stored);
 
@@ -666,6 +668,17 @@ type AuditDetail = Record<string, string | number | boolean | null>;
 type AuditActor = { source: string; id: string; name?: string | undefined };
 
 const systemActor = { source: 'system', id: 'revoker' } as const;
+
+/** The request's display name and HR facts (source, employee, event type, zone) for its created entry. */
+function reportFacts(rec: RequestRecord): AuditDetail {
+  const facts: AuditDetail = {};
+  if (rec.targetName) facts.targetName = rec.targetName.slice(0, 200);
+  for (const key of ['hrSource', 'employeeId', 'hrEvent', 'hrEffectiveAt', 'timeZone'] as const) {
+    const value = rec.context?.[key];
+    if (value) facts[key] = value.slice(0, 200);
+  }
+  return facts;
+}
 
 function actorOf(actor: { source: string; id: string; name?: string | undefined }) {
   return { source: actor.source, id: actor.id, ...(actor.name ? { name: actor.name } : {}) };

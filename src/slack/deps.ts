@@ -7,6 +7,7 @@ import type { LeakedTokenService } from '../intake/leaked-token-service.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { OffboardingSummarySource } from '../report/report-summary-source.ts';
 import type { SlackAccess } from './access.ts';
 import type { LeakedTokenHold } from './leaked-token-hold.ts';
 
@@ -44,10 +45,15 @@ export interface SlackDeps {
   refusals?: RefusalRecorder;
   /** Revocation of a pasted token by its value; offered in the dialog when available. Default: not offered. */
   leaked?: LeakedTokenService;
+  /** The last 30 days' offboarding summary, shown on App Home to admins and approvers only. Default: none. */
+  reportSummary?: OffboardingSummarySource;
 }
 
 /** The listeners' subset: no Redis, no queue. */
-export type ListenerDeps = Pick<SlackDeps, 'intake' | 'idp' | 'logger' | 'access' | 'refusals'> & {
+export type ListenerDeps = Pick<
+  SlackDeps,
+  'intake' | 'idp' | 'logger' | 'access' | 'refusals' | 'reportSummary'
+> & {
   /** The leaked-token choice: the service, and this process's memory for values between the two steps. */
   leaked?: { service: LeakedTokenService; hold: LeakedTokenHold };
 };

@@ -39,6 +39,7 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
     logger: deps.logger,
     access: deps.access,
     ...(deps.refusals ? { refusals: deps.refusals } : {}),
+    ...(deps.reportSummary ? { reportSummary: deps.reportSummary } : {}),
     ...(deps.leaked?.available ? { leaked: { service: deps.leaked, hold: new LeakedTokenHold() } } : {}),
   };
 

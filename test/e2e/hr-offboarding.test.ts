@@ -201,9 +201,11 @@ describe('revoker hr pending', { timeout: CLI_TIMEOUT_MS }, () => {
     });
     expect(run.code).toBe(0);
     const row = run.stdout.split('\n').find((l) => l.includes(rec.id));
+    // No HR_TIME_ZONE: the company's clock is UTC, shown local (with its offset), zone, then UTC.
+    const local = `${when.slice(0, 10)} ${when.slice(11, 16)} \\+00:00`;
     expect(row).toMatch(
       new RegExp(
-        `^standard:E-IVAN\\s+ivan@example.com\\s+${when.replace(/\./g, '\\.')}\\s+${rec.id}\\s+scheduled$`,
+        `^standard:E-IVAN\\s+ivan@example.com\\s+${local}\\s+UTC\\s+${when.replace(/\./g, '\\.')}\\s+${rec.id}\\s+scheduled$`,
       ),
     );
   });

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
 import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
-import { terminationInstant } from '../dates.ts';
+import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent } from '../hr-event.ts';
@@ -89,8 +89,9 @@ function decide(
   status: string | undefined,
   employmentStatus: string | undefined,
   terminationDate: string | undefined,
+  clock?: HrClock,
 ) {
-  const effectiveAt = terminationInstant(terminationDate);
+  const effectiveAt = terminationInstant(terminationDate, 'end', clock);
   const terminated =
     status?.toLowerCase() === 'inactive' ||
     /terminat/i.test(employmentStatus ?? '') ||
@@ -119,7 +120,7 @@ export const bamboohrSource: HrSource = {
     if (!safeEqual(signature.toLowerCase(), expected)) throw new SignatureInvalidError('signature mismatch');
   },
 
-  normalise(rawBody: Buffer, _headers: DeliveryHeaders): HrEvent[] {
+  normalise(rawBody: Buffer, _headers: DeliveryHeaders, clock?: HrClock): HrEvent[] {
     const body = parseJson(rawBody);
     if (body !== null && typeof body === 'object' && 'employees' in body) {
       const parsed = FieldBased.safeParse(body);
@@ -140,7 +141,7 @@ export const bamboohrSource: HrSource = {
         );
         const termination = fieldString(fields, 'terminationDate', 'Termination Date');
         const complete = email !== undefined && (status !== undefined || employment !== undefined);
-        const decision = decide(status, employment, termination);
+        const decision = decide(status, employment, termination, clock);
         events.push({
           source: 'bamboohr',
           eventId: sha256Hex(
@@ -176,7 +177,7 @@ export const bamboohrSource: HrSource = {
     ];
   },
 
-  async lookup(event: HrEvent, config: HrConfig): Promise<HrEvent | undefined> {
+  async lookup(event: HrEvent, config: HrConfig, clock?: HrClock): Promise<HrEvent | undefined> {
     if (!config.BAMBOOHR_API_URL || !config.BAMBOOHR_API_KEY) {
       throw new ValidationError(
         'BAMBOOHR_API_URL and BAMBOOHR_API_KEY are needed to read BambooHR employees',
@@ -198,6 +199,7 @@ export const bamboohrSource: HrSource = {
       employee.status ?? undefined,
       employee.employmentHistoryStatus ?? undefined,
       employee.terminationDate ?? undefined,
+      clock,
     );
     const email =
       employee.workEmail && z.email().safeParse(employee.workEmail).success ? employee.workEmail : undefined;

@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
 import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
-import { terminationInstant } from '../dates.ts';
+import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent } from '../hr-event.ts';
@@ -61,7 +61,7 @@ export const deelSource: HrSource = {
     if (!safeEqual(signature.toLowerCase(), expected)) throw new SignatureInvalidError('signature mismatch');
   },
 
-  normalise(rawBody: Buffer, _headers: DeliveryHeaders): HrEvent[] {
+  normalise(rawBody: Buffer, _headers: DeliveryHeaders, clock?: HrClock): HrEvent[] {
     const parsed = Payload.safeParse(parseJson(rawBody));
     if (!parsed.success) throw new ValidationError('unreadable Deel event', issuesOf(parsed.error));
     const { data, timestamp } = parsed.data;
@@ -76,7 +76,7 @@ export const deelSource: HrSource = {
         employeeId: data.resource.id,
         email,
         // Deel sends contract.terminated once the contract has ended: a date of today means now.
-        effectiveAt: terminationInstant(data.resource.completion_date, 'start'),
+        effectiveAt: terminationInstant(data.resource.completion_date, 'start', clock),
         kind: 'terminate',
         type: data.meta.event_type,
         needsLookup: email ? undefined : true,

@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
 import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
-import { terminationInstant } from '../dates.ts';
+import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent, HrEventKind } from '../hr-event.ts';
@@ -87,7 +87,7 @@ export const gustoSource: HrSource = {
     ];
   },
 
-  async lookup(event: HrEvent, config: HrConfig): Promise<HrEvent | undefined> {
+  async lookup(event: HrEvent, config: HrConfig, clock?: HrClock): Promise<HrEvent | undefined> {
     if (!config.GUSTO_API_TOKEN)
       throw new ValidationError('GUSTO_API_TOKEN is needed to read Gusto employees');
     const request = (path: string) => ({
@@ -110,7 +110,7 @@ export const gustoSource: HrSource = {
       .map((t) => t.effective_date!)
       .sort()
       .at(-1);
-    return { ...event, email, effectiveAt: terminationInstant(latest), needsLookup: undefined };
+    return { ...event, email, effectiveAt: terminationInstant(latest, 'end', clock), needsLookup: undefined };
   },
 
   sign(secret: string, rawBody: Buffer): Record<string, string> {

@@ -11,6 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
 import { safeEqual } from '../crypto.ts';
+import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrEvent } from '../hr-event.ts';
 import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
@@ -22,10 +23,15 @@ const PayloadSchema = z.object({
   data: z.object({
     employeeId: z.string().min(1).max(256),
     email: z.email().max(320).optional(),
-    effectiveAt: z.iso.datetime({ offset: true }).optional(),
+    // With an offset as it is; a date or a zone-less time is read on the source's clock (dates.ts).
+    effectiveAt: z
+      .union([z.iso.datetime({ offset: true }), z.iso.datetime({ local: true }), z.iso.date()])
+      .optional(),
     reason: z.string().max(500).optional(),
   }),
 });
+
+const WITH_OFFSET = z.iso.datetime({ offset: true });
 
 function webhook(secret: string): Webhook {
   try {
@@ -66,7 +72,7 @@ export const standardSource: HrSource = {
     if (!ok) throw new SignatureInvalidError('signature mismatch');
   },
 
-  normalise(rawBody: Buffer, headers: DeliveryHeaders): HrEvent[] {
+  normalise(rawBody: Buffer, headers: DeliveryHeaders, clock?: HrClock): HrEvent[] {
     const parsed = PayloadSchema.safeParse(parseJson(rawBody));
     if (!parsed.success) {
       throw new ValidationError('not a generic HR event', issuesOf(parsed.error));
@@ -78,7 +84,10 @@ export const standardSource: HrSource = {
         eventId: headers['webhook-id']!,
         employeeId: data.employeeId,
         email: data.email,
-        effectiveAt: data.effectiveAt,
+        // An instant is kept as sent; a date or zone-less time is placed on the source's clock.
+        effectiveAt: WITH_OFFSET.safeParse(data.effectiveAt).success
+          ? data.effectiveAt
+          : terminationInstant(data.effectiveAt, 'end', clock),
         kind: type === 'employee.terminated' ? 'terminate' : 'cancel',
         type,
         reason: data.reason,

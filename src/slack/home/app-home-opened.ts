@@ -8,7 +8,7 @@ const AppHomeOpenedSchema = z.object({ user: z.string().min(1), tab: z.string().
 /** `app_home_opened` → `views.publish`. The Messages tab needs nothing from us. */
 export async function handleAppHomeOpened(
   args: { event: unknown; client: ListenerClient },
-  deps: Pick<ListenerDeps, 'intake' | 'logger' | 'access'>,
+  deps: Pick<ListenerDeps, 'intake' | 'logger' | 'access' | 'reportSummary'>,
 ): Promise<void> {
   const event = AppHomeOpenedSchema.safeParse(args.event);
   if (!event.success || (event.data.tab !== undefined && event.data.tab !== 'home')) return;

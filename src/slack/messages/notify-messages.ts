@@ -1,3 +1,4 @@
+import { describeInZone } from '../../hr/dates.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import type { KnownBlock, MessageBody } from '../block-kit.ts';
 import { context, plain, section, slackDate } from '../block-kit.ts';
@@ -16,7 +17,12 @@ const SOURCE_WORDS: Record<string, string> = {
 /** An HR/SCIM-driven revocation accepted (queued or scheduled), for SLACK_NOTIFY_CHANNEL. */
 export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
   const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
-  const when = r.state === 'scheduled' ? `scheduled for ${slackDate(r.effectiveAt)}` : 'revoking now';
+  // Slack shows <!date> in the reader's zone; the company's zone and UTC follow, as HR meant them.
+  const zoned = describeInZone(r.effectiveAt, r.context?.timeZone);
+  const when =
+    r.state === 'scheduled'
+      ? `scheduled for ${slackDate(r.effectiveAt)}${zoned ? ` (${escapeText(zoned, 120)})` : ''}`
+      : 'revoking now';
   const text = `${what}: ${targetText(r)} — ${when}`;
   return {
     text,

@@ -1,6 +1,7 @@
 import { truncateGraphemes } from '../../domain/outside-text.ts';
 import type { RequestState } from '../../domain/request.ts';
 import { describeTarget } from '../../domain/target.ts';
+import { describeInZone } from '../../hr/dates.ts';
 import { informativeParts } from '../../identity/part-outcomes.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import { type KnownBlock, plain } from '../block-kit.ts';
@@ -43,7 +44,7 @@ export function statusLine(r: RequestRecord): string {
     case 'queued':
       return `${STATE_EMOJI.approved} Approved${approvals ? ` by ${approvals}` : ''}; queued`;
     case 'scheduled':
-      return `${STATE_EMOJI.scheduled} Scheduled for ${escapeText(r.effectiveAt ?? 'later', 64)}`;
+      return `${STATE_EMOJI.scheduled} Scheduled for ${escapeText(describeInZone(r.effectiveAt, r.context?.timeZone) ?? 'later', 120)}`;
     case 'running':
       // Until the plan is made, the total is not known yet.
       return r.progress.total > 0

@@ -12,13 +12,13 @@ function documented(): string[] {
   return [...text.matchAll(/^(?:# )?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
 }
 
-/** Every variable src/config.ts reads: the schemas' keys and HR_<SOURCE>_SECRET/_DOMAINS/_GROUPS per HR source. */
+/** Every variable src/config.ts reads: the schemas' keys and HR_<SOURCE>_SECRET/_DOMAINS/_GROUPS/_TIME_ZONE per HR source. */
 function known(): string[] {
   return [
     ...Object.keys(EnvSchema.shape),
     ...Object.keys(HrEnvSchema.shape),
     ...Object.keys(HR_SOURCES).flatMap((s) =>
-      ['SECRET', 'DOMAINS', 'GROUPS'].map((v) => `HR_${s.toUpperCase()}_${v}`),
+      ['SECRET', 'DOMAINS', 'GROUPS', 'TIME_ZONE'].map((v) => `HR_${s.toUpperCase()}_${v}`),
     ),
   ];
 }

@@ -39,15 +39,16 @@ describe('revoker hr pending', () => {
     out.mockRestore();
     const lines = text.trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^EMPLOYEE\s+EMAIL\s+EFFECTIVE\s+REQUEST\s+STATE$/);
+    expect(lines[0]).toMatch(/^EMPLOYEE\s+EMAIL\s+EFFECTIVE\s+ZONE\s+UTC\s+REQUEST\s+STATE$/);
+    // No HR_TIME_ZONE: the company's clock is UTC.
     expect(lines[1]).toMatch(
-      /^gusto:E1\s+a@example.com\s+2026-07-01T00:00:00(\.000)?Z\s+req_[A-Za-z0-9_-]+\s+scheduled$/,
+      /^gusto:E1\s+a@example.com\s+2026-07-01 00:00 \+00:00\s+UTC\s+2026-07-01T00:00:00(\.000)?Z\s+req_[A-Za-z0-9_-]+\s+scheduled$/,
     );
     expect(lines[2]).toContain('gusto:E2');
     expect(close).toHaveBeenCalledOnce();
   });
 
   it('prints a header only when nothing is scheduled', () => {
-    expect(formatPending([])).toBe('EMPLOYEE  EMAIL  EFFECTIVE  REQUEST  STATE');
+    expect(formatPending([])).toBe('EMPLOYEE  EMAIL  EFFECTIVE  ZONE  UTC  REQUEST  STATE');
   });
 });
