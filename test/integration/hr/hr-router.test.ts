@@ -51,7 +51,8 @@ describe('POST /webhooks/hr/:source', () => {
     const [job] = await queue.getJobs(['waiting']);
     expect(job!.id).toBe('standard.msg_same');
     expect(job!.data).toMatchObject({ kind: 'terminate', employeeId: 'E123', email: 'alice@example.com' });
-    expect(job!.opts.removeOnComplete).toEqual({ age: 4 * 86400 });
+    // Completed jobs (whose ids refuse repeats) outlive every vendor's redelivery span, twice.
+    expect(job!.opts.removeOnComplete).toEqual({ age: 6 * 86400 });
   });
 
   it('401s a bad signature and a stale one, audits and counts them, never storing the body', async () => {
