@@ -143,7 +143,8 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
     const cancelledAt = await deps.redis.get(early);
     if (cancelledAt !== null) {
       await deps.redis.del(early);
-      if (Date.parse(cancelledAt) > eventTime(event, clock())) {
+      // Dated the same second or later than this termination: it calls it off (as `cancel` would).
+      if (Date.parse(cancelledAt) >= eventTime(event, clock())) {
         await deps.audit.append(
           {
             action: 'webhook.ignored',
@@ -291,8 +292,9 @@ async function cancel(
   }
   // A cancellation only calls off a termination it came after, by the vendor's event times (not arrival):
   // a replayed (or late, out-of-order) one dated before the termination must not stop it.
+  // Signed timestamps have one-second resolution: a cancellation dated the same second wins.
   const terminatedAt = Date.parse(existing.context?.hrEventAt ?? existing.createdAt);
-  if (event.occurredAt && Date.parse(event.occurredAt) <= terminatedAt) {
+  if (event.occurredAt && Date.parse(event.occurredAt) < terminatedAt) {
     await deps.audit.append(
       {
         action: 'request.rejected',
