@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkHrLookups } from '../../src/doctor/hr-lookup-checks.ts';
 import { RedisHandshakeStore } from '../../src/hr/handshake-store.ts';
 import { lookupRefusedKey } from '../../src/hr/hr-event-processor.ts';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
@@ -212,12 +213,16 @@ describe('Gusto', () => {
         ? true
         : undefined,
     );
-    // What `revoker doctor` reads.
+    // What `revoker doctor` reports.
     expect(await t.rt.redis.get(lookupRefusedKey(t.prefix, 'gusto'))).toBeTruthy();
+    expect(await checkHrLookups(t.rt.redis, t.rt.config)).toEqual([
+      expect.objectContaining({ area: 'hr', ok: false, detail: expect.stringContaining('gusto') }),
+    ]);
     for (const tok of p.tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
     apis.gustoClient.secret = secret;
     await revokedAndAudited(p);
     expect(await t.rt.redis.get(lookupRefusedKey(t.prefix, 'gusto'))).toBeNull();
+    expect(await checkHrLookups(t.rt.redis, t.rt.config)).toEqual([]);
   });
 
   it('a future termination is scheduled, not read as a cancellation; a rehire with an old one is not revoked early', async () => {

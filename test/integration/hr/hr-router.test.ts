@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHrEventQueue, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
+import { createHrEventQueue, HR_JOB_ATTEMPTS, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
 import { createHrRouter } from '../../../src/hr/hr-router.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { type HrRouterFixture, startHrRouter } from '../../helpers/hr-router-fixture.ts';
@@ -53,6 +53,9 @@ describe('POST /webhooks/hr/:source', () => {
     expect(job!.data).toMatchObject({ kind: 'terminate', employeeId: 'E123', email: 'alice@example.com' });
     // Completed jobs (whose ids refuse repeats) outlive every vendor's redelivery span, twice.
     expect(job!.opts.removeOnComplete).toEqual({ age: 6 * 86400 });
+    // Retried across the vendors' redelivery span (3 days), not ~68 minutes.
+    expect(job!.opts.attempts).toBe(HR_JOB_ATTEMPTS);
+    expect(HR_JOB_ATTEMPTS).toBeGreaterThan(12);
   });
 
   it('401s a bad signature and a stale one, audits and counts them, never storing the body', async () => {
