@@ -9,7 +9,7 @@ import type { ScimContext } from './context.ts';
  * governance tool does not disable the IdP account). So a deactivation arriving after the previous
  * request has finished makes a new request. Identical requests arriving together still collapse into
  * one: while the previous request is open they return it, and the idempotency key names the request
- * they follow (`scim.<user>.<generation>.<previous request or "first">`), so concurrent calls that all
+ * they follow (`scim.<user>.<generation>`, then `….after.<previous request>`), so concurrent calls that all
  * saw the same finished request submit the same key and the intake makes one request.
  */
 export async function deactivateUser(ctx: ScimContext, userId: string): Promise<string> {
@@ -24,7 +24,9 @@ export async function deactivateUser(ctx: ScimContext, userId: string): Promise<
     source: 'scim',
     requestedBy: { source: 'scim', id: ctx.clientId },
     reason: 'SCIM deprovisioning: user deactivated in the identity provider',
-    idempotencyKey: `scim.${userId}.${generation}.${existing ?? 'first'}`,
+    idempotencyKey: existing
+      ? `scim.${userId}.${generation}.after.${existing}`
+      : `scim.${userId}.${generation}`,
   });
   await ctx.store.record(userId, request.id);
   ctx.metrics?.webhooks.inc({ source: 'scim', outcome: duplicate ? 'duplicate' : 'accepted' });

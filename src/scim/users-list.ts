@@ -116,7 +116,8 @@ export function listUsers(ctx: ScimContext) {
     }
     try {
       let users: IdpUser[];
-      if (!clauses) users = await ctx.idp.searchUsers('', MAX_RESULTS);
+      // Unfiltered: the whole directory as the IdP lists it, so totalResults is the true count.
+      if (!clauses) users = await ctx.idp.searchUsers('', SEARCH_LIMIT);
       else {
         const [first, ...rest] = [...clauses].sort((a, b) => COST[a.attribute] - COST[b.attribute]);
         users = (await lookup(ctx.idp, first!)).filter((u) => rest.every((c) => matches(u, c)));

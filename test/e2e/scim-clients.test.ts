@@ -184,6 +184,10 @@ describe('Okta', () => {
     expect(res.body).toMatchObject({ totalResults: 1, Resources: [{ id: exact.id, userName: stem }] });
     const one = await send(okta.findByUserName(`${stem}-205`));
     expect(one.body).toMatchObject({ totalResults: 1, Resources: [{ userName: `${stem}-205` }] });
+    // Unfiltered, paged: totalResults counts the whole directory, not the first 200.
+    const page = await send({ method: 'GET', path: '/Users?startIndex=1&count=10' });
+    expect(page.body).toMatchObject({ itemsPerPage: 10 });
+    expect(page.body!.totalResults as number).toBeGreaterThan(207);
   });
 });
 
