@@ -156,15 +156,9 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
     if (handshake !== undefined) {
       // Unsigned by design (the value is the signing key to come). Never logged or audited; kept sealed.
       const kept = (await deps.handshakes?.store(name, handshake).catch(() => false)) ?? false;
-      try {
-        await deps.audit.append({
-          action: 'webhook.ignored',
-          actor: { source: 'hr', id: name },
-          detail: { source: name, reason: 'verification_token_received', kept },
-        });
-      } catch (err) {
-        deps.logger?.error({ err: (err as Error).message }, 'audit append failed for a verification token');
-      }
+      // Unauthenticated by nature: counted per minute where the refusal log runs, so a flood of them
+      // cannot grow the audit log.
+      recordIgnored(deps, name, kept ? 'verification_token_received' : 'verification_token_not_kept');
       deps.logger?.warn(
         { source: name, kept },
         kept

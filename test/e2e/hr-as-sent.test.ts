@@ -242,6 +242,14 @@ describe('Gusto', () => {
     for (const tok of back.tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
   });
 
+  it('a delivery retried 60 hours after its event (Gusto retries 16 times, span undocumented ⇒ 3 days) revokes', async () => {
+    const p = await person('gusto', 'retried', { lastDay: dateOf(Date.now() - 3 * DAY_MS) });
+    const body = JSON.parse(gusto('employee.terminated', p.employeeId)) as Record<string, unknown>;
+    body.timestamp = Math.floor((Date.now() - 60 * HOUR_MS) / 1000);
+    expect((await deliverHr(t.url, 'gusto', JSON.stringify(body))).status).toBe(202);
+    await revokedAndAudited(p);
+  });
+
   it('a contractor deactivation revokes (found by work email, never the personal one)', async () => {
     const p = await person('gusto', 'contractor', {
       contractor: true,
@@ -263,7 +271,14 @@ describe('Gusto', () => {
     const store = new RedisHandshakeStore(t.rt.redis, t.prefix, CREDENTIALS_KEY);
     expect(await store.read('gusto')).toBe(token);
     expect(await t.rt.redis.get(`${t.prefix}:hr:handshake:gusto`)).not.toContain(token);
-    expect(await auditWith('webhook.ignored', { reason: 'verification_token_received' })).not.toEqual([]);
+    await t.rt.refusals.flush({ all: true });
+    const counted = [];
+    for await (const e of t.rt.audit.entries())
+      if (e.action === 'webhook.ignored' && JSON.stringify(e.detail).includes('verification_token_received'))
+        counted.push(e);
+    expect(counted).not.toEqual([]);
+    // Nothing anywhere in the audit log carries the token.
+    for await (const e of t.rt.audit.entries()) expect(JSON.stringify(e)).not.toContain(token);
   });
 });
 
@@ -384,6 +399,26 @@ describe('unrelated events are acknowledged (2xx), never refused', () => {
         body: { status: 'ignored' },
       });
     }
+  });
+});
+
+describe('Standard Webhooks: redeliveries', () => {
+  it('the delivery marker outlives the redelivery schedule, so a retry a day later is a duplicate', async () => {
+    const p = await person('bamboohr', 'std-retry');
+    const body = JSON.stringify({
+      type: 'employee.terminated',
+      data: { employeeId: p.employeeId, email: p.email },
+    });
+    const id = `msg_${randomBytes(6).toString('hex')}`;
+    const first = signHrDelivery('standard', HR_TEST_SECRETS.standard!, body, new Date(), id);
+    expect(await deliverHr(t.url, 'standard', body, first)).toMatchObject({ body: { status: 'accepted' } });
+    await revokedAndAudited(p);
+    // The spec's schedule ends ~27.6 h after the first attempt; each retry is signed anew, same webhook-id.
+    const ttl = await t.rt.redis.ttl(`${t.prefix}:hr-events:delivery:standard.${id}`);
+    expect(ttl).toBeGreaterThan(3 * 86_400);
+    const retry = signHrDelivery('standard', HR_TEST_SECRETS.standard!, body, new Date(), id);
+    expect(await deliverHr(t.url, 'standard', body, retry)).toMatchObject({ body: { status: 'duplicate' } });
+    expect(await hrRequestsFor(p.userId)).toHaveLength(1);
   });
 });
 
