@@ -82,6 +82,9 @@ function classifyPath(path: string): 'active' | 'other' {
     if (ENTERPRISE_ATTRIBUTES.has(attr)) return 'other';
     throw new ScimRequestError('invalidPath', `unknown path ${path.slice(0, 100)}`);
   }
+  // Other extension schemas (Entra's and Okta's custom attributes, `urn:…:extension:<name>:2.0:User:attr`)
+  // are the client's own: accepted and ignored.
+  if (/^urn:ietf:params:scim:schemas:extension:[^:]+:[^:]+:user:[^:]+$/i.test(p)) return 'other';
   if (lower.startsWith(`${USER_SCHEMA.toLowerCase()}:`)) p = p.slice(USER_SCHEMA.length + 1);
   const attr = p.split(/[.[]/)[0]!.trim().toLowerCase();
   if (attr === 'active' && p.trim().toLowerCase() === 'active') return 'active';

@@ -21,6 +21,19 @@ describe('readActiveFromPatch', () => {
     [{ schemas: S, Operations: [{ op: 'replace', value: { [U]: { active: false } } }] }, false],
     [{ schemas: S, Operations: [{ op: 'replace', path: `${E}:department`, value: 'x' }] }, undefined],
     [
+      {
+        schemas: S,
+        Operations: [
+          {
+            op: 'add',
+            path: 'urn:ietf:params:scim:schemas:extension:CustomAttrs:2.0:User:badge',
+            value: '7',
+          },
+        ],
+      },
+      undefined,
+    ],
+    [
       { schemas: S, Operations: [{ op: 'add', path: 'emails[type eq "work"].value', value: 'a@x.io' }] },
       undefined,
     ],
