@@ -84,6 +84,40 @@ describe('POST /webhooks/hr/:source', () => {
     expect(await queue.count()).toBe(0);
   });
 
+  it('answers Gusto’s unsigned verification_token 200 before HR_GUSTO_SECRET exists, and keeps it', async () => {
+    const kept: [string, string][] = [];
+    const noSecret = await startHrRouter({
+      secrets: { standard: HR_TEST_SECRETS.standard! },
+      handshakes: {
+        store: async (source, value) => {
+          kept.push([source, value]);
+          return true;
+        },
+      },
+    });
+    try {
+      const token = '6590f590-3dba-495e-9bea-c361e1e2efc0';
+      const res = await fetch(`${noSecret.base}/webhooks/hr/gusto`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ verification_token: token }),
+      });
+      expect(res.status).toBe(200);
+      expect(kept).toEqual([['gusto', token]]);
+      expect(JSON.stringify(noSecret.audit.list)).not.toContain(token);
+      // Anything else from Gusto still needs the secret.
+      const event = await fetch(`${noSecret.base}/webhooks/hr/gusto`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event_type: 'employee.terminated', entity_uuid: 'x' }),
+      });
+      expect(event.status).toBe(404);
+      expect(await noSecret.queue.count()).toBe(0);
+    } finally {
+      await noSecret.close();
+    }
+  });
+
   it('404s an unknown source and a source with no secret, then keeps serving', async () => {
     const a = await post('workday', TERMINATED, { 'content-type': 'application/json' });
     expect(a.status).toBe(404);
