@@ -7,6 +7,7 @@ import { lookupRefusedKey } from '../../src/hr/hr-event-processor.ts';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
 import type { PipelineEvent } from '../../src/intake/notifier.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
+import { CLI_TIMEOUT_MS, runRevoker } from '../helpers/cli.ts';
 import { deliverHr, HR_TEST_SECRETS, signHrDelivery } from '../helpers/hr-signing.ts';
 import {
   HrVendorApis,
@@ -225,6 +226,20 @@ describe('Gusto', () => {
     expect(await checkHrLookups(t.rt.redis, t.rt.config)).toEqual([]);
   });
 
+  it('a Gusto API outage is retried until it ends; the acknowledged event then revokes', async () => {
+    const p = await person('gusto', 'outage', { lastDay: dateOf(Date.now() - DAY_MS) });
+    apis.gustoOutage = 503;
+    expect((await deliverHr(t.url, 'gusto', gusto('employee.terminated', p.employeeId))).status).toBe(202);
+    await until('a look-up during the outage', async () =>
+      apis.calls.some((c) => c.vendor === 'gusto' && c.employeeId === p.employeeId && c.status === 503)
+        ? true
+        : undefined,
+    );
+    for (const tok of p.tokens) expect(await isAlive(t.idaas, tok)).toBe(true);
+    apis.gustoOutage = undefined;
+    await revokedAndAudited(p);
+  });
+
   it('a future termination is scheduled, not read as a cancellation; a rehire with an old one is not revoked early', async () => {
     const future = dateOf(Date.now() + 20 * DAY_MS);
     const p = await person('gusto', 'future', { lastDay: future });
@@ -260,7 +275,9 @@ describe('Gusto', () => {
     await revokedAndAudited(p);
   });
 
-  it('the subscription verification_token is answered 200 and kept sealed for the operator', async () => {
+  it('the subscription verification_token is answered 200 and kept sealed for the operator', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const token = randomUUID();
     const res = await fetch(`${t.url}/webhooks/hr/gusto`, {
       method: 'POST',
@@ -270,6 +287,14 @@ describe('Gusto', () => {
     expect(res.status).toBe(200);
     const store = new RedisHandshakeStore(t.rt.redis, t.prefix, CREDENTIALS_KEY);
     expect(await store.read('gusto')).toBe(token);
+    // What the operator runs to see it (then PUT …/verify and set HR_GUSTO_SECRET).
+    const run = await runRevoker(['hr', 'verification-token', 'gusto'], {
+      REDIS_URL: t.rt.config.REDIS_URL,
+      REVOKER_PREFIX: t.prefix,
+      HR_CREDENTIALS_KEY: CREDENTIALS_KEY,
+      LOG_LEVEL: 'silent',
+    });
+    expect(run).toMatchObject({ code: 0, stdout: `${token}\n` });
     expect(await t.rt.redis.get(`${t.prefix}:hr:handshake:gusto`)).not.toContain(token);
     await t.rt.refusals.flush({ all: true });
     const counted = [];
