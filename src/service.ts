@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import { startAuditRetention } from './audit/audit-retention.ts';
+import { RedisHandshakeStore } from './hr/handshake-store.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
@@ -107,6 +108,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
           refusals: rt.refusals,
           replayWindowMs: config.HR_REPLAY_WINDOW_SECONDS * 1000,
           clocks: config.hrClocks,
+          handshakes: new RedisHandshakeStore(rt.redis, prefix, config.hr.HR_CREDENTIALS_KEY),
           metrics: rt.metrics,
           logger,
         }),

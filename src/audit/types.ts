@@ -22,6 +22,10 @@ export type AuditAction =
   | 'request.dead_lettered'
   | 'webhook.rejected'
   | 'webhook.unknown_employee'
+  /** An HR delivery acknowledged and deliberately not acted on (unrelated event, vendor simulation, leave). */
+  | 'webhook.ignored'
+  /** An HR event's vendor look-up failed (credentials refused, or out of retries): the operator must act. */
+  | 'webhook.event_failed'
   | 'slack.rejected'
   | 'slack.refused'
   | 'scim.rejected'

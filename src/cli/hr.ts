@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
 import { clockFor, type HrClocks, zonedTime } from '../hr/dates.ts';
+import { RedisHandshakeStore } from '../hr/handshake-store.ts';
 import type { Intake, RequestRecord } from '../intake/types.ts';
+import { connectRedis } from '../redis/connect.ts';
 import { createRuntime } from '../runtime.ts';
 
 /** What `revoker hr` needs from the intake; `close` releases its Redis connections so the process exits. */
@@ -68,9 +70,39 @@ export function formatPending(records: RequestRecord[], clocks?: HrClocks): stri
     .join('\n');
 }
 
+/**
+ * `revoker hr verification-token <source>`: prints the verification token a vendor posted when its
+ * subscription was created (Gusto), kept sealed in Redis; send it back with the vendor's verify call
+ * (`PUT /v1/webhook_subscriptions/{uuid}/verify`) and set it as HR_GUSTO_SECRET. Printed, never logged.
+ */
+async function printVerificationToken(source: string): Promise<void> {
+  const config = loadConfig();
+  const redis = connectRedis(config);
+  try {
+    const token = await new RedisHandshakeStore(
+      redis,
+      config.REVOKER_PREFIX,
+      config.hr.HR_CREDENTIALS_KEY,
+    ).read(source);
+    if (!token) {
+      process.stderr.write(
+        `no verification token from ${source} is kept (set HR_CREDENTIALS_KEY, then ask ${source} to resend it)\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+    process.stdout.write(`${token}\n`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** `revoker hr pending`: scheduled offboardings from HR webhooks. */
 export function register(program: Command, factory: HrCliIntakeFactory = defaultFactory): void {
   const hr = program.command('hr').description('HR offboarding webhooks');
+  hr.command('verification-token <source>')
+    .description('print the verification token a vendor posted when its subscription was created (gusto)')
+    .action(async (source: string) => printVerificationToken(source));
   hr.command('pending')
     .description(
       'list scheduled HR offboardings (employee, email, effective time in the HR time zone and in UTC, request id, state)',

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { connectRedis } from '../redis/connect.ts';
 import { type Check, fail, pass } from './check.ts';
+import { checkHrLookups } from './hr-lookup-checks.ts';
 
 /** Redis 7 is what Revoker is tested on (README prerequisites); BullMQ 6 needs at least 6.2. */
 const MIN_VERSION = [7, 0];
@@ -71,6 +72,7 @@ export async function checkRedis(config: Config): Promise<Check[]> {
           ),
     );
     checks.push(await persistenceCheck(redis, persistence!));
+    checks.push(...(await checkHrLookups(redis, config)));
     const wanted = config.REDIS_MIN_REPLICAS_ACK;
     if (wanted > 0) {
       const online = Object.entries(replication!).filter(

@@ -11,8 +11,9 @@ export class SignatureStaleError extends RevokerError {
 }
 
 /**
- * Fetching facts from an HR vendor's API failed. `retryable` (5xx, 429, network) ⇒ the worker retries
- * with backoff; otherwise (401, 404, unreadable answer) retrying cannot help.
+ * Fetching facts from an HR vendor's API failed. `retryable` (5xx, 429, network, and 401/403: the
+ * credentials may be fixed while the vendor still retries) ⇒ the worker retries with backoff across the
+ * vendor's redelivery span; otherwise (404, unreadable answer) retrying cannot help.
  */
 export class VendorLookupError extends RevokerError {
   readonly code = ErrorCode.IdpBadResponse;
@@ -22,5 +23,10 @@ export class VendorLookupError extends RevokerError {
     readonly status?: number,
   ) {
     super(message);
+  }
+
+  /** The vendor refused our credentials (401/403): the operator must fix them; we keep retrying. */
+  get authFailure(): boolean {
+    return this.status === 401 || this.status === 403;
   }
 }

@@ -28,8 +28,39 @@ export const HrEnvSchema = z.object({
   HIBOB_API_TOKEN: optional,
   /** Default `https://api.gusto.com`. */
   GUSTO_API_URL: url('https://api.gusto.com'),
-  /** Company access token (Bearer). */
+  /**
+   * Company access token (Bearer). Gusto's expire 2 hours after issue ("Company access tokens"): with
+   * GUSTO_CLIENT_ID, GUSTO_CLIENT_SECRET and GUSTO_REFRESH_TOKEN Revoker refreshes it itself.
+   */
   GUSTO_API_TOKEN: optional,
+  /** The Gusto application's OAuth client id and secret (developer portal): needed to refresh. */
+  GUSTO_CLIENT_ID: optional,
+  GUSTO_CLIENT_SECRET: optional,
+  /**
+   * The company's refresh token, used once: Gusto rotates it on every refresh and Revoker keeps the
+   * current pair in Redis, encrypted with HR_CREDENTIALS_KEY (this variable only seeds it).
+   */
+  GUSTO_REFRESH_TOKEN: optional,
+  /** Sent with refreshes when set (older Gusto API versions ask for the app's redirect URI). */
+  GUSTO_REDIRECT_URI: optional,
+  /**
+   * 32 bytes, base64: encrypts vendor credentials Revoker stores in Redis (Gusto's rotating tokens, a
+   * received Gusto verification token). Generate with `openssl rand -base64 32`. No default.
+   */
+  HR_CREDENTIALS_KEY: optional.pipe(
+    z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64')
+      .optional(),
+  ),
+  /**
+   * HiBob's `employee.inactivated` means "on leave or terminated" (HiBob, Webhook events v2): a leave
+   * revokes only when this is `true`. Default false: people on parental leave keep their access.
+   */
+  HR_HIBOB_LEAVE_REVOKES: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim().toLowerCase() === 'true'),
   /** Default `https://api.letsdeel.com/rest/v2`. */
   DEEL_API_URL: url('https://api.letsdeel.com/rest/v2'),
   /** Organisation token (Bearer). */

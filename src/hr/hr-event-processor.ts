@@ -14,10 +14,12 @@ import type { Notifier } from '../intake/notifier.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import { clockFor, type HrClocks } from './dates.ts';
+import { VendorLookupError } from './errors.ts';
 import { type HrConfig, loadHrConfig } from './hr-config.ts';
 import type { HrEvent } from './hr-event.ts';
 import { hrDedupeKey } from './hr-event-queue.ts';
 import { HR_SOURCES } from './registry.ts';
+import { replayWindowMs } from './replay-windows.ts';
 import type { HrSource } from './source.ts';
 
 export interface HrProcessorDeps {
@@ -61,7 +63,9 @@ export type HrOutcome =
   | { action: 'not_cancellable'; requestId: string; state: RequestState }
   | { action: 'nothing_to_cancel' | 'unknown_employee' | 'ignored' | 'out_of_scope' }
   /** A cancellation dated before the request it would call off (e.g. an old delivery replayed). */
-  | { action: 'stale_cancel'; requestId: string };
+  | { action: 'stale_cancel'; requestId: string }
+  /** A termination whose cancellation (dated after it) arrived first: remembered, and it calls this off. */
+  | { action: 'cancelled_before_arrival' };
 
 /** Another event for the same employee is being processed: retry later (BullMQ backoff). */
 export class HrEmployeeBusyError extends RevokerError {
@@ -74,6 +78,22 @@ const PENDING_TTL_SECONDS = 400 * 86_400;
 
 export function pendingKey(prefix: string, source: string, employeeId: string): string {
   return `${prefix}:hr:pending:${source}:${employeeId}`;
+}
+
+/** A cancellation that found nothing to cancel, remembered (its event time) for the source's replay window. */
+export function earlyCancelKey(prefix: string, source: string, employeeId: string): string {
+  return `${prefix}:hr:early-cancel:${source}:${employeeId}`;
+}
+
+/** Set while `source`'s vendor refuses Revoker's API credentials (read by `revoker doctor`). */
+export function lookupRefusedKey(prefix: string, source: string): string {
+  return `${prefix}:hr:lookup-refused:${source}`;
+}
+
+/** When the event happened, as ms: the vendor's event time, else now. */
+function eventTime(event: HrEvent, now: Date): number {
+  const ms = event.occurredAt ? Date.parse(event.occurredAt) : Number.NaN;
+  return Number.isFinite(ms) ? ms : now.getTime();
 }
 
 /**
@@ -90,17 +110,65 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
   try {
     let event: HrEvent | undefined = input;
     const source = sources[input.source];
+    const actor: Actor = { source: 'hr', id: input.source };
     if (event.needsLookup && source?.lookup) {
-      event = await source.lookup(
-        event,
-        deps.hrConfig ?? loadHrConfig(),
-        clockFor(input.source, deps.clocks),
-      );
-      if (!event) return { action: 'ignored' };
+      try {
+        event = await source.lookup(event, deps.hrConfig ?? loadHrConfig(), {
+          redis: deps.redis,
+          prefix: deps.prefix,
+          clock,
+          hrClock: clockFor(input.source, deps.clocks),
+        });
+      } catch (err) {
+        if (err instanceof VendorLookupError && err.authFailure) await lookupRefused(input, err, deps, actor);
+        throw err;
+      }
+      await deps.redis.del(lookupRefusedKey(deps.prefix, input.source));
+      if (!event) {
+        // The vendor says there is nothing to do (e.g. a HiBob leave, not a termination).
+        await deps.audit.append(
+          {
+            action: 'webhook.ignored',
+            actor,
+            detail: {
+              source: input.source,
+              reason: 'vendor_says_not_a_termination',
+              eventId: input.eventId,
+              employeeId: input.employeeId,
+              ...(input.type ? { type: input.type } : {}),
+            },
+          },
+          { dedupeKey: `hr.ignored.${key}` },
+        );
+        return { action: 'ignored' };
+      }
     }
-    const actor: Actor = { source: 'hr', id: event.source };
     const pending = pendingKey(deps.prefix, event.source, event.employeeId);
-    if (event.kind === 'cancel') return await cancel(event, deps, actor, pending);
+    if (event.kind === 'cancel') return await cancel(event, deps, actor, pending, clock());
+
+    // A cancellation dated after this termination that arrived first calls it off.
+    const early = earlyCancelKey(deps.prefix, event.source, event.employeeId);
+    const cancelledAt = await deps.redis.get(early);
+    if (cancelledAt !== null) {
+      await deps.redis.del(early);
+      // Dated the same second or later than this termination: it calls it off (as `cancel` would).
+      if (Date.parse(cancelledAt) >= eventTime(event, clock())) {
+        await deps.audit.append(
+          {
+            action: 'webhook.ignored',
+            actor,
+            detail: {
+              source: event.source,
+              reason: 'cancelled_before_arrival',
+              eventId: event.eventId,
+              employeeId: event.employeeId,
+            },
+          },
+          { dedupeKey: `hr.cancelled-early.${key}` },
+        );
+        return { action: 'cancelled_before_arrival' };
+      }
+    }
 
     const user = event.email ? await deps.idp.findUserByEmail(event.email) : undefined;
     if (!user) {
@@ -188,6 +256,8 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
         ...(event.effectiveAt ? { hrEffectiveAt: new Date(event.effectiveAt).toISOString() } : {}),
         // The zone its times are shown in (Slack notices, `revoker hr pending`, the report), beside UTC.
         timeZone: clockFor(event.source, deps.clocks).timeZone,
+        // The termination's event time: a cancellation calls it off only when dated after it.
+        ...(event.occurredAt ? { hrEventAt: new Date(event.occurredAt).toISOString() } : {}),
       },
     });
     await deps.redis.set(pending, request.id, 'EX', PENDING_TTL_SECONDS);
@@ -197,25 +267,48 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
   }
 }
 
+/**
+ * Nothing to cancel yet: the termination may still be on its way (vendors deliver out of order and
+ * retry for days). Remember the cancellation's event time for the source's replay window; a termination
+ * dated before it that arrives meanwhile is called off.
+ */
+async function rememberCancel(event: HrEvent, deps: HrProcessorDeps, now: Date): Promise<HrOutcome> {
+  const key = earlyCancelKey(deps.prefix, event.source, event.employeeId);
+  const at = new Date(eventTime(event, now)).toISOString();
+  const ttl = Math.ceil(replayWindowMs(event.source) / 1000);
+  // Keep the latest cancellation's time (a replayed older one must not move it back).
+  await deps.redis.eval(
+    "local c = redis.call('get', KEYS[1]); if (not c) or c < ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1",
+    1,
+    key,
+    at,
+    String(ttl),
+  );
+  return { action: 'nothing_to_cancel' };
+}
+
 async function cancel(
   event: HrEvent,
   deps: HrProcessorDeps,
   actor: Actor,
   pending: string,
+  now: Date,
 ): Promise<HrOutcome> {
   const existingId = await deps.redis.get(pending);
-  if (!existingId) return { action: 'nothing_to_cancel' };
+  if (!existingId) return rememberCancel(event, deps, now);
   const existing = await deps.intake.get(existingId);
   if (!existing || TERMINAL_STATES.includes(existing.state)) {
     await deps.redis.del(pending);
-    return { action: 'nothing_to_cancel' };
+    return rememberCancel(event, deps, now);
   }
   if (!OPEN_STATES.includes(existing.state)) {
     return { action: 'not_cancellable', requestId: existingId, state: existing.state };
   }
-  // A cancellation only calls off a termination it came after: a replayed (or late, out-of-order) one
-  // dated before the request was made must not stop a later termination.
-  if (event.occurredAt && Date.parse(event.occurredAt) <= Date.parse(existing.createdAt)) {
+  // A cancellation only calls off a termination it came after, by the vendor's event times (not arrival):
+  // a replayed (or late, out-of-order) one dated before the termination must not stop it.
+  // Signed timestamps have one-second resolution: a cancellation dated the same second wins.
+  const terminatedAt = Date.parse(existing.context?.hrEventAt ?? existing.createdAt);
+  if (event.occurredAt && Date.parse(event.occurredAt) < terminatedAt) {
     await deps.audit.append(
       {
         action: 'request.rejected',
@@ -243,6 +336,51 @@ async function cancel(
   }
   await deps.redis.del(pending);
   return { action: 'cancelled', requestId: existingId };
+}
+
+/**
+ * The vendor refused Revoker's API credentials: an audited failure the operator sees (audit entry and
+ * notice once per event, a marker `revoker doctor` reports), then retried — the job keeps retrying across
+ * the vendor's redelivery span, and succeeds once the credentials are fixed.
+ */
+async function lookupRefused(
+  event: HrEvent,
+  err: VendorLookupError,
+  deps: HrProcessorDeps,
+  actor: Actor,
+): Promise<void> {
+  const reason = `${err.message}: fix the ${event.source} API credentials; Revoker keeps retrying`;
+  await deps.redis.set(
+    lookupRefusedKey(deps.prefix, event.source),
+    JSON.stringify({ at: (deps.clock ?? (() => new Date()))().toISOString(), status: err.status ?? null }),
+    'EX',
+    Math.ceil(replayWindowMs(event.source) / 1000),
+  );
+  const entry = await deps.audit.append(
+    {
+      action: 'webhook.event_failed',
+      actor,
+      detail: {
+        source: event.source,
+        employeeId: event.employeeId,
+        eventId: event.eventId,
+        reason: 'vendor_credentials_refused',
+        status: err.status ?? null,
+        retrying: true,
+      },
+    },
+    { dedupeKey: `hr.refused.${hrDedupeKey(event)}` },
+  );
+  if (entry) {
+    await deps.notifier.notify({
+      type: 'hr.event_failed',
+      source: event.source,
+      employeeId: event.employeeId,
+      eventId: event.eventId,
+      reason,
+      final: false,
+    });
+  }
 }
 
 /** Every known email (the delivery's and the IdP's) must be in one of `domains`. */

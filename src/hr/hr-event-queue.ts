@@ -3,10 +3,33 @@ import type { Redis } from 'ioredis';
 import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import { sha256Hex } from './crypto.ts';
 import type { HrEvent } from './hr-event.ts';
+import { MAX_REDELIVERY_SPAN_MS } from './replay-windows.ts';
 
 export const HR_EVENTS_QUEUE = 'hr-events';
-/** Completed jobs (and their delivery markers) are kept this long: a re-delivery within it enqueues nothing. */
-export const HR_DEDUPE_TTL_SECONDS = 4 * 86_400;
+/**
+ * Completed jobs (and their delivery markers) are kept this long: a re-delivery within it enqueues
+ * nothing. Twice the longest vendor redelivery span (src/hr/replay-windows.ts), so markers outlive it.
+ */
+export const HR_DEDUPE_TTL_SECONDS = Math.ceil((2 * MAX_REDELIVERY_SPAN_MS) / 1000);
+
+/** Longest wait between two attempts of an HR job (a vendor or IdP outage is retried this often). */
+export const HR_RETRY_CAP_MS = 15 * 60_000;
+
+/** Delay before attempt `attemptsMade + 1`: 1 s doubling, capped at 15 minutes. */
+export function hrRetryDelayMs(attemptsMade: number): number {
+  return Math.min(HR_RETRY_CAP_MS, 1000 * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+/**
+ * Attempts an HR job gets: enough for the delays to span the longest vendor redelivery span, so a
+ * lookup outage (or refused credentials, fixed meanwhile) is retried as long as the vendor would have
+ * retried its delivery — the delivery was acknowledged, so the job is the only copy.
+ */
+export const HR_JOB_ATTEMPTS = (() => {
+  let n = 1;
+  for (let spent = 0; spent < MAX_REDELIVERY_SPAN_MS; n++) spent += hrRetryDelayMs(n);
+  return n;
+})();
 
 /**
  * How long delivery markers (and completed jobs, whose ids also refuse repeats) are kept: never shorter
@@ -34,9 +57,10 @@ export function createHrEventQueue(options: HrEventQueueOptions): HrEventQueue {
     connection: options.connection,
     prefix: options.prefix ?? 'revoker',
     defaultJobOptions: {
-      // Transient IdP / vendor faults: retry for roughly an hour before the job is left failed.
-      attempts: 12,
-      backoff: { type: 'exponential', delay: 1000 },
+      // Transient IdP / vendor faults and refused credentials: retried across the vendor's redelivery
+      // span (the worker's backoffStrategy applies hrRetryDelayMs).
+      attempts: HR_JOB_ATTEMPTS,
+      backoff: { type: 'hr' },
       removeOnComplete: { age: options.dedupeTtlSeconds ?? HR_DEDUPE_TTL_SECONDS },
       removeOnFail: { age: 14 * 86_400 },
     },

@@ -6,10 +6,17 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { clockFor, type HrClocks } from './dates.ts';
 import { SignatureStaleError } from './errors.ts';
-import { dedupeTtlSeconds, type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';
+import { type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';
 import { getHrSource, HR_SOURCES } from './registry.ts';
-import type { DeliveryHeaders, HrSource } from './source.ts';
-import { DEFAULT_EVENT_WINDOW_MS, DEFAULT_TOLERANCE_MS } from './time-window.ts';
+import { dedupeTtlSecondsFor, replayWindowMs } from './replay-windows.ts';
+import { type DeliveryHeaders, type HrSource, IgnoredDelivery } from './source.ts';
+import { DEFAULT_TOLERANCE_MS } from './time-window.ts';
+
+/** Where a vendor's set-up value (Gusto's `verification_token`) is kept for the operator, sealed. */
+export interface HandshakeStore {
+  /** Resolves false when it cannot be kept (no HR_CREDENTIALS_KEY): the operator must ask for a resend. */
+  store(source: string, value: string): Promise<boolean>;
+}
 
 export interface HrRouterDeps {
   /** `HR_<SOURCE>_SECRET` by lower-case source (`config.hrSecrets`). A source without one is not enabled: 404. */
@@ -39,10 +46,13 @@ export interface HrRouterDeps {
   toleranceMs?: number;
   /**
    * Replay window for vendors that sign no timestamp (Gusto, HiBob, Deel): the event time in the signed
-   * body must be within this of now (HR_REPLAY_WINDOW_SECONDS; default 1 day). The delivery marker is
-   * kept at least as long (see `dedupeTtlSeconds`).
+   * body must be within the source's window of now — the vendor's redelivery span
+   * (src/hr/replay-windows.ts, 3 days for each), or this (HR_REPLAY_WINDOW_SECONDS) when longer. The
+   * delivery marker is kept twice as long (see `dedupeTtlSecondsFor`).
    */
   replayWindowMs?: number;
+  /** Keeps Gusto's `verification_token` for `revoker hr verification-token gusto`; default: not kept. */
+  handshakes?: HandshakeStore;
   /** How long to wait for Redis to take the job before answering 503; default 5000 ms. */
   enqueueTimeoutMs?: number;
   /** The company's clock per source, for date-only and zone-less times; default UTC, end of day. */
@@ -59,6 +69,18 @@ type Reason =
   | 'payload_invalid'
   | 'event_stale'
   | 'enqueue_failed';
+
+/** A signed delivery acknowledged (202) but deliberately not acted on: counted, never 4xx. */
+function recordIgnored(deps: HrRouterDeps, source: string, reason: string): void {
+  deps.metrics?.webhooks.inc({ source, outcome: 'ignored' });
+  if (deps.refusals) {
+    deps.refusals.record({ action: 'webhook.ignored', actor: { source: 'hr', id: source }, reason });
+    return;
+  }
+  void deps.audit
+    .append({ action: 'webhook.ignored', actor: { source: 'hr', id: source }, detail: { source, reason } })
+    .catch((err: unknown) => deps.logger?.error({ err: (err as Error).message }, 'audit append failed'));
+}
 
 /**
  * `POST /:source` (mounted at `/webhooks/hr`): verify the vendor's signature over the raw body, normalise, durably
@@ -109,8 +131,10 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
   // Known and enabled source before reading a byte of the body.
   router.post(route, async (req: Request, res: Response, next: NextFunction) => {
     const name = String(req.params.source);
-    if (!getHrSource(name, sources)) return reject(res, 404, name, 'unknown_source');
-    if (!deps.secrets[name]) return reject(res, 404, name, 'source_not_enabled');
+    const source = getHrSource(name, sources);
+    if (!source) return reject(res, 404, name, 'unknown_source');
+    // A source with a set-up handshake (Gusto) is reached before its secret exists: the handshake delivers it.
+    if (!deps.secrets[name] && !source.handshake) return reject(res, 404, name, 'source_not_enabled');
     next();
   });
 
@@ -131,6 +155,23 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
     const headers: DeliveryHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v[0] : v;
 
+    const handshake = source.handshake?.(body, headers);
+    if (handshake !== undefined) {
+      // Unsigned by design (the value is the signing key to come). Never logged or audited; kept sealed.
+      const kept = (await deps.handshakes?.store(name, handshake).catch(() => false)) ?? false;
+      // Unauthenticated by nature: counted per minute where the refusal log runs, so a flood of them
+      // cannot grow the audit log.
+      recordIgnored(deps, name, kept ? 'verification_token_received' : 'verification_token_not_kept');
+      deps.logger?.warn(
+        { source: name, kept },
+        kept
+          ? 'verification token received: run `revoker hr verification-token gusto`, verify the subscription and set HR_GUSTO_SECRET'
+          : 'verification token received but not kept (set HR_CREDENTIALS_KEY, then request a new one)',
+      );
+      return res.status(200).json({ status: 'verification_received' });
+    }
+    if (!deps.secrets[name]) return reject(res, 404, name, 'source_not_enabled');
+
     try {
       source.verify({
         headers,
@@ -148,6 +189,10 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
     try {
       events = source.normalise(body, headers, clockFor(name, deps.clocks));
     } catch (err) {
+      if (err instanceof IgnoredDelivery) {
+        recordIgnored(deps, name, err.reason);
+        return res.status(202).json({ status: 'ignored' });
+      }
       if (err instanceof ValidationError) {
         const detail = [err.message, ...err.issues].join('; ');
         return reject(res, 400, name, 'payload_invalid', detail);
@@ -156,7 +201,7 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
     }
 
     const now = clock();
-    const windowMs = deps.replayWindowMs ?? DEFAULT_EVENT_WINDOW_MS;
+    const windowMs = replayWindowMs(name, deps.replayWindowMs);
     if (source.eventTimeWindow) {
       // No signed timestamp: the signed body's event time is the only thing that dates a replay.
       const stale = events.find(
@@ -164,18 +209,20 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
       );
       if (stale) return reject(res, 401, name, 'event_stale');
     }
-    // Timestamped schemes were just checked against our clock: the delivery time dates the event.
+    // Sources date their events (payload time, else the signed timestamp); a custom one may not.
     events = events.map((e) => (e.occurredAt ? e : { ...e, occurredAt: now.toISOString() }));
 
     if (events.length === 0) {
-      deps.metrics?.webhooks.inc({ source: name, outcome: 'ignored' });
+      recordIgnored(deps, name, 'not_offboarding');
       return res.status(202).json({ status: 'ignored' });
     }
 
     let statuses: EnqueueStatus[];
     try {
       statuses = await withTimeout(
-        Promise.all(events.map((e) => enqueueHrEvent(deps.queue, e, dedupeTtlSeconds(windowMs)))),
+        Promise.all(
+          events.map((e) => enqueueHrEvent(deps.queue, e, dedupeTtlSecondsFor(name, deps.replayWindowMs))),
+        ),
         deps.enqueueTimeoutMs ?? 5000,
       );
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { HrClock } from './dates.ts';
 import type { HrConfig } from './hr-config.ts';
 import type { HrEvent } from './hr-event.ts';
+import type { LookupContext } from './lookup-context.ts';
 
 /** Request headers, names lower-cased (as node gives them). */
 export type DeliveryHeaders = Record<string, string | undefined>;
@@ -38,7 +39,24 @@ export interface HrSource {
    * Worker side, for events with `needsLookup`: completes email / date / kind from the vendor's API.
    * Returns undefined when the vendor says there is nothing to do.
    */
-  lookup?(event: HrEvent, config: HrConfig, clock?: HrClock): Promise<HrEvent | undefined>;
+  lookup?(event: HrEvent, config: HrConfig, ctx?: LookupContext): Promise<HrEvent | undefined>;
+  /**
+   * A set-up request the vendor sends before it signs anything (Gusto POSTs `{verification_token}` when a
+   * subscription is created): returns the value to keep for the operator, or undefined if `rawBody` is
+   * not one. Checked before the signature, so it must recognise only that exact shape.
+   */
+  handshake?(rawBody: Buffer, headers: DeliveryHeaders): string | undefined;
   /** Headers a delivery of `rawBody` carries when the vendor sends it (demo, e2e tests). */
   sign(secret: string, rawBody: Buffer, now: Date, deliveryId?: string): Record<string, string>;
+}
+
+/**
+ * Thrown by `normalise` for a verified delivery Revoker deliberately does not act on: it is answered
+ * 202 `ignored` (vendors retry and eventually disable endpoints that answer 4xx to events they sent on
+ * purpose) and counted in the refusal log under `reason`, a code from a small fixed set.
+ */
+export class IgnoredDelivery extends Error {
+  constructor(readonly reason: 'unrelated_event' | 'simulation' | 'ping' | 'not_offboarding') {
+    super(`ignored: ${reason}`);
+  }
 }

@@ -27,7 +27,19 @@ export type PipelineEvent =
       email?: string;
       eventId: string;
     }
-  | { type: 'intake.rejected'; source: Source | string; reason: string; actorId?: string };
+  | { type: 'intake.rejected'; source: Source | string; reason: string; actorId?: string }
+  /**
+   * An HR event could not be completed: the vendor refused Revoker's API credentials (retried until they
+   * are fixed), or it failed for good after the vendor's redelivery span.
+   */
+  | {
+      type: 'hr.event_failed';
+      source: string;
+      employeeId: string;
+      eventId: string;
+      reason: string;
+      final: boolean;
+    };
 
 export interface Notifier {
   /** Must not throw for delivery problems: queue, retry, log. A notice never delays a revocation. */

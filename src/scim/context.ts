@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ScimDeactivationStore } from './deactivation-store.ts';
 import { sendScimError } from './scim-error.ts';
+import { ScimRequestError } from './scim-request-error.ts';
 
 /** What every SCIM endpoint handler needs. */
 export interface ScimContext {
@@ -67,6 +68,11 @@ export async function handleScimError(ctx: ScimContext, res: Response, err: unkn
   }
   if (isCodedError(err) && err.code === ErrorCode.RedisNotReplicated) {
     return sendScimError(res, 503, 'not yet durable, retry later');
+  }
+  if (err instanceof ScimRequestError) {
+    const detail = [err.message, ...err.issues].join('; ');
+    const reason = err.scimType.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    return rejectScim(ctx, res, 400, reason, detail, err.scimType);
   }
   if (isCodedError(err) && err.code === ErrorCode.ValidationError) {
     return rejectScim(ctx, res, 400, 'invalid_value', err.message, 'invalidValue');

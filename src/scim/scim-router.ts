@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.ts';
 import { bearerAuth } from './auth.ts';
 import { rejectScim, type ScimContext } from './context.ts';
 import { ScimDeactivationStore } from './deactivation-store.ts';
+import { getGroup, listGroups } from './groups.ts';
 import { resourceTypes } from './resource-types.ts';
 import { schemas } from './schemas.ts';
 import { sendScimError } from './scim-error.ts';
@@ -16,7 +17,7 @@ import { serviceProviderConfig } from './service-provider-config.ts';
 import { deleteUser } from './users-delete.ts';
 import { getUser } from './users-get.ts';
 import { listUsers } from './users-list.ts';
-import { patchUser } from './users-patch.ts';
+import { patchUser, putUser } from './users-patch.ts';
 
 export interface ScimRouterDeps {
   /** `SCIM_TOKEN`: the bearer every SCIM client must present. */
@@ -82,9 +83,9 @@ export function createScimRouter(deps: ScimRouterDeps): express.Router {
     // Creation belongs to the IdP; Revoker only acts on deprovisioning.
     sendScimError(res, 501, 'Revoker does not create users; it revokes tokens when users are deactivated'),
   );
-  router.put('/Users/:id', (_req, res) =>
-    sendScimError(res, 501, 'PUT is not supported; use PATCH active=false'),
-  );
+  router.put('/Users/:id', body, putUser(ctx));
+  router.get('/Groups', listGroups(ctx));
+  router.get('/Groups/:id', getGroup);
   router.use((_req, res) => sendScimError(res, 404, 'Resource not found'));
   return router;
 }

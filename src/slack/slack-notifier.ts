@@ -7,6 +7,7 @@ import type { SlackMessageStore } from './message-store.ts';
 import {
   buildAutomatedRequestNotice,
   buildDeadLetterNotice,
+  buildHrEventFailedNotice,
   buildOutcomeNotice,
   buildUnknownEmployeeNotice,
 } from './messages/notify-messages.ts';
@@ -56,6 +57,16 @@ export class SlackNotifier implements Notifier {
           notifyChannel,
           buildUnknownEmployeeNotice(event),
           jobId('unknown', event.source, event.eventId),
+        );
+      }
+      return;
+    }
+    if (event.type === 'hr.event_failed') {
+      if (notifyChannel) {
+        await outbox.post(
+          notifyChannel,
+          buildHrEventFailedNotice(event),
+          jobId('hrfail', event.source, event.eventId, event.final ? 'final' : 'retrying'),
         );
       }
       return;

@@ -22,12 +22,32 @@ export interface VendorCredentials {
   DEEL_API_TOKEN: string;
 }
 
-/** The HR vendor's record of an employee, as its API answers look-ups. */
+/** One termination as Gusto keeps it (docs.gusto.com/embedded-payroll/reference/get-v1-employees-employee_id-terminations). */
+export interface VendorTermination {
+  /** The last day of work, `YYYY-MM-DD`. */
+  effectiveDate: string;
+}
+
+/**
+ * The HR vendor's record of an employee (or contractor), as its API answers look-ups. Stateful: the
+ * helpers below (terminate, rehire, leave) change it as the vendor's UI would.
+ */
 export interface VendorEmployee {
   employeeId: string;
+  /** The work email. */
   email: string;
-  /** Last day worked, `YYYY-MM-DD`; a past day means the employee has left (inactive). */
+  /** The personal address vendors also keep (Gusto `email`, Deel worker login): never the IdP account. */
+  personalEmail?: string;
+  /** Last day worked, `YYYY-MM-DD` (the current termination); a past day means the employee has left. */
   lastDay?: string;
+  /** Gusto: every termination ever recorded (a rehire keeps the old ones). Default: from `lastDay`. */
+  terminations?: VendorTermination[];
+  /** Rehired after the terminations so far: Active again (BambooHR keeps the old terminationDate). */
+  rehired?: boolean;
+  /** HiBob: on leave (parental, sick…), not terminated. */
+  onLeave?: boolean;
+  /** Gusto: a contractor (GET /v1/contractors/{uuid}), not an employee. */
+  contractor?: boolean;
 }
 
 export type Vendor = keyof VendorApiUrls;
@@ -83,18 +103,53 @@ const BAMBOOHR_FIELDS = new Set([
 /** HiBob fields, by path (https://apidocs.hibob.com/docs/people-read-api-contract, field IDs). */
 const HIBOB_FIELDS: Record<string, (e: VendorEmployee) => string> = {
   'root.id': (e) => e.employeeId,
+  // `root.email` is the work email; the personal one is `home.privateEmail`.
   'root.email': (e) => e.email,
   'root.displayName': (e) => e.email.split('@')[0]!,
+  'home.privateEmail': (e) => e.personalEmail ?? `${e.email.split('@')[0]}@home.test`,
+  // The lifecycle status tells a leave from a termination (employee.inactivated covers both).
+  'internal.lifecycleStatus': (e) =>
+    e.lastDay !== undefined && !e.rehired ? 'Terminated' : e.onLeave ? 'Leave' : 'Employed',
 };
+
+/** `{"internal.lifecycleStatus": v}` ⇒ `{internal: {lifecycleStatus: v}}`, as Bob's answers nest fields. */
+function nest(flat: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, Record<string, unknown> | string> = {};
+  for (const [path, v] of Object.entries(flat)) {
+    const [head, ...rest] = path.split('.');
+    if (head === 'root' || rest.length === 0) out[rest.length ? rest.join('.') : head!] = v;
+    else {
+      const inner = (out[head!] ?? {}) as Record<string, unknown>;
+      inner[rest.join('.')] = v;
+      out[head!] = inner;
+    }
+  }
+  return out;
+}
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Gusto's OAuth state: company access tokens expire 2 hours after issue; refresh tokens are single-use. */
+interface GustoToken {
+  expiresAt: number;
 }
 
 export class HrVendorApis {
   /** `${vendor}:${employeeId}` → the employee. */
   readonly directory = new Map<string, VendorEmployee>();
   readonly calls: VendorCall[] = [];
+  /** Gusto access tokens by value; the configured GUSTO_API_TOKEN is one issued "now". */
+  private readonly gustoAccess = new Map<string, GustoToken>();
+  /** Gusto refresh tokens still exchangeable. */
+  private readonly gustoRefresh = new Set<string>();
+  /** Milliseconds added to the real clock for Gusto token expiry (`passTime`). */
+  private skewMs = 0;
+  /** Gusto OAuth application credentials (developer portal). */
+  readonly gustoClient = { id: 'gusto-client-id', secret: 'gusto-client-secret' };
+  /** Answer Gusto look-ups with this status instead (an outage). */
+  gustoOutage: number | undefined;
 
   constructor(
     readonly urls: VendorApiUrls,
@@ -104,6 +159,51 @@ export class HrVendorApis {
 
   add(vendor: Vendor, e: VendorEmployee): void {
     this.directory.set(`${vendor}:${e.employeeId}`, e);
+  }
+
+  /** Records a termination with `lastDay` (past: in effect; future: pending) on the vendor's record. */
+  terminate(vendor: Vendor, employeeId: string, lastDay: string): void {
+    const e = this.find(vendor, employeeId)!;
+    const history = e.terminations ?? (e.lastDay ? [{ effectiveDate: e.lastDay }] : []);
+    e.terminations = [...history, { effectiveDate: lastDay }];
+    e.lastDay = lastDay;
+    e.rehired = false;
+  }
+
+  /** Rehired: active again; BambooHR and Gusto keep the old termination on file. */
+  rehire(vendor: Vendor, employeeId: string): void {
+    const e = this.find(vendor, employeeId)!;
+    e.terminations = e.terminations ?? (e.lastDay ? [{ effectiveDate: e.lastDay }] : []);
+    e.rehired = true;
+  }
+
+  /** Gusto: the pair a company connection starts with (`expires_in` 7200). */
+  issueGustoTokens(): { access_token: string; refresh_token: string; expires_in: number } {
+    const access = `gat_${Math.random().toString(36).slice(2)}`;
+    const refresh = `grt_${Math.random().toString(36).slice(2)}`;
+    this.gustoAccess.set(access, { expiresAt: this.now() + 7_200_000 });
+    this.gustoRefresh.add(refresh);
+    return { access_token: access, refresh_token: refresh, expires_in: 7200 };
+  }
+
+  /** Moves Gusto's clock on (e.g. past the 2-hour token lifetime). */
+  passTime(ms: number): void {
+    this.skewMs += ms;
+  }
+
+  private now(): number {
+    return Date.now() + this.skewMs;
+  }
+
+  /** Whether `auth` carries a Gusto access token that is still valid. */
+  private gustoAuthorised(auth: string | null): boolean {
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    if (!token) return false;
+    // The configured static token counts as issued when the simulator was made.
+    if (token === this.creds.GUSTO_API_TOKEN && !this.gustoAccess.has(token))
+      this.gustoAccess.set(token, { expiresAt: Date.now() + 7_200_000 });
+    const t = this.gustoAccess.get(token);
+    return t !== undefined && t.expiresAt > this.now();
   }
 
   /** Calls answered 200 for `vendor` about `employeeId`. */
@@ -165,10 +265,14 @@ export class HrVendorApis {
         const e = this.find('bamboohr', id);
         if (!e) return this.refuse('bamboohr', id, 404, 'no such employee');
         // An employee with a last day is terminated; BambooHR writes an unset date as 0000-00-00.
+        // A rehire makes the employee Active again; whether the old terminationDate is cleared is
+        // undocumented, so the stand-in keeps it (the worst case for a reader that trusts the date).
+        const terminated = e.lastDay !== undefined && !e.rehired;
         const record: Record<string, string> = {
           workEmail: e.email,
-          status: e.lastDay ? 'Inactive' : 'Active',
-          employmentHistoryStatus: e.lastDay ? 'Terminated' : 'Full-Time',
+          homeEmail: e.personalEmail ?? `${e.email.split('@')[0]}@home.test`,
+          status: terminated ? 'Inactive' : 'Active',
+          employmentHistoryStatus: terminated ? 'Terminated' : 'Full-Time',
           terminationDate: e.lastDay ?? '0000-00-00',
           firstName: e.email.split('@')[0]!,
         };
@@ -235,10 +339,8 @@ export class HrVendorApis {
           .filter((e) => predicates.every((p) => p(e)))
           // Unknown or unpermitted fields are silently omitted, not refused (people-read-api-contract).
           .map((e) =>
-            Object.fromEntries(
-              asked
-                .filter((p) => HIBOB_FIELDS[p])
-                .map((p) => [p.replace(/^root\./, ''), HIBOB_FIELDS[p]!(e)]),
+            nest(
+              Object.fromEntries(asked.filter((p) => HIBOB_FIELDS[p]).map((p) => [p, HIBOB_FIELDS[p]!(e)])),
             ),
           );
         const ids = employees.map((e) => e.id).filter(Boolean);
@@ -246,34 +348,78 @@ export class HrVendorApis {
       }),
       http.all(`${urls.hibob}/*`, () => this.refuse('hibob', undefined, 404, 'not a HiBob API path')),
 
-      // Gusto — GET /v1/employees/{uuid}, Bearer token (https://docs.gusto.com/embedded-payroll/reference/get-v1-employees).
+      // Gusto — POST /oauth/token with the refresh token: a new pair; the refresh token is single-use
+      // (docs.gusto.com/embedded-payroll/docs/company-access-tokens; reference refresh-access-token).
+      http.post(`${urls.gusto}/oauth/token`, async ({ request }) => {
+        const body = (await request.json().catch(() => ({}))) as Record<string, unknown>;
+        if (body.client_id !== this.gustoClient.id || body.client_secret !== this.gustoClient.secret)
+          return this.refuse('gusto', undefined, 401, 'wrong client', { error: 'invalid_client' });
+        if (body.grant_type !== 'refresh_token' || typeof body.refresh_token !== 'string')
+          return this.refuse('gusto', undefined, 400, 'not a refresh', { error: 'invalid_request' });
+        if (!this.gustoRefresh.delete(body.refresh_token))
+          return this.refuse('gusto', undefined, 400, 'refresh token used or revoked', {
+            error: 'invalid_grant',
+          });
+        return this.answer('gusto', undefined, { ...this.issueGustoTokens(), token_type: 'bearer' });
+      }),
+
+      // Gusto — GET /v1/employees/{uuid}, Bearer company access token, which expires 2 hours after issue
+      // ("If an access token is expired you will receive 401 Unauthorized errors", company-access-tokens)
+      // (https://docs.gusto.com/embedded-payroll/reference/get-v1-employees).
       http.get(`${urls.gusto}/v1/employees/:id`, ({ request, params }) => {
         const id = String(params.id);
-        if (request.headers.get('authorization') !== `Bearer ${creds.GUSTO_API_TOKEN}`)
-          return this.refuse('gusto', id, 401, 'token missing or wrong');
+        if (this.gustoOutage) return this.refuse('gusto', id, this.gustoOutage, 'outage');
+        if (!this.gustoAuthorised(request.headers.get('authorization')))
+          return this.refuse('gusto', id, 401, 'token missing, wrong or expired');
         const e = this.find('gusto', id);
-        if (!e) return this.refuse('gusto', id, 404, 'no such employee');
+        if (!e || e.contractor) return this.refuse('gusto', id, 404, 'no such employee');
+        const today = this.today();
+        const history = e.terminations ?? (e.lastDay ? [{ effectiveDate: e.lastDay }] : []);
+        // `active`: "whether the termination has gone into effect" — after its last day
+        // (https://docs.gusto.com/embedded-payroll/reference/get-v1-employees-employee_id-terminations).
+        const terminations = history.map((t, i) => ({
+          uuid: `term-${e.employeeId}-${i}`,
+          version: '1',
+          employee_uuid: e.employeeId,
+          active: t.effectiveDate < today,
+          cancelable: t.effectiveDate >= today,
+          effective_date: t.effectiveDate,
+          run_termination_payroll: false,
+        }));
         return this.answer('gusto', id, {
           uuid: e.employeeId,
           first_name: e.email.split('@')[0],
           last_name: 'Example',
-          email: `${e.email.split('@')[0]}.home@personal.test`,
+          // `email` is the personal address; `work_email` the work one.
+          email: e.personalEmail ?? `${e.email.split('@')[0]}.home@personal.test`,
           work_email: e.email,
-          terminated: e.lastDay !== undefined,
-          terminations: (e.lastDay === undefined ? [] : [e.lastDay]).map((day) => ({
-            uuid: `term-${e.employeeId}`,
-            version: '1',
-            employee_uuid: e.employeeId,
-            active: true,
-            cancelable: true,
-            effective_date: day,
-            run_termination_payroll: false,
-          })),
+          terminated: !e.rehired && terminations.some((t) => t.active),
+          terminations,
+        });
+      }),
+      // Gusto — GET /v1/contractors/{uuid}: `email` (sign-up, often personal), `work_email`, `is_active`
+      // (https://docs.gusto.com/embedded-payroll/reference/get-v1-contractors-contractor_uuid,
+      // changelog "Added work_email read and write for contractors").
+      http.get(`${urls.gusto}/v1/contractors/:id`, ({ request, params }) => {
+        const id = String(params.id);
+        if (!this.gustoAuthorised(request.headers.get('authorization')))
+          return this.refuse('gusto', id, 401, 'token missing, wrong or expired');
+        const e = this.find('gusto', id);
+        if (!e?.contractor) return this.refuse('gusto', id, 404, 'no such contractor');
+        const dismissed = e.lastDay !== undefined && !e.rehired;
+        return this.answer('gusto', id, {
+          uuid: e.employeeId,
+          type: 'Individual',
+          email: e.personalEmail ?? `${e.email.split('@')[0]}.home@personal.test`,
+          work_email: e.email,
+          is_active: !(dismissed && e.lastDay! < this.today()),
+          dismissal_date: dismissed ? e.lastDay : null,
         });
       }),
       http.all(`${urls.gusto}/*`, () => this.refuse('gusto', undefined, 404, 'not a Gusto API path')),
 
-      // Deel — GET /rest/v2/contracts/{id}, Bearer token (https://developer.deel.com/reference/getcontract).
+      // Deel — GET /rest/v2/contracts/{id}, Bearer token (https://developer.deel.com/reference/getcontract):
+      // the worker's `email` is the address they sign in to Deel with (often personal).
       http.get(`${urls.deel}/contracts/:id`, ({ request, params }) => {
         const id = String(params.id);
         if (request.headers.get('authorization') !== `Bearer ${creds.DEEL_API_TOKEN}`)
@@ -287,7 +433,31 @@ export class HrVendorApis {
             type: 'ongoing_time_based',
             status: 'terminated',
             termination_date: e.lastDay,
-            worker: { id: `w-${e.employeeId}`, first_name: e.email.split('@')[0], email: e.email },
+            worker: {
+              id: `w-${e.employeeId}`,
+              first_name: e.email.split('@')[0],
+              email: e.personalEmail ?? `${e.email.split('@')[0]}@gmail.test`,
+            },
+          },
+        });
+      }),
+      // Deel — GET /rest/v2/people/{worker_id}: `work_email` and typed `emails`
+      // (https://developer.deel.com/reference/getpeoplebyid).
+      http.get(`${urls.deel}/people/:id`, ({ request, params }) => {
+        const id = String(params.id);
+        if (request.headers.get('authorization') !== `Bearer ${creds.DEEL_API_TOKEN}`)
+          return this.refuse('deel', id, 401, 'token missing or wrong');
+        const e = this.find('deel', id.replace(/^w-/, ''));
+        if (!e) return this.refuse('deel', id, 404, 'no such person');
+        const personal = e.personalEmail ?? `${e.email.split('@')[0]}@gmail.test`;
+        return this.answer('deel', e.employeeId, {
+          data: {
+            id,
+            work_email: e.email,
+            emails: [
+              { type: 'work', value: e.email },
+              { type: 'personal', value: personal },
+            ],
           },
         });
       }),

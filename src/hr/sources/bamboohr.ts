@@ -5,13 +5,17 @@
  * field-based-webhooks): every webhook has its own private key; each POST carries
  * `X-BambooHR-Timestamp` and `X-BambooHR-Signature` = hex HMAC-SHA256(private key, rawBody + timestamp).
  * The timestamp is shown as ISO-8601 (`2026-01-31T18:42:00+0000`); we also accept unix seconds. We
- * refuse timestamps more than 5 minutes off. Payloads (JSON encoding; form-post is refused with 400):
+ * refuse timestamps more than 5 minutes off. Payloads come in either encoding BambooHR offers, JSON or
+ * Form Post (URL-encoded, `data[employeeId]=67890`; documentation.bamboohr.com/docs/event-based-webhooks,
+ * "Webhook Data Format"), read into the same shape:
  *  - event-based: `{type: employee.created|updated|deleted, timestamp, data: {companyId, employeeId, changedFields}}`
  *    — ids only, so the worker fetches `workEmail`, `status`, `terminationDate` from
  *    `GET {BAMBOOHR_API_URL}/v1/employees/{id}?fields=…` (Basic `apiKey:x`).
  *  - field-based: `{employees: [{id, action, timestamp, changedFields, fields}]}` — `fields` carries the
  *    posted fields under their names or aliases; used directly when status and email are there.
- * Termination shows as a status change to Inactive (or employment status Terminated) plus `terminationDate`.
+ * The employee's `status` decides (Inactive ⇒ terminated, Active ⇒ not), never a `terminationDate` alone:
+ * whether BambooHR clears the old date on a rehire is undocumented, and a rehired person is Active.
+ * Without a status, an employment status naming a termination decides. The date dates the termination.
  * No event id: the dedupe key is sha256(source, type, employee, body timestamp). Deletions are ignored
  * (the record, and its email, are gone; nothing to resolve).
  */
@@ -22,10 +26,11 @@ import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent } from '../hr-event.ts';
-import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
-import { assertFresh, DEFAULT_TOLERANCE_MS } from '../time-window.ts';
+import type { LookupContext } from '../lookup-context.ts';
+import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';
+import { assertFresh, DEFAULT_TOLERANCE_MS, parseEventTime } from '../time-window.ts';
 import { vendorRequest } from '../vendor-http.ts';
-import { issuesOf, parseJson } from './parse.ts';
+import { issuesOf, parseBody } from './parse.ts';
 
 /** Field names / aliases whose change can mean a termination or its reversal. */
 const TERMINATION_FIELDS = new Set(
@@ -84,19 +89,21 @@ function fieldString(
   return undefined;
 }
 
-/** Terminated when status is Inactive, employment status says terminated, or a termination date is set. */
+/**
+ * The status decides: Inactive ⇒ terminated (on the termination date when one is set), Active ⇒ not,
+ * whatever date is left on the record. Without a status, an employment status naming a termination.
+ */
 function decide(
   status: string | undefined,
   employmentStatus: string | undefined,
   terminationDate: string | undefined,
   clock?: HrClock,
 ) {
-  const effectiveAt = terminationInstant(terminationDate, 'end', clock);
   const terminated =
-    status?.toLowerCase() === 'inactive' ||
-    /terminat/i.test(employmentStatus ?? '') ||
-    effectiveAt !== undefined;
-  return { kind: terminated ? ('terminate' as const) : ('cancel' as const), effectiveAt };
+    status !== undefined ? status.toLowerCase() === 'inactive' : /terminat/i.test(employmentStatus ?? '');
+  return terminated
+    ? { kind: 'terminate' as const, effectiveAt: terminationInstant(terminationDate, 'end', clock) }
+    : { kind: 'cancel' as const, effectiveAt: undefined };
 }
 
 const ApiEmployee = z.object({
@@ -120,8 +127,10 @@ export const bamboohrSource: HrSource = {
     if (!safeEqual(signature.toLowerCase(), expected)) throw new SignatureInvalidError('signature mismatch');
   },
 
-  normalise(rawBody: Buffer, _headers: DeliveryHeaders, clock?: HrClock): HrEvent[] {
-    const body = parseJson(rawBody);
+  normalise(rawBody: Buffer, headers: DeliveryHeaders, clock?: HrClock): HrEvent[] {
+    const body = parseBody(rawBody, headers);
+    // The signed timestamp dates the event (each retry is signed anew, so it is the delivery's time).
+    const occurredAt = parseEventTime(headers['x-bamboohr-timestamp']);
     if (body !== null && typeof body === 'object' && 'employees' in body) {
       const parsed = FieldBased.safeParse(body);
       if (!parsed.success)
@@ -155,6 +164,7 @@ export const bamboohrSource: HrSource = {
           effectiveAt: decision.effectiveAt,
           kind: decision.kind,
           type: 'employee_with_fields.updated',
+          ...(occurredAt ? { occurredAt } : {}),
           needsLookup: complete ? undefined : true,
         });
       }
@@ -163,7 +173,8 @@ export const bamboohrSource: HrSource = {
     const parsed = EventBased.safeParse(body);
     if (!parsed.success) throw new ValidationError('unreadable BambooHR payload', issuesOf(parsed.error));
     const { type, timestamp, data } = parsed.data;
-    if (type !== 'employee.updated' || !touchesTermination(data.changedFields)) return [];
+    if (type !== 'employee.updated') throw new IgnoredDelivery('unrelated_event');
+    if (!touchesTermination(data.changedFields)) throw new IgnoredDelivery('not_offboarding');
     return [
       {
         source: 'bamboohr',
@@ -173,11 +184,12 @@ export const bamboohrSource: HrSource = {
         kind: 'terminate',
         type,
         needsLookup: true,
+        ...(occurredAt ? { occurredAt } : {}),
       },
     ];
   },
 
-  async lookup(event: HrEvent, config: HrConfig, clock?: HrClock): Promise<HrEvent | undefined> {
+  async lookup(event: HrEvent, config: HrConfig, ctx?: LookupContext): Promise<HrEvent | undefined> {
     if (!config.BAMBOOHR_API_URL || !config.BAMBOOHR_API_KEY) {
       throw new ValidationError(
         'BAMBOOHR_API_URL and BAMBOOHR_API_KEY are needed to read BambooHR employees',
@@ -199,7 +211,7 @@ export const bamboohrSource: HrSource = {
       employee.status ?? undefined,
       employee.employmentHistoryStatus ?? undefined,
       employee.terminationDate ?? undefined,
-      clock,
+      ctx?.hrClock,
     );
     const email =
       employee.workEmail && z.email().safeParse(employee.workEmail).success ? employee.workEmail : undefined;

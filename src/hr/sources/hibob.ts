@@ -9,11 +9,15 @@
  * Webhooks v2 payload: `{companyId, type, triggeredBy, triggeredAt, version: "v2", data: {employeeId, …}}`,
  * ids only ("call Bob's Public API to fetch the full details"). Lifecycle events fire at midnight of
  * the effective date (site timezone), so they mean "now":
- *  - `employee.left` (terminated or garden leave), `employee.inactivated` (terminated or on leave),
- *    `employee.access.revoked.immediately` ⇒ terminate;
+ *  - `employee.left` (terminated or garden leave), `employee.access.revoked.immediately` ⇒ terminate;
+ *  - `employee.inactivated` means "on leave or terminated": the worker reads the person's lifecycle status
+ *    (`internal.lifecycleStatus`) and terminates only a termination — a leave revokes only with
+ *    HR_HIBOB_LEAVE_REVOKES=true (default: people on parental leave keep their access);
  *  - `employee.activated`, `employee.joined` (back / rehired) ⇒ cancel any pending termination.
+ * Other event types (and their payloads, which may carry no `employeeId`) are acknowledged and ignored.
  * No event id: dedupe key = sha256(source, type, employee, triggeredAt). Email comes from the payload
- * when present, else from `POST {HIBOB_API_URL}/v1/people/search` (Basic service-user id:token).
+ * when present, else from `POST {HIBOB_API_URL}/v1/people/search` (Basic service-user id:token):
+ * `root.email` is the work email; the personal one (`home.privateEmail`) is never read.
  */
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
@@ -21,7 +25,7 @@ import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent, HrEventKind } from '../hr-event.ts';
-import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
+import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';
 import { parseEventTime } from '../time-window.ts';
 import { vendorRequest } from '../vendor-http.ts';
 import { issuesOf, parseJson } from './parse.ts';
@@ -34,6 +38,7 @@ const KINDS: Record<string, HrEventKind> = {
   'employee.joined': 'cancel',
 };
 
+const Envelope = z.looseObject({ type: z.string().min(1).max(128) });
 const Payload = z.object({
   type: z.string().min(1).max(128),
   triggeredAt: z.string().min(1).max(64),
@@ -48,6 +53,7 @@ const SearchAnswer = z.object({
     z.looseObject({
       id: z.union([z.string(), z.number()]).transform(String),
       email: z.string().nullish(),
+      internal: z.looseObject({ lifecycleStatus: z.string().nullish() }).nullish(),
     }),
   ),
 });
@@ -69,12 +75,15 @@ export const hibobSource: HrSource = {
   },
 
   normalise(rawBody: Buffer, _headers: DeliveryHeaders): HrEvent[] {
-    if (isPing(rawBody)) return [];
-    const parsed = Payload.safeParse(parseJson(rawBody));
+    if (isPing(rawBody)) throw new IgnoredDelivery('ping');
+    const body = parseJson(rawBody);
+    const envelope = Envelope.safeParse(body);
+    if (envelope.success && !Object.hasOwn(KINDS, envelope.data.type))
+      throw new IgnoredDelivery('unrelated_event');
+    const parsed = Payload.safeParse(body);
     if (!parsed.success) throw new ValidationError('unreadable HiBob payload', issuesOf(parsed.error));
     const { type, triggeredAt, data } = parsed.data;
-    const kind = KINDS[type];
-    if (!kind) return [];
+    const kind = KINDS[type]!;
     const email = data.email && z.email().safeParse(data.email).success ? data.email : undefined;
     return [
       {
@@ -85,12 +94,14 @@ export const hibobSource: HrSource = {
         email,
         kind,
         type,
-        needsLookup: kind === 'terminate' && !email ? true : undefined,
+        // inactivated: the lifecycle status says whether it is a leave or a termination.
+        needsLookup: (kind === 'terminate' && !email) || type === 'employee.inactivated' ? true : undefined,
       },
     ];
   },
 
   async lookup(event: HrEvent, config: HrConfig): Promise<HrEvent | undefined> {
+    const inactivated = event.type === 'employee.inactivated';
     if (!config.HIBOB_API_USER || !config.HIBOB_API_TOKEN) {
       throw new ValidationError('HIBOB_API_USER and HIBOB_API_TOKEN are needed to read HiBob employees');
     }
@@ -102,7 +113,7 @@ export const hibobSource: HrSource = {
         auth: { username: config.HIBOB_API_USER, password: config.HIBOB_API_TOKEN },
         headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
         data: {
-          fields: ['root.id', 'root.email'],
+          fields: ['root.id', 'root.email', ...(inactivated ? ['internal.lifecycleStatus'] : [])],
           filters: [{ fieldPath: 'root.id', operator: 'equals', values: [event.employeeId] }],
           showInactive: true,
         },
@@ -111,8 +122,13 @@ export const hibobSource: HrSource = {
       SearchAnswer,
     );
     const person = answer.employees.find((e) => e.id === event.employeeId);
-    const email = person?.email && z.email().safeParse(person.email).success ? person.email : undefined;
-    return { ...event, email, needsLookup: undefined };
+    if (inactivated) {
+      const terminated = /terminat/i.test(person?.internal?.lifecycleStatus ?? '');
+      // A leave (or a status HiBob did not give): not a termination unless the setting says leave revokes.
+      if (!terminated && !config.HR_HIBOB_LEAVE_REVOKES) return undefined;
+    }
+    const fromApi = person?.email && z.email().safeParse(person.email).success ? person.email : undefined;
+    return { ...event, email: event.email ?? fromApi, needsLookup: undefined };
   },
 
   sign(secret: string, rawBody: Buffer): Record<string, string> {

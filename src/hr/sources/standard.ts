@@ -6,6 +6,11 @@
  * signature = base64 HMAC-SHA256 over `${id}.${timestamp}.${body}` keyed with the base64 part of the
  * `whsec_…` secret; receivers refuse timestamps more than 5 minutes off. Signatures are computed by the
  * `standardwebhooks` package; the window is checked here so the clock can be injected.
+ *
+ * Event time: the payload's optional `timestamp` is "when the event occurred (not … delivered)"
+ * (spec, "Payload structure"); when absent, the signed `webhook-timestamp` dates the event. Retries carry
+ * a fresh `webhook-timestamp`, so the payload's `timestamp` is what orders a cancellation after its
+ * termination. Event types other than the two below are acknowledged and ignored.
  */
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
@@ -14,12 +19,15 @@ import { safeEqual } from '../crypto.ts';
 import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrEvent } from '../hr-event.ts';
-import type { DeliveryHeaders, HrSource, VerifyInput } from '../source.ts';
-import { assertFresh, DEFAULT_TOLERANCE_MS } from '../time-window.ts';
+import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';
+import { assertFresh, DEFAULT_TOLERANCE_MS, parseEventTime } from '../time-window.ts';
 import { issuesOf, parseJson } from './parse.ts';
 
+const TYPES = ['employee.terminated', 'employee.termination_cancelled'] as const;
+const Envelope = z.looseObject({ type: z.string().min(1).max(128) });
 const PayloadSchema = z.object({
-  type: z.enum(['employee.terminated', 'employee.termination_cancelled']),
+  type: z.enum(TYPES),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
   data: z.object({
     employeeId: z.string().min(1).max(256),
     email: z.email().max(320).optional(),
@@ -73,14 +81,20 @@ export const standardSource: HrSource = {
   },
 
   normalise(rawBody: Buffer, headers: DeliveryHeaders, clock?: HrClock): HrEvent[] {
-    const parsed = PayloadSchema.safeParse(parseJson(rawBody));
+    const body = parseJson(rawBody);
+    const envelope = Envelope.safeParse(body);
+    if (envelope.success && !(TYPES as readonly string[]).includes(envelope.data.type)) {
+      throw new IgnoredDelivery('unrelated_event');
+    }
+    const parsed = PayloadSchema.safeParse(body);
     if (!parsed.success) {
       throw new ValidationError('not a generic HR event', issuesOf(parsed.error));
     }
-    const { type, data } = parsed.data;
+    const { type, data, timestamp } = parsed.data;
     return [
       {
         source: 'standard',
+        occurredAt: parseEventTime(timestamp) ?? parseEventTime(headers['webhook-timestamp']),
         eventId: headers['webhook-id']!,
         employeeId: data.employeeId,
         email: data.email,

@@ -98,6 +98,28 @@ export function buildDeadLetterNotice(r: RequestRecord): MessageBody {
   };
 }
 
+/** An HR event Revoker could not complete: credentials refused by the vendor, or out of retries. */
+export function buildHrEventFailedNotice(e: {
+  source: string;
+  employeeId: string;
+  eventId: string;
+  reason: string;
+  final: boolean;
+}): MessageBody {
+  const what = e.final
+    ? 'failed for good: nothing was revoked. Fix the cause and ask the vendor to resend it.'
+    : 'is waiting: Revoker keeps retrying while the vendor would, and acts once this is fixed.';
+  return {
+    text: `HR event from ${escapeText(e.source, 50)} ${e.final ? 'failed' : 'is blocked'}: ${escapeText(e.reason, 200)}`,
+    blocks: [
+      section(
+        `:warning: A termination event from *${escapeText(e.source, 50)}* for employee ${escapeText(e.employeeId, 200)} ${what}\n${escapeText(e.reason, 300)}`,
+      ),
+      context(`Event \`${escapeText(e.eventId, 200)}\``),
+    ],
+  };
+}
+
 export function buildUnknownEmployeeNotice(e: {
   source: string;
   employeeId: string;

@@ -225,6 +225,40 @@ describe('processHrEvent', () => {
 });
 
 describe('startHrEventWorker', () => {
+  it('an event that fails for good (the vendor says 404) is audited and announced, not only logged', async () => {
+    vendors.use(
+      http.get('https://gusto.test/v1/employees/:id', () => new HttpResponse(null, { status: 404 })),
+    );
+    const queue = createHrEventQueue({ connection: redis, prefix: deps.prefix });
+    const workerConnection = connectRedis();
+    const worker = startHrEventWorker({ ...deps, connection: workerConnection });
+    try {
+      const failed = new Promise<void>((resolve) => worker.on('failed', () => resolve()));
+      const event: HrEvent = {
+        source: 'gusto',
+        eventId: 'g-gone',
+        employeeId: 'gone',
+        kind: 'terminate',
+        type: 'employee.terminated',
+        needsLookup: true,
+      };
+      expect(await enqueueHrEvent(queue, event)).toBe('accepted');
+      await failed;
+      expect(deps.audit.list.filter((e) => e.action === 'webhook.event_failed')).toEqual([
+        expect.objectContaining({
+          detail: expect.objectContaining({ source: 'gusto', eventId: 'g-gone', retrying: false }),
+        }),
+      ]);
+      expect(deps.notifier.events).toContainEqual(
+        expect.objectContaining({ type: 'hr.event_failed', eventId: 'g-gone', final: true }),
+      );
+    } finally {
+      await worker.close();
+      await queue.close();
+      workerConnection.disconnect();
+    }
+  });
+
   it('consumes hr-events and applies each event once', async () => {
     const queue = createHrEventQueue({ connection: redis, prefix: deps.prefix });
     const workerConnection = connectRedis();

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHrEventQueue, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
+import { createHrEventQueue, HR_JOB_ATTEMPTS, type HrEventQueue } from '../../../src/hr/hr-event-queue.ts';
 import { createHrRouter } from '../../../src/hr/hr-router.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { type HrRouterFixture, startHrRouter } from '../../helpers/hr-router-fixture.ts';
@@ -51,7 +51,11 @@ describe('POST /webhooks/hr/:source', () => {
     const [job] = await queue.getJobs(['waiting']);
     expect(job!.id).toBe('standard.msg_same');
     expect(job!.data).toMatchObject({ kind: 'terminate', employeeId: 'E123', email: 'alice@example.com' });
-    expect(job!.opts.removeOnComplete).toEqual({ age: 4 * 86400 });
+    // Completed jobs (whose ids refuse repeats) outlive every vendor's redelivery span, twice.
+    expect(job!.opts.removeOnComplete).toEqual({ age: 6 * 86400 });
+    // Retried across the vendors' redelivery span (3 days), not ~68 minutes.
+    expect(job!.opts.attempts).toBe(HR_JOB_ATTEMPTS);
+    expect(HR_JOB_ATTEMPTS).toBeGreaterThan(12);
   });
 
   it('401s a bad signature and a stale one, audits and counts them, never storing the body', async () => {
@@ -78,6 +82,40 @@ describe('POST /webhooks/hr/:source', () => {
     const rejections = await metrics.rejections.get();
     expect(rejections.values.find((v) => v.labels.reason === 'signature_stale')?.value).toBe(1);
     expect(await queue.count()).toBe(0);
+  });
+
+  it('answers Gusto’s unsigned verification_token 200 before HR_GUSTO_SECRET exists, and keeps it', async () => {
+    const kept: [string, string][] = [];
+    const noSecret = await startHrRouter({
+      secrets: { standard: HR_TEST_SECRETS.standard! },
+      handshakes: {
+        store: async (source, value) => {
+          kept.push([source, value]);
+          return true;
+        },
+      },
+    });
+    try {
+      const token = '6590f590-3dba-495e-9bea-c361e1e2efc0';
+      const res = await fetch(`${noSecret.base}/webhooks/hr/gusto`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ verification_token: token }),
+      });
+      expect(res.status).toBe(200);
+      expect(kept).toEqual([['gusto', token]]);
+      expect(JSON.stringify(noSecret.audit.list)).not.toContain(token);
+      // Anything else from Gusto still needs the secret.
+      const event = await fetch(`${noSecret.base}/webhooks/hr/gusto`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event_type: 'employee.terminated', entity_uuid: 'x' }),
+      });
+      expect(event.status).toBe(404);
+      expect(await noSecret.queue.count()).toBe(0);
+    } finally {
+      await noSecret.close();
+    }
   });
 
   it('404s an unknown source and a source with no secret, then keeps serving', async () => {

@@ -3,7 +3,7 @@ import { ValidationError } from '../../../src/domain/errors.ts';
 import { SignatureInvalidError, SignatureStaleError } from '../../../src/hr/errors.ts';
 import { HrEventSchema } from '../../../src/hr/hr-event.ts';
 import { HR_SOURCES } from '../../../src/hr/registry.ts';
-import type { HrSource } from '../../../src/hr/source.ts';
+import { type HrSource, IgnoredDelivery } from '../../../src/hr/source.ts';
 import { HR_TEST_SECRETS, lower, signHrDelivery } from '../../helpers/hr-signing.ts';
 import { nonEmpty } from '../../helpers/wait.ts';
 
@@ -191,7 +191,7 @@ describe('vendor specifics', () => {
       timestamp: '2026-06-01T11:59:00+0000',
       data: { employeeId: '1', changedFields: ['jobTitle'] },
     });
-    expect(verifyAndRead(HR_SOURCES.bamboohr!, body, sign('bamboohr', body))).toEqual([]);
+    expect(() => verifyAndRead(HR_SOURCES.bamboohr!, body, sign('bamboohr', body))).toThrow(IgnoredDelivery);
   });
 
   it('bamboohr: field-based payload with posted fields needs no lookup; batches give one event each', () => {
@@ -231,7 +231,7 @@ describe('vendor specifics', () => {
 
   it('hibob: the connection ping is verified and ignored; activated ⇒ cancel', () => {
     for (const ping of ['Ping test', '{"text":"Ping test"}']) {
-      expect(verifyAndRead(HR_SOURCES.hibob!, ping, sign('hibob', ping))).toEqual([]);
+      expect(() => verifyAndRead(HR_SOURCES.hibob!, ping, sign('hibob', ping))).toThrow(IgnoredDelivery);
     }
     const body = JSON.stringify({ ...(TERMINATIONS.hibob as object), type: 'employee.activated' });
     expect(verifyAndRead(HR_SOURCES.hibob!, body, sign('hibob', body))[0]).toMatchObject({ kind: 'cancel' });
@@ -250,20 +250,25 @@ describe('vendor specifics', () => {
       expect(verifyAndRead(HR_SOURCES.gusto!, body, sign('gusto', body))[0]).toMatchObject({ kind, type });
     }
     const other = JSON.stringify({ ...base, event_type: 'employee.updated' });
-    expect(verifyAndRead(HR_SOURCES.gusto!, other, sign('gusto', other))).toEqual([]);
+    expect(() => verifyAndRead(HR_SOURCES.gusto!, other, sign('gusto', other))).toThrow(IgnoredDelivery);
   });
 
-  it('deel: the worker email in the resource is used; other events are ignored', () => {
+  it('deel: the worker email in the resource (a Deel login, maybe personal) is never used; others ignored', () => {
     const t = TERMINATIONS.deel as { data: { meta: object; resource: object } };
     const body = JSON.stringify({
-      data: { meta: t.data.meta, resource: { ...t.data.resource, worker: { email: 'dee@example.com' } } },
+      data: { meta: t.data.meta, resource: { ...t.data.resource, worker: { email: 'dee@gmail.test' } } },
     });
-    expect(verifyAndRead(HR_SOURCES.deel!, body, sign('deel', body))[0]).toMatchObject({
-      email: 'dee@example.com',
-    });
-    const other = JSON.stringify({
-      data: { meta: { event_type: 'contract.created' }, resource: { id: 'x' } },
-    });
-    expect(verifyAndRead(HR_SOURCES.deel!, other, sign('deel', other))).toEqual([]);
+    const [event] = verifyAndRead(HR_SOURCES.deel!, body, sign('deel', body));
+    expect(event!.email).toBeUndefined();
+    expect(event!.needsLookup).toBe(true);
+    // Unrelated events, even with a list as resource, and simulations: acknowledged, ignored.
+    for (const other of [
+      { data: { meta: { event_type: 'contract.created' }, resource: { id: 'x' } } },
+      { data: { meta: { event_type: 'timesheets.reviewed' }, resource: [{ id: 'x' }] } },
+      { ...(TERMINATIONS.deel as object), is_simulation: true },
+    ]) {
+      const raw = JSON.stringify(other);
+      expect(() => verifyAndRead(HR_SOURCES.deel!, raw, sign('deel', raw))).toThrow(IgnoredDelivery);
+    }
   });
 });
