@@ -426,6 +426,9 @@ export function isPermanentHrError(err: unknown): boolean {
       ErrorCode.NotFound,
       ErrorCode.ConfigError,
       ErrorCode.Unsupported,
+      // An identity the IdP cannot pin to one account (several share the email, or only inactive ones):
+      // retrying cannot decide it, and a pick could revoke the wrong person. The operator must see it now.
+      ErrorCode.Conflict,
     ] as string[]
   ).includes(err.code);
 }

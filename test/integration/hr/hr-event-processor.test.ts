@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../../src/domain/errors.ts';
 import { loadHrConfig } from '../../../src/hr/hr-config.ts';
 import type { HrEvent } from '../../../src/hr/hr-event.ts';
 import { type HrProcessorDeps, pendingKey, processHrEvent } from '../../../src/hr/hr-event-processor.ts';
@@ -252,6 +253,40 @@ describe('startHrEventWorker', () => {
       expect(deps.notifier.events).toContainEqual(
         expect.objectContaining({ type: 'hr.event_failed', eventId: 'g-gone', final: true }),
       );
+    } finally {
+      await worker.close();
+      await queue.close();
+      workerConnection.disconnect();
+    }
+  });
+
+  it('an ambiguous identity (several IdP accounts share the email) fails at once, audited and announced: never a silent pick', async () => {
+    // Issue 18 item 7: the adapters refuse ambiguity with ConflictError (revoker_conflict) naming the candidates.
+    deps.idp.findUserByEmail = async () => {
+      throw new ConflictError('2 active accounts have alice@example.com: u_alice, u_alice2');
+    };
+    const queue = createHrEventQueue({ connection: redis, prefix: deps.prefix });
+    const workerConnection = connectRedis();
+    const worker = startHrEventWorker({ ...deps, connection: workerConnection });
+    try {
+      const failed = new Promise<number>((resolve) =>
+        worker.on('failed', (job) => resolve(job?.attemptsMade ?? -1)),
+      );
+      expect(await enqueueHrEvent(queue, terminate({ eventId: 'twins' }))).toBe('accepted');
+      expect(await failed).toBe(1);
+      expect(deps.audit.list.filter((e) => e.action === 'webhook.event_failed')).toEqual([
+        expect.objectContaining({
+          detail: expect.objectContaining({
+            eventId: 'twins',
+            retrying: false,
+            reason: expect.stringContaining('u_alice2'),
+          }),
+        }),
+      ]);
+      expect(deps.notifier.events).toContainEqual(
+        expect.objectContaining({ type: 'hr.event_failed', eventId: 'twins', final: true }),
+      );
+      expect(await hrRequests()).toHaveLength(0);
     } finally {
       await worker.close();
       await queue.close();
