@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import type { Intake, RequestRecord } from '../intake/types.ts';
 import { createRuntime } from '../runtime.ts';
 
@@ -21,13 +22,16 @@ export function formatPending(records: RequestRecord[]): string {
   const rows = records
     .slice()
     .sort((a, b) => (a.effectiveAt ?? '').localeCompare(b.effectiveAt ?? ''))
-    .map((r) => [
-      `${r.context?.hrSource ?? r.requestedBy.id}:${r.context?.employeeId ?? '-'}`,
-      r.context?.email ?? '-',
-      r.effectiveAt ?? 'now',
-      r.id,
-      r.state,
-    ]);
+    // Every cell came from an HR payload or Redis: a newline or an ANSI escape must not forge a row.
+    .map((r) =>
+      [
+        `${r.context?.hrSource ?? r.requestedBy.id}:${r.context?.employeeId ?? '-'}`,
+        r.context?.email ?? '-',
+        r.effectiveAt ?? 'now',
+        r.id,
+        r.state,
+      ].map(sanitizeOutsideText),
+    );
   const header = ['EMPLOYEE', 'EMAIL', 'EFFECTIVE', 'REQUEST', 'STATE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   return [header, ...rows]

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../config.ts';
 import { ConfigError, ValidationError } from '../domain/errors.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import type { LeakedTokenReport } from '../intake/leaked-token-service.ts';
 import { createRuntime } from '../runtime.ts';
 
@@ -14,7 +15,10 @@ export interface RevokeLeakedOptions {
 
 /** What introspection told, line by line: never the value. */
 export function describeReport(r: LeakedTokenReport): string {
-  if (!r.active) return `${r.tokenId}: not active (unknown, expired or already revoked); nothing to revoke`;
+  if (!r.active)
+    return sanitizeOutsideText(
+      `${r.tokenId}: not active (unknown, expired or already revoked); nothing to revoke`,
+    );
   const lines = [
     `${r.tokenId}: active ${r.type === 'refresh_token' ? 'refresh token' : r.type === 'access_token' ? 'access token' : 'token'}`,
     `  owner:    ${r.subject ?? 'unknown'}${r.ownerName ? ` (${r.ownerName})` : ''}`,
@@ -23,7 +27,8 @@ export function describeReport(r: LeakedTokenReport): string {
     ...(r.scopes ? [`  scopes:   ${r.scopes.join(' ')}`] : []),
     `  expires:  ${r.expiresAt ?? 'unknown'}`,
   ];
-  return lines.join('\n');
+  // Subject, client, audience and scopes are what introspection answered: escaped line by line.
+  return lines.map(sanitizeOutsideText).join('\n');
 }
 
 /**

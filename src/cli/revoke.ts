@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
 import { ConfigError, UnsupportedError, ValidationError } from '../domain/errors.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { TERMINAL_STATES } from '../domain/request.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
 import type { IdentityProvider } from '../identity/port.ts';
@@ -107,7 +108,8 @@ export function summary(rec: RequestRecord): string {
   // Never "verified" when the IdP could not show the result: say so, and why.
   const state =
     rec.state === 'unverifiable' ? `done, unverifiable: ${r?.unverifiable ?? 'unknown'};` : `${rec.state}:`;
-  return `${rec.id} ${state} ${describeTarget(rec.target)}${outcome}`;
+  // Target ids, names and IdP errors are outside text: escaped before they reach a terminal.
+  return sanitizeOutsideText(`${rec.id} ${state} ${describeTarget(rec.target)}${outcome}`);
 }
 
 /** `revoker revoke token|user|app|api <ref> [--reason] [--wait]`: the same workflow, with source "cli". */
