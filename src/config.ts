@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.ts';
 import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
@@ -34,6 +35,26 @@ const commaList = z
 const idList = commaList.pipe(
   z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'must be Slack user (U…/W…) or user-group (S…) ids')),
 );
+/** A TRUST_PROXY value: a hop count, or addresses / CIDRs (and proxy-addr's named ranges). */
+function isTrustProxy(value: string): boolean {
+  if (/^\d{1,2}$/.test(value)) return true;
+  return value.split(',').every((raw) => {
+    const item = raw.trim();
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+    const [addr, bits, ...rest] = item.split('/');
+    const family = isIP(addr ?? '');
+    if (family === 0 || rest.length > 0) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+}
+
+/** TRUST_PROXY as Express's `trust proxy` setting: a hop count, or the list of trusted proxies. */
+export function trustProxySetting(value: string | undefined): number | string[] | false {
+  if (value === undefined) return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  return value.split(',').map((s) => s.trim());
+}
+
 /** `true`/`false`/`1`/`0`, default false. */
 const flag = z
   .enum(['true', 'false', '1', '0'])
@@ -137,6 +158,16 @@ export const EnvSchema = z.object({
   /** Let the dashboard retry / remove jobs (read-only by default). */
   ADMIN_DASHBOARD_WRITE: flag,
   SCIM_TOKEN: optionalString,
+  /** When set, `GET /metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise); unset = open. */
+  METRICS_TOKEN: optionalString,
+  /**
+   * Reverse proxies in front of the web role: a hop count (`1`) or a comma list of proxy addresses / CIDRs
+   * (`10.0.0.0/8,192.168.1.5`, or `loopback`, `linklocal`, `uniquelocal`). The client address (dashboard
+   * lockout, access log) is then read from `X-Forwarded-For`; unset = the TCP peer, no header trusted.
+   */
+  TRUST_PROXY: optionalString.pipe(
+    z.string().refine(isTrustProxy, 'must be a hop count or a comma list of IP addresses / CIDRs').optional(),
+  ),
   /** New Slack requests one requester may make per minute (approval fatigue); 0 = no limit. */
   REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(10),
   /**

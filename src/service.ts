@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import { startAuditRetention } from './audit/audit-retention.ts';
+import { trustProxySetting } from './config.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
@@ -165,6 +166,9 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
         idp: () => interactiveIdp.ping(),
       },
       queueDepth: [...rt.queues.all, hrQueue],
+      refusals: rt.refusals,
+      trustProxy: trustProxySetting(config.TRUST_PROXY),
+      ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
       ...(config.ADMIN_USER && config.ADMIN_PASSWORD
         ? {
             dashboard: {

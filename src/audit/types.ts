@@ -27,7 +27,11 @@ export type AuditAction =
   | 'scim.rejected'
   | 'dashboard.rejected'
   | 'request.throttled'
-  | 'request.cancel_requested';
+  | 'request.cancel_requested'
+  /** A scrape of `/metrics` without the METRICS_TOKEN bearer (counted per minute). */
+  | 'metrics.rejected'
+  /** A queue job refused by the step guard: its request is not running, or the step is not in its plan. */
+  | 'job.refused';
 
 export interface AuditEntryInput {
   action: AuditAction;
