@@ -155,15 +155,21 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
         }),
       });
     }
+    // Health probes: a small share of the budget of their own, behind revocations (never the interactive one).
+    const probeIdp = rt.idp.probing();
     const app = createHttpApp({
       logger,
       metrics: rt.metrics,
       mounts,
+      // One background refresh per 10 s at most: with IDP=idaas and two OAuth clients that is ~4 IdP calls,
+      // 4 % of IDP_RATE_LIMIT=10 (the probe lane's own 5 % share is the hard cap).
+      readinessRefreshMs: 10_000,
       readiness: {
         redis: async () => {
           await rt.redis.ping();
         },
-        idp: () => interactiveIdp.ping(),
+        // The per-client credential probe, in the background refresh only, on the budget's probe lane.
+        idp: () => probeIdp.ping(),
       },
       queueDepth: [...rt.queues.all, hrQueue],
       refusals: rt.refusals,

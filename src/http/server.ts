@@ -32,6 +32,8 @@ export interface HttpAppOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** Time each readiness check may take. Default 2000 ms. */
   readinessTimeoutMs?: number;
+  /** How old `/readyz`'s cached result may get before a request starts a background refresh. Default 5000 ms. */
+  readinessRefreshMs?: number;
   /** Queue dashboard at `/admin/queues`; without it that path is a plain 404. Default: not mounted. */
   dashboard?: DashboardOptions;
   /** Queues whose job counts feed `revoker_queue_depth` on each scrape. Default: none. */
@@ -68,6 +70,7 @@ export function createHttpApp(options: HttpAppOptions = {}): express.Express {
       logger,
       readiness: options.readiness,
       readinessTimeoutMs: options.readinessTimeoutMs,
+      readinessRefreshMs: options.readinessRefreshMs,
       isDraining: () => app.locals[DRAINING] === true,
     }),
   );
