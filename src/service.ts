@@ -60,6 +60,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       concurrency: config.WORKER_CONCURRENCY,
       lockDurationMs: options.lockDurationMs ?? config.WORKER_LOCK_MS,
       stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
+      refusals: rt.refusals,
     });
     await workers.start();
     const hrWorker: Worker = startHrEventWorker({
