@@ -6,7 +6,7 @@ import { IdpBudget } from '../../src/identity/idp-budget.ts';
 import type { IdentityProvider } from '../../src/identity/port.ts';
 import type { Notifier, PipelineEvent } from '../../src/intake/notifier.ts';
 import { RedisRequestStore } from '../../src/intake/request-store.ts';
-import { RevocationService } from '../../src/intake/revocation-service.ts';
+import { RevocationService, type RevocationServiceOptions } from '../../src/intake/revocation-service.ts';
 import type { RequestRecord, SubmitInput } from '../../src/intake/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -55,6 +55,8 @@ export async function createPipeline(options: {
   rateLimitPerSecond?: number;
   /** Where pipeline events go besides `notifier` (e.g. the Slack notifier under test). */
   alsoNotify?: Notifier;
+  /** More options of the intake (protected users, a refusal log, …). */
+  intakeOptions?: Partial<RevocationServiceOptions>;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
@@ -82,6 +84,7 @@ export async function createPipeline(options: {
     logger: silentLogger,
     redis,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...options.intakeOptions,
   });
   return {
     prefix,
