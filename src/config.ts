@@ -181,6 +181,13 @@ export const EnvSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().min(0).default(0),
   AUDIT_ARCHIVE_DIR: z.string().default('./audit-archive'),
   /**
+   * `kid:secret[,kid:secret…]`: HMAC keys held outside Redis; the first signs every audit entry, all verify
+   * (rotation: put the new key first, keep the old). Unset = entries are hash-chained but unsigned.
+   */
+  AUDIT_HMAC_KEY: optionalString,
+  /** A file on another volume where the chain head is anchored too (besides AUDIT_ARCHIVE_DIR/anchors.<prefix>.jsonl). */
+  AUDIT_ANCHOR_FILE: optionalString,
+  /**
    * HR vendors that sign no timestamp (Gusto, HiBob, Deel): the event time in the signed body must be
    * within this many seconds of now; the dedupe marker outlives it.
    */

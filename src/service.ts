@@ -1,4 +1,6 @@
 import type { Worker } from 'bullmq';
+import { anchorPaths, startAuditAnchoring } from './audit/audit-anchor.ts';
+import { AuditKeys } from './audit/audit-keys.ts';
 import { startAuditRetention } from './audit/audit-retention.ts';
 import { trustProxySetting } from './config.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
@@ -88,8 +90,16 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
             logger,
           })
         : undefined;
+    // The chain head, anchored outside Redis every minute it moved (AUDIT_ARCHIVE_DIR, AUDIT_ANCHOR_FILE).
+    const anchoring = startAuditAnchoring({
+      head: () => rt.audit.head(),
+      paths: anchorPaths(config.AUDIT_ARCHIVE_DIR, prefix, config.AUDIT_ANCHOR_FILE),
+      keys: AuditKeys.parse(config.AUDIT_HMAC_KEY),
+      logger,
+    });
     const w = workers;
     closers.push(async (grace) => {
+      anchoring.stop();
       retention?.stop();
       await Promise.all([w.close(grace), hrWorker.close()]);
     });

@@ -5,7 +5,9 @@ import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { TargetSchema } from '../domain/target.ts';
 import { confirmReplicated } from '../redis/durability.ts';
 import { jsonField } from '../redis/json-field.ts';
+import { type Anchor, readAnchors } from './audit-anchor.ts';
 import { type ArchiveHead, archiveFiles, readArchive, writeArchive } from './audit-archive.ts';
+import type { AuditKeys } from './audit-keys.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { AuditEntry, AuditEntryInput, AuditLog, AuditVerifyResult } from './types.ts';
 
@@ -22,6 +24,8 @@ export interface RedisAuditLogOptions {
   maxAttempts?: number;
   /** Entries per XRANGE page when reading; default 1000. */
   pageSize?: number;
+  /** AUDIT_HMAC_KEY: signs every new entry, and `verify` checks every signed one. Default: unsigned. */
+  keys?: AuditKeys | undefined;
 }
 
 /**
@@ -111,6 +115,11 @@ const StoredEntrySchema = z.object({
   requestId: z.string().optional(),
   target: jsonField(TargetSchema).optional(),
   detail: jsonField(DetailSchema).optional(),
+  kid: z.string().optional(),
+  mac: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 type Decoded = { ok: true; entry: AuditEntry } | { ok: false; id: string; error: string };
@@ -128,6 +137,8 @@ const ArchivedEntrySchema = z
     requestId: z.string().optional(),
     target: TargetSchema.optional(),
     detail: DetailSchema.optional(),
+    kid: z.string().optional(),
+    mac: z.string().optional(),
   })
   .strict();
 
@@ -174,6 +185,8 @@ function decode(id: string, flat: string[]): Decoded {
   if (d.requestId !== undefined) entry.requestId = d.requestId;
   if (d.target !== undefined) entry.target = d.target;
   if (d.detail !== undefined) entry.detail = d.detail;
+  if (d.kid !== undefined) entry.kid = d.kid;
+  if (d.mac !== undefined) entry.mac = d.mac;
   return { ok: true, entry };
 }
 
@@ -192,6 +205,7 @@ export class RedisAuditLog implements AuditLog {
   readonly #clock: () => Date;
   readonly #maxAttempts: number;
   readonly #pageSize: number;
+  readonly #keys: AuditKeys | undefined;
   /** Last head this process saw; saves a read per append when no one else is writing. */
   #head: { seq: number; hash: string } | undefined;
   /**
@@ -208,6 +222,13 @@ export class RedisAuditLog implements AuditLog {
     this.#clock = options.clock ?? (() => new Date());
     this.#maxAttempts = options.maxAttempts ?? 100;
     this.#pageSize = options.pageSize ?? 1000;
+    this.#keys = options.keys;
+  }
+
+  /** The chain head as Redis records it (for anchoring outside Redis). */
+  async head(): Promise<{ seq: number; hash: string; id: string }> {
+    const [seq, hash, id] = await this.#redis.hmget(`${this.#prefix}:head`, 'seq', 'hash', 'id');
+    return { seq: seq ? Number(seq) : 0, hash: hash ?? GENESIS_HASH, id: id ?? '' };
   }
 
   get streamKey(): string {
@@ -294,7 +315,9 @@ export class RedisAuditLog implements AuditLog {
         if (input.target !== undefined) body.target = input.target;
         if (input.detail !== undefined) body.detail = input.detail;
         const hash = hashEntry(body);
+        const signed = this.#keys?.sign(hash);
         const fields = ['seq', String(body.seq), 'at', at, 'prevHash', body.prevHash, 'hash', hash];
+        if (signed) fields.push('kid', signed.kid, 'mac', signed.mac);
         fields.push('action', body.action, 'actor', JSON.stringify(body.actor));
         if (body.requestId !== undefined) fields.push('requestId', body.requestId);
         if (body.target !== undefined) fields.push('target', JSON.stringify(body.target));
@@ -311,7 +334,7 @@ export class RedisAuditLog implements AuditLog {
           String(fields.length),
           ...fields,
         );
-        entries.push({ ...body, id: '', hash });
+        entries.push({ ...body, id: '', hash, ...signed });
         prev = { seq: body.seq, hash };
       }
 
@@ -422,7 +445,14 @@ export class RedisAuditLog implements AuditLog {
    * on into the stream, which must join the archive exactly; without it, the stream from where the last
    * trim left it (`:audit:base`).
    */
-  async verify(options: { archiveDir?: string } = {}): Promise<AuditVerifyResult> {
+  async verify(options: { archiveDir?: string; anchors?: string[] } = {}): Promise<AuditVerifyResult> {
+    let anchors: Anchor[] = [];
+    if (options.anchors) {
+      const read = await readAnchors(options.anchors);
+      if (!read.ok) return { ok: false, count: 0, badSeq: 0, badId: '', reason: `anchors: ${read.reason}` };
+      anchors = read.anchors;
+    }
+    const keyed = new EntryChecks(this.#keys, anchors);
     // Read the head first: appends during the scan only add entries after it.
     const [headSeqText, headHash, headId] = await this.#redis.hmget(
       `${this.#prefix}:head`,
@@ -443,7 +473,7 @@ export class RedisAuditLog implements AuditLog {
     let count = 0;
     let prevHash = GENESIS_HASH;
     if (options.archiveDir !== undefined) {
-      const archived = await verifyArchive(options.archiveDir);
+      const archived = await verifyArchive(options.archiveDir, keyed);
       if (!archived.ok) return archived;
       count = archived.count;
       prevHash = archived.hash;
@@ -494,12 +524,16 @@ export class RedisAuditLog implements AuditLog {
       if (e.prevHash !== prevHash) {
         return bad(`prevHash mismatch: does not chain to the hash of entry ${expected - 1}`);
       }
+      const problem = keyed.check(e);
+      if (problem) return bad(problem);
       count = e.seq;
       prevHash = e.hash;
       lastId = id;
       if (e.seq === headSeq) hashAtHead = e.hash;
       current = next;
     }
+    const tail = keyed.tail(count);
+    if (tail) return { ok: false, count, badSeq: count + 1, badId: '', reason: tail };
     if (headSeq > count) {
       return {
         ok: false,
@@ -545,6 +579,7 @@ export class RedisAuditLog implements AuditLog {
 /** Checks the archive files in `dir` as one chain from the genesis; returns where it ends. */
 async function verifyArchive(
   dir: string,
+  keyed: EntryChecks,
 ): Promise<{ ok: true; count: number; hash: string } | Extract<AuditVerifyResult, { ok: false }>> {
   let count = 0;
   let prevHash = GENESIS_HASH;
@@ -574,6 +609,8 @@ async function verifyArchive(
         return bad(e.id, 'hash mismatch: the entry was altered after it was written');
       if (e.seq !== count + 1) return bad(e.id, `seq ${e.seq} where ${count + 1} was expected`);
       if (e.prevHash !== prevHash) return bad(e.id, `prevHash mismatch: does not chain to entry ${count}`);
+      const problem = keyed.check(e);
+      if (problem) return bad(e.id, problem);
       count = e.seq;
       prevHash = e.hash;
     }
@@ -588,4 +625,52 @@ async function verifyArchive(
     }
   }
   return { ok: true, count, hash: prevHash };
+}
+
+/**
+ * What the keys and the anchors add to the hash chain's own checks: with a key, every entry must be
+ * signed by a known key over its hash (except history anchored before the key was set); an entry an anchor names must have the anchored hash
+ * (history rewritten otherwise); and the chain must reach the last anchor (entries deleted at the tail).
+ */
+class EntryChecks {
+  readonly #bySeq = new Map<number, Anchor>();
+  readonly #last: Anchor | undefined;
+  /**
+   * With a key, entries up to here may be unsigned: the highest seq an anchor written without the key
+   * recorded (history from before AUDIT_HMAC_KEY was set). Every later entry must be signed.
+   */
+  readonly #unsignedUpTo: number;
+
+  constructor(
+    private readonly keys: AuditKeys | undefined,
+    anchors: readonly Anchor[],
+  ) {
+    for (const a of anchors) this.#bySeq.set(a.seq, a);
+    this.#last = anchors.reduce<Anchor | undefined>((m, a) => (!m || a.seq > m.seq ? a : m), undefined);
+    this.#unsignedUpTo = Math.max(0, ...anchors.filter((a) => a.mac === undefined).map((a) => a.seq));
+  }
+
+  check(e: AuditEntry): string | undefined {
+    const anchor = this.#bySeq.get(e.seq);
+    if (anchor && anchor.hash !== e.hash) {
+      return `rewritten history: entry ${e.seq} differs from the anchor written outside Redis at ${anchor.at}`;
+    }
+    if (!this.keys) return undefined;
+    if (e.mac === undefined || e.kid === undefined) {
+      return e.seq <= this.#unsignedUpTo
+        ? undefined
+        : 'unsigned entry: written (or rewritten) without AUDIT_HMAC_KEY';
+    }
+    if (!this.keys.has(e.kid)) return `signed with key id ${e.kid}, which AUDIT_HMAC_KEY does not hold`;
+    if (!this.keys.verify(e.hash, e.kid, e.mac)) {
+      return 'HMAC mismatch: the entry (or the chain before it) was rewritten without the key';
+    }
+    return undefined;
+  }
+
+  /** A problem when the chain (ending at `count`) stops short of the last anchor. */
+  tail(count: number): string | undefined {
+    if (!this.#last || this.#last.seq <= count) return undefined;
+    return `deletion at the tail: an anchor written at ${this.#last.at} records seq ${this.#last.seq}, but the chain ends at seq ${count}`;
+  }
 }

@@ -52,6 +52,10 @@ export interface AuditEntry extends AuditEntryInput {
   prevHash: string;
   /** sha256 over the canonical JSON of every other field. */
   hash: string;
+  /** AUDIT_HMAC_KEY's key id that signed `hash` (absent on entries written without a key). */
+  kid?: string;
+  /** HMAC-SHA256 of `hash` under key `kid`: proves the entry was written by a holder of the key. */
+  mac?: string;
 }
 
 export type AuditVerifyResult =
@@ -66,5 +70,5 @@ export interface AuditLog {
   append(entry: AuditEntryInput, options?: { dedupeKey?: string }): Promise<AuditEntry | undefined>;
   entries(options?: { since?: Date; requestId?: string }): AsyncIterable<AuditEntry>;
   /** With `archiveDir`, the archive files there and the stream as one chain. */
-  verify(options?: { archiveDir?: string }): Promise<AuditVerifyResult>;
+  verify(options?: { archiveDir?: string; anchors?: string[] }): Promise<AuditVerifyResult>;
 }
