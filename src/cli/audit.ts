@@ -2,9 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { exportAudit } from '../audit/export.ts';
 import { anchorPaths } from '../audit/audit-anchor.ts';
 import { AuditKeys } from '../audit/audit-keys.ts';
+import { exportAudit } from '../audit/export.ts';
 import { RedisAuditLog } from '../audit/redis-audit-log.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { ValidationError } from '../domain/errors.ts';
@@ -53,7 +53,10 @@ export function register(program: Command): void {
       const result = await withAuditLog((log, cfg) => {
         const archiveDir = raw.archive ?? cfg.AUDIT_ARCHIVE_DIR;
         // The anchors written outside Redis: deletion at the tail and rewritten history show against them.
-        return log.verify({ archiveDir, anchors: anchorPaths(archiveDir, cfg.REVOKER_PREFIX, cfg.AUDIT_ANCHOR_FILE) });
+        return log.verify({
+          archiveDir,
+          anchors: anchorPaths(archiveDir, cfg.REVOKER_PREFIX, cfg.AUDIT_ANCHOR_FILE),
+        });
       });
       if (result.ok) {
         process.stdout.write(`ok: ${result.count} entries, chain intact\n`);
