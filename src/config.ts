@@ -181,6 +181,11 @@ export const EnvSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().min(0).default(0),
   AUDIT_ARCHIVE_DIR: z.string().default('./audit-archive'),
   /**
+   * A finished request's record (archived to AUDIT_ARCHIVE_DIR) leaves Redis this many days after it ended;
+   * its working sets leave within a minute of its end, whatever this says.
+   */
+  REQUEST_RETENTION_DAYS: z.coerce.number().min(0).default(90),
+  /**
    * `kid:secret[,kid:secret…]`: HMAC keys held outside Redis; the first signs every audit entry, all verify
    * (rotation: put the new key first, keep the old). Unset = entries are hash-chained but unsigned.
    */

@@ -6,6 +6,7 @@ import { trustProxySetting } from './config.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
+import { RequestRetention } from './intake/request-retention.ts';
 import { PipelineWorkers } from './queue/pipeline-workers.ts';
 import type { Runtime } from './runtime.ts';
 import { createScimRouter } from './scim/index.ts';
@@ -97,8 +98,17 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       keys: AuditKeys.parse(config.AUDIT_HMAC_KEY),
       logger,
     });
+    // Finished requests: working sets out of Redis at once, records after REQUEST_RETENTION_DAYS.
+    const requestRetention = new RequestRetention({
+      redis: rt.redis,
+      prefix,
+      days: config.REQUEST_RETENTION_DAYS,
+      dir: config.AUDIT_ARCHIVE_DIR,
+      logger,
+    }).start();
     const w = workers;
     closers.push(async (grace) => {
+      requestRetention.stop();
       anchoring.stop();
       retention?.stop();
       await Promise.all([w.close(grace), hrWorker.close()]);

@@ -24,6 +24,13 @@ export interface RedisAuditLogOptions {
   maxAttempts?: number;
   /** Entries per XRANGE page when reading; default 1000. */
   pageSize?: number;
+  /**
+   * How long a dedupe key keeps an entry from being appended twice. It only has to outlive every way the
+   * same fact can be reported again: a job's retries and stalls (hours), an HR vendor's redeliveries (3 days
+   * at most among the vendors we take, plus HR_REPLAY_WINDOW_SECONDS), a SCIM client's retries. Default
+   * 14 days.
+   */
+  dedupeTtlSeconds?: number;
   /** AUDIT_HMAC_KEY: signs every new entry, and `verify` checks every signed one. Default: unsigned. */
   keys?: AuditKeys | undefined;
 }
@@ -36,7 +43,8 @@ export interface RedisAuditLogOptions {
  *
  * KEYS: head, stream, then per entry its dedupe key and its request index.
  * ARGV: expected seq, expected hash, genesis hash, entry count, then per entry: new hash, at (ms),
- * use dedupe ('1'/'0'), use request index ('1'/'0'), number of stream fields, the stream fields.
+ * use dedupe ('1'/'0'), use request index ('1'/'0'), number of stream fields, the stream fields; last,
+ * the dedupe keys' TTL in seconds.
  * Stream ids are `max(at, last)-n`, so they never go backwards and XRANGE by time finds every
  * entry whose `at` is at or after the start even when process clocks disagree.
  */
@@ -76,7 +84,7 @@ for i = 1, count do
   nStr = string.format('%.0f', n)
   id = msStr .. '-' .. nStr
   redis.call('XADD', KEYS[2], id, unpack(ARGV, item.first, item.last))
-  if item.dedupe then redis.call('SET', KEYS[1 + 2 * i], id) end
+  if item.dedupe then redis.call('SET', KEYS[1 + 2 * i], id, 'EX', ARGV[#ARGV]) end
   if item.req then redis.call('RPUSH', KEYS[2 + 2 * i], id) end
   ids[i + 1] = id
 end
@@ -86,6 +94,9 @@ return ids
 `;
 
 const APPEND_MANY_SHA = createHash('sha1').update(APPEND_MANY_SCRIPT).digest('hex');
+
+/** Default life of an audit dedupe key: longer than every redelivery window (see `dedupeTtlSeconds`). */
+export const AUDIT_DEDUPE_TTL_SECONDS = 14 * 86_400;
 
 /** Entries per Lua call at most; more wait for the next call. */
 const MAX_BATCH = 200;
@@ -196,7 +207,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * The hash-chained audit log on one Redis stream (DESIGN §1 Audit).
  *
  * Keys: `${prefix}:audit:stream` (entries), `:audit:head` (seq, hash and id of the last entry),
- * `:audit:dedupe:<key>` (stream id of the entry appended under that key, kept forever),
+ * `:audit:dedupe:<key>` (stream id of the entry appended under that key, for `dedupeTtlSeconds`),
  * `:audit:req:<requestId>` (ids of a request's entries, so its history is read without a scan).
  */
 export class RedisAuditLog implements AuditLog {
@@ -206,6 +217,7 @@ export class RedisAuditLog implements AuditLog {
   readonly #maxAttempts: number;
   readonly #pageSize: number;
   readonly #keys: AuditKeys | undefined;
+  readonly #dedupeTtlSeconds: number;
   /** Last head this process saw; saves a read per append when no one else is writing. */
   #head: { seq: number; hash: string } | undefined;
   /**
@@ -223,6 +235,7 @@ export class RedisAuditLog implements AuditLog {
     this.#maxAttempts = options.maxAttempts ?? 100;
     this.#pageSize = options.pageSize ?? 1000;
     this.#keys = options.keys;
+    this.#dedupeTtlSeconds = Math.max(1, Math.ceil(options.dedupeTtlSeconds ?? AUDIT_DEDUPE_TTL_SECONDS));
   }
 
   /** The chain head as Redis records it (for anchoring outside Redis). */
@@ -338,6 +351,7 @@ export class RedisAuditLog implements AuditLog {
         prev = { seq: body.seq, hash };
       }
 
+      args.push(String(this.#dedupeTtlSeconds));
       const reply = (await this.#evalAppendMany(keys, args)) as string[];
       if (reply[0] === 'ok') {
         live.forEach((index, i) => {

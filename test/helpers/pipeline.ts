@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
+import { RedisAuditLog, type RedisAuditLogOptions } from '../../src/audit/redis-audit-log.ts';
 import type { AuditEntry } from '../../src/audit/types.ts';
 import { BudgetedIdentityProvider } from '../../src/identity/budgeted-identity-provider.ts';
 import { IdpBudget } from '../../src/identity/idp-budget.ts';
@@ -55,6 +55,8 @@ export async function createPipeline(options: {
   rateLimitPerSecond?: number;
   /** Where pipeline events go besides `notifier` (e.g. the Slack notifier under test). */
   alsoNotify?: Notifier;
+  /** More options of the audit log (dedupe TTL, keys). */
+  auditOptions?: Partial<RedisAuditLogOptions>;
   /** More options of the intake (protected users, a refusal log, …). */
   intakeOptions?: Partial<RevocationServiceOptions>;
 }): Promise<Pipeline> {
@@ -70,7 +72,7 @@ export async function createPipeline(options: {
   const metrics = createMetrics();
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
-  const audit = new RedisAuditLog({ redis, prefix });
+  const audit = new RedisAuditLog({ redis, prefix, ...options.auditOptions });
   const notifier = new RecordingNotifier(options.alsoNotify);
   const workers: PipelineWorkers[] = [];
   const intake = new RevocationService({
