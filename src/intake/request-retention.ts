@@ -87,7 +87,7 @@ export class RequestRetention {
       const index = this.o.redis.pipeline();
       for (const id of ids) index.lrange(`${this.o.prefix}:audit:req:${id}`, 0, -1);
       const auditIds = ((await index.exec()) ?? []).map(([, v]) => (v as string[] | null) ?? []);
-      const lines = ids.flatMap((id, i) => {
+      const lines = ids.flatMap((_id, i) => {
         const raw = raws[i];
         return raw
           ? [`${JSON.stringify({ request: JSON.parse(raw) as unknown, auditIds: auditIds[i] })}\n`]
