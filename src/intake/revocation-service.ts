@@ -754,12 +754,21 @@ export class RevocationService implements Intake {
 
   private async reject(input: SubmitInput, reason: string): Promise<void> {
     this.o.metrics.rejections.inc({ source: input.source, reason: 'forbidden' });
-    await this.o.audit.append({
-      action: 'request.rejected',
-      actor: actorOf(input.requestedBy),
-      target: input.target,
-      detail: { reason, source: input.source },
-    });
+    if (this.o.refusals) {
+      // Counted per requester, reason and minute: a loop of refused submissions cannot grow the log.
+      this.o.refusals.record({
+        action: 'request.rejected',
+        actor: { source: input.requestedBy.source, id: input.requestedBy.id.slice(0, 64) },
+        reason: 'submit:not_allowed',
+      });
+    } else {
+      await this.o.audit.append({
+        action: 'request.rejected',
+        actor: actorOf(input.requestedBy),
+        target: input.target,
+        detail: { reason, source: input.source },
+      });
+    }
     await this.o.notifier.notify({
       type: 'intake.rejected',
       source: input.source,
