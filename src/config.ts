@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.ts';
 import { canonicalTimeZone, type HrClocks, type OffboardingAt, parseOffboardingAt } from './hr/dates.ts';
@@ -51,6 +52,26 @@ const commaList = z
 const idList = commaList.pipe(
   z.array(z.string().regex(/^[USW][A-Z0-9]+$/, 'must be Slack user (U…/W…) or user-group (S…) ids')),
 );
+/** A TRUST_PROXY value: a hop count, or addresses / CIDRs (and proxy-addr's named ranges). */
+function isTrustProxy(value: string): boolean {
+  if (/^\d{1,2}$/.test(value)) return true;
+  return value.split(',').every((raw) => {
+    const item = raw.trim();
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+    const [addr, bits, ...rest] = item.split('/');
+    const family = isIP(addr ?? '');
+    if (family === 0 || rest.length > 0) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+}
+
+/** TRUST_PROXY as Express's `trust proxy` setting: a hop count, or the list of trusted proxies. */
+export function trustProxySetting(value: string | undefined): number | string[] | false {
+  if (value === undefined) return false;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  return value.split(',').map((s) => s.trim());
+}
+
 /** `true`/`false`/`1`/`0`, default false. */
 const flag = z
   .enum(['true', 'false', '1', '0'])
@@ -161,6 +182,16 @@ export const EnvSchema = z.object({
   /** Let the dashboard retry / remove jobs (read-only by default). */
   ADMIN_DASHBOARD_WRITE: flag,
   SCIM_TOKEN: optionalString,
+  /** When set, `GET /metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise); unset = open. */
+  METRICS_TOKEN: optionalString,
+  /**
+   * Reverse proxies in front of the web role: a hop count (`1`) or a comma list of proxy addresses / CIDRs
+   * (`10.0.0.0/8,192.168.1.5`, or `loopback`, `linklocal`, `uniquelocal`). The client address (dashboard
+   * lockout, access log) is then read from `X-Forwarded-For`; unset = the TCP peer, no header trusted.
+   */
+  TRUST_PROXY: optionalString.pipe(
+    z.string().refine(isTrustProxy, 'must be a hop count or a comma list of IP addresses / CIDRs').optional(),
+  ),
   /** New Slack requests one requester may make per minute (approval fatigue); 0 = no limit. */
   REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(10),
   /**
@@ -173,6 +204,18 @@ export const EnvSchema = z.object({
   /** Audit entries older than this are archived to AUDIT_ARCHIVE_DIR, then trimmed; 0 = keep all in Redis. */
   AUDIT_RETENTION_DAYS: z.coerce.number().min(0).default(0),
   AUDIT_ARCHIVE_DIR: z.string().default('./audit-archive'),
+  /**
+   * A finished request's record (archived to AUDIT_ARCHIVE_DIR) leaves Redis this many days after it ended;
+   * its working sets leave within a minute of its end, whatever this says.
+   */
+  REQUEST_RETENTION_DAYS: z.coerce.number().min(0).default(90),
+  /**
+   * `kid:secret[,kid:secret…]`: HMAC keys held outside Redis; the first signs every audit entry, all verify
+   * (rotation: put the new key first, keep the old). Unset = entries are hash-chained but unsigned.
+   */
+  AUDIT_HMAC_KEY: optionalString,
+  /** A file on another volume where the chain head is anchored too (besides AUDIT_ARCHIVE_DIR/anchors.<prefix>.jsonl). */
+  AUDIT_ANCHOR_FILE: optionalString,
   /**
    * HR vendors that sign no timestamp (Gusto, HiBob, Deel): the event time in the signed body must be
    * within this many seconds of now; the dedupe marker outlives it.

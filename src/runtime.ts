@@ -1,5 +1,6 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
+import { AuditKeys } from './audit/audit-keys.ts';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import { RedisRefusalLog } from './audit/refusal-log.ts';
 import type { Config } from './config.ts';
@@ -122,7 +123,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     options.env ?? process.env,
     membership ? { membership } : {},
   );
-  const audit = new RedisAuditLog({ redis, prefix });
+  const audit = new RedisAuditLog({ redis, prefix, keys: AuditKeys.parse(config.AUDIT_HMAC_KEY) });
   const refusals = new RedisRefusalLog({
     redis,
     prefix,

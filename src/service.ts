@@ -1,9 +1,13 @@
 import type { Worker } from 'bullmq';
+import { anchorPaths, startAuditAnchoring } from './audit/audit-anchor.ts';
+import { AuditKeys } from './audit/audit-keys.ts';
 import { startAuditRetention } from './audit/audit-retention.ts';
+import { trustProxySetting } from './config.ts';
 import { RedisHandshakeStore } from './hr/handshake-store.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
+import { RequestRetention } from './intake/request-retention.ts';
 import { PipelineWorkers } from './queue/pipeline-workers.ts';
 import { offboardingSummarySource } from './report/report-summary-source.ts';
 import type { Runtime } from './runtime.ts';
@@ -61,6 +65,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       concurrency: config.WORKER_CONCURRENCY,
       lockDurationMs: options.lockDurationMs ?? config.WORKER_LOCK_MS,
       stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
+      refusals: rt.refusals,
     });
     await workers.start();
     const hrWorker: Worker = startHrEventWorker({
@@ -89,8 +94,25 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
             logger,
           })
         : undefined;
+    // The chain head, anchored outside Redis every minute it moved (AUDIT_ARCHIVE_DIR, AUDIT_ANCHOR_FILE).
+    const anchoring = startAuditAnchoring({
+      head: () => rt.audit.head(),
+      paths: anchorPaths(config.AUDIT_ARCHIVE_DIR, prefix, config.AUDIT_ANCHOR_FILE),
+      keys: AuditKeys.parse(config.AUDIT_HMAC_KEY),
+      logger,
+    });
+    // Finished requests: working sets out of Redis at once, records after REQUEST_RETENTION_DAYS.
+    const requestRetention = new RequestRetention({
+      redis: rt.redis,
+      prefix,
+      days: config.REQUEST_RETENTION_DAYS,
+      dir: config.AUDIT_ARCHIVE_DIR,
+      logger,
+    }).start();
     const w = workers;
     closers.push(async (grace) => {
+      requestRetention.stop();
+      anchoring.stop();
       retention?.stop();
       await Promise.all([w.close(grace), hrWorker.close()]);
     });
@@ -164,17 +186,26 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
         }),
       });
     }
+    // Health probes: a small share of the budget of their own, behind revocations (never the interactive one).
+    const probeIdp = rt.idp.probing();
     const app = createHttpApp({
       logger,
       metrics: rt.metrics,
       mounts,
+      // One background refresh per 10 s at most: with IDP=idaas and two OAuth clients that is ~4 IdP calls,
+      // 4 % of IDP_RATE_LIMIT=10 (the probe lane's own 5 % share is the hard cap).
+      readinessRefreshMs: 10_000,
       readiness: {
         redis: async () => {
           await rt.redis.ping();
         },
-        idp: () => interactiveIdp.ping(),
+        // The per-client credential probe, in the background refresh only, on the budget's probe lane.
+        idp: () => probeIdp.ping(),
       },
       queueDepth: [...rt.queues.all, hrQueue],
+      refusals: rt.refusals,
+      trustProxy: trustProxySetting(config.TRUST_PROXY),
+      ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
       ...(config.ADMIN_USER && config.ADMIN_PASSWORD
         ? {
             dashboard: {

@@ -5,7 +5,9 @@ import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { TargetSchema } from '../domain/target.ts';
 import { confirmReplicated } from '../redis/durability.ts';
 import { jsonField } from '../redis/json-field.ts';
+import { type Anchor, readAnchors } from './audit-anchor.ts';
 import { type ArchiveHead, archiveFiles, readArchive, writeArchive } from './audit-archive.ts';
+import type { AuditKeys } from './audit-keys.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { AuditEntry, AuditEntryInput, AuditLog, AuditVerifyResult } from './types.ts';
 
@@ -22,6 +24,15 @@ export interface RedisAuditLogOptions {
   maxAttempts?: number;
   /** Entries per XRANGE page when reading; default 1000. */
   pageSize?: number;
+  /**
+   * How long a dedupe key keeps an entry from being appended twice. It only has to outlive every way the
+   * same fact can be reported again: a job's retries and stalls (hours), an HR vendor's redeliveries (3 days
+   * at most among the vendors we take, plus HR_REPLAY_WINDOW_SECONDS), a SCIM client's retries. Default
+   * 14 days.
+   */
+  dedupeTtlSeconds?: number;
+  /** AUDIT_HMAC_KEY: signs every new entry, and `verify` checks every signed one. Default: unsigned. */
+  keys?: AuditKeys | undefined;
 }
 
 /**
@@ -32,7 +43,8 @@ export interface RedisAuditLogOptions {
  *
  * KEYS: head, stream, then per entry its dedupe key and its request index.
  * ARGV: expected seq, expected hash, genesis hash, entry count, then per entry: new hash, at (ms),
- * use dedupe ('1'/'0'), use request index ('1'/'0'), number of stream fields, the stream fields.
+ * use dedupe ('1'/'0'), use request index ('1'/'0'), number of stream fields, the stream fields; last,
+ * the dedupe keys' TTL in seconds.
  * Stream ids are `max(at, last)-n`, so they never go backwards and XRANGE by time finds every
  * entry whose `at` is at or after the start even when process clocks disagree.
  */
@@ -72,7 +84,7 @@ for i = 1, count do
   nStr = string.format('%.0f', n)
   id = msStr .. '-' .. nStr
   redis.call('XADD', KEYS[2], id, unpack(ARGV, item.first, item.last))
-  if item.dedupe then redis.call('SET', KEYS[1 + 2 * i], id) end
+  if item.dedupe then redis.call('SET', KEYS[1 + 2 * i], id, 'EX', ARGV[#ARGV]) end
   if item.req then redis.call('RPUSH', KEYS[2 + 2 * i], id) end
   ids[i + 1] = id
 end
@@ -82,6 +94,9 @@ return ids
 `;
 
 const APPEND_MANY_SHA = createHash('sha1').update(APPEND_MANY_SCRIPT).digest('hex');
+
+/** Default life of an audit dedupe key: longer than every redelivery window (see `dedupeTtlSeconds`). */
+export const AUDIT_DEDUPE_TTL_SECONDS = 14 * 86_400;
 
 /** Entries per Lua call at most; more wait for the next call. */
 const MAX_BATCH = 200;
@@ -111,6 +126,11 @@ const StoredEntrySchema = z.object({
   requestId: z.string().optional(),
   target: jsonField(TargetSchema).optional(),
   detail: jsonField(DetailSchema).optional(),
+  kid: z.string().optional(),
+  mac: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 type Decoded = { ok: true; entry: AuditEntry } | { ok: false; id: string; error: string };
@@ -128,6 +148,8 @@ const ArchivedEntrySchema = z
     requestId: z.string().optional(),
     target: TargetSchema.optional(),
     detail: DetailSchema.optional(),
+    kid: z.string().optional(),
+    mac: z.string().optional(),
   })
   .strict();
 
@@ -174,6 +196,8 @@ function decode(id: string, flat: string[]): Decoded {
   if (d.requestId !== undefined) entry.requestId = d.requestId;
   if (d.target !== undefined) entry.target = d.target;
   if (d.detail !== undefined) entry.detail = d.detail;
+  if (d.kid !== undefined) entry.kid = d.kid;
+  if (d.mac !== undefined) entry.mac = d.mac;
   return { ok: true, entry };
 }
 
@@ -183,7 +207,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * The hash-chained audit log on one Redis stream (DESIGN §1 Audit).
  *
  * Keys: `${prefix}:audit:stream` (entries), `:audit:head` (seq, hash and id of the last entry),
- * `:audit:dedupe:<key>` (stream id of the entry appended under that key, kept forever),
+ * `:audit:dedupe:<key>` (stream id of the entry appended under that key, for `dedupeTtlSeconds`),
  * `:audit:req:<requestId>` (ids of a request's entries, so its history is read without a scan).
  */
 export class RedisAuditLog implements AuditLog {
@@ -192,6 +216,8 @@ export class RedisAuditLog implements AuditLog {
   readonly #clock: () => Date;
   readonly #maxAttempts: number;
   readonly #pageSize: number;
+  readonly #keys: AuditKeys | undefined;
+  readonly #dedupeTtlSeconds: number;
   /** Last head this process saw; saves a read per append when no one else is writing. */
   #head: { seq: number; hash: string } | undefined;
   /**
@@ -208,6 +234,14 @@ export class RedisAuditLog implements AuditLog {
     this.#clock = options.clock ?? (() => new Date());
     this.#maxAttempts = options.maxAttempts ?? 100;
     this.#pageSize = options.pageSize ?? 1000;
+    this.#keys = options.keys;
+    this.#dedupeTtlSeconds = Math.max(1, Math.ceil(options.dedupeTtlSeconds ?? AUDIT_DEDUPE_TTL_SECONDS));
+  }
+
+  /** The chain head as Redis records it (for anchoring outside Redis). */
+  async head(): Promise<{ seq: number; hash: string; id: string }> {
+    const [seq, hash, id] = await this.#redis.hmget(`${this.#prefix}:head`, 'seq', 'hash', 'id');
+    return { seq: seq ? Number(seq) : 0, hash: hash ?? GENESIS_HASH, id: id ?? '' };
   }
 
   get streamKey(): string {
@@ -294,7 +328,9 @@ export class RedisAuditLog implements AuditLog {
         if (input.target !== undefined) body.target = input.target;
         if (input.detail !== undefined) body.detail = input.detail;
         const hash = hashEntry(body);
+        const signed = this.#keys?.sign(hash);
         const fields = ['seq', String(body.seq), 'at', at, 'prevHash', body.prevHash, 'hash', hash];
+        if (signed) fields.push('kid', signed.kid, 'mac', signed.mac);
         fields.push('action', body.action, 'actor', JSON.stringify(body.actor));
         if (body.requestId !== undefined) fields.push('requestId', body.requestId);
         if (body.target !== undefined) fields.push('target', JSON.stringify(body.target));
@@ -311,10 +347,11 @@ export class RedisAuditLog implements AuditLog {
           String(fields.length),
           ...fields,
         );
-        entries.push({ ...body, id: '', hash });
+        entries.push({ ...body, id: '', hash, ...signed });
         prev = { seq: body.seq, hash };
       }
 
+      args.push(String(this.#dedupeTtlSeconds));
       const reply = (await this.#evalAppendMany(keys, args)) as string[];
       if (reply[0] === 'ok') {
         live.forEach((index, i) => {
@@ -422,7 +459,14 @@ export class RedisAuditLog implements AuditLog {
    * on into the stream, which must join the archive exactly; without it, the stream from where the last
    * trim left it (`:audit:base`).
    */
-  async verify(options: { archiveDir?: string } = {}): Promise<AuditVerifyResult> {
+  async verify(options: { archiveDir?: string; anchors?: string[] } = {}): Promise<AuditVerifyResult> {
+    let anchors: Anchor[] = [];
+    if (options.anchors) {
+      const read = await readAnchors(options.anchors);
+      if (!read.ok) return { ok: false, count: 0, badSeq: 0, badId: '', reason: `anchors: ${read.reason}` };
+      anchors = read.anchors;
+    }
+    const keyed = new EntryChecks(this.#keys, anchors);
     // Read the head first: appends during the scan only add entries after it.
     const [headSeqText, headHash, headId] = await this.#redis.hmget(
       `${this.#prefix}:head`,
@@ -443,7 +487,7 @@ export class RedisAuditLog implements AuditLog {
     let count = 0;
     let prevHash = GENESIS_HASH;
     if (options.archiveDir !== undefined) {
-      const archived = await verifyArchive(options.archiveDir);
+      const archived = await verifyArchive(options.archiveDir, keyed);
       if (!archived.ok) return archived;
       count = archived.count;
       prevHash = archived.hash;
@@ -494,12 +538,16 @@ export class RedisAuditLog implements AuditLog {
       if (e.prevHash !== prevHash) {
         return bad(`prevHash mismatch: does not chain to the hash of entry ${expected - 1}`);
       }
+      const problem = keyed.check(e);
+      if (problem) return bad(problem);
       count = e.seq;
       prevHash = e.hash;
       lastId = id;
       if (e.seq === headSeq) hashAtHead = e.hash;
       current = next;
     }
+    const tail = keyed.tail(count);
+    if (tail) return { ok: false, count, badSeq: count + 1, badId: '', reason: tail };
     if (headSeq > count) {
       return {
         ok: false,
@@ -545,6 +593,7 @@ export class RedisAuditLog implements AuditLog {
 /** Checks the archive files in `dir` as one chain from the genesis; returns where it ends. */
 async function verifyArchive(
   dir: string,
+  keyed: EntryChecks,
 ): Promise<{ ok: true; count: number; hash: string } | Extract<AuditVerifyResult, { ok: false }>> {
   let count = 0;
   let prevHash = GENESIS_HASH;
@@ -574,6 +623,8 @@ async function verifyArchive(
         return bad(e.id, 'hash mismatch: the entry was altered after it was written');
       if (e.seq !== count + 1) return bad(e.id, `seq ${e.seq} where ${count + 1} was expected`);
       if (e.prevHash !== prevHash) return bad(e.id, `prevHash mismatch: does not chain to entry ${count}`);
+      const problem = keyed.check(e);
+      if (problem) return bad(e.id, problem);
       count = e.seq;
       prevHash = e.hash;
     }
@@ -588,4 +639,52 @@ async function verifyArchive(
     }
   }
   return { ok: true, count, hash: prevHash };
+}
+
+/**
+ * What the keys and the anchors add to the hash chain's own checks: with a key, every entry must be
+ * signed by a known key over its hash (except history anchored before the key was set); an entry an anchor names must have the anchored hash
+ * (history rewritten otherwise); and the chain must reach the last anchor (entries deleted at the tail).
+ */
+class EntryChecks {
+  readonly #bySeq = new Map<number, Anchor>();
+  readonly #last: Anchor | undefined;
+  /**
+   * With a key, entries up to here may be unsigned: the highest seq an anchor written without the key
+   * recorded (history from before AUDIT_HMAC_KEY was set). Every later entry must be signed.
+   */
+  readonly #unsignedUpTo: number;
+
+  constructor(
+    private readonly keys: AuditKeys | undefined,
+    anchors: readonly Anchor[],
+  ) {
+    for (const a of anchors) this.#bySeq.set(a.seq, a);
+    this.#last = anchors.reduce<Anchor | undefined>((m, a) => (!m || a.seq > m.seq ? a : m), undefined);
+    this.#unsignedUpTo = Math.max(0, ...anchors.filter((a) => a.mac === undefined).map((a) => a.seq));
+  }
+
+  check(e: AuditEntry): string | undefined {
+    const anchor = this.#bySeq.get(e.seq);
+    if (anchor && anchor.hash !== e.hash) {
+      return `rewritten history: entry ${e.seq} differs from the anchor written outside Redis at ${anchor.at}`;
+    }
+    if (!this.keys) return undefined;
+    if (e.mac === undefined || e.kid === undefined) {
+      return e.seq <= this.#unsignedUpTo
+        ? undefined
+        : 'unsigned entry: written (or rewritten) without AUDIT_HMAC_KEY';
+    }
+    if (!this.keys.has(e.kid)) return `signed with key id ${e.kid}, which AUDIT_HMAC_KEY does not hold`;
+    if (!this.keys.verify(e.hash, e.kid, e.mac)) {
+      return 'HMAC mismatch: the entry (or the chain before it) was rewritten without the key';
+    }
+    return undefined;
+  }
+
+  /** A problem when the chain (ending at `count`) stops short of the last anchor. */
+  tail(count: number): string | undefined {
+    if (!this.#last || this.#last.seq <= count) return undefined;
+    return `deletion at the tail: an anchor written at ${this.#last.at} records seq ${this.#last.seq}, but the chain ends at seq ${count}`;
+  }
 }

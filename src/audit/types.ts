@@ -32,7 +32,11 @@ export type AuditAction =
   | 'dashboard.rejected'
   | 'idaas.login_rejected'
   | 'request.throttled'
-  | 'request.cancel_requested';
+  | 'request.cancel_requested'
+  /** A scrape of `/metrics` without the METRICS_TOKEN bearer (counted per minute). */
+  | 'metrics.rejected'
+  /** A queue job refused by the step guard: its request is not running, or the step is not in its plan. */
+  | 'job.refused';
 
 export interface AuditEntryInput {
   action: AuditAction;
@@ -53,6 +57,10 @@ export interface AuditEntry extends AuditEntryInput {
   prevHash: string;
   /** sha256 over the canonical JSON of every other field. */
   hash: string;
+  /** AUDIT_HMAC_KEY's key id that signed `hash` (absent on entries written without a key). */
+  kid?: string;
+  /** HMAC-SHA256 of `hash` under key `kid`: proves the entry was written by a holder of the key. */
+  mac?: string;
 }
 
 export type AuditVerifyResult =
@@ -67,5 +75,5 @@ export interface AuditLog {
   append(entry: AuditEntryInput, options?: { dedupeKey?: string }): Promise<AuditEntry | undefined>;
   entries(options?: { since?: Date; requestId?: string }): AsyncIterable<AuditEntry>;
   /** With `archiveDir`, the archive files there and the stream as one chain. */
-  verify(options?: { archiveDir?: string }): Promise<AuditVerifyResult>;
+  verify(options?: { archiveDir?: string; anchors?: string[] }): Promise<AuditVerifyResult>;
 }

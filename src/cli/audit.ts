@@ -3,10 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { anchorPaths } from '../audit/audit-anchor.ts';
+import { AuditKeys } from '../audit/audit-keys.ts';
 import { exportAudit } from '../audit/export.ts';
 import { RedisAuditLog } from '../audit/redis-audit-log.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { connectRedis } from '../redis/connect.ts';
 import { checkReportFile } from '../report/report-service.ts';
 
@@ -33,7 +36,8 @@ async function withAuditLog<T>(fn: (log: RedisAuditLog, cfg: Config) => Promise<
   // A shell command should fail fast when Redis is down, not retry forever.
   const redis = connectRedis(cfg, { purpose: 'command' });
   try {
-    return await fn(new RedisAuditLog({ redis, prefix: cfg.REVOKER_PREFIX }), cfg);
+    const keys = AuditKeys.parse(cfg.AUDIT_HMAC_KEY);
+    return await fn(new RedisAuditLog({ redis, prefix: cfg.REVOKER_PREFIX, keys }), cfg);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
@@ -66,15 +70,20 @@ export function register(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      const result = await withAuditLog((log, cfg) =>
-        log.verify({ archiveDir: raw.archive ?? cfg.AUDIT_ARCHIVE_DIR }),
-      );
+      const result = await withAuditLog((log, cfg) => {
+        const archiveDir = raw.archive ?? cfg.AUDIT_ARCHIVE_DIR;
+        // The anchors written outside Redis: deletion at the tail and rewritten history show against them.
+        return log.verify({
+          archiveDir,
+          anchors: anchorPaths(archiveDir, cfg.REVOKER_PREFIX, cfg.AUDIT_ANCHOR_FILE),
+        });
+      });
       if (result.ok) {
         process.stdout.write(`ok: ${result.count} entries, chain intact\n`);
         return;
       }
       process.stderr.write(
-        `audit chain broken at seq ${result.badSeq} (stream id ${result.badId}): ${result.reason}\n` +
+        `audit chain broken at seq ${result.badSeq} (stream id ${sanitizeOutsideText(result.badId)}): ${sanitizeOutsideText(result.reason)}\n` +
           `${result.count} entries before it are intact\n`,
       );
       process.exitCode = 1;

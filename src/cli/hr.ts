@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { clockFor, type HrClocks, zonedTime } from '../hr/dates.ts';
 import { RedisHandshakeStore } from '../hr/handshake-store.ts';
 import type { Intake, RequestRecord } from '../intake/types.ts';
@@ -56,7 +57,8 @@ export function formatPending(records: RequestRecord[], clocks?: HrClocks): stri
         r.effectiveAt ? new Date(r.effectiveAt).toISOString() : 'now',
         r.id,
         r.state,
-      ];
+        // Every cell came from an HR payload or Redis: a newline or an ANSI escape must not forge a row.
+      ].map(sanitizeOutsideText);
     });
   const header = ['EMPLOYEE', 'EMAIL', 'EFFECTIVE', 'ZONE', 'UTC', 'REQUEST', 'STATE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../config.ts';
 import { ConfigError, ValidationError } from '../domain/errors.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { type LeakedTokenReport, NOT_VISIBLE, tokenTypeWords } from '../intake/leaked-token-service.ts';
 import { createLogger } from '../log.ts';
 import { createRuntime } from '../runtime.ts';
@@ -17,7 +18,9 @@ export interface RevokeLeakedOptions {
 export function describeReport(r: LeakedTokenReport): string {
   if (!r.active) {
     // RFC 7662 §2.2: `active: false` to a client may mean "not yours to know about", not "dead".
-    return `${r.tokenId}: no configured client sees it active (expired, revoked, unknown, or issued to a client not in OAUTH_CLIENTS)`;
+    return sanitizeOutsideText(
+      `${r.tokenId}: no configured client sees it active (expired, revoked, unknown, or issued to a client not in OAUTH_CLIENTS)`,
+    );
   }
   const lines = [
     `${r.tokenId}: active ${tokenTypeWords(r.type)}`,
@@ -28,7 +31,8 @@ export function describeReport(r: LeakedTokenReport): string {
     ...(r.scopes ? [`  scopes:   ${r.scopes.join(' ')}`] : []),
     `  expires:  ${r.expiresAt ?? 'unknown'}`,
   ];
-  return lines.join('\n');
+  // Subject, client, audience and scopes are what introspection answered: escaped line by line.
+  return lines.map(sanitizeOutsideText).join('\n');
 }
 
 /**

@@ -115,7 +115,10 @@ export function summary(rec: RequestRecord): string {
         ? 'done, unverifiable;'
         : `done, unverifiable: ${sanitizeOutsideText(r?.unverifiable ?? 'unknown')};`
       : `${rec.state}:`;
-  return `${rec.id} ${state} ${describeTarget(rec.target)}${outcome}${parts ? ` — ${parts}` : ''}`;
+  // Target ids, names and IdP errors are outside text: escaped before they reach a terminal.
+  return sanitizeOutsideText(
+    `${rec.id} ${state} ${describeTarget(rec.target)}${outcome}${parts ? ` — ${parts}` : ''}`,
+  );
 }
 
 /** `revoker revoke token|user|app|api <ref> [--reason] [--wait]`: the same workflow, with source "cli". */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { formatDuration } from '../workflows/duration.ts';
 import { loadWorkflows } from '../workflows/loader.ts';
 import type { Principals, Workflow } from '../workflows/workflow.ts';
@@ -28,7 +29,9 @@ function row(w: Workflow): string[] {
   ];
 }
 
-export function table(rows: string[][]): string {
+export function table(raw: string[][]): string {
+  // Workflow files are outside text too: no control character reaches the terminal.
+  const rows = raw.map((r) => r.map(sanitizeOutsideText));
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows
     .map((r) =>

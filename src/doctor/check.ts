@@ -1,3 +1,5 @@
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
+
 /** One line of `revoker doctor`: what was checked, whether it passed, and what to do when it did not. */
 export interface Check {
   /** `redis`, `slack`, `idp`, `hr`, `workflows`, `scim`, `config`. */
@@ -25,5 +27,6 @@ export function formatChecks(checks: readonly Check[]): string {
       ? `doctor: all ${checks.length} checks passed`
       : `doctor: ${failed} of ${checks.length} checks failed`,
   );
-  return lines.join('\n');
+  // Details quote what servers answered (IdP errors, Slack names): escaped before the terminal.
+  return lines.map(sanitizeOutsideText).join('\n');
 }

@@ -39,7 +39,8 @@ export function basicAuth(options: BasicAuthOptions): RequestHandler {
   // Express 5 passes a rejection (Redis unreachable) to the error handler: the dashboard answers 5xx then,
   // never lets a request through unchecked.
   return async (req, res, next) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    // `req.ip`: the TCP peer, or the client a trusted proxy names (TRUST_PROXY); never an untrusted header.
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const wait = (await options.throttle?.retryAfter(address)) ?? 0;
     if (wait > 0) {
       // Locked out: the password is not even compared, so guessing on is pointless.

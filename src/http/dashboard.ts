@@ -16,7 +16,10 @@ export interface DashboardOptions {
   /** Basic-auth credentials (ADMIN_USER / ADMIN_PASSWORD). */
   user: string;
   password: string;
-  /** Refuse every change (retry, clean, pause, add, …) from the board. Default true. */
+  /**
+   * Refuse every change (retry, clean, pause, add, …) from the board. Default true. When false, only
+   * retrying failed jobs and removing a job are allowed; every other write answers 403.
+   */
   readOnly?: boolean;
   /** Where the board is mounted; bull-board needs it for its asset URLs. Default `/admin/queues`. */
   basePath?: string;
@@ -37,6 +40,38 @@ const refuseWrites: RequestHandler = (req, res, next) => {
   res.setHeader('Allow', 'GET, HEAD');
   jsonError(res, 405, 'read_only', 'the dashboard is read-only');
 };
+
+/**
+ * Write mode (ADMIN_DASHBOARD_WRITE) is "retry and remove jobs", nothing more: retrying failed jobs
+ * (all of a queue's, or one) and removing one job. Adding a job, editing its data, promoting, cleaning,
+ * emptying, obliterating, pausing and the rest answer 403: a job added or edited by hand would run work
+ * no request planned (the workers' step guard refuses that too; this keeps it from being queued at all).
+ */
+const WRITE_ALLOWED = [
+  /^\/api\/queues\/[^/]+\/retry\/failed$/,
+  /^\/api\/queues\/[^/]+\/[^/]+\/retry$/,
+  /^\/api\/queues\/[^/]+\/[^/]+\/clean$/,
+];
+
+function limitWrites(refusals: RefusalRecorder | undefined): RequestHandler {
+  return (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      next();
+      return;
+    }
+    if (req.method === 'PUT' && WRITE_ALLOWED.some((re) => re.test(req.path))) {
+      next();
+      return;
+    }
+    refusals?.record({
+      action: 'dashboard.rejected',
+      actor: { source: 'dashboard', id: 'admin' },
+      reason: 'write_not_allowed',
+      excerpt: `${req.method} ${req.path}`,
+    });
+    jsonError(res, 403, 'write_not_allowed', 'the dashboard may only retry and remove jobs');
+  };
+}
 
 const noStore: RequestHandler = (_req, res, next) => {
   // Job data is sensitive even masked; keep it out of browser and proxy caches.
@@ -96,7 +131,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
   });
   const router = Router();
   router.use(dashboardAuth(options), noStore);
-  if (readOnly) router.use(refuseWrites);
+  router.use(readOnly ? refuseWrites : limitWrites(options.refusals));
   // bull-board's adapter is an express app typed loosely (`any`) by the package; it is a RequestHandler.
   router.use(serverAdapter.getRouter() as RequestHandler);
   return router;

@@ -9,6 +9,11 @@ export interface HealthOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** How long each check may take before it counts as failed. Default 2000 ms. */
   readinessTimeoutMs?: number;
+  /**
+   * `/readyz` answers from a cached result; a request finding it older than this starts one background
+   * refresh (at most one at a time, at most one per interval, however many callers). Default 5000 ms.
+   */
+  readinessRefreshMs?: number;
   /** Returns true once the server is shutting down, so load balancers stop routing here. Default: never. */
   isDraining?: () => boolean;
   logger: Logger;
@@ -26,8 +31,8 @@ export interface ReadinessBody {
 class CheckTimeout extends Error {}
 
 /**
- * Runs `check`, at most once at a time: concurrent probes share the in-flight attempt, so a dependency
- * that hangs costs one pending promise, not one per probe.
+ * Runs `check`, at most once at a time: a dependency that hangs past the timeout costs one pending
+ * promise, not one per refresh.
  */
 function coalesce(check: ReadinessCheck): ReadinessCheck {
   let inFlight: Promise<void> | undefined;
@@ -50,11 +55,70 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** `GET /healthz` (liveness: no I/O) and `GET /readyz` (every readiness check, each time-bounded). */
+type Results = Array<[string, CheckStatus]>;
+
+/**
+ * The readiness checks' last result, refreshed in the background. A request never runs a check itself:
+ * anonymous `/readyz` callers, however many, cost one refresh per interval (each check's IdP calls draw
+ * from the budget's probe lane, see IdpBudget), so they cannot take IdP permits from revocations.
+ * Only the very first request (nothing cached yet), or one after a long quiet spell (older than 4
+ * intervals), waits for the refresh it started — and shares it with every other caller.
+ */
+class ReadinessCache {
+  private last: { at: number; results: Results } | undefined;
+  private inFlight: Promise<Results> | undefined;
+
+  constructor(
+    private readonly checks: ReadonlyArray<readonly [string, ReadinessCheck]>,
+    private readonly timeoutMs: number,
+    private readonly refreshMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async results(): Promise<Results> {
+    const age = this.last ? Date.now() - this.last.at : Number.POSITIVE_INFINITY;
+    if (age < this.refreshMs && this.last) return this.last.results;
+    const refresh = this.refresh();
+    if (this.last && age < 4 * this.refreshMs) return this.last.results;
+    return refresh;
+  }
+
+  private refresh(): Promise<Results> {
+    this.inFlight ??= this.run().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async run(): Promise<Results> {
+    const results = await Promise.all(
+      this.checks.map(async ([name, check]): Promise<[string, CheckStatus]> => {
+        try {
+          await withTimeout(check(), this.timeoutMs);
+          return [name, 'ok'];
+        } catch (err) {
+          const timedOut = err instanceof CheckTimeout;
+          this.logger.warn(
+            { check: name, ...(timedOut ? { timeoutMs: this.timeoutMs } : { err }) },
+            'readiness check failed',
+          );
+          return [name, timedOut ? 'timeout' : 'error'];
+        }
+      }),
+    );
+    // Stamped when the refresh ends: a slow check does not make the next refresh start at once.
+    this.last = { at: Date.now(), results };
+    return results;
+  }
+}
+
+/** `GET /healthz` (liveness: no I/O) and `GET /readyz` (the readiness checks' cached result). */
 export function healthRouter(options: HealthOptions): Router {
-  const timeoutMs = options.readinessTimeoutMs ?? 2000;
-  const checks = Object.entries(options.readiness ?? {}).map(
-    ([name, check]) => [name, coalesce(check)] as const,
+  const cache = new ReadinessCache(
+    Object.entries(options.readiness ?? {}).map(([name, check]) => [name, coalesce(check)] as const),
+    options.readinessTimeoutMs ?? 2000,
+    options.readinessRefreshMs ?? 5000,
+    options.logger,
   );
   const router = Router();
 
@@ -64,19 +128,7 @@ export function healthRouter(options: HealthOptions): Router {
   };
 
   const readyz: RequestHandler = async (_req, res) => {
-    const log: Logger = res.locals.log ?? options.logger;
-    const results = await Promise.all(
-      checks.map(async ([name, check]): Promise<[string, CheckStatus]> => {
-        try {
-          await withTimeout(check(), timeoutMs);
-          return [name, 'ok'];
-        } catch (err) {
-          const timedOut = err instanceof CheckTimeout;
-          log.warn({ check: name, ...(timedOut ? { timeoutMs } : { err }) }, 'readiness check failed');
-          return [name, timedOut ? 'timeout' : 'error'];
-        }
-      }),
-    );
+    const results = await cache.results();
     const body: ReadinessBody = { status: 'ready', checks: Object.fromEntries(results) };
     const failing = results.filter(([, status]) => status !== 'ok').map(([name]) => name);
     if (options.isDraining?.()) failing.push('shutdown');

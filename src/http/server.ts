@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import express, { type RequestHandler, type Router } from 'express';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { accessLog } from './access-log.ts';
@@ -32,12 +33,20 @@ export interface HttpAppOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** Time each readiness check may take. Default 2000 ms. */
   readinessTimeoutMs?: number;
+  /** How old `/readyz`'s cached result may get before a request starts a background refresh. Default 5000 ms. */
+  readinessRefreshMs?: number;
   /** Queue dashboard at `/admin/queues`; without it that path is a plain 404. Default: not mounted. */
   dashboard?: DashboardOptions;
   /** The offboarding report at `/admin/report`, behind the dashboard's auth; needs `dashboard`. Default: not mounted. */
   adminReport?: AdminReportOptions;
   /** Queues whose job counts feed `revoker_queue_depth` on each scrape. Default: none. */
   queueDepth?: Queue[];
+  /** METRICS_TOKEN: `/metrics` then needs `Authorization: Bearer <token>`. Default: open. */
+  metricsToken?: string;
+  /** TRUST_PROXY as Express's `trust proxy` (hop count or proxy list). Default false: the TCP peer. */
+  trustProxy?: number | string[] | false;
+  /** Where refusals (a wrong metrics token) are counted per minute. Default: not counted. */
+  refusals?: RefusalRecorder;
 }
 
 /** `app.locals` key that `startHttpServer` sets while draining, so `/readyz` turns 503. */
@@ -53,6 +62,8 @@ export function createHttpApp(options: HttpAppOptions = {}): express.Express {
   const metrics = options.metrics ?? createMetrics();
   const app = express();
   app.disable('x-powered-by');
+  // Only proxies we were told about may name the client (X-Forwarded-For); `req.ip` is the peer otherwise.
+  app.set('trust proxy', options.trustProxy ?? false);
   app.locals[DRAINING] = false;
 
   app.use(requestContext(logger), accessLog(metrics, logger));
@@ -62,11 +73,20 @@ export function createHttpApp(options: HttpAppOptions = {}): express.Express {
       logger,
       readiness: options.readiness,
       readinessTimeoutMs: options.readinessTimeoutMs,
+      readinessRefreshMs: options.readinessRefreshMs,
       isDraining: () => app.locals[DRAINING] === true,
     }),
   );
   app.use('/metrics', routeGroup('metrics'));
-  app.use(metricsRouter({ metrics, queueDepth: options.queueDepth, logger }));
+  app.use(
+    metricsRouter({
+      metrics,
+      queueDepth: options.queueDepth,
+      logger,
+      ...(options.metricsToken ? { token: options.metricsToken } : {}),
+      ...(options.refusals ? { refusals: options.refusals } : {}),
+    }),
+  );
   if (options.dashboard) {
     const path = options.dashboard.basePath ?? DEFAULT_DASHBOARD_PATH;
     app.use(path, routeGroup('admin'), dashboardRouter({ ...options.dashboard, basePath: path }));

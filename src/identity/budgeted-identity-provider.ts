@@ -29,7 +29,7 @@ export class BudgetedIdentityProvider implements IdentityProvider {
   readonly tokenValues?: TokenValueRevocation;
 
   /**
-   * @param lane `interactive` for the view a person waits on (Slack, readiness); undefined keeps the
+   * @param lane `interactive` for the view a person waits on (Slack), `probe` for readiness; undefined keeps the
    *   caller's lane (`asInteractive`), else `batch`.
    */
   constructor(
@@ -54,6 +54,14 @@ export class BudgetedIdentityProvider implements IdentityProvider {
   /** The adapter's, read each time: a start-up probe may narrow them (e.g. Auth0 below Enterprise). */
   get capabilities(): Capabilities {
     return this.inner.capabilities;
+  }
+
+  /**
+   * The same IdP and budget for health probes (`/readyz`'s background refresh): the probe lane's own
+   * small share, behind revocations, never the interactive reservation.
+   */
+  probing(): BudgetedIdentityProvider {
+    return new BudgetedIdentityProvider(this.inner, this.budget, 'probe');
   }
 
   /** The same IdP and budget for calls a person is waiting on: they draw from the reserved share. */

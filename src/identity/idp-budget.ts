@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
 
-/** Who is waiting for a call: a person in a Slack dialog (or a probe), or a batch. */
-export type IdpLane = 'interactive' | 'batch';
+/**
+ * Who is waiting for a call: a person in a Slack dialog, a batch (revocations), or a health probe
+ * (`/readyz`'s background refresh), which has a small share of its own and never jumps the queue.
+ */
+export type IdpLane = 'interactive' | 'batch' | 'probe';
 
 export interface IdpBudgetOptions {
   /** Shared by every process on this Redis: the web role and all workers draw from one budget. */
@@ -18,6 +21,12 @@ export interface IdpBudgetOptions {
   interactiveShare?: number;
   /** How long an interactive call keeps the share reserved after it asked. Default 5,000 ms. */
   interactiveHoldMs?: number;
+  /**
+   * Most of the rate health probes may ever use (0–0.5): probe calls are paced at `probeShare × rate`
+   * on a schedule of their own (and count against the whole rate too), so no number of `/readyz`
+   * callers can take more than this from revocations. Default 0.05.
+   */
+  probeShare?: number;
 }
 
 /**
@@ -27,6 +36,7 @@ export interface IdpBudgetOptions {
  *   tatb   the same for batch calls, paced at (1 - share) × rate while an interactive call is recent
  *   pause  no call before this (a 429 / 503 named the time)
  *   seen   an interactive call asked until this time (+ hold)
+ *   tatp   the same for probe calls, paced at probeShare × rate always
  *   slowu / slowi  until `slowu`, space calls at least `slowi` ms apart (the IdP reported little quota left)
  * ARGV[6] permits are asked for at once (the waiters of one lane in this process): returns how many
  * were granted now, and how many ms to wait before asking for the rest.
@@ -34,13 +44,16 @@ export interface IdpBudgetOptions {
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'tat', 'tatb', 'pause', 'seen', 'slowu', 'slowi')
+local h = redis.call('HMGET', KEYS[1], 'tat', 'tatb', 'pause', 'seen', 'slowu', 'slowi', 'tatp')
 local tat = tonumber(h[1]) or 0
 local tatb = tonumber(h[2]) or 0
 local pause = tonumber(h[3]) or 0
 local seen = tonumber(h[4]) or 0
 local slowu = tonumber(h[5]) or 0
 local slowi = tonumber(h[6]) or 0
+local tatp = tonumber(h[7]) or 0
+local pshare = tonumber(ARGV[7])
+local probe = ARGV[1] == 'p'
 local interval = tonumber(ARGV[2])
 local tol = tonumber(ARGV[3])
 local share = tonumber(ARGV[4])
@@ -62,12 +75,19 @@ while got < want do
     if b - now > tol then wait = math.max(1, math.ceil(b - now - tol)); break end
     tatb = b + interval / (1 - share)
   end
+  if probe then
+    local p = math.max(tatp, now)
+    local ptol = tonumber(ARGV[8])
+    if p - now > ptol then wait = math.max(1, math.ceil(p - now - ptol)); break end
+    tatp = p + interval / pshare
+  end
   tat = a + interval
   got = got + 1
 end
 if got > 0 then
   redis.call('HSET', KEYS[1], 'tat', tat)
   if limited then redis.call('HSET', KEYS[1], 'tatb', tatb) end
+  if probe then redis.call('HSET', KEYS[1], 'tatp', tatp) end
   redis.call('PEXPIRE', KEYS[1], 3600000)
 end
 return {got, wait}
@@ -93,6 +113,9 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return 1
 `;
 
+/** Calls one readiness refresh may make at once (the IdP's ping plus one per OAuth client). */
+const PROBE_BURST = 8;
+
 /** Waits between polls are capped so a waiter notices a lifted or shortened wait soon enough. */
 const MAX_POLL_MS = 1000;
 
@@ -114,6 +137,11 @@ export class IdpBudget {
   private readonly key: string;
   private readonly share: number;
   private readonly holdMs: number;
+  private readonly probeShare: number;
+  /** A probe may burst this many calls (one readiness refresh), then its share refills them. */
+  private readonly probeToleranceMs: number;
+  /** A probe waiter was refused until then: the pump serves the other lanes meanwhile. */
+  private probeBlockedUntil = 0;
   /** Burst tolerated so a waiter woken a few ms late does not lose its slot: 1/10 s of calls, at least one. */
   private readonly toleranceMs: number;
   private readonly waiting: Waiter[] = [];
@@ -126,16 +154,22 @@ export class IdpBudget {
     this.key = `${o.prefix}:idp:budget`;
     this.share = Math.min(0.9, Math.max(0, o.interactiveShare ?? 0.2));
     this.holdMs = o.interactiveHoldMs ?? 5000;
+    this.probeShare = Math.min(0.5, Math.max(0.01, o.probeShare ?? 0.05));
     this.toleranceMs = Math.max(this.intervalMs, 100);
+    this.probeToleranceMs = this.toleranceMs + (PROBE_BURST - 1) * (this.intervalMs / this.probeShare);
   }
 
-  /** Resolves when this process may make one IdP call. Interactive callers are served first. */
+  /**
+   * Resolves when this process may make one IdP call. Interactive callers are served first, then probes
+   * (paced by their own small share, so going ahead costs batches at most that share), then batches.
+   */
   acquire(lane: IdpLane = 'batch'): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter = { lane, resolve, reject };
-      if (lane === 'interactive') {
-        const firstBatch = this.waiting.findIndex((w) => w.lane === 'batch');
-        this.waiting.splice(firstBatch === -1 ? this.waiting.length : firstBatch, 0, waiter);
+      if (lane !== 'batch') {
+        const rank = (l: IdpLane) => (l === 'interactive' ? 0 : l === 'probe' ? 1 : 2);
+        const after = this.waiting.findIndex((w) => rank(w.lane) > rank(lane));
+        this.waiting.splice(after === -1 ? this.waiting.length : after, 0, waiter);
       } else {
         this.waiting.push(waiter);
       }
@@ -179,11 +213,22 @@ export class IdpBudget {
     this.pumping = true;
     try {
       while (this.waiting.length > 0) {
-        const lane = this.waiting[0]!.lane;
+        // Probes refused by their own share step aside: the lanes behind them are served meanwhile.
+        let start = 0;
+        if (this.waiting[0]!.lane === 'probe' && Date.now() < this.probeBlockedUntil) {
+          start = this.waiting.findIndex((w) => w.lane !== 'probe');
+          if (start === -1) {
+            await new Promise((r) =>
+              setTimeout(r, Math.min(this.probeBlockedUntil - Date.now(), MAX_POLL_MS)),
+            );
+            continue;
+          }
+        }
+        const lane = this.waiting[start]!.lane;
         // One Redis call for every waiter of the head's lane: a loaded machine's round trips do not cap
         // the rate at one call per round trip.
         let want = 0;
-        while (want < this.waiting.length && this.waiting[want]!.lane === lane) want++;
+        while (start + want < this.waiting.length && this.waiting[start + want]!.lane === lane) want++;
         let granted: number;
         let wait: number;
         try {
@@ -191,12 +236,14 @@ export class IdpBudget {
             ACQUIRE,
             1,
             this.key,
-            lane === 'interactive' ? 'i' : 'b',
+            lane === 'interactive' ? 'i' : lane === 'probe' ? 'p' : 'b',
             String(this.intervalMs),
             String(this.toleranceMs),
             String(this.share),
             String(this.holdMs),
             String(want),
+            String(this.probeShare),
+            String(this.probeToleranceMs),
           )) as [number, number];
           [granted, wait] = [Number(out[0]), Number(out[1])];
         } catch (err) {
@@ -204,8 +251,14 @@ export class IdpBudget {
           for (const w of this.waiting.splice(0)) w.reject(err);
           return;
         }
-        for (const w of this.waiting.splice(0, granted)) w.resolve();
-        if (granted < want) await new Promise((r) => setTimeout(r, Math.min(Math.max(1, wait), MAX_POLL_MS)));
+        for (const w of this.waiting.splice(start, granted)) w.resolve();
+        if (granted < want) {
+          if (lane === 'probe') {
+            this.probeBlockedUntil = Date.now() + Math.max(1, wait);
+            continue;
+          }
+          await new Promise((r) => setTimeout(r, Math.min(Math.max(1, wait), MAX_POLL_MS)));
+        }
       }
     } finally {
       this.pumping = false;

@@ -137,7 +137,7 @@ const CANCEL_VOTE = `
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {'missing'} end
 local rec = cjson.decode(raw)
-if rec.state ~= 'scheduled' then return {'state', raw} end
+if rec.state ~= 'scheduled' and rec.state ~= 'pending_approval' then return {'state', raw} end
 local votes = rec.cancelVotes
 if type(votes) ~= 'table' then votes = {} end
 for _, v in ipairs(votes) do
@@ -150,9 +150,12 @@ rec.cancelVotes = votes
 rec.updatedAt = ARGV[3]
 local outcome = 'recorded'
 if #votes >= tonumber(ARGV[4]) then
+  -- A request still waiting for approval is denied; a scheduled one, cancelled.
+  local to = 'cancelled'
+  if rec.state == 'pending_approval' then to = 'denied' end
   redis.call('SREM', ARGV[5] .. rec.state, ARGV[6])
-  redis.call('SADD', ARGV[5] .. 'cancelled', ARGV[6])
-  rec.state = 'cancelled'
+  redis.call('SADD', ARGV[5] .. to, ARGV[6])
+  rec.state = to
   outcome = 'cancelled'
 end
 local out = cjson.encode(rec)
@@ -401,7 +404,10 @@ export class RedisRequestStore {
     };
   }
 
-  /** Records one person's Cancel on a scheduled request; cancels it once `required` people have. */
+  /**
+   * Records one person's vote to stop a waiting request (scheduled or pending approval); once `required`
+   * people have voted it is cancelled (scheduled) or denied (pending approval): outcome `cancelled`.
+   */
   async voteCancel(
     id: string,
     voter: { id: string; name?: string },

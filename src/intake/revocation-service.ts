@@ -186,11 +186,8 @@ export class RevocationService implements Intake {
   async approve(requestId: string, approver: Actor): Promise<RequestRecord> {
     const mark = durabilityMark(this.o.redis);
     const rec = await this.mustGet(requestId);
-    const allowed = await this.o.workflows.canApprove(decisionOf(rec), rec.requestedBy, approver);
-    if (!allowed.ok) {
-      await this.audit('request.rejected', approver, rec, { reason: allowed.reason, attempted: 'approve' });
-      throw new ForbiddenError(allowed.reason);
-    }
+    const allowed = await this.mayDecide(rec, approver);
+    if (!allowed.ok) return this.refuse(approver, rec, allowed, 'approve');
     const res = await this.o.store.approve(requestId, { id: approver.id, name: approver.name }, this.clock());
     switch (res.outcome) {
       case 'missing':
@@ -230,14 +227,23 @@ export class RevocationService implements Intake {
     }
   }
 
-  async deny(requestId: string, approver: Actor, reason: string): Promise<RequestRecord> {
+  async deny(
+    requestId: string,
+    approver: Actor & { email?: string },
+    reason: string,
+  ): Promise<RequestRecord> {
     const mark = durabilityMark(this.o.redis);
     const rec = await this.mustGet(requestId);
-    const allowed = await this.o.workflows.canApprove(decisionOf(rec), rec.requestedBy, approver);
+    const allowed = await this.mayDecide(rec, approver);
+    if (isAutomatedSource(rec.source)) {
+      // Nobody stands behind an HR/SCIM request to withdraw it: a Deny is one vote to stop it, as Cancel is.
+      if (!allowed.ok) return this.refuse(approver, rec, allowed, 'deny');
+      const vote = await this.stopVote(rec, approver, reason, 'deny');
+      return vote.request;
+    }
     // The requester may always withdraw their own request; others must be approvers.
-    if (!allowed.ok && rec.requestedBy.id !== approver.id) {
-      await this.audit('request.rejected', approver, rec, { reason: allowed.reason, attempted: 'deny' });
-      throw new ForbiddenError(allowed.reason);
+    if (!allowed.ok && !(rec.requestedBy.source === approver.source && rec.requestedBy.id === approver.id)) {
+      return this.refuse(approver, rec, allowed, 'deny');
     }
     const denial = { by: approver.id, name: approver.name, at: this.clock().toISOString(), reason };
     const res = await this.o.store.transition(requestId, ['pending_approval'], 'denied', { denial });
@@ -255,6 +261,24 @@ export class RevocationService implements Intake {
 
   async cancel(requestId: string, actor: Actor, reason: string): Promise<RequestRecord> {
     const mark = durabilityMark(this.o.redis);
+    const current = await this.mustGet(requestId);
+    // An automated request is withdrawn outright only by its own source (an HR "termination called off");
+    // a person stops it through the stop vote (requestCancel, Deny), never here.
+    if (
+      isAutomatedSource(current.source) &&
+      !(actor.source === current.requestedBy.source && actor.id === current.requestedBy.id)
+    ) {
+      return this.refuse(
+        actor,
+        current,
+        {
+          ok: false,
+          code: 'not_the_source',
+          reason: 'an HR or SCIM revocation is stopped only by the agreed number of admins or approvers',
+        },
+        'cancel',
+      );
+    }
     const res = await this.o.store.transition(requestId, ['pending_approval', 'scheduled'], 'cancelled', {
       denial: { by: actor.id, name: actor.name, at: this.clock().toISOString(), reason },
     });
@@ -274,15 +298,6 @@ export class RevocationService implements Intake {
     await this.record('request.cancelled', rec, actor, { reason });
     this.o.metrics.outcomes.inc({ outcome: 'cancelled', scope: rec.target.kind });
     await this.announce('request.cancelled', rec);
-  }
-
-  /** Is `email` the target user's (from the HR delivery, or the IdP)? */
-  private async isTargetEmail(rec: RequestRecord, email: string): Promise<boolean> {
-    if (rec.target.kind !== 'user' && rec.target.kind !== 'token') return false;
-    const same = (e: string | undefined) =>
-      e !== undefined && e.trim().toLowerCase() === email.trim().toLowerCase();
-    if (same(rec.context?.email)) return true;
-    return same((await this.o.idp.getUser(rec.target.userId)).email);
   }
 
   /** Counts a new Slack request against its requester's per-minute allowance. */
@@ -337,34 +352,71 @@ export class RevocationService implements Intake {
 
   async requestCancel(requestId: string, actor: Actor & { email?: string }): Promise<CancelVoteResult> {
     const rec = await this.mustGet(requestId);
-    const voter: Actor = actorOf(actor) as Actor;
-    const refuse = async (reason: string): Promise<never> => {
-      await this.audit('request.rejected', voter, rec, { reason, attempted: 'cancel' });
-      throw new ForbiddenError(reason);
-    };
-    // Only scheduled offboardings are called off this way; a pending Slack request is denied, not cancelled.
-    if (rec.source !== 'hr' && rec.source !== 'scim') {
-      return refuse('only a scheduled HR or SCIM revocation can be cancelled here');
+    // Only automated offboardings are called off this way; a pending Slack request is denied, not cancelled.
+    if (!isAutomatedSource(rec.source)) {
+      return this.refuse(
+        actor,
+        rec,
+        {
+          ok: false,
+          code: 'not_automated',
+          reason: 'only a scheduled HR or SCIM revocation can be cancelled here',
+        },
+        'cancel',
+      );
     }
-    if (rec.state !== 'scheduled') {
+    return this.stopVote(rec, actor, 'cancelled from Slack during the grace window', 'cancel');
+  }
+
+  /**
+   * The one rule for stopping an automated (HR, SCIM) request, whatever the button (Deny, Cancel): the
+   * workflow's `cancellation.required` people (two by default) must agree, each identified at the IdP
+   * (never the person leaving), while it is still waiting (scheduled, or pending approval).
+   */
+  private async stopVote(
+    rec: RequestRecord,
+    actor: Actor & { email?: string },
+    reason: string,
+    attempted: 'cancel' | 'deny',
+  ): Promise<CancelVoteResult> {
+    const voter: Actor = actorOf(actor) as Actor;
+    if (rec.state !== 'scheduled' && rec.state !== 'pending_approval') {
       throw new ConflictError(
         `this request is already ${stateWord(rec.state)}; it can no longer be cancelled`,
       );
     }
-    if (!actor.email) {
-      return refuse(
-        'your Slack profile shows no email, so Revoker cannot tell you are not the person leaving',
+    const who = await this.identify(rec, actor.email);
+    if (who === 'unknown') {
+      return this.refuse(
+        voter,
+        rec,
+        {
+          ok: false,
+          code: 'identity_unknown',
+          reason:
+            'Revoker cannot tell who you are at the identity provider (your Slack email must be confirmed and be exactly an IdP user’s), so it cannot tell you are not the person leaving',
+        },
+        attempted,
       );
     }
-    if (await this.isTargetEmail(rec, actor.email)) {
-      return refuse('you cannot cancel the revocation of your own access');
+    if (who === 'self') {
+      return this.refuse(
+        voter,
+        rec,
+        {
+          ok: false,
+          code: 'own_offboarding',
+          reason: 'you cannot cancel the revocation of your own access',
+        },
+        attempted,
+      );
     }
     const required = rec.cancelApprovals ?? 2;
     const mark = durabilityMark(this.o.redis);
-    const res = await this.o.store.voteCancel(requestId, voter, required, this.clock());
+    const res = await this.o.store.voteCancel(rec.id, voter, required, this.clock());
     switch (res.outcome) {
       case 'missing':
-        throw new NotFoundError(`no request ${requestId}`);
+        throw new NotFoundError(`no request ${rec.id}`);
       case 'state':
         throw new ConflictError(
           `this request is already ${stateWord(res.record.state)}; it can no longer be cancelled`,
@@ -375,16 +427,102 @@ export class RevocationService implements Intake {
         );
       case 'recorded': {
         const votes = res.record.cancelVotes?.length ?? 0;
-        await this.audit('request.cancel_requested', voter, res.record, { votes, required });
+        await this.audit('request.cancel_requested', voter, res.record, { votes, required, attempted });
         await this.durable(mark);
         return { request: res.record, cancelled: false, votes, required };
       }
       case 'cancelled': {
-        await this.afterCancel(res.record, voter, 'cancelled from Slack during the grace window');
+        if (res.record.state === 'denied') {
+          await this.o.queues.cancelExpiry(rec.id);
+          await this.record('request.denied', res.record, voter, { reason });
+          this.o.metrics.outcomes.inc({ outcome: 'denied', scope: res.record.target.kind });
+          await this.announce('request.denied', res.record);
+        } else {
+          await this.afterCancel(res.record, voter, reason);
+        }
         await this.durable(mark);
         return { request: res.record, cancelled: true, votes: required, required };
       }
     }
+  }
+
+  /**
+   * Who is this voter at the IdP? Their Slack email (confirmed by Slack) must name exactly one IdP user,
+   * whose own email is that very address (no plus-address or alias folding); that user is then compared
+   * with the request's target by IdP user id, and the address with the HR delivery's. Unknown when it
+   * cannot be established: the vote is refused.
+   */
+  private async identify(
+    rec: RequestRecord,
+    email: string | undefined,
+  ): Promise<'self' | 'other' | 'unknown'> {
+    if (!email) return 'unknown';
+    const norm = (e: string | undefined) => e?.trim().toLowerCase();
+    if (norm(rec.context?.email) === norm(email)) return 'self';
+    const user = await this.o.idp.findUserByEmail(email.trim().toLowerCase()).catch(() => undefined);
+    if (!user || norm(user.email) !== norm(email)) return 'unknown';
+    if ((rec.target.kind === 'user' || rec.target.kind === 'token') && rec.target.userId === user.id)
+      return 'self';
+    return 'other';
+  }
+
+  /**
+   * May `approver` approve or deny `rec`? Against TODAY's workflows and approver lists (an approver
+   * removed since the request was made may no longer decide), narrowed by the request's own snapshot
+   * (someone added since may not decide a request made before).
+   */
+  private async mayDecide(rec: RequestRecord, approver: Actor): Promise<Decision> {
+    const snapshot = await this.o.workflows.canApprove(decisionOf(rec), rec.requestedBy, approver);
+    if (!snapshot.ok) return { ok: false, code: 'not_an_approver', reason: snapshot.reason };
+    const today = await this.todayDecision(rec);
+    if (!today) {
+      return { ok: false, code: 'workflow_gone', reason: 'no workflow allows this request any more' };
+    }
+    const now = await this.o.workflows.canApprove(today, rec.requestedBy, approver);
+    return now.ok ? { ok: true } : { ok: false, code: 'not_an_approver', reason: now.reason };
+  }
+
+  /** The workflow's decision for `rec` under today's configuration (protected users included). */
+  private async todayDecision(rec: RequestRecord): Promise<WorkflowDecision | undefined> {
+    const decision = await this.o.workflows.decide({
+      source: rec.source,
+      scope: rec.target.kind,
+      requestedBy: rec.requestedBy,
+    });
+    if (!decision.allowed) return undefined;
+    const p = this.o.protectedUsers;
+    if (decision.approvals.required > 0 || !isAutomatedSource(rec.source) || rec.requiredApprovals === 0) {
+      return decision;
+    }
+    // Approval was required only because the user is protected: today's PROTECTED approvers decide.
+    if (!p || p.approvers.length === 0) return undefined;
+    return {
+      ...decision,
+      approvals: { required: 1, approvers: [...p.approvers], allowSelfApproval: false, expiresAfterMs: 0 },
+    };
+  }
+
+  /**
+   * Refuses `actor` at `attempted`: counted per minute in the refusal log (one audit entry per actor,
+   * reason and minute, however many clicks), then a ForbiddenError with the reason.
+   */
+  private async refuse(
+    actor: { source: string; id: string; name?: string | undefined },
+    rec: RequestRecord,
+    refusal: Extract<Decision, { ok: false }>,
+    attempted: string,
+  ): Promise<never> {
+    this.o.metrics.rejections.inc({ source: actor.source, reason: 'forbidden' });
+    if (this.o.refusals) {
+      this.o.refusals.record({
+        action: 'request.rejected',
+        actor: { source: actor.source, id: actor.id.slice(0, 64) },
+        reason: `${attempted}:${refusal.code}`,
+      });
+    } else {
+      await this.audit('request.rejected', actor, rec, { reason: refusal.reason, attempted });
+    }
+    throw new ForbiddenError(refusal.reason);
   }
 
   async reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord> {
@@ -618,12 +756,21 @@ export class RevocationService implements Intake {
 
   private async reject(input: SubmitInput, reason: string): Promise<void> {
     this.o.metrics.rejections.inc({ source: input.source, reason: 'forbidden' });
-    await this.o.audit.append({
-      action: 'request.rejected',
-      actor: actorOf(input.requestedBy),
-      target: input.target,
-      detail: { reason, source: input.source },
-    });
+    if (this.o.refusals) {
+      // Counted per requester, reason and minute: a loop of refused submissions cannot grow the log.
+      this.o.refusals.record({
+        action: 'request.rejected',
+        actor: { source: input.requestedBy.source, id: input.requestedBy.id.slice(0, 64) },
+        reason: 'submit:not_allowed',
+      });
+    } else {
+      await this.o.audit.append({
+        action: 'request.rejected',
+        actor: actorOf(input.requestedBy),
+        target: input.target,
+        detail: { reason, source: input.source },
+      });
+    }
     await this.o.notifier.notify({
       type: 'intake.rejected',
       source: input.source,
@@ -665,6 +812,17 @@ export class RevocationService implements Intake {
 }
 
 type AuditDetail = Record<string, string | number | boolean | null>;
+
+/** May someone decide: yes, or no with a stable code (for the refusal log) and the reason to show. */
+type Decision = { ok: true } | { ok: false; code: string; reason: string };
+
+/**
+ * Requests no person stands behind (HR, SCIM, and any automated source added later, such as Global Token
+ * Revocation): deny by default, everything but Slack and the CLI. They are stopped by the stop vote only.
+ */
+export function isAutomatedSource(source: string): boolean {
+  return source !== 'slack' && source !== 'cli';
+}
 type AuditActor = { source: string; id: string; name?: string | undefined };
 
 const systemActor = { source: 'system', id: 'revoker' } as const;

@@ -106,13 +106,17 @@ export interface ListFilter {
 export interface Intake {
   submit(input: SubmitInput): Promise<SubmitResult>;
   approve(requestId: string, approver: Actor): Promise<RequestRecord>;
-  deny(requestId: string, approver: Actor, reason: string): Promise<RequestRecord>;
+  /**
+   * Deny a pending request. For an automated (HR/SCIM) request it is one vote of the stop rule (see
+   * `requestCancel`): `email` (Slack-confirmed) identifies the voter at the IdP.
+   */
+  deny(requestId: string, approver: Actor & { email?: string }, reason: string): Promise<RequestRecord>;
   /** Cancel a pending or scheduled request (e.g. an HR termination that was called off). */
   cancel(requestId: string, actor: Actor, reason: string): Promise<RequestRecord>;
   /**
-   * A person's Cancel on a scheduled HR/SCIM revocation (nothing else): counts their vote and cancels
-   * once the workflow's number of people agree. `actorEmail` (their Slack profile's) proves they are not
-   * the person being offboarded; without it the vote is refused.
+   * A person's Cancel on a waiting HR/SCIM revocation (nothing else): counts their vote and cancels
+   * once the workflow's number of people agree. `email` (Slack-confirmed) must be exactly an IdP user's,
+   * who is then compared with the person being offboarded by IdP user id; otherwise the vote is refused.
    */
   requestCancel(requestId: string, actor: Actor & { email?: string }): Promise<CancelVoteResult>;
   /** Move a scheduled request to a new effective time (an HR re-delivery with a new date). */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
 import { asCodedError } from '../domain/errors.ts';
 import { truncateGraphemes } from '../domain/outside-text.ts';
@@ -29,6 +30,7 @@ import { backoffWithJitter } from './backoff.ts';
 import { type IdpCallJob, IdpCallJobSchema, type RequestJob, RequestJobSchema } from './job-schemas.ts';
 import { JOB, jobIds, QUEUE } from './names.ts';
 import type { RevocationQueues } from './revocation-queues.ts';
+import { StepGuard } from './step-guard.ts';
 
 export interface PipelineWorkersOptions {
   /** Connection for the workers (BullMQ duplicates it for blocking calls). */
@@ -59,6 +61,8 @@ export interface PipelineWorkersOptions {
    * connection name (`Queue.getWorkers()`), so one can tell which process did what. Default `{host}:{pid}`.
    */
   workerName?: string;
+  /** Refused step jobs (see StepGuard) are counted here per minute; without it each is audited. */
+  refusals?: RefusalRecorder;
 }
 
 const SYSTEM = { source: 'system', id: 'revoker-worker' };
@@ -76,10 +80,20 @@ export class PipelineWorkers {
   private readonly verifyAttempts: number;
   /** Planned progress per running request, for progress reports (bounded: cleared when it grows large). */
   private readonly totals = new Map<string, RequestRecord['progress']>();
+  /** The queue runs only what a request planned (issue 21). */
+  private readonly guard: StepGuard;
 
   constructor(private readonly o: PipelineWorkersOptions) {
     this.log = o.logger.child({ component: 'workers' });
     this.verifyAttempts = o.verifyAttempts ?? 3;
+    this.guard = new StepGuard({
+      redis: o.connection,
+      prefix: o.prefix,
+      store: o.store,
+      refusals: o.refusals,
+      audit: o.audit,
+      logger: this.log,
+    });
     const common = {
       name: o.workerName ?? `${hostname()}:${process.pid}`,
       connection: o.connection,
@@ -246,6 +260,7 @@ export class PipelineWorkers {
       ...(record.impact ? {} : { impact }),
     });
     const stored = { steps: plan.steps, since, ...(plan.sweep ? { sweep: plan.sweep } : {}) };
+    await this.guard.recordPlan(requestId, plan.steps);
     await this.o.store.savePlan(requestId, stored);
     if (updated.ok) await this.announce('request.progress', updated.record);
     return stored;
@@ -253,6 +268,7 @@ export class PipelineWorkers {
 
   private async runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
     const { requestId, step, stepKey } = IdpCallJobSchema.parse(job.data);
+    await this.guard.check({ requestId, step, stepKey, id: job.id });
     const revoked =
       step.kind === 'token'
         ? await this.revokeToken(step, job, token)
@@ -532,6 +548,8 @@ export class PipelineWorkers {
    * died before it could.
    */
   private async settleFailedStep({ requestId, stepKey }: IdpCallJob): Promise<void> {
+    // A refused job (no plan made that step) must not count as one of the plan's steps.
+    if (!(await this.guard.isPlanned(requestId, stepKey))) return;
     const { done, isNew } = await this.o.store.failStep(requestId, stepKey);
     await this.stepSettled(requestId, done, isNew);
   }

@@ -13,7 +13,9 @@ export interface ListenerClient {
   };
   /** users.info (scope `users:read.email` for the profile email); optional so fakes may leave it out. */
   users?: {
-    info(args: { user: string }): Promise<{ user?: { profile?: { email?: string } } }>;
+    info(args: {
+      user: string;
+    }): Promise<{ user?: { is_email_confirmed?: boolean; profile?: { email?: string } } }>;
   };
   chat: {
     postEphemeral(args: {

@@ -374,16 +374,16 @@ describe('Slack → approval → workers → IdP, end to end', () => {
   );
 
   it('a scheduled HR offboarding is announced with a Cancel button; two admins or approvers call it off, never the person leaving', async () => {
-    // Slack profile emails (users.info): UAPPROVER3 is Heidi herself.
+    // Slack profile emails (users.info), confirmed by Slack; each names an IdP user. UAPPROVER3 is Heidi herself.
     const emails: Record<string, string> = {
-      UAPPROVER2: 'approver2@example.com',
-      UADMIN1: 'admin1@example.com',
+      UAPPROVER2: 'carol@example.com',
+      UADMIN1: 'erin@example.com',
       UAPPROVER3: 'Heidi@Example.com',
     };
     stub.overrides.set('users.info', (c) =>
       HttpResponse.json({
         ok: true,
-        user: { id: c.args.user, profile: { email: emails[String(c.args.user)] } },
+        user: { id: c.args.user, is_email_confirmed: true, profile: { email: emails[String(c.args.user)] } },
       }),
     );
     const user = await t.idaas.addUser({

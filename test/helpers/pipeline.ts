@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
-import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
+import { RedisAuditLog, type RedisAuditLogOptions } from '../../src/audit/redis-audit-log.ts';
 import type { AuditEntry } from '../../src/audit/types.ts';
 import { BudgetedIdentityProvider } from '../../src/identity/budgeted-identity-provider.ts';
 import { IdpBudget } from '../../src/identity/idp-budget.ts';
 import type { IdentityProvider } from '../../src/identity/port.ts';
 import type { Notifier, PipelineEvent } from '../../src/intake/notifier.ts';
 import { RedisRequestStore } from '../../src/intake/request-store.ts';
-import { RevocationService } from '../../src/intake/revocation-service.ts';
+import { RevocationService, type RevocationServiceOptions } from '../../src/intake/revocation-service.ts';
 import type { RequestRecord, SubmitInput } from '../../src/intake/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -55,6 +55,10 @@ export async function createPipeline(options: {
   rateLimitPerSecond?: number;
   /** Where pipeline events go besides `notifier` (e.g. the Slack notifier under test). */
   alsoNotify?: Notifier;
+  /** More options of the audit log (dedupe TTL, keys). */
+  auditOptions?: Partial<RedisAuditLogOptions>;
+  /** More options of the intake (protected users, a refusal log, …). */
+  intakeOptions?: Partial<RevocationServiceOptions>;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
@@ -68,7 +72,7 @@ export async function createPipeline(options: {
   const metrics = createMetrics();
   const store = new RedisRequestStore({ redis, prefix });
   const queues = new RevocationQueues({ connection: redis, prefix });
-  const audit = new RedisAuditLog({ redis, prefix });
+  const audit = new RedisAuditLog({ redis, prefix, ...options.auditOptions });
   const notifier = new RecordingNotifier(options.alsoNotify);
   const workers: PipelineWorkers[] = [];
   const intake = new RevocationService({
@@ -82,6 +86,7 @@ export async function createPipeline(options: {
     logger: silentLogger,
     redis,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...options.intakeOptions,
   });
   return {
     prefix,

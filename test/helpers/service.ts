@@ -34,6 +34,8 @@ export async function startTestService(
     IDAAS_PORT: '0',
     LOG_LEVEL: 'silent',
     WORKFLOWS_DIR: 'workflows',
+    // Audit archives and anchors of a test service stay out of the working tree.
+    AUDIT_ARCHIVE_DIR: `.tmp/audit-archive/${prefix}`,
     SLACK_ADMIN_USERS: 'UADMIN1,UADMIN2',
     SLACK_APPROVER_USERS: 'UAPPROVER1,UAPPROVER2,UAPPROVER3',
     ...env,

@@ -16,10 +16,15 @@ export interface CancelScheduledArgs {
   client: ListenerClient;
 }
 
-/** The clicker's Slack profile email, to tell them apart from the person being offboarded. */
-async function profileEmail(client: ListenerClient, userId: string): Promise<string | undefined> {
-  const info = await client.users?.info({ user: userId });
-  return info?.user?.profile?.email || undefined;
+/**
+ * The clicker's Slack email, only when Slack says it is confirmed (`is_email_confirmed`, users.info:
+ * https://api.slack.com/methods/users.info), so the intake can find them at the IdP and tell them apart
+ * from the person being offboarded. Unconfirmed or missing: undefined, and the intake refuses the vote.
+ */
+export async function verifiedEmail(client: ListenerClient, userId: string): Promise<string | undefined> {
+  const info = await client.users?.info({ user: userId }).catch(() => undefined);
+  if (info?.user?.is_email_confirmed !== true) return undefined;
+  return info.user.profile?.email || undefined;
 }
 
 const ButtonSchema = z.object({ value: z.string().min(1).max(128) });
@@ -45,7 +50,7 @@ export async function handleCancelScheduledButton(
       throw new ForbiddenError('only Revoker admins and approvers may cancel a scheduled revocation');
     }
     const name = user.name ?? user.username;
-    const email = await profileEmail(args.client, user.id).catch(() => undefined);
+    const email = await verifiedEmail(args.client, user.id);
     const vote = await deps.intake.requestCancel(requestId, {
       source: 'slack',
       id: user.id,

@@ -22,6 +22,7 @@ import { resolveTarget } from '../resolve-target.ts';
 import { type ListenerClient, withinDeadline } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
 import { buildScopeModal } from '../views/scope-modal.ts';
+import { verifiedEmail } from './cancel-scheduled.ts';
 import { handleLeakedSubmission } from './leaked-token.ts';
 import { UserTokensMetadataSchema, userTokensView } from './modal-actions.ts';
 
@@ -224,19 +225,43 @@ export async function handleDenySubmission(args: ViewSubmissionArgs, deps: Liste
   if (!reason)
     return args.ack({ response_action: 'errors', errors: { [BlockId.DenyReason]: 'A reason is required.' } });
   // Slack waits 3 s for this ack: past the budget, ack with a "working" view and report in it later.
-  const denial = deps.intake.deny(meta.requestId, actorOf(user), reason.slice(0, 2000));
+  // An HR/SCIM request's Deny is a stop vote: the intake identifies the voter at the IdP by this email.
+  const denial = verifiedEmail(args.client, user.id).then((email) =>
+    deps.intake.deny(
+      meta.requestId,
+      { ...actorOf(user), ...(email ? { email } : {}) },
+      reason.slice(0, 2000),
+    ),
+  );
   const early = await withinDeadline(denial, SUBMIT_BUDGET_MS);
+  const requestText = `Request \`${escapeText(meta.requestId, 128)}\``;
+  // A stop vote that still needs others: say so instead of "denied".
+  const recorded = (r: {
+    state: string;
+    cancelVotes?: unknown[] | undefined;
+    cancelApprovals?: number | undefined;
+  }) =>
+    buildNoticeModal(
+      'Denial recorded',
+      `${requestText}: your denial is recorded (${r.cancelVotes?.length ?? 1} of ${r.cancelApprovals ?? 2}). ` +
+        'A second admin or approver must deny or cancel it too.',
+    );
   if (early.settled) {
-    if ('value' in early) return args.ack();
+    if ('value' in early) {
+      if (early.value.state !== 'pending_approval') return args.ack();
+      return args.ack({ response_action: 'update', view: recorded(early.value) });
+    }
     return args.ack({
       response_action: 'errors',
       errors: { [BlockId.DenyReason]: plainText(explainError(early.error), 500) },
     });
   }
   await args.ack({ response_action: 'update', view: buildLoadingModal('Recording your denial…') });
-  const requestText = `Request \`${escapeText(meta.requestId, 128)}\``;
   const done = await denial.then(
-    () => buildNoticeModal('Request denied', `${requestText} was denied.`),
+    (r) =>
+      r.state === 'pending_approval'
+        ? recorded(r)
+        : buildNoticeModal('Request denied', `${requestText} was denied.`),
     (err: unknown) => buildNoticeModal('Not denied', `${requestText}: ${escapeText(explainError(err))}`),
   );
   await args.client.views.update({ view_id: view.id, view: done });

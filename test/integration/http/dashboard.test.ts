@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -55,6 +55,57 @@ describe('GET /metrics', () => {
     await queue.add('revoke', { n: 4 });
     const again = await (await fetch(`${url}/metrics`)).text();
     expect(again).toContain(`revoker_queue_depth{queue="${queue.name}",state="waiting"} 4`);
+  });
+});
+
+describe('METRICS_TOKEN', () => {
+  it('closes /metrics to scrapes without the bearer token (401 + Bearer challenge) and serves it with it', async () => {
+    const url = await start({ metricsToken: 's3cret-metrics' });
+    const none = await fetch(`${url}/metrics`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect(await none.text()).not.toContain('revoker_');
+    const wrong = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer s3cret-metricz' } });
+    expect(wrong.status).toBe(401);
+    const ok = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer s3cret-metrics' } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('revoker_');
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  const lockedOut = async (url: string, forwardedFor: string) => {
+    const headers = { 'x-forwarded-for': forwardedFor };
+    for (let i = 0; i < 5; i++)
+      await fetch(`${url}/admin/queues`, { headers: { ...headers, ...basic(USER, 'x') } });
+  };
+  const dashboard = () => ({
+    queues: [queue],
+    user: USER,
+    password: PASSWORD,
+    lockout: { redis, prefix: loginPrefix },
+  });
+
+  it('behind a trusted proxy, the lockout is per client the proxy names, not one for everyone', async () => {
+    const url = await start({ dashboard: dashboard(), trustProxy: ['127.0.0.1'] });
+    await lockedOut(url, '203.0.113.7');
+    const guesser = await fetch(`${url}/admin/queues`, {
+      headers: { 'x-forwarded-for': '203.0.113.7', ...basic(USER, PASSWORD) },
+    });
+    expect(guesser.status).toBe(429);
+    const other = await fetch(`${url}/admin/queues`, {
+      headers: { 'x-forwarded-for': '198.51.100.9', ...basic(USER, PASSWORD) },
+    });
+    expect(other.status).toBe(200);
+  });
+
+  it('without TRUST_PROXY a forged X-Forwarded-For does not escape the lockout', async () => {
+    const url = await start({ dashboard: dashboard() });
+    await lockedOut(url, '203.0.113.7');
+    const forged = await fetch(`${url}/admin/queues`, {
+      headers: { 'x-forwarded-for': '198.51.100.9', ...basic(USER, PASSWORD) },
+    });
+    expect(forged.status).toBe(429);
   });
 });
 
@@ -161,15 +212,46 @@ describe('/admin/queues dashboard', () => {
     expect(body.queues.find((q) => q.name === queue.name)?.readOnlyMode).toBe(true);
   });
 
-  it('lets writes through when readOnly is false', async () => {
-    await queue.add('revoke', { tokenId: 'tok_1' });
+  it('write mode retries and removes jobs only: add, data updates, promote, clean, obliterate, pause → 403', async () => {
+    const failed = await queue.add('revoke', { tokenId: 'tok_1' });
+    const worker = new Worker(
+      queue.name,
+      async () => {
+        throw new Error('boom');
+      },
+      { connection: redis, prefix: queue.opts.prefix! },
+    );
+    await new Promise<void>((resolve) => worker.once('failed', () => resolve()));
+    await worker.close();
+    const waiting = await queue.add('revoke', { tokenId: 'tok_2' }, { delay: 60_000 });
     const url = await start({ dashboard: { ...dashboard(), readOnly: false } });
-    const res = await fetch(`${url}/admin/queues/api/queues/${queue.name}/pause`, {
-      method: 'PUT',
-      headers: basic(USER, PASSWORD),
-    });
-    expect(res.status).toBe(200);
-    expect(await queue.isPaused()).toBe(true);
+    const auth = basic(USER, PASSWORD);
+    const json = { ...auth, 'content-type': 'application/json' };
+    const api = `${url}/admin/queues/api/queues/${queue.name}`;
+    const refused: [string, string, string?][] = [
+      ['POST', `${api}/add`, JSON.stringify({ name: 'evil', data: { requestId: 'req_x' } })],
+      ['PUT', `${api}/${waiting.id}/update-data`, JSON.stringify({ jobData: { tokenId: 'other' } })],
+      ['PUT', `${api}/${waiting.id}/promote`],
+      ['PUT', `${api}/promote`],
+      ['PUT', `${api}/clean/completed`],
+      ['PUT', `${api}/empty`],
+      ['PUT', `${api}/obliterate`],
+      ['PUT', `${api}/pause`],
+    ];
+    for (const [method, href, body] of refused) {
+      const res = await fetch(href, { method, headers: json, ...(body ? { body } : {}) });
+      expect({ href, status: res.status }).toEqual({ href, status: 403 });
+    }
+    expect(await queue.getDelayedCount()).toBe(1);
+    expect((await queue.getJob(waiting.id!))?.data).toEqual({ tokenId: 'tok_2' });
+    expect(await queue.isPaused()).toBe(false);
+
+    const retry = await fetch(`${api}/${failed.id}/retry`, { method: 'PUT', headers: auth });
+    expect(retry.status).toBe(204);
+    expect(await queue.getFailedCount()).toBe(0);
+    const remove = await fetch(`${api}/${waiting.id}/clean`, { method: 'PUT', headers: auth });
+    expect(remove.status).toBe(204);
+    expect(await queue.getJob(waiting.id!)).toBeUndefined();
   });
 
   it('masks secrets and emails in job data and return values; keeps token ids', async () => {

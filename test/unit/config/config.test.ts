@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config.ts';
+import { loadConfig, trustProxySetting } from '../../../src/config.ts';
 import { ConfigError, ErrorCode } from '../../../src/domain/errors.ts';
 import { CLI_TIMEOUT_MS, runRevoker } from '../../helpers/cli.ts';
 
@@ -59,5 +59,17 @@ describe('config', () => {
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^revoker: PORT: /);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('takes a hop count or a list of addresses / CIDRs, and refuses anything else', () => {
+    expect(trustProxySetting(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY)).toBe(1);
+    expect(
+      trustProxySetting(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.5,loopback' }).TRUST_PROXY),
+    ).toEqual(['10.0.0.0/8', '192.168.1.5', 'loopback']);
+    expect(trustProxySetting(loadConfig({}).TRUST_PROXY)).toBe(false);
+    expect(configError({ TRUST_PROXY: 'everyone' }).message).toContain('TRUST_PROXY');
+    expect(configError({ TRUST_PROXY: '10.0.0.0/33' }).message).toContain('TRUST_PROXY');
   });
 });

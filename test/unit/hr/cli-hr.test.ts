@@ -52,3 +52,34 @@ describe('revoker hr pending', () => {
     expect(formatPending([])).toBe('EMPLOYEE  EMAIL  EFFECTIVE  ZONE  UTC  REQUEST  STATE');
   });
 });
+
+describe('revoker hr pending: outside text', () => {
+  it('escapes a newline and ANSI escapes in an HR employeeId, so no row is forged', () => {
+    const forged =
+      'E1\n\u001b[32mgusto:E9  eve@example.com  2026-01-01T00:00:00Z  req_fake  scheduled\u001b[0m';
+    const rec = {
+      id: 'req_a',
+      target: { kind: 'user', userId: 'u1' },
+      reason: 'r',
+      requestedBy: { source: 'hr', id: 'gusto' },
+      source: 'hr',
+      effectiveAt: '2026-07-01T00:00:00.000Z',
+      createdAt: '2026-06-01T00:00:00.000Z',
+      updatedAt: '2026-06-01T00:00:00.000Z',
+      state: 'scheduled',
+      workflow: 'w',
+      requiredApprovals: 0,
+      approvals: [],
+      approvers: [],
+      allowSelfApproval: false,
+      progress: { done: 0, total: 0 },
+      context: { hrSource: 'gusto', employeeId: forged, email: 'a@example.com' },
+    } as const;
+    const out = formatPending([rec as unknown as Parameters<typeof formatPending>[0][number]]);
+    const lines = out.split('\n');
+    expect(lines).toHaveLength(2);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting no escape character is printed.
+    expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    expect(lines[1]).toContain('\ufffd');
+  });
+});
