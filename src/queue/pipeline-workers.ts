@@ -547,11 +547,17 @@ export class PipelineWorkers {
    * verifying check decides the outcome). Idempotent; the reconciler does it again for a process that
    * died before it could.
    */
-  private async settleFailedStep({ requestId, stepKey }: IdpCallJob): Promise<void> {
-    // A refused job (no plan made that step) must not count as one of the plan's steps.
-    if (!(await this.guard.isPlanned(requestId, stepKey))) return;
+  private async settleFailedStep(job: IdpCallJob): Promise<void> {
+    const { requestId, stepKey } = job;
+    // A refused job (no plan made that step, or a key that is not its step's) must not count as one of the plan's steps.
+    if (!(await this.isOwnPlannedStep(job))) return;
     const { done, isNew } = await this.o.store.failStep(requestId, stepKey);
     await this.stepSettled(requestId, done, isNew);
+  }
+
+  /** The job's step is the one its key names, and the request's plan made it (what the step guard lets run). */
+  private async isOwnPlannedStep({ requestId, step, stepKey }: IdpCallJob): Promise<boolean> {
+    return targetKey(step) === stepKey && (await this.guard.isPlanned(requestId, stepKey));
   }
 
   /** Final failures: copied to the dead-letter queue (idempotently) and announced. */
@@ -565,7 +571,10 @@ export class PipelineWorkers {
     const requestId = (job.data as { requestId?: string }).requestId;
     const step = queue === QUEUE.idpCalls ? IdpCallJobSchema.safeParse(job.data) : undefined;
     const coded = err instanceof IdpGaveUpError ? err.idpError : asCodedError(err);
-    if (step?.success) {
+    // A refused job (no plan made that step: issue 21's guard) is neither one of the plan's failed calls nor
+    // a reason for the request to fail; when the guard cannot tell, the failure counts (never a false verified).
+    const planned = step?.success ? await this.isOwnPlannedStep(step.data).catch(() => true) : false;
+    if (step?.success && planned) {
       await this.o.store
         .noteFailure(step.data.requestId, step.data.stepKey, coded.code)
         .catch((e: Error) => this.log.warn({ err: e.message }, 'could not note why a step failed'));
