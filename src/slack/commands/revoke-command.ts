@@ -30,8 +30,11 @@ function resolutionText(r: Extract<Resolution, { ok: false }>): string {
   return `${escapeText(r.message, 500)}${matches}\n\n${USAGE}`;
 }
 
+/** Request ids as the intake makes them (`req_` + 20 base64url characters). */
+const REQUEST_ID = /^req_[A-Za-z0-9_-]{20}$/;
+
 export function statusText(r: RequestRecord | undefined, requestId: string): string {
-  if (!r) return `No request \`${escapeText(requestId, 128)}\`.`;
+  if (!r) return REQUEST_ID.test(requestId) ? `No request \`${requestId}\`.` : 'No request has that id.';
   return `Request \`${escapeText(r.id, 128)}\` — ${targetText(r)}\n${statusLine(r)}`;
 }
 
@@ -85,7 +88,8 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
           await args.respond({ response_type: 'ephemeral', text: deps.access.refusal });
           return;
         }
-        const found = await deps.intake.get(cmd.requestId);
+        // Only a well-formed id is looked up; anything else gets the same answer as an unknown one.
+        const found = REQUEST_ID.test(cmd.requestId) ? await deps.intake.get(cmd.requestId) : undefined;
         const r = found && (await deps.access.maySee(user, found)) ? found : undefined;
         await args.respond({ response_type: 'ephemeral', text: statusText(r, cmd.requestId) });
       } catch (err) {

@@ -16,7 +16,13 @@ const SOURCE_WORDS: Record<string, string> = {
 /** An HR/SCIM-driven revocation accepted (queued or scheduled), for SLACK_NOTIFY_CHANNEL. */
 export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
   const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
-  const when = r.state === 'scheduled' ? `scheduled for ${slackDate(r.effectiveAt)}` : 'revoking now';
+  // A protected person's offboarding waits for approval: saying "revoking now" would be untrue.
+  const when =
+    r.state === 'scheduled'
+      ? `scheduled for ${slackDate(r.effectiveAt)}`
+      : r.state === 'pending_approval'
+        ? 'waiting for approval before anything is revoked'
+        : 'revoking now';
   const text = `${what}: ${targetText(r)} — ${when}`;
   return {
     text,
