@@ -9,6 +9,7 @@ import type { MessageBody } from './block-kit.ts';
 import { escapeText } from './escape.ts';
 import type { SlackMessageStore } from './message-store.ts';
 import { buildApprovalMessage } from './messages/approval-message.ts';
+import { isPermanentSlackError, TOKEN_ERRORS } from './slack-errors.ts';
 
 export const SLACK_OUTBOX_QUEUE = 'slack-outbox';
 
@@ -43,28 +44,9 @@ const CONTENT_ERRORS = new Set([
   'msg_too_long',
   'no_text',
   'msg_blocks_too_long',
+  'invalid_blocks_format',
 ]);
 const CHANNEL_ERRORS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
-
-/** Slack errors no retry will fix: drop the job (logged) instead of retrying for hours. */
-const PERMANENT_SLACK_ERRORS = new Set([
-  'channel_not_found',
-  'not_in_channel',
-  'is_archived',
-  'invalid_auth',
-  'account_inactive',
-  'token_revoked',
-  'missing_scope',
-  'message_not_found',
-  'cant_update_message',
-  'invalid_blocks',
-  'invalid_arguments',
-  'user_not_found',
-  'cannot_dm_bot',
-  'msg_too_long',
-  'no_text',
-  'msg_blocks_too_long',
-]);
 
 /** Message not posted yet (its post job is still queued): retry the update later. */
 class MessageNotYetPostedError extends Error {}
@@ -304,7 +286,7 @@ export class SlackOutbox {
         throw new DelayedError();
       }
       const slackError = e.success ? e.data.data?.error : undefined;
-      if (slackError && PERMANENT_SLACK_ERRORS.has(slackError)) {
+      if (slackError && isPermanentSlackError(data.method, slackError)) {
         const rule = e.success ? e.data.data?.response_metadata?.messages?.[0] : undefined;
         await this.reportRefusal(data, args, slackError, rule);
         throw new UnrecoverableError(`slack ${data.method}: ${slackError}`);
@@ -335,14 +317,19 @@ export class SlackOutbox {
       'slack-outbox: Slack refused a message; it was not delivered',
     );
     const requester = about?.requester;
-    if (!about || !requester || channel === requester || data.method !== 'chat.postMessage') return;
-    if (!CONTENT_ERRORS.has(error) && !CHANNEL_ERRORS.has(error)) return;
+    // Every permanent refusal of a message about a request is told to its requester, except to the
+    // requester's own DM (it is what failed) and for the bot's own token (the DM would fail alike).
+    if (!about || !requester || channel === requester || TOKEN_ERRORS.has(error)) return;
+    if (data.method !== 'chat.postMessage' && data.method !== 'chat.update') return;
     const where = channel && /^[CG][A-Z0-9]+$/.test(channel) ? `<#${channel}>` : 'its channel';
     const why = CHANNEL_ERRORS.has(error)
       ? `Revoker cannot post there (\`${error}\`: the bot may need \`/invite\`)`
-      : `Slack refused the message (\`${error}\`)`;
-    const approval = data.render?.kind === 'approval';
-    const text = `:warning: A message about your revocation request \`${escapeText(about.requestId, 128)}\` could not be posted to ${where}. ${why}. ${approval ? 'Approvers were not notified there: ask one to approve it from the Revoker App Home. ' : ''}An admin can find the details in Revoker's logs.`;
+      : CONTENT_ERRORS.has(error)
+        ? `Slack refused the message (\`${error}\`)`
+        : `Slack does not allow it there (\`${error}\`)`;
+    const approval = data.render?.kind === 'approval' && data.method === 'chat.postMessage';
+    const verb = data.method === 'chat.update' ? 'updated in' : 'posted to';
+    const text = `:warning: A message about your revocation request \`${escapeText(about.requestId, 128)}\` could not be ${verb} ${where}. ${why}. ${approval ? 'Approvers were not notified there: ask one to approve it from the Revoker App Home. ' : ''}An admin can find the details in Revoker's logs.`;
     await this.enqueue(
       { method: 'chat.postMessage', args: { channel: requester, text } },
       { jobId: jobId('refused', about.requestId, data.method, channel ?? '-') },

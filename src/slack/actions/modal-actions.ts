@@ -7,7 +7,7 @@ import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
 import { BlockActionsSchema, CHOICES, parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
 import { resolveTarget } from '../resolve-target.ts';
-import type { ListenerClient } from '../slack-client.ts';
+import { type ListenerClient, updateClickedView } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
 import { buildScopeModal } from '../views/scope-modal.ts';
 import { buildUserTokensModal } from '../views/user-tokens-modal.ts';
@@ -37,21 +37,19 @@ export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDep
   // A leaked token is one token: the token scope's requesters may paste one.
   const refused = await gate(deps, body.data.user.id, scope === 'leaked' ? 'token' : scope, `scope.${scope}`);
   if (refused) {
-    await args.client.views.update({
-      view_id: body.data.view.id,
-      view: buildNoticeModal('Not allowed', refused),
-    });
+    await updateClickedView(args.client, body.data.view, buildNoticeModal('Not allowed', refused));
     return;
   }
-  await args.client.views.update({
-    view_id: body.data.view.id,
-    view: buildScopeModal({
+  await updateClickedView(
+    args.client,
+    body.data.view,
+    buildScopeModal({
       idpName: deps.idp.name,
       capabilities: deps.idp.capabilities,
       scope: action.data.selected_option.value,
       leaked: deps.leaked !== undefined,
     }),
-  });
+  );
 }
 
 /**
@@ -90,14 +88,11 @@ export async function handleTargetSelect(args: BlockActionArgs, deps: ListenerDe
   if (meta?.scope !== 'user' && meta?.scope !== 'token') return;
   const refused = await gate(deps, body.data.user.id, meta.scope, 'token_list');
   if (refused) {
-    await args.client.views.update({
-      view_id: body.data.view.id,
-      view: buildNoticeModal('Not allowed', refused),
-    });
+    await updateClickedView(args.client, body.data.view, buildNoticeModal('Not allowed', refused));
     return;
   }
   const ref = 'selected_option' in action.data ? action.data.selected_option.value : action.data.value;
-  await args.client.views.update({ view_id: body.data.view.id, view: await userTokensView(deps, ref) });
+  await updateClickedView(args.client, body.data.view, await userTokensView(deps, ref));
 }
 
 export const UserTokensMetadataSchema = z.object({
