@@ -4,7 +4,7 @@ import type { LeakedTokenReport } from '../../intake/leaked-token-service.ts';
 import type { ModalView } from '../block-kit.ts';
 import { explainError } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { escapeText } from '../escape.ts';
+import { escapeText, slackInput } from '../escape.ts';
 import { ActionId, BlockId } from '../ids.ts';
 import { parseMetadata, ViewSubmissionSchema, viewValue } from '../payloads.ts';
 import { withinDeadline } from '../slack-client.ts';
@@ -77,7 +77,7 @@ export async function handleLeakedConfirmSubmission(
     );
   const revocation = leaked.service.revoke(value, {
     requestedBy: actorOf(user),
-    reason: reason.slice(0, 2000),
+    reason: slackInput(reason, 2000),
   });
   const done = (o: Awaited<typeof revocation>): ModalView =>
     buildNoticeModal(

@@ -7,7 +7,7 @@ import { gate } from '../access.ts';
 import type { ModalView } from '../block-kit.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { escapeText, plainText } from '../escape.ts';
+import { escapeText, plainText, slackInput } from '../escape.ts';
 import { ActionId, BlockId, targetBlockId } from '../ids.ts';
 import { statusLine, targetText } from '../messages/request-summary.ts';
 import {
@@ -50,7 +50,7 @@ const SelectValue = z.union([
 
 function actorOf(user: { id: string; name?: string; username?: string }): Actor {
   const name = user.name ?? user.username;
-  return { source: 'slack', id: user.id, ...(name ? { name: name.slice(0, 256) } : {}) };
+  return { source: 'slack', id: user.id, ...(name ? { name: slackInput(name, 256) } : {}) };
 }
 
 /**
@@ -177,7 +177,7 @@ export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: Li
     return args.ack({ response_action: 'errors', errors: { [BlockId.Reason]: 'A reason is required.' } });
   const submission = deps.intake.submit({
     target: meta.target,
-    reason: reason.slice(0, 2000),
+    reason: slackInput(reason, 2000),
     source: 'slack',
     requestedBy: actorOf(user),
     idempotencyKey: `slack:${view.id}`,
@@ -224,7 +224,7 @@ export async function handleDenySubmission(args: ViewSubmissionArgs, deps: Liste
   if (!reason)
     return args.ack({ response_action: 'errors', errors: { [BlockId.DenyReason]: 'A reason is required.' } });
   // Slack waits 3 s for this ack: past the budget, ack with a "working" view and report in it later.
-  const denial = deps.intake.deny(meta.requestId, actorOf(user), reason.slice(0, 2000));
+  const denial = deps.intake.deny(meta.requestId, actorOf(user), slackInput(reason, 2000));
   const early = await withinDeadline(denial, SUBMIT_BUDGET_MS);
   if (early.settled) {
     if ('value' in early) return args.ack();

@@ -1,7 +1,7 @@
 import type { IdpUser, TokenInfo } from '../../identity/port.ts';
 import type { KnownBlock, ModalView } from '../block-kit.ts';
 import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
-import { escapeText, plainText } from '../escape.ts';
+import { escapeText, jsonText } from '../escape.ts';
 import { ActionId, CallbackId } from '../ids.ts';
 import { userLabel } from '../labels.ts';
 
@@ -59,7 +59,7 @@ export function buildUserTokensModal(input: {
     title: plain('Revoke Tokens'),
     close: plain('Cancel'),
     ...(input.canRevokeUser ? { submit: plain('Revoke all…') } : {}),
-    private_metadata: JSON.stringify({ userId: user.id, label: plainText(userLabel(user), 500) }),
+    private_metadata: JSON.stringify({ userId: user.id, label: jsonText(userLabel(user), 500) }),
     blocks,
   };
 }
