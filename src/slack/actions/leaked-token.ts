@@ -10,7 +10,7 @@ import { parseMetadata, ViewSubmissionSchema, viewValue } from '../payloads.ts';
 import { withinDeadline } from '../slack-client.ts';
 import { buildLeakedConfirmModal } from '../views/leaked-modal.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
-import { actorOf, SUBMIT_BUDGET_MS, type ViewSubmissionArgs } from './view-submissions.ts';
+import { actorOf, SUBMIT_BUDGET_MS, type ViewSubmissionArgs } from './view-submission-args.ts';
 
 const TextValue = z.object({ value: z.string().nullish() });
 const LeakedMetadataSchema = z.object({ handle: z.string().min(16).max(64) });
