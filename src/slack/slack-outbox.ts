@@ -9,6 +9,7 @@ import type { MessageBody } from './block-kit.ts';
 import { escapeText } from './escape.ts';
 import type { SlackMessageStore } from './message-store.ts';
 import { buildApprovalMessage } from './messages/approval-message.ts';
+import { buildAutomatedRequestNotice } from './messages/notify-messages.ts';
 import { isPermanentSlackError, TOKEN_ERRORS } from './slack-errors.ts';
 
 export const SLACK_OUTBOX_QUEUE = 'slack-outbox';
@@ -22,7 +23,7 @@ export const SLACK_OUTBOX_QUEUE = 'slack-outbox';
 export const OutboxJobSchema = z.object({
   method: z.string().regex(/^[a-z]+\.[A-Za-z.]+$/),
   args: z.record(z.string(), z.unknown()),
-  render: z.object({ requestId: z.string(), kind: z.literal('approval') }).optional(),
+  render: z.object({ requestId: z.string(), kind: z.enum(['approval', 'notice']) }).optional(),
   saveMessageFor: z.string().optional(),
   /** The request a message is about: a permanent refusal is reported to its Slack requester, if any. */
   about: z.object({ requestId: z.string(), requester: z.string().optional() }).optional(),
@@ -66,6 +67,15 @@ const digest = (body: Record<string, unknown>): string =>
   createHash('sha256')
     .update(JSON.stringify({ text: body.text, blocks: body.blocks }))
     .digest('base64url');
+
+/** Where the notify channel's notice of a request is remembered (the approval message uses the id). */
+export function noticeRef(requestId: string): string {
+  return `notice:${requestId}`;
+}
+
+function messageKey(render: NonNullable<OutboxJob['render']>): string {
+  return render.kind === 'notice' ? noticeRef(render.requestId) : render.requestId;
+}
 
 /** BullMQ ids may not contain ':'; request ids may. */
 export function jobId(...parts: (string | number)[]): string {
@@ -180,6 +190,31 @@ export class SlackOutbox {
     });
   }
 
+  /**
+   * Posts the notify channel's notice of an HR/SCIM request (rendered at send time) and stores its `ts`
+   * (under `noticeRef(requestId)`), so reschedule, start, cancel and outcome update it in place.
+   */
+  async postNotice(requestId: string, channel: string): Promise<void> {
+    await this.enqueue(
+      {
+        method: 'chat.postMessage',
+        args: { channel },
+        render: { requestId, kind: 'notice' },
+        saveMessageFor: noticeRef(requestId),
+        about: { requestId },
+      },
+      { jobId: jobId('announce', requestId) },
+    );
+  }
+
+  /** Re-renders the notice in place from the newest state (one job per state change, `key`). */
+  async updateNotice(requestId: string, key: string): Promise<void> {
+    await this.enqueue(
+      { method: 'chat.update', args: {}, render: { requestId, kind: 'notice' } },
+      { jobId: jobId('notice', requestId, key), removeOnComplete: true },
+    );
+  }
+
   /** Starts a worker in this process (role `worker`/`all`). */
   startWorker(client: OutboxClient, options: { concurrency?: number } = {}): Worker<OutboxJob> {
     if (this.worker) return this.worker;
@@ -218,11 +253,12 @@ export class SlackOutbox {
     const { store } = this.options;
     const state = await store.getState(requestId);
     if (!state) return undefined;
-    const body = buildApprovalMessage(state);
+    const body =
+      data.render?.kind === 'notice' ? buildAutomatedRequestNotice(state) : buildApprovalMessage(state);
     const final = TERMINAL_STATES.includes(state.state);
     if (data.method !== 'chat.update') return { args: { ...data.args, ...body }, final };
-    const ref = await store.getMessage(requestId);
-    if (!ref) throw new MessageNotYetPostedError(`approval message of ${requestId} not posted yet`);
+    const ref = await store.getMessage(messageKey(data.render!));
+    if (!ref) throw new MessageNotYetPostedError(`message of ${requestId} not posted yet`);
     return { args: { ...data.args, ...body, channel: ref.channel, ts: ref.ts }, final };
   }
 
@@ -235,8 +271,10 @@ export class SlackOutbox {
     if (!data.render) return this.send(client, job, data, data.args, token);
     const { store } = this.options;
     const requestId = data.render.requestId;
+    // The approval message and the notify channel's notice are two messages: each its own lock and state.
+    const key = messageKey(data.render);
     const owner = randomUUID();
-    if (!(await store.lock(requestId, owner))) {
+    if (!(await store.lock(key, owner))) {
       // Another job is sending this message: try again shortly, without using up an attempt.
       await job.moveToDelayed(Date.now() + 200, token);
       throw new DelayedError();
@@ -246,7 +284,7 @@ export class SlackOutbox {
       if (!rendered) return;
       const { args, final } = rendered;
       const shown = digest(args);
-      const current = await store.getShown(requestId);
+      const current = await store.getShown(key);
       if (data.method === 'chat.update' && current?.digest === shown) {
         this.options.logger.debug({ requestId }, 'slack-outbox: message already shows this; not updated');
         return;
@@ -259,9 +297,9 @@ export class SlackOutbox {
         throw new DelayedError();
       }
       await this.send(client, job, data, args, token);
-      await store.setShown(requestId, { digest: shown, at: Date.now() });
+      await store.setShown(key, { digest: shown, at: Date.now() });
     } finally {
-      await store.unlock(requestId, owner);
+      await store.unlock(key, owner);
     }
   }
 
