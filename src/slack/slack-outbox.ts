@@ -102,7 +102,31 @@ export interface SlackOutboxOptions {
   settleMs?: number;
   attempts?: number;
   backoffMs?: number;
+  /**
+   * The workspace's chat.update budget, shared by every request and every process on this Redis (one
+   * bot token, one workspace): chat.update is Tier 3, "about 50 per minute"
+   * (https://docs.slack.dev/apis/web-api/rate-limits), so by default 45 leave room for other callers.
+   * Progress and intermediate updates wait for a slot (coalescing into the newest state meanwhile); an
+   * outcome goes at once but takes its slot too. Default 45.
+   */
+  updatesPerMinute?: number;
 }
+
+/**
+ * One slot per `interval` ms for the whole workspace (Redis): answers 0 when the caller may send now
+ * (the slot is taken), or the time when the next slot is free. `force` takes a slot even when none is
+ * free (an outcome), pushing the next free one further.
+ */
+const TAKE_SLOT = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local force = ARGV[3] == '1'
+local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if nextAt > now and not force then return nextAt end
+local base = nextAt > now and nextAt or now
+redis.call('SET', KEYS[1], base + interval, 'PX', math.floor(base + interval - now + 60000))
+return 0
+`;
 
 /**
  * Every message Revoker sends to Slack goes through this BullMQ queue: `enqueue` is a Redis write, so a
@@ -114,9 +138,14 @@ export class SlackOutbox {
   private worker: Worker<OutboxJob> | undefined;
   readonly coalesceMs: number;
   readonly settleMs: number;
+  /** ms between two chat.update calls of the workspace (60,000 / updatesPerMinute). */
+  readonly updateIntervalMs: number;
+  /** chat.update calls that waited for the workspace budget (counted for the bench and tests). */
+  budgetWaits = 0;
 
   constructor(private readonly options: SlackOutboxOptions) {
     this.coalesceMs = options.coalesceMs ?? 3000;
+    this.updateIntervalMs = 60_000 / (options.updatesPerMinute ?? 45);
     this.settleMs = options.settleMs ?? 1000;
     this.queue = new Queue<OutboxJob>(SLACK_OUTBOX_QUEUE, {
       connection: options.connection,
@@ -296,11 +325,35 @@ export class SlackOutbox {
         await job.moveToDelayed(due, token);
         throw new DelayedError();
       }
+      if (data.method === 'chat.update') {
+        const freeAt = await this.takeUpdateSlot(final);
+        if (freeAt > 0) {
+          // The workspace's budget is spent for now: wait for the next slot (the newest state is rendered
+          // then), without using up an attempt.
+          this.budgetWaits++;
+          await job.moveToDelayed(freeAt + Math.floor(Math.random() * 50), token);
+          throw new DelayedError();
+        }
+      }
       await this.send(client, job, data, args, token);
       await store.setShown(key, { digest: shown, at: Date.now() });
     } finally {
       await store.unlock(key, owner);
     }
+  }
+
+  /** 0 when a chat.update may go now (its slot taken), else when the workspace's next slot is free. */
+  private async takeUpdateSlot(force: boolean): Promise<number> {
+    const key = `${this.options.prefix}:slack:budget:chat.update`;
+    const res = await this.options.connection.eval(
+      TAKE_SLOT,
+      1,
+      key,
+      String(Date.now()),
+      String(this.updateIntervalMs),
+      force ? '1' : '0',
+    );
+    return Number(res);
   }
 
   private async send(
