@@ -106,25 +106,35 @@ export interface SlackOutboxOptions {
    * The workspace's chat.update budget, shared by every request and every process on this Redis (one
    * bot token, one workspace): chat.update is Tier 3, "about 50 per minute"
    * (https://docs.slack.dev/apis/web-api/rate-limits), so by default 45 leave room for other callers.
-   * Progress and intermediate updates wait for a slot (coalescing into the newest state meanwhile); an
-   * outcome goes at once but takes its slot too. Default 45.
+   * Never more in any rolling minute; progress and intermediate updates use two thirds of it (waiting for
+   * a slot, coalescing into the newest state meanwhile), so outcomes can go at once. Default 45.
    */
   updatesPerMinute?: number;
 }
 
 /**
- * One slot per `interval` ms for the whole workspace (Redis): answers 0 when the caller may send now
- * (the slot is taken), or the time when the next slot is free. `force` takes a slot even when none is
- * free (an outcome), pushing the next free one further.
+ * The workspace's chat.update budget in Redis. KEYS[1]: a log of the last minute's updates (sorted set),
+ * KEYS[2]: when the next progress update may go. Answers 0 when the caller may send now (and records
+ * it), or the time to try again: never more than `cap` in any rolling minute, and progress (not `force`)
+ * at most one per `interval`, so that a third of the budget stays for outcomes, which go at once.
  */
 const TAKE_SLOT = `
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
-local force = ARGV[3] == '1'
-local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
-if nextAt > now and not force then return nextAt end
-local base = nextAt > now and nextAt or now
-redis.call('SET', KEYS[1], base + interval, 'PX', math.floor(base + interval - now + 60000))
+local cap = tonumber(ARGV[3])
+local force = ARGV[4] == '1'
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+if redis.call('ZCARD', KEYS[1]) >= cap then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + 60000
+end
+if not force then
+  local nextAt = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if nextAt > now then return nextAt end
+  redis.call('SET', KEYS[2], now + interval, 'PX', math.floor(interval + 60000))
+end
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], 61000)
 return 0
 `;
 
@@ -138,14 +148,17 @@ export class SlackOutbox {
   private worker: Worker<OutboxJob> | undefined;
   readonly coalesceMs: number;
   readonly settleMs: number;
-  /** ms between two chat.update calls of the workspace (60,000 / updatesPerMinute). */
+  /** At most this many chat.update calls of the workspace in any rolling minute. */
+  readonly updatesPerMinute: number;
+  /** ms between two progress updates of the workspace: two thirds of the budget, the rest for outcomes. */
   readonly updateIntervalMs: number;
   /** chat.update calls that waited for the workspace budget (counted for the bench and tests). */
   budgetWaits = 0;
 
   constructor(private readonly options: SlackOutboxOptions) {
     this.coalesceMs = options.coalesceMs ?? 3000;
-    this.updateIntervalMs = 60_000 / (options.updatesPerMinute ?? 45);
+    this.updatesPerMinute = options.updatesPerMinute ?? 45;
+    this.updateIntervalMs = 60_000 / ((this.updatesPerMinute * 2) / 3);
     this.settleMs = options.settleMs ?? 1000;
     this.queue = new Queue<OutboxJob>(SLACK_OUTBOX_QUEUE, {
       connection: options.connection,
@@ -347,11 +360,14 @@ export class SlackOutbox {
     const key = `${this.options.prefix}:slack:budget:chat.update`;
     const res = await this.options.connection.eval(
       TAKE_SLOT,
-      1,
-      key,
+      2,
+      `${key}:log`,
+      `${key}:next`,
       String(Date.now()),
       String(this.updateIntervalMs),
+      String(this.updatesPerMinute),
       force ? '1' : '0',
+      randomUUID(),
     );
     return Number(res);
   }
