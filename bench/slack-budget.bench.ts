@@ -127,11 +127,12 @@ export default async function run(): Promise<void> {
       busiest = Math.max(busiest, updates.filter((v) => v.at >= u.at && v.at - u.at < 60_000).length);
     process.stdout.write(
       `   ${updates.length} chat.update calls over ${(spanMin * 60).toFixed(1)} s for ${events} progress events; ` +
-        `busiest minute ${busiest}; ${n.outbox.budgetWaits} waits for the budget\n`,
+        `${(updates.length / spanMin).toFixed(1)} per minute on average; ${n.outbox.budgetWaits} waits for the budget\n`,
     );
     printFigure({
-      name: 'chat.update per minute',
-      value: updates.length / spanMin,
+      // What Slack's tier counts: the calls in the busiest rolling minute.
+      name: 'chat.update, busiest minute',
+      value: busiest,
       unit: '/min',
       baseline: TIER_PER_MINUTE,
       baselineName: 'Tier 3 (~50/min)',

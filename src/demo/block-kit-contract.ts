@@ -40,8 +40,12 @@ export interface Violation {
   path: string;
   /** Reference page the rule comes from. */
   source: string;
-  /** What Slack answers: `invalid_blocks` for messages, `invalid_arguments` for views and bad args. */
-  error: 'invalid_blocks' | 'invalid_arguments' | 'no_text' | 'msg_too_long';
+  /**
+   * What Slack answers: `invalid_blocks` for messages, `invalid_arguments` for views and bad args. Slack
+   * accepts what only Revoker's own rules refuse (an update identical to the message, a reused block_id):
+   * those carry `revoker_rule`, never a Slack error name, and no stand-in answers them as Slack would.
+   */
+  error: 'invalid_blocks' | 'invalid_arguments' | 'no_text' | 'msg_too_long' | 'revoker_rule';
 }
 
 /** Which payload this is: a Web API method, a response_url post, or an answer in an HTTP/socket ack. */
@@ -382,17 +386,21 @@ class Checker {
 
   /** chat.postMessage / update / postEphemeral / response_url / command ack: a `text` fallback and ≤ 50 blocks. */
   message(args: Obj, path: string, needsText: boolean): void {
-    if (needsText && (typeof args.text !== 'string' || args.text.trim() === '')) {
+    // Slack needs text or blocks: with blocks, `text` is only the notification fallback (recommended,
+    // accepted without: https://docs.slack.dev/reference/methods/chat.postMessage#text-blocks-attachments).
+    const hasBlocks =
+      Array.isArray(parseJsonValue(args.blocks)) && (parseJsonValue(args.blocks) as unknown[]).length > 0;
+    if (needsText && !hasBlocks && (typeof args.text !== 'string' || args.text.trim() === '')) {
       this.fail(
-        'a message needs a non-empty `text` (the notification fallback)',
+        'a message needs a non-empty `text` or blocks',
         `${path}/text`,
         SOURCES.postMessage,
         'no_text',
       );
     }
     if (typeof args.text === 'string') {
-      if (args.text.length > 40_000)
-        this.fail('text ≤ 40,000 characters', `${path}/text`, SOURCES.postMessage, 'msg_too_long');
+      // Over 40,000 characters Slack truncates the text and answers ok with a warning
+      // (https://docs.slack.dev/reference/methods/chat.postMessage#truncating): not a refusal.
       // Top-level `text` is mrkdwn unless `mrkdwn: false`.
       if (args.mrkdwn !== false) this.mrkdwn(args.text, `${path}/text`);
     }
@@ -588,7 +596,7 @@ export class MessageIterations {
           rule: 'chat.update resends exactly what the message already shows (a wasted Tier 3 call)',
           path: '',
           source: `${DOCS}/methods/chat.update`,
-          error: 'invalid_arguments',
+          error: 'revoker_rule',
         };
       } else {
         const reused = ids.find((id) => this.lastIds.get(key)?.includes(id));
@@ -597,7 +605,7 @@ export class MessageIterations {
             rule: `block_id "${reused}" reused across iterations of one message; use a new block_id when updating`,
             path: '/blocks',
             source: SOURCES.section,
-            error: 'invalid_blocks',
+            error: 'revoker_rule',
           };
         }
       }
@@ -605,5 +613,14 @@ export class MessageIterations {
     this.last.set(key, body);
     this.lastIds.set(key, ids);
     return violation;
+  }
+}
+
+function parseJsonValue(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
   }
 }

@@ -248,10 +248,10 @@ describe('the contract catches each defect when reintroduced', () => {
       'at most 10 elements',
     ],
     [
-      'no text fallback',
+      'neither text nor blocks',
       'chat.postMessage',
-      { channel: 'C', blocks: [{ type: 'divider' }] },
-      'non-empty `text`',
+      { channel: 'C', blocks: [] },
+      'non-empty `text` or blocks',
     ],
     [
       'confirm title > 100',
@@ -299,5 +299,17 @@ describe('the stand-in answers as Slack does', () => {
     }
     // Recorded for the global afterEach, which would fail this test: taken here because it is on purpose.
     expect(takeViolations()).toEqual([expect.stringContaining('chat.postMessage: header text ≤ 150')]);
+  });
+
+  // Issue 20 item 12: the contract was stricter than Slack in three places, with Slack's error names.
+  it('accepts what Slack accepts: blocks without text, text over 40,000; iteration rules are not Slack errors', () => {
+    const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }];
+    expect(checkSlackPayload('chat.postMessage', { channel: 'C', blocks })).toBeUndefined();
+    expect(checkSlackPayload('chat.postMessage', { channel: 'C', text: 'x'.repeat(40_001) })).toBeUndefined();
+    expect(checkSlackPayload('chat.postMessage', { channel: 'C' })?.error).toBe('no_text');
+    const iterations = new MessageIterations();
+    const at = { channel: 'C1', ts: '1.2' };
+    iterations.record('chat.postMessage', { ...at, text: 'a', blocks }, at);
+    expect(iterations.record('chat.update', { ...at, text: 'a', blocks }, at)?.error).toBe('revoker_rule');
   });
 });
