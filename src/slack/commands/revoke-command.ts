@@ -7,7 +7,7 @@ import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
 import { statusLine, targetText } from '../messages/request-summary.ts';
 import { SlashCommandSchema } from '../payloads.ts';
-import { type Resolution, resolveTarget } from '../resolve-target.ts';
+import { echoable, type Resolution, resolveTarget } from '../resolve-target.ts';
 import { type ListenerClient, type RespondFn, withinDeadline } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
 import { buildScopeModal } from '../views/scope-modal.ts';
@@ -34,7 +34,9 @@ function resolutionText(r: Extract<Resolution, { ok: false }>): string {
 const REQUEST_ID = /^req_[A-Za-z0-9_-]{20}$/;
 
 export function statusText(r: RequestRecord | undefined, requestId: string): string {
-  if (!r) return REQUEST_ID.test(requestId) ? `No request \`${requestId}\`.` : 'No request has that id.';
+  // Unknown, not yours and malformed answer alike; what was typed is repeated only if it cannot be a token.
+  if (!r)
+    return echoable(requestId) ? `No request \`${escapeText(requestId, 128)}\`.` : 'No request has that id.';
   return `Request \`${escapeText(r.id, 128)}\` — ${targetText(r)}\n${statusLine(r)}`;
 }
 

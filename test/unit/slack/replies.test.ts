@@ -66,7 +66,11 @@ describe('replies', () => {
   it('/revoke status <anything>: no Redis read for a malformed id; the same answer as an unknown one', async () => {
     const odd = await run('status ../../idaas:keys');
     expect(odd.get).not.toHaveBeenCalled();
-    expect(odd.said).toContain('No request has that id.');
+    expect(odd.said).toContain('No request `../../idaas:keys`.');
+    const pasted = await run(`status ${JWT}`);
+    expect(pasted.get).not.toHaveBeenCalled();
+    expect(pasted.said).toContain('No request has that id.');
+    expect(pasted.said).not.toContain(JWT.slice(0, 30));
     const unknown = await run('status req_AAAAAAAAAAAAAAAAAAAA');
     expect(unknown.get).toHaveBeenCalledWith('req_AAAAAAAAAAAAAAAAAAAA');
     expect(unknown.said).toContain('No request `req_AAAAAAAAAAAAAAAAAAAA`.');
