@@ -312,4 +312,17 @@ describe('the stand-in answers as Slack does', () => {
     iterations.record('chat.postMessage', { ...at, text: 'a', blocks }, at);
     expect(iterations.record('chat.update', { ...at, text: 'a', blocks }, at)?.error).toBe('revoker_rule');
   });
+
+  it('required arguments, as each method page lists them (invalid_arguments without them)', () => {
+    const view = { type: 'modal', title: { type: 'plain_text', text: 'T' }, blocks: [] };
+    const blocks = [{ type: 'divider' }];
+    expect(checkSlackPayload('views.open', { view })?.rule).toContain('trigger_id');
+    expect(checkSlackPayload('views.open', { trigger_id: 't', view })).toBeUndefined();
+    expect(checkSlackPayload('views.update', { view })?.rule).toContain('view_id or external_id');
+    expect(checkSlackPayload('views.update', { external_id: 'x'.repeat(256), view })?.rule).toContain('255');
+    expect(checkSlackPayload('chat.update', { channel: 'C', text: 'x', blocks })?.error).toBe(
+      'invalid_arguments',
+    );
+    expect(checkSlackPayload('chat.update', { channel: 'C', ts: '1.2', text: 'x', blocks })).toBeUndefined();
+  });
 });
