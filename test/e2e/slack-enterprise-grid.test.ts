@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, isDead, mintOne, startTestService, type TestService } from '../helpers/service.ts';
 import {
-  asEnterpriseGrid,
   blockSuggestionPayload,
-  gridAppHomeOpenedBody,
-  gridSlashCommandBody,
   interactivityBody,
   messageButtonPayload,
   postSlack,
@@ -14,6 +11,7 @@ import {
   viewActionPayload,
   viewSubmissionPayload,
 } from '../helpers/slack.ts';
+import { asEnterpriseGrid, gridAppHomeOpenedBody, gridSlashCommandBody } from '../helpers/slack-grid.ts';
 
 /**
  * Issue 20 item 13: Enterprise Grid payloads (org-wide install: `W…` user ids, `is_enterprise_install:
