@@ -123,7 +123,19 @@ export class OverlappingSocketModeReceiver implements Receiver {
   async start(): Promise<void> {
     this.stopped = false;
     this.linkDisabled = false;
-    await this.open();
+    // Slack briefly away at start-up is waited out (as @slack/socket-mode does, with up to 100 retries of
+    // apps.connections.open); a refusal for good (a wrong or revoked app-level token) fails at once.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.open();
+        break;
+      } catch (err) {
+        if (isFatal(err) || attempt >= 100 || this.stopped) throw err;
+        this.logger.warn({ err: codeOf(err), attempt }, 'socket mode: could not connect yet, retrying');
+        const delay = Math.min(30_000, this.retryDelayMs * 2 ** Math.min(attempt, 5));
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
     this.pinger = setInterval(() => this.keepAlive(), this.pingIntervalMs);
     this.pinger.unref();
   }
