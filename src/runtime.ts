@@ -114,7 +114,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   // Workflows may name Slack user groups (S…); their members come from Slack when a bot token is set.
   const membership = config.SLACK_BOT_TOKEN
     ? usergroupMembership({
-        client: new WebClient(config.SLACK_BOT_TOKEN, { slackApiUrl: config.SLACK_API_URL }),
+        // Someone waits on this answer (it runs before an ack): no retries, no waiting out a 429, and
+        // an HTTP timeout; the resolver serves a stale list or says "try again" instead.
+        client: new WebClient(config.SLACK_BOT_TOKEN, {
+          slackApiUrl: config.SLACK_API_URL,
+          retryConfig: { retries: 0 },
+          rejectRateLimitedCalls: true,
+          timeout: 2_000,
+        }),
         logger: logger.child({ component: 'slack-groups' }),
       })
     : undefined;

@@ -40,8 +40,12 @@ export interface Violation {
   path: string;
   /** Reference page the rule comes from. */
   source: string;
-  /** What Slack answers: `invalid_blocks` for messages, `invalid_arguments` for views and bad args. */
-  error: 'invalid_blocks' | 'invalid_arguments' | 'no_text' | 'msg_too_long';
+  /**
+   * What Slack answers: `invalid_blocks` for messages, `invalid_arguments` for views and bad args. Slack
+   * accepts what only Revoker's own rules refuse (an update identical to the message, a reused block_id):
+   * those carry `revoker_rule`, never a Slack error name, and no stand-in answers them as Slack would.
+   */
+  error: 'invalid_blocks' | 'invalid_arguments' | 'no_text' | 'msg_too_long' | 'revoker_rule';
 }
 
 /** Which payload this is: a Web API method, a response_url post, or an answer in an HTTP/socket ack. */
@@ -382,17 +386,21 @@ class Checker {
 
   /** chat.postMessage / update / postEphemeral / response_url / command ack: a `text` fallback and ≤ 50 blocks. */
   message(args: Obj, path: string, needsText: boolean): void {
-    if (needsText && (typeof args.text !== 'string' || args.text.trim() === '')) {
+    // Slack needs text or blocks: with blocks, `text` is only the notification fallback (recommended,
+    // accepted without: https://docs.slack.dev/reference/methods/chat.postMessage#text-blocks-attachments).
+    const hasBlocks =
+      Array.isArray(parseJsonValue(args.blocks)) && (parseJsonValue(args.blocks) as unknown[]).length > 0;
+    if (needsText && !hasBlocks && (typeof args.text !== 'string' || args.text.trim() === '')) {
       this.fail(
-        'a message needs a non-empty `text` (the notification fallback)',
+        'a message needs a non-empty `text` or blocks',
         `${path}/text`,
         SOURCES.postMessage,
         'no_text',
       );
     }
     if (typeof args.text === 'string') {
-      if (args.text.length > 40_000)
-        this.fail('text ≤ 40,000 characters', `${path}/text`, SOURCES.postMessage, 'msg_too_long');
+      // Over 40,000 characters Slack truncates the text and answers ok with a warning
+      // (https://docs.slack.dev/reference/methods/chat.postMessage#truncating): not a refusal.
       // Top-level `text` is mrkdwn unless `mrkdwn: false`.
       if (args.mrkdwn !== false) this.mrkdwn(args.text, `${path}/text`);
     }
@@ -434,6 +442,65 @@ const parseJson = (v: unknown): unknown => {
  * The first rule `payload` breaks as `kind`, or undefined when Slack would accept it. Web API args may
  * carry `view`/`blocks` as JSON strings (form encoding); they are parsed first.
  */
+const isId = (v: unknown): boolean => typeof v === 'string' && v.trim() !== '';
+
+/**
+ * Each method's required arguments, from its page (Arguments → Required): Slack answers a call without
+ * them `invalid_arguments`.
+ */
+function required(c: Checker, kind: PayloadKind, args: Obj): void {
+  const need = (ok: boolean, rule: string, path: string, source: string) => {
+    if (!ok) c.fail(rule, path, source, 'invalid_arguments');
+  };
+  switch (kind) {
+    case 'views.open':
+    case 'views.push':
+      // https://docs.slack.dev/reference/methods/views.open: trigger_id (or interactivity_pointer).
+      need(
+        isId(args.trigger_id) || isId(args.interactivity_pointer),
+        'trigger_id is required',
+        '/trigger_id',
+        `${DOCS}/methods/${kind}`,
+      );
+      break;
+    case 'views.update':
+      // https://docs.slack.dev/reference/methods/views.update: view_id or external_id (≤ 255 characters).
+      need(
+        isId(args.view_id) || isId(args.external_id),
+        'view_id or external_id is required',
+        '/view_id',
+        SOURCES.viewsUpdate,
+      );
+      if (typeof args.external_id === 'string')
+        need(
+          args.external_id.length <= 255,
+          'external_id ≤ 255 characters',
+          '/external_id',
+          SOURCES.viewsUpdate,
+        );
+      break;
+    case 'views.publish':
+      need(isId(args.user_id), 'user_id is required', '/user_id', `${DOCS}/methods/views.publish`);
+      break;
+    case 'chat.postMessage':
+      need(isId(args.channel), 'channel is required', '/channel', SOURCES.postMessage);
+      break;
+    case 'chat.postEphemeral':
+      need(
+        isId(args.channel) && isId(args.user),
+        'channel and user are required',
+        '/channel',
+        `${DOCS}/methods/chat.postEphemeral`,
+      );
+      break;
+    case 'chat.update':
+      need(isId(args.channel) && isId(args.ts), 'channel and ts are required', '/ts', SOURCES.update);
+      break;
+    default:
+      break;
+  }
+}
+
 export function checkSlackPayload(
   kind: PayloadKind,
   payload: unknown,
@@ -489,6 +556,8 @@ export function checkSlackPayload(
         checkViewAck(c, args, ctx.submittedView);
         break;
     }
+    // After the payload's own rules (their findings name the field), the method's required arguments.
+    required(c, kind, args);
   } catch (err) {
     if (err instanceof Found) return err.violation;
     throw err;
@@ -588,7 +657,7 @@ export class MessageIterations {
           rule: 'chat.update resends exactly what the message already shows (a wasted Tier 3 call)',
           path: '',
           source: `${DOCS}/methods/chat.update`,
-          error: 'invalid_arguments',
+          error: 'revoker_rule',
         };
       } else {
         const reused = ids.find((id) => this.lastIds.get(key)?.includes(id));
@@ -597,7 +666,7 @@ export class MessageIterations {
             rule: `block_id "${reused}" reused across iterations of one message; use a new block_id when updating`,
             path: '/blocks',
             source: SOURCES.section,
-            error: 'invalid_blocks',
+            error: 'revoker_rule',
           };
         }
       }
@@ -605,5 +674,14 @@ export class MessageIterations {
     this.last.set(key, body);
     this.lastIds.set(key, ids);
     return violation;
+  }
+}
+
+function parseJsonValue(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
   }
 }

@@ -21,6 +21,7 @@ export const ErrorCode = {
   SignatureStale: 'signature_stale',
   UnknownError: 'revoker_unknown_error',
   RedisNotReplicated: 'redis_not_replicated',
+  MembershipUnavailable: 'slack_membership_unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -86,6 +87,17 @@ export class UnsupportedError extends RevokerError {
 /** Too many requests from one requester in a short time (approval fatigue); try again later. */
 export class RateLimitedError extends RevokerError {
   readonly code = ErrorCode.RateLimited;
+}
+
+/**
+ * Who belongs to a Slack user group could not be learnt in time (usergroups.users.list failed, was rate
+ * limited or too slow): access is neither granted nor refused for good; the person is asked to try again.
+ */
+export class MembershipUnavailableError extends RevokerError {
+  readonly code = ErrorCode.MembershipUnavailable;
+  constructor(message = 'Could not check your access right now (Slack did not answer in time); try again.') {
+    super(message);
+  }
 }
 
 export function isCodedError(err: unknown): err is CodedError {

@@ -28,13 +28,15 @@ export function truncateGraphemes(
   max: number,
   options: { ellipsis?: string; measure?: (s: string) => number } = {},
 ): string {
-  const measure = options.measure ?? ((s: string) => s.length);
-  if (measure(text) <= max) return text;
+  const measure = options.measure;
+  const size = measure ?? ((s: string) => s.length);
+  if (size(text) <= max) return text;
   const ellipsis = options.ellipsis ?? '…';
-  const budget = max - measure(ellipsis);
+  const budget = max - size(ellipsis);
   let out = '';
   for (const { segment } of graphemes.segment(text)) {
-    if (measure(out + segment) > budget) break;
+    // Without a custom measure the length adds up segment by segment: no re-measuring (linear).
+    if ((measure ? measure(out + segment) : out.length + segment.length) > budget) break;
     out += segment;
   }
   return `${out}${ellipsis}`;

@@ -1,4 +1,5 @@
 import type { RefusalRecorder } from '../audit/refusal-log.ts';
+import { asCodedError } from '../domain/errors.ts';
 import { SCOPES, type Scope } from '../domain/target.ts';
 import type { RequestRecord } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
@@ -77,6 +78,9 @@ export function workflowAccess(o: WorkflowAccessOptions): SlackAccess {
   };
 }
 
+/** What someone is told when their access could not be checked (Slack's user-group look-up failed). */
+export const ACCESS_UNCHECKED = ':hourglass: Could not check your access right now; try again in a moment.';
+
 /** What a gate needs: the access rules, and where refusals are counted. */
 export interface GateDeps {
   access: SlackAccess;
@@ -95,7 +99,14 @@ export async function gate(
   scope: Scope | 'any',
   entry: string,
 ): Promise<string | undefined> {
-  const scopes = await deps.access.requestableScopes(userId);
+  let scopes: Scope[];
+  try {
+    scopes = await deps.access.requestableScopes(userId);
+  } catch (err) {
+    // A user-group look-up that failed or took too long: neither a grant nor a refusal.
+    deps.logger.warn({ user: userId, entry, err: asCodedError(err).code }, 'slack: access check failed');
+    return ACCESS_UNCHECKED;
+  }
   if (scope === 'any' ? scopes.length > 0 : scopes.includes(scope)) return undefined;
   refuse(deps, userId, entry);
   return deps.access.refusal;

@@ -15,7 +15,12 @@ export interface MessageBody {
   blocks: KnownBlock[];
 }
 
-export const mrkdwn = (text: string) => ({ type: 'mrkdwn' as const, text });
+/**
+ * `verbatim: true` on every mrkdwn text: Slack then links only the markup we write (`<@U…>`, `<#C…>`,
+ * `<!date…>`), never a URL, `#channel` or `@name` that happens to be in an IdP name, a reason or an HR
+ * field (https://docs.slack.dev/reference/block-kit/composition-objects/text-object).
+ */
+export const mrkdwn = (text: string) => ({ type: 'mrkdwn' as const, text, verbatim: true });
 export const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
 export const section = (text: string): SectionBlock => ({ type: 'section', text: mrkdwn(text) });
 export const context = (text: string): KnownBlock => ({ type: 'context', elements: [mrkdwn(text)] });

@@ -24,6 +24,8 @@ export const ActionId = {
   Deny: 'approval_deny',
   Reason: 'reason_input',
   DenyReason: 'deny_reason_input',
+  /** Previous / Next on a user's token list (value: the page to show). */
+  TokensPage: 'tokens_page',
   /** Cancel on the notice of a scheduled HR/SCIM revocation (grace window). */
   CancelScheduled: 'scheduled_cancel',
 } as const;
@@ -38,6 +40,7 @@ export const BlockId = {
   DenyReason: 'deny_reason_block',
   Approval: 'approval_actions',
   Scheduled: 'scheduled_actions',
+  TokensPager: 'tokens_pager',
 } as const;
 
 /**

@@ -2,7 +2,12 @@ import type { App } from '@slack/bolt';
 import { handleApproveButton, handleDenyButton } from './actions/approval-buttons.ts';
 import { handleCancelScheduledButton } from './actions/cancel-scheduled.ts';
 import { handleLeakedConfirmSubmission } from './actions/leaked-token.ts';
-import { handleRevokeTokenButton, handleScopeSelect, handleTargetSelect } from './actions/modal-actions.ts';
+import {
+  handleRevokeTokenButton,
+  handleScopeSelect,
+  handleTargetSelect,
+  handleTokensPage,
+} from './actions/modal-actions.ts';
 import { handleTargetOptions } from './actions/target-options.ts';
 import {
   handleConfirmSubmission,
@@ -39,6 +44,13 @@ export function register(app: App, deps: ListenerDeps): void {
   app.action(ActionId.RevokeToken, async ({ ack, body, action, client }) => {
     await handleRevokeTokenButton({ ack, body, action, client: asClient(client) }, deps);
   });
+  // Previous and Next share one handler (their action ids differ: one block may not repeat an action id).
+  app.action(
+    new RegExp(`^${ActionId.TokensPage}_(previous|next)$`),
+    async ({ ack, body, action, client }) => {
+      await handleTokensPage({ ack, body, action, client: asClient(client) }, deps);
+    },
+  );
   app.action(ActionId.Approve, async ({ ack, body, action, client, respond }) => {
     await handleApproveButton({ ack, body, action, respond, client: asClient(client) }, deps);
   });

@@ -52,11 +52,15 @@ export function checkSlackShape(rawBody: string, contentType: string | undefined
       const form = parseQuery(rawBody);
       if (typeof form.payload === 'string') {
         const payload: unknown = JSON.parse(form.payload);
-        return (
-          typeof payload === 'object' &&
-          payload !== null &&
-          INTERACTIVE_TYPES.has(String((payload as { type?: unknown }).type))
-        );
+        if (typeof payload !== 'object' || payload === null) return false;
+        const kind = String((payload as { type?: unknown }).type);
+        if (!INTERACTIVE_TYPES.has(kind)) return false;
+        // A view submission or closure names its view (Bolt reads view.callback_id and answers 500 without it).
+        if (kind === 'view_submission' || kind === 'view_closed') {
+          const view = (payload as { view?: { id?: unknown; callback_id?: unknown } }).view;
+          return typeof view?.id === 'string' && typeof view.callback_id === 'string';
+        }
+        return true;
       }
       if (form.ssl_check !== undefined) return true;
       return (

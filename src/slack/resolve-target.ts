@@ -50,12 +50,23 @@ async function resolveUser(
   return hit ? { user: hit, matches: [] } : { matches };
 }
 
+/**
+ * What a reply may repeat of what was typed: not something shaped like a token value (a JWT, or a long
+ * run without `@`, `|` or spaces that no id we know of has), since people paste tokens by mistake.
+ */
+export function echoable(ref: string): boolean {
+  if (/^eyJ[\w-]*\./.test(ref)) return false;
+  if (ref.length > 64 && !/[@|]/.test(ref)) return false;
+  return ref.length <= 128;
+}
+
 function notFound(what: string, ref: string, matches: string[]): Resolution {
+  const named = echoable(ref) ? `“${ref}”` : 'what you typed';
   return {
     ok: false,
     problem: matches.length > 1 ? 'ambiguous' : 'unknown',
     message:
-      matches.length > 1 ? `More than one ${what} matches “${ref}”.` : `No ${what} matches “${ref}” exactly.`,
+      matches.length > 1 ? `More than one ${what} matches ${named}.` : `No ${what} matches ${named} exactly.`,
     matches,
   };
 }
@@ -94,7 +105,13 @@ export async function resolveTarget(
       const tokens = await idp.listUserTokens(user.id);
       const token = tokens.find((t) => t.id === ref);
       if (!token)
-        return notFound(`token of ${userLabel(user)}`, ref, tokens.slice(0, MAX_MATCHES).map(tokenLabel));
+        // A token id is never repeated back: the "id" typed may be the token's value.
+        return {
+          ok: false,
+          problem: 'unknown',
+          message: `No token of ${userLabel(user)} has that id (token ids look like \`tok_…\`).`,
+          matches: tokens.slice(0, MAX_MATCHES).map(tokenLabel),
+        };
       return { ok: true, target, label: `token ${tokenLabel(token)} of ${userLabel(user)}` };
     }
     case 'application': {

@@ -6,6 +6,7 @@ import type { SlackDeps } from './deps.ts';
 import { LeakedTokenHold } from './leaked-token-hold.ts';
 import { register } from './register.ts';
 import { slackRequestGuard } from './request-guard.ts';
+import { OverlappingSocketModeReceiver } from './socket-mode-receiver.ts';
 
 export interface SlackApp {
   app: App;
@@ -44,12 +45,16 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
   };
 
   if (config.SLACK_APP_TOKEN) {
+    // Our own receiver, not Bolt's SocketModeReceiver: it opens the new connection before it closes the
+    // old one when Slack sends `disconnect`, and never logs a payload (see OverlappingSocketModeReceiver).
+    const receiver = new OverlappingSocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN,
+      clientOptions: { slackApiUrl: config.SLACK_API_URL },
+      logger: deps.logger.child({ component: 'socket-mode' }),
+    });
     const app = new App({
       token: config.SLACK_BOT_TOKEN,
-      appToken: config.SLACK_APP_TOKEN,
-      socketMode: true,
-      // Bolt hands clientOptions (SLACK_API_URL) to the Socket Mode client too: it asks
-      // apps.connections.open (app-level token, scope connections:write) there for its WebSocket URL.
+      receiver,
       clientOptions,
       logger,
     });

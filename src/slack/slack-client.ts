@@ -8,7 +8,8 @@ export interface ListenerClient {
   views: {
     open(args: { trigger_id: string; view: ModalView }): Promise<{ view?: { id?: string } }>;
     push(args: { trigger_id: string; view: ModalView }): Promise<{ view?: { id?: string } }>;
-    update(args: { view_id: string; view: ModalView }): Promise<unknown>;
+    /** `hash` (the view's, from the payload) makes Slack refuse the update if the view changed since. */
+    update(args: { view_id: string; view: ModalView; hash?: string }): Promise<unknown>;
     publish(args: { user_id: string; view: HomeView }): Promise<unknown>;
   };
   /** users.info (scope `users:read.email` for the profile email); optional so fakes may leave it out. */
@@ -54,5 +55,23 @@ export async function withinDeadline<T>(
     ]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * views.update of the view a click came from, with its `hash`: when two clicks race (picker changes in a
+ * row), the older one's update is refused with `hash_conflict` instead of overwriting the newer view
+ * (https://docs.slack.dev/reference/methods/views.update). A conflict is not an error: a newer view won.
+ */
+export async function updateClickedView(
+  client: ListenerClient,
+  view: { id: string; hash?: string | undefined },
+  next: ModalView,
+): Promise<void> {
+  try {
+    await client.views.update({ view_id: view.id, view: next, ...(view.hash ? { hash: view.hash } : {}) });
+  } catch (err) {
+    if ((err as { data?: { error?: unknown } }).data?.error === 'hash_conflict') return;
+    throw err;
   }
 }

@@ -25,7 +25,7 @@ export function createOutboxClient(config: SlackDeps['config']): WebClient {
 /** Notifier + outbox + message store, wired from the shared deps. */
 export function createSlackNotifications(
   deps: Pick<SlackDeps, 'config' | 'redis' | 'prefix' | 'logger' | 'metrics'>,
-  options: { coalesceMs?: number; settleMs?: number; backoffMs?: number } = {},
+  options: { coalesceMs?: number; settleMs?: number; backoffMs?: number; updatesPerMinute?: number } = {},
 ): SlackNotifications {
   const store = new SlackMessageStore(deps.redis, deps.prefix);
   const outbox = new SlackOutbox({

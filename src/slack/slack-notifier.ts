@@ -5,7 +5,6 @@ import type { RequestRecord } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { SlackMessageStore } from './message-store.ts';
 import {
-  buildAutomatedRequestNotice,
   buildDeadLetterNotice,
   buildHrEventFailedNotice,
   buildOutcomeNotice,
@@ -75,9 +74,7 @@ export class SlackNotifier implements Notifier {
     const r = event.request;
     await this.approvalMessage(event.type, r);
     const about = aboutOf(r);
-    if (event.type === 'request.created' && AUTOMATED_SOURCES.has(r.source) && notifyChannel) {
-      await outbox.post(notifyChannel, buildAutomatedRequestNotice(r), jobId('announce', r.id), about);
-    }
+    if (AUTOMATED_SOURCES.has(r.source) && notifyChannel) await this.notice(event.type, r);
     if (event.type === 'request.dead_lettered' && notifyChannel) {
       await outbox.post(notifyChannel, buildDeadLetterNotice(r), jobId('deadletter', r.id), about);
     }
@@ -104,6 +101,21 @@ export class SlackNotifier implements Notifier {
       // Steps on the way (approved → queued → started) settle into one update; an outcome goes at once.
       settle: !TERMINAL_STATES.includes(r.state),
     });
+  }
+
+  /**
+   * The notify channel's notice of an HR/SCIM request: posted once, then updated in place from the newest
+   * state on reschedule (`request.scheduled`), start, approval, cancel and outcome.
+   */
+  private async notice(type: string, r: RequestRecord): Promise<void> {
+    const { outbox, store, notifyChannel } = this.options;
+    if (type === 'request.progress') return;
+    await store.saveState(r);
+    if (type === 'request.created') {
+      await outbox.postNotice(r.id, notifyChannel!);
+      return;
+    }
+    await outbox.updateNotice(r.id, `${type}-${r.state}-${r.effectiveAt ?? ''}`);
   }
 
   /** DMs a Slack requester; announces automated outcomes and every failure in the notify channel. */

@@ -9,6 +9,8 @@ import type { MessageBody } from './block-kit.ts';
 import { escapeText } from './escape.ts';
 import type { SlackMessageStore } from './message-store.ts';
 import { buildApprovalMessage } from './messages/approval-message.ts';
+import { buildAutomatedRequestNotice } from './messages/notify-messages.ts';
+import { isPermanentSlackError, TOKEN_ERRORS } from './slack-errors.ts';
 
 export const SLACK_OUTBOX_QUEUE = 'slack-outbox';
 
@@ -21,7 +23,7 @@ export const SLACK_OUTBOX_QUEUE = 'slack-outbox';
 export const OutboxJobSchema = z.object({
   method: z.string().regex(/^[a-z]+\.[A-Za-z.]+$/),
   args: z.record(z.string(), z.unknown()),
-  render: z.object({ requestId: z.string(), kind: z.literal('approval') }).optional(),
+  render: z.object({ requestId: z.string(), kind: z.enum(['approval', 'notice']) }).optional(),
   saveMessageFor: z.string().optional(),
   /** The request a message is about: a permanent refusal is reported to its Slack requester, if any. */
   about: z.object({ requestId: z.string(), requester: z.string().optional() }).optional(),
@@ -43,28 +45,9 @@ const CONTENT_ERRORS = new Set([
   'msg_too_long',
   'no_text',
   'msg_blocks_too_long',
+  'invalid_blocks_format',
 ]);
 const CHANNEL_ERRORS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
-
-/** Slack errors no retry will fix: drop the job (logged) instead of retrying for hours. */
-const PERMANENT_SLACK_ERRORS = new Set([
-  'channel_not_found',
-  'not_in_channel',
-  'is_archived',
-  'invalid_auth',
-  'account_inactive',
-  'token_revoked',
-  'missing_scope',
-  'message_not_found',
-  'cant_update_message',
-  'invalid_blocks',
-  'invalid_arguments',
-  'user_not_found',
-  'cannot_dm_bot',
-  'msg_too_long',
-  'no_text',
-  'msg_blocks_too_long',
-]);
 
 /** Message not posted yet (its post job is still queued): retry the update later. */
 class MessageNotYetPostedError extends Error {}
@@ -84,6 +67,15 @@ const digest = (body: Record<string, unknown>): string =>
   createHash('sha256')
     .update(JSON.stringify({ text: body.text, blocks: body.blocks }))
     .digest('base64url');
+
+/** Where the notify channel's notice of a request is remembered (the approval message uses the id). */
+export function noticeRef(requestId: string): string {
+  return `notice:${requestId}`;
+}
+
+function messageKey(render: NonNullable<OutboxJob['render']>): string {
+  return render.kind === 'notice' ? noticeRef(render.requestId) : render.requestId;
+}
 
 /** BullMQ ids may not contain ':'; request ids may. */
 export function jobId(...parts: (string | number)[]): string {
@@ -110,7 +102,41 @@ export interface SlackOutboxOptions {
   settleMs?: number;
   attempts?: number;
   backoffMs?: number;
+  /**
+   * The workspace's chat.update budget, shared by every request and every process on this Redis (one
+   * bot token, one workspace): chat.update is Tier 3, "about 50 per minute"
+   * (https://docs.slack.dev/apis/web-api/rate-limits), so by default 45 leave room for other callers.
+   * Never more in any rolling minute; progress and intermediate updates use two thirds of it (waiting for
+   * a slot, coalescing into the newest state meanwhile), so outcomes can go at once. Default 45.
+   */
+  updatesPerMinute?: number;
 }
+
+/**
+ * The workspace's chat.update budget in Redis. KEYS[1]: a log of the last minute's updates (sorted set),
+ * KEYS[2]: when the next progress update may go. Answers 0 when the caller may send now (and records
+ * it), or the time to try again: never more than `cap` in any rolling minute, and progress (not `force`)
+ * at most one per `interval`, so that a third of the budget stays for outcomes, which go at once.
+ */
+const TAKE_SLOT = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local force = ARGV[4] == '1'
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+if redis.call('ZCARD', KEYS[1]) >= cap then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + 60000
+end
+if not force then
+  local nextAt = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if nextAt > now then return nextAt end
+  redis.call('SET', KEYS[2], now + interval, 'PX', math.floor(interval + 60000))
+end
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], 61000)
+return 0
+`;
 
 /**
  * Every message Revoker sends to Slack goes through this BullMQ queue: `enqueue` is a Redis write, so a
@@ -122,9 +148,17 @@ export class SlackOutbox {
   private worker: Worker<OutboxJob> | undefined;
   readonly coalesceMs: number;
   readonly settleMs: number;
+  /** At most this many chat.update calls of the workspace in any rolling minute. */
+  readonly updatesPerMinute: number;
+  /** ms between two progress updates of the workspace: two thirds of the budget, the rest for outcomes. */
+  readonly updateIntervalMs: number;
+  /** chat.update calls that waited for the workspace budget (counted for the bench and tests). */
+  budgetWaits = 0;
 
   constructor(private readonly options: SlackOutboxOptions) {
     this.coalesceMs = options.coalesceMs ?? 3000;
+    this.updatesPerMinute = options.updatesPerMinute ?? 45;
+    this.updateIntervalMs = 60_000 / ((this.updatesPerMinute * 2) / 3);
     this.settleMs = options.settleMs ?? 1000;
     this.queue = new Queue<OutboxJob>(SLACK_OUTBOX_QUEUE, {
       connection: options.connection,
@@ -198,6 +232,31 @@ export class SlackOutbox {
     });
   }
 
+  /**
+   * Posts the notify channel's notice of an HR/SCIM request (rendered at send time) and stores its `ts`
+   * (under `noticeRef(requestId)`), so reschedule, start, cancel and outcome update it in place.
+   */
+  async postNotice(requestId: string, channel: string): Promise<void> {
+    await this.enqueue(
+      {
+        method: 'chat.postMessage',
+        args: { channel },
+        render: { requestId, kind: 'notice' },
+        saveMessageFor: noticeRef(requestId),
+        about: { requestId },
+      },
+      { jobId: jobId('announce', requestId) },
+    );
+  }
+
+  /** Re-renders the notice in place from the newest state (one job per state change, `key`). */
+  async updateNotice(requestId: string, key: string): Promise<void> {
+    await this.enqueue(
+      { method: 'chat.update', args: {}, render: { requestId, kind: 'notice' } },
+      { jobId: jobId('notice', requestId, key), removeOnComplete: true },
+    );
+  }
+
   /** Starts a worker in this process (role `worker`/`all`). */
   startWorker(client: OutboxClient, options: { concurrency?: number } = {}): Worker<OutboxJob> {
     if (this.worker) return this.worker;
@@ -236,11 +295,12 @@ export class SlackOutbox {
     const { store } = this.options;
     const state = await store.getState(requestId);
     if (!state) return undefined;
-    const body = buildApprovalMessage(state);
+    const body =
+      data.render?.kind === 'notice' ? buildAutomatedRequestNotice(state) : buildApprovalMessage(state);
     const final = TERMINAL_STATES.includes(state.state);
     if (data.method !== 'chat.update') return { args: { ...data.args, ...body }, final };
-    const ref = await store.getMessage(requestId);
-    if (!ref) throw new MessageNotYetPostedError(`approval message of ${requestId} not posted yet`);
+    const ref = await store.getMessage(messageKey(data.render!));
+    if (!ref) throw new MessageNotYetPostedError(`message of ${requestId} not posted yet`);
     return { args: { ...data.args, ...body, channel: ref.channel, ts: ref.ts }, final };
   }
 
@@ -253,8 +313,10 @@ export class SlackOutbox {
     if (!data.render) return this.send(client, job, data, data.args, token);
     const { store } = this.options;
     const requestId = data.render.requestId;
+    // The approval message and the notify channel's notice are two messages: each its own lock and state.
+    const key = messageKey(data.render);
     const owner = randomUUID();
-    if (!(await store.lock(requestId, owner))) {
+    if (!(await store.lock(key, owner))) {
       // Another job is sending this message: try again shortly, without using up an attempt.
       await job.moveToDelayed(Date.now() + 200, token);
       throw new DelayedError();
@@ -264,7 +326,7 @@ export class SlackOutbox {
       if (!rendered) return;
       const { args, final } = rendered;
       const shown = digest(args);
-      const current = await store.getShown(requestId);
+      const current = await store.getShown(key);
       if (data.method === 'chat.update' && current?.digest === shown) {
         this.options.logger.debug({ requestId }, 'slack-outbox: message already shows this; not updated');
         return;
@@ -276,11 +338,38 @@ export class SlackOutbox {
         await job.moveToDelayed(due, token);
         throw new DelayedError();
       }
+      if (data.method === 'chat.update') {
+        const freeAt = await this.takeUpdateSlot(final);
+        if (freeAt > 0) {
+          // The workspace's budget is spent for now: wait for the next slot (the newest state is rendered
+          // then), without using up an attempt.
+          this.budgetWaits++;
+          await job.moveToDelayed(freeAt + Math.floor(Math.random() * 50), token);
+          throw new DelayedError();
+        }
+      }
       await this.send(client, job, data, args, token);
-      await store.setShown(requestId, { digest: shown, at: Date.now() });
+      await store.setShown(key, { digest: shown, at: Date.now() });
     } finally {
-      await store.unlock(requestId, owner);
+      await store.unlock(key, owner);
     }
+  }
+
+  /** 0 when a chat.update may go now (its slot taken), else when the workspace's next slot is free. */
+  private async takeUpdateSlot(force: boolean): Promise<number> {
+    const key = `${this.options.prefix}:slack:budget:chat.update`;
+    const res = await this.options.connection.eval(
+      TAKE_SLOT,
+      2,
+      `${key}:log`,
+      `${key}:next`,
+      String(Date.now()),
+      String(this.updateIntervalMs),
+      String(this.updatesPerMinute),
+      force ? '1' : '0',
+      randomUUID(),
+    );
+    return Number(res);
   }
 
   private async send(
@@ -304,7 +393,7 @@ export class SlackOutbox {
         throw new DelayedError();
       }
       const slackError = e.success ? e.data.data?.error : undefined;
-      if (slackError && PERMANENT_SLACK_ERRORS.has(slackError)) {
+      if (slackError && isPermanentSlackError(data.method, slackError)) {
         const rule = e.success ? e.data.data?.response_metadata?.messages?.[0] : undefined;
         await this.reportRefusal(data, args, slackError, rule);
         throw new UnrecoverableError(`slack ${data.method}: ${slackError}`);
@@ -335,14 +424,19 @@ export class SlackOutbox {
       'slack-outbox: Slack refused a message; it was not delivered',
     );
     const requester = about?.requester;
-    if (!about || !requester || channel === requester || data.method !== 'chat.postMessage') return;
-    if (!CONTENT_ERRORS.has(error) && !CHANNEL_ERRORS.has(error)) return;
+    // Every permanent refusal of a message about a request is told to its requester, except to the
+    // requester's own DM (it is what failed) and for the bot's own token (the DM would fail alike).
+    if (!about || !requester || channel === requester || TOKEN_ERRORS.has(error)) return;
+    if (data.method !== 'chat.postMessage' && data.method !== 'chat.update') return;
     const where = channel && /^[CG][A-Z0-9]+$/.test(channel) ? `<#${channel}>` : 'its channel';
     const why = CHANNEL_ERRORS.has(error)
       ? `Revoker cannot post there (\`${error}\`: the bot may need \`/invite\`)`
-      : `Slack refused the message (\`${error}\`)`;
-    const approval = data.render?.kind === 'approval';
-    const text = `:warning: A message about your revocation request \`${escapeText(about.requestId, 128)}\` could not be posted to ${where}. ${why}. ${approval ? 'Approvers were not notified there: ask one to approve it from the Revoker App Home. ' : ''}An admin can find the details in Revoker's logs.`;
+      : CONTENT_ERRORS.has(error)
+        ? `Slack refused the message (\`${error}\`)`
+        : `Slack does not allow it there (\`${error}\`)`;
+    const approval = data.render?.kind === 'approval' && data.method === 'chat.postMessage';
+    const verb = data.method === 'chat.update' ? 'updated in' : 'posted to';
+    const text = `:warning: A message about your revocation request \`${escapeText(about.requestId, 128)}\` could not be ${verb} ${where}. ${why}. ${approval ? 'Approvers were not notified there: ask one to approve it from the Revoker App Home. ' : ''}An admin can find the details in Revoker's logs.`;
     await this.enqueue(
       { method: 'chat.postMessage', args: { channel: requester, text } },
       { jobId: jobId('refused', about.requestId, data.method, channel ?? '-') },

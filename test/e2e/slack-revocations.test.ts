@@ -411,7 +411,7 @@ describe('Slack → approval → workers → IdP, end to end', () => {
     );
     const requestId = String(
       ((notice.args.blocks as { block_id?: string; elements?: { value?: string }[] }[]).find(
-        (b) => b.block_id === 'scheduled_actions',
+        (b) => b.block_id?.startsWith('scheduled_actions') === true,
       )?.elements ?? [])[0]?.value,
     );
     expect((await t.rt.intake.get(requestId))?.target).toEqual({ kind: 'user', userId: user.id });

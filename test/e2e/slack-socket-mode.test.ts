@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isAlive, isDead, mintOne, startTestService, type TestService } from '../helpers/service.ts';
 import {
   appHomeOpenedBody,
@@ -20,7 +20,8 @@ import { SocketModeStandIn } from '../helpers/slack-socket-mode.ts';
  */
 const API = 'http://slack.socket.test/api/';
 const stub = new SlackApiStub(API);
-const socket = new SocketModeStandIn();
+// Slack closes a connection it asked the app to leave a little later; the app must have replaced it by then.
+const socket = new SocketModeStandIn({ closeAfterMs: 1500 });
 let t: TestService;
 
 beforeAll(async () => {
@@ -141,5 +142,108 @@ describe('Socket Mode, end to end', () => {
     );
     expect(ack).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/revoke user') });
     expect(socket.problems).toEqual([]);
+  });
+
+  /** `/revoke help` over the socket: its ack carries the usage text, so an ack proves it was handled. */
+  const help = async () => {
+    const ack = await socket.send(
+      'slash_commands',
+      command(slashCommandBody({ userId: 'UADMIN1', text: 'help' })),
+    );
+    expect(ack).toMatchObject({ text: expect.stringContaining('/revoke user') });
+  };
+  /** An Approve click on an unknown request: acked, then answered on its own response_url. */
+  let clickSeq = 0;
+  const click = async () => {
+    const responseUrl = `https://hooks.slack.test/actions/T0001/reconnect/${++clickSeq}`;
+    const ack = await socket.send(
+      'interactive',
+      messageButtonPayload({
+        userId: 'UAPPROVER1',
+        actionId: 'approval_approve',
+        value: 'req_nope',
+        responseUrl,
+      }),
+    );
+    expect(ack).toEqual({});
+    return responseUrl;
+  };
+
+  it('commands and clicks sent during a refresh_requested reconnect are all acked and handled (no gap)', async () => {
+    await vi.waitFor(() => expect(socket.openConnections).toBe(1), { timeout: 5000 });
+    const hellos = socket.connections;
+    const closed = socket.closed;
+    socket.disconnect('refresh_requested');
+    // Right after the disconnect frame, on the connection that is going away…
+    const during: Promise<unknown>[] = [help(), click()];
+    // …once the replacement said hello (the old one may still be open)…
+    await socket.connected(hellos + 1);
+    during.push(help(), click());
+    // …and after the old one closed.
+    await socket.closedCount(closed + 1);
+    during.push(help(), click());
+    const results = await Promise.all(during);
+    const urls = results.filter((r): r is string => typeof r === 'string');
+    await vi.waitFor(
+      () => expect(stub.responses.filter((r) => urls.includes(r.url))).toHaveLength(urls.length),
+      {
+        timeout: 5000,
+      },
+    );
+    expect(socket.dispatchFailed).toEqual([]);
+    expect(socket.problems).toEqual([]);
+    await vi.waitFor(() => expect(socket.openConnections).toBe(1), { timeout: 5000 });
+  });
+
+  it('warning then refresh_requested: one replacement, traffic acked throughout', async () => {
+    const hellos = socket.connections;
+    socket.disconnect('warning');
+    const during: Promise<unknown>[] = [help()];
+    await socket.connected(hellos + 1);
+    during.push(click(), help());
+    await Promise.all(during);
+    expect(socket.connections).toBe(hellos + 1);
+    expect(socket.dispatchFailed).toEqual([]);
+  });
+
+  it("answers Slack's pings", async () => {
+    const before = socket.pongs;
+    socket.ping();
+    await vi.waitFor(() => expect(socket.pongs).toBeGreaterThan(before));
+  });
+
+  it('too_many_websockets on its only connection: drops it, connects again; Slack re-sends the Events API envelope', async () => {
+    await vi.waitFor(() => expect(socket.openConnections).toBe(1));
+    const hellos = socket.connections;
+    const since = stub.calls.length;
+    socket.disconnect('too_many_websockets');
+    // No open connection now: Slack keeps an Events API envelope and re-sends it (never a command).
+    const event = socket.send(
+      'events_api',
+      JSON.parse(appHomeOpenedBody('UAPPROVER2')) as Record<string, unknown>,
+    );
+    await socket.connected(hellos + 1);
+    await event;
+    await stub.next('views.publish', (c) => c.args.user_id === 'UAPPROVER2', since);
+    await help();
+    expect(socket.openConnections).toBe(1);
+  });
+
+  it('link_disabled: does not reconnect; a slash command then fails as Slack shows it (dispatch_failed)', async () => {
+    const since = stub.calls.length;
+    const hellos = socket.connections;
+    socket.disconnect('link_disabled');
+    // No connection now: Slack keeps the event and re-sends it (retry_attempt 1) — but the app must not
+    // reconnect after link_disabled, so it is never delivered; a slash command fails as Slack shows it.
+    await expect(help()).rejects.toThrow(/dispatch_failed/);
+    const event = socket.send(
+      'events_api',
+      JSON.parse(appHomeOpenedBody('UAPPROVER2')) as Record<string, unknown>,
+    );
+    event.catch(() => undefined);
+    // A wrongful reconnect would be immediate; give it a moment to show.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(socket.connections).toBe(hellos);
+    expect(stub.calls.slice(since).filter((c) => c.method === 'apps.connections.open')).toEqual([]);
   });
 });

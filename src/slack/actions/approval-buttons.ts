@@ -3,7 +3,7 @@ import { asCodedError, ConflictError, NotFoundError } from '../../domain/errors.
 import type { Actor } from '../../domain/request.ts';
 import { explainError } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { escapeText } from '../escape.ts';
+import { escapeText, slackInput } from '../escape.ts';
 import { publishHome } from '../home/publish-home.ts';
 import { BlockActionsSchema } from '../payloads.ts';
 import type { ListenerClient, RespondFn } from '../slack-client.ts';
@@ -25,7 +25,7 @@ function parse(args: ApprovalButtonArgs) {
   if (!body.success || !action.success) return undefined;
   const { user } = body.data;
   const name = user.name ?? user.username;
-  const actor: Actor = { source: 'slack', id: user.id, ...(name ? { name: name.slice(0, 256) } : {}) };
+  const actor: Actor = { source: 'slack', id: user.id, ...(name ? { name: slackInput(name, 256) } : {}) };
   const fromHome = body.data.container?.type === 'view' && !body.data.response_url;
   return { body: body.data, requestId: action.data.value, actor, fromHome };
 }

@@ -3,7 +3,7 @@ import { asCodedError, ForbiddenError } from '../../domain/errors.ts';
 import { refuse } from '../access.ts';
 import { explainError } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { escapeText } from '../escape.ts';
+import { escapeText, slackInput } from '../escape.ts';
 import { buildCancelledNotice } from '../messages/notify-messages.ts';
 import { BlockActionsSchema } from '../payloads.ts';
 import type { ListenerClient, RespondFn } from '../slack-client.ts';
@@ -54,7 +54,7 @@ export async function handleCancelScheduledButton(
     const vote = await deps.intake.requestCancel(requestId, {
       source: 'slack',
       id: user.id,
-      ...(name ? { name: name.slice(0, 256) } : {}),
+      ...(name ? { name: slackInput(name, 256) } : {}),
       ...(email ? { email } : {}),
     });
     if (vote.cancelled) {

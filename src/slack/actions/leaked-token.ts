@@ -4,13 +4,13 @@ import { type LeakedTokenReport, NOT_VISIBLE } from '../../intake/leaked-token-s
 import type { ModalView } from '../block-kit.ts';
 import { explainError } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { escapeText } from '../escape.ts';
+import { escapeText, slackInput } from '../escape.ts';
 import { ActionId, BlockId } from '../ids.ts';
 import { parseMetadata, ViewSubmissionSchema, viewValue } from '../payloads.ts';
 import { withinDeadline } from '../slack-client.ts';
 import { buildLeakedConfirmModal } from '../views/leaked-modal.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
-import { actorOf, SUBMIT_BUDGET_MS, type ViewSubmissionArgs } from './view-submissions.ts';
+import { actorOf, SUBMIT_BUDGET_MS, type ViewSubmissionArgs } from './view-submission-args.ts';
 
 const TextValue = z.object({ value: z.string().nullish() });
 const LeakedMetadataSchema = z.object({ handle: z.string().min(16).max(64) });
@@ -74,7 +74,7 @@ export async function handleLeakedConfirmSubmission(
     );
   const revocation = leaked.service.revoke(value, {
     requestedBy: actorOf(user),
-    reason: reason.slice(0, 2000),
+    reason: slackInput(reason, 2000),
   });
   const done = (o: Awaited<typeof revocation>): ModalView => {
     const id = `\`${escapeText(o.report.tokenId, 64)}\``;

@@ -7,7 +7,7 @@ import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
 import { BlockActionsSchema, CHOICES, parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
 import { resolveTarget } from '../resolve-target.ts';
-import type { ListenerClient } from '../slack-client.ts';
+import { type ListenerClient, updateClickedView } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
 import { buildScopeModal } from '../views/scope-modal.ts';
 import { buildUserTokensModal } from '../views/user-tokens-modal.ts';
@@ -37,28 +37,26 @@ export async function handleScopeSelect(args: BlockActionArgs, deps: ListenerDep
   // A leaked token is one token: the token scope's requesters may paste one.
   const refused = await gate(deps, body.data.user.id, scope === 'leaked' ? 'token' : scope, `scope.${scope}`);
   if (refused) {
-    await args.client.views.update({
-      view_id: body.data.view.id,
-      view: buildNoticeModal('Not allowed', refused),
-    });
+    await updateClickedView(args.client, body.data.view, buildNoticeModal('Not allowed', refused));
     return;
   }
-  await args.client.views.update({
-    view_id: body.data.view.id,
-    view: buildScopeModal({
+  await updateClickedView(
+    args.client,
+    body.data.view,
+    buildScopeModal({
       idpName: deps.idp.name,
       capabilities: deps.idp.capabilities,
       scope: action.data.selected_option.value,
       leaked: deps.leaked !== undefined,
     }),
-  });
+  );
 }
 
 /**
  * The user's tokens tab for a picked reference (an IdP user id, or what was typed), or a notice saying
  * why not. Shared by the picker's dispatch action and the scope modal's "Next".
  */
-export async function userTokensView(deps: ListenerDeps, ref: string): Promise<ModalView> {
+export async function userTokensView(deps: ListenerDeps, ref: string, page = 0): Promise<ModalView> {
   const { capabilities } = deps.idp;
   try {
     const resolution = await resolveTarget(deps.idp, 'user', ref);
@@ -73,6 +71,7 @@ export async function userTokensView(deps: ListenerDeps, ref: string): Promise<M
       listed: capabilities.listTokens,
       canRevokeToken: capabilities.scopes.token,
       canRevokeUser: capabilities.scopes.user,
+      page,
     });
   } catch (err) {
     deps.logger.warn({ err: asCodedError(err).code }, 'slack: user look-up failed');
@@ -90,20 +89,35 @@ export async function handleTargetSelect(args: BlockActionArgs, deps: ListenerDe
   if (meta?.scope !== 'user' && meta?.scope !== 'token') return;
   const refused = await gate(deps, body.data.user.id, meta.scope, 'token_list');
   if (refused) {
-    await args.client.views.update({
-      view_id: body.data.view.id,
-      view: buildNoticeModal('Not allowed', refused),
-    });
+    await updateClickedView(args.client, body.data.view, buildNoticeModal('Not allowed', refused));
     return;
   }
   const ref = 'selected_option' in action.data ? action.data.selected_option.value : action.data.value;
-  await args.client.views.update({ view_id: body.data.view.id, view: await userTokensView(deps, ref) });
+  await updateClickedView(args.client, body.data.view, await userTokensView(deps, ref));
 }
 
 export const UserTokensMetadataSchema = z.object({
   userId: z.string().min(1).max(256),
   label: z.string().max(500),
+  page: z.number().int().min(0).max(10_000).optional(),
 });
+
+/** Previous / Next on a user's token list: the same list, another page (re-read, so it is current). */
+export async function handleTokensPage(args: BlockActionArgs, deps: ListenerDeps): Promise<void> {
+  await args.ack();
+  const body = BlockActionsSchema.safeParse(args.body);
+  const action = ButtonActionSchema.safeParse(args.action);
+  if (!body.success || !action.success || !body.data.view) return;
+  const meta = parseMetadata(UserTokensMetadataSchema, body.data.view.private_metadata);
+  const page = Number(action.data.value);
+  if (!meta || !Number.isInteger(page) || page < 0) return;
+  const refused = await gate(deps, body.data.user.id, 'token', 'token_list');
+  if (refused) {
+    await updateClickedView(args.client, body.data.view, buildNoticeModal('Not allowed', refused));
+    return;
+  }
+  await updateClickedView(args.client, body.data.view, await userTokensView(deps, meta.userId, page));
+}
 
 /** Revoke button on one token: push the confirmation on top of the token list. */
 export async function handleRevokeTokenButton(args: BlockActionArgs, deps: ListenerDeps): Promise<void> {

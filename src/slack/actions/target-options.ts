@@ -27,7 +27,13 @@ export async function searchTargetOptions(body: unknown, deps: ListenerDeps): Pr
   // Deny by default: no search (no IdP call, nothing listed) for anyone who may not request this scope.
   // The leaked-token choice has no picker: nothing to search.
   if (!scope || scope === 'leaked') return [];
-  if (await gate(deps, parsed.data.user.id, scope, `options.${scope}`)) return [];
+  const started = Date.now();
+  // The access check counts against the same 2.5 s as the search (a user-group look-up can be slow).
+  const allowed = await withinDeadline(
+    gate(deps, parsed.data.user.id, scope, `options.${scope}`),
+    OPTIONS_BUDGET_MS,
+  );
+  if (!allowed.settled || !('value' in allowed) || allowed.value !== undefined) return [];
   const q = parsed.data.value.trim();
   const idp = deps.idp;
   const search = async (): Promise<{ label: string; value: string }[]> => {
@@ -49,7 +55,7 @@ export async function searchTargetOptions(body: unknown, deps: ListenerDeps): Pr
         return [];
     }
   };
-  const result = await withinDeadline(search(), OPTIONS_BUDGET_MS);
+  const result = await withinDeadline(search(), Math.max(0, OPTIONS_BUDGET_MS - (Date.now() - started)));
   if (!result.settled) return [];
   if ('error' in result) {
     deps.logger.warn({ err: asCodedError(result.error).code }, 'slack: option search failed');

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { asCodedError, ErrorCode } from '../../domain/errors.ts';
-import type { Actor } from '../../domain/request.ts';
 import type { Scope } from '../../domain/target.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import { gate } from '../access.ts';
 import type { ModalView } from '../block-kit.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
-import { escapeText, plainText } from '../escape.ts';
+import { escapeText, plainText, slackInput } from '../escape.ts';
 import { ActionId, BlockId, targetBlockId } from '../ids.ts';
 import { statusLine, targetText } from '../messages/request-summary.ts';
 import {
@@ -19,40 +18,24 @@ import {
   viewValue,
 } from '../payloads.ts';
 import { resolveTarget } from '../resolve-target.ts';
-import { type ListenerClient, withinDeadline } from '../slack-client.ts';
+import { withinDeadline } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
 import { buildScopeModal } from '../views/scope-modal.ts';
 import { verifiedEmail } from './cancel-scheduled.ts';
 import { handleLeakedSubmission } from './leaked-token.ts';
+import { actorOf, SUBMIT_BUDGET_MS, type ViewAck, type ViewSubmissionArgs } from './view-submission-args.ts';
+
+// Kept importable from here (register.ts, tests); defined in view-submission-args.ts so that
+// leaked-token.ts needs nothing from this module (no import circle).
+export { actorOf, SUBMIT_BUDGET_MS, type ViewAck, type ViewSubmissionArgs };
+
 import { UserTokensMetadataSchema, userTokensView } from './modal-actions.ts';
-
-/** What a `view_submission` listener may answer (Slack's `response_action`s). */
-export type ViewAck = (
-  response?:
-    | { response_action: 'errors'; errors: Record<string, string> }
-    | { response_action: 'update'; view: ModalView }
-    | { response_action: 'clear' },
-) => Promise<void>;
-
-export interface ViewSubmissionArgs {
-  ack: ViewAck;
-  body: unknown;
-  client: ListenerClient;
-}
-
-/** Slack waits 3 s for the ack; past this we ack with a "working" view and update it later. */
-export const SUBMIT_BUDGET_MS = 2000;
 
 const TextValue = z.object({ value: z.string().nullish() });
 const SelectValue = z.union([
   z.object({ selected_option: z.object({ value: z.string().min(1) }) }),
   z.object({ value: z.string().min(1) }),
 ]);
-
-function actorOf(user: { id: string; name?: string; username?: string }): Actor {
-  const name = user.name ?? user.username;
-  return { source: 'slack', id: user.id, ...(name ? { name: name.slice(0, 256) } : {}) };
-}
 
 /**
  * "Next" on the scope modal. Token scope: the picked user's tokens, each with its own Revoke button.
@@ -178,7 +161,7 @@ export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: Li
     return args.ack({ response_action: 'errors', errors: { [BlockId.Reason]: 'A reason is required.' } });
   const submission = deps.intake.submit({
     target: meta.target,
-    reason: reason.slice(0, 2000),
+    reason: slackInput(reason, 2000),
     source: 'slack',
     requestedBy: actorOf(user),
     idempotencyKey: `slack:${view.id}`,
@@ -230,7 +213,7 @@ export async function handleDenySubmission(args: ViewSubmissionArgs, deps: Liste
     deps.intake.deny(
       meta.requestId,
       { ...actorOf(user), ...(email ? { email } : {}) },
-      reason.slice(0, 2000),
+      slackInput(reason, 2000),
     ),
   );
   const early = await withinDeadline(denial, SUBMIT_BUDGET_MS);
@@ -266,5 +249,3 @@ export async function handleDenySubmission(args: ViewSubmissionArgs, deps: Liste
   );
   await args.client.views.update({ view_id: view.id, view: done });
 }
-
-export { actorOf };

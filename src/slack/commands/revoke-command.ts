@@ -7,7 +7,7 @@ import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
 import { statusLine, targetText } from '../messages/request-summary.ts';
 import { SlashCommandSchema } from '../payloads.ts';
-import { type Resolution, resolveTarget } from '../resolve-target.ts';
+import { echoable, type Resolution, resolveTarget } from '../resolve-target.ts';
 import { type ListenerClient, type RespondFn, withinDeadline } from '../slack-client.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
 import { buildScopeModal } from '../views/scope-modal.ts';
@@ -30,8 +30,13 @@ function resolutionText(r: Extract<Resolution, { ok: false }>): string {
   return `${escapeText(r.message, 500)}${matches}\n\n${USAGE}`;
 }
 
+/** Request ids as the intake makes them (`req_` + 20 base64url characters). */
+const REQUEST_ID = /^req_[A-Za-z0-9_-]{20}$/;
+
 export function statusText(r: RequestRecord | undefined, requestId: string): string {
-  if (!r) return `No request \`${escapeText(requestId, 128)}\`.`;
+  // Unknown, not yours and malformed answer alike; what was typed is repeated only if it cannot be a token.
+  if (!r)
+    return echoable(requestId) ? `No request \`${escapeText(requestId, 128)}\`.` : 'No request has that id.';
   return `Request \`${escapeText(r.id, 128)}\` — ${targetText(r)}\n${statusLine(r)}`;
 }
 
@@ -85,7 +90,8 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
           await args.respond({ response_type: 'ephemeral', text: deps.access.refusal });
           return;
         }
-        const found = await deps.intake.get(cmd.requestId);
+        // Only a well-formed id is looked up; anything else gets the same answer as an unknown one.
+        const found = REQUEST_ID.test(cmd.requestId) ? await deps.intake.get(cmd.requestId) : undefined;
         const r = found && (await deps.access.maySee(user, found)) ? found : undefined;
         await args.respond({ response_type: 'ephemeral', text: statusText(r, cmd.requestId) });
       } catch (err) {

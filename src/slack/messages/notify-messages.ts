@@ -1,3 +1,4 @@
+import { TERMINAL_STATES } from '../../domain/request.ts';
 import { describeInZone } from '../../hr/dates.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import type { KnownBlock, MessageBody } from '../block-kit.ts';
@@ -14,7 +15,11 @@ const SOURCE_WORDS: Record<string, string> = {
   system: 'System',
 };
 
-/** An HR/SCIM-driven revocation accepted (queued or scheduled), for SLACK_NOTIFY_CHANNEL. */
+/**
+ * The notify channel's notice of an HR/SCIM-driven revocation, in whatever state it is: posted when it is
+ * accepted and updated in place (its `ts` is stored with the request) on reschedule, start, cancel and
+ * outcome. The Cancel button is there only while it is scheduled (it cannot be called off once started).
+ */
 export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
   const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
   // Slack shows <!date> in the reader's zone; the company's zone and UTC follow, as HR meant them.
@@ -22,8 +27,15 @@ export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
   const when =
     r.state === 'scheduled'
       ? `scheduled for ${slackDate(r.effectiveAt)}${zoned ? ` (${escapeText(zoned, 120)})` : ''}`
-      : 'revoking now';
-  const text = `${what}: ${targetText(r)} — ${when}`;
+      : r.state === 'pending_approval'
+        ? // A protected person's offboarding waits for approval: "revoking now" would be untrue.
+          'waiting for approval before anything is revoked'
+        : r.state === 'cancelled'
+          ? 'cancelled; nothing was revoked'
+          : TERMINAL_STATES.includes(r.state)
+            ? statusLine(r)
+            : 'revoking now';
+  const text = plainText(`${what}: ${targetText(r)} — ${when}`, 3000);
   return {
     text,
     blocks: [
@@ -39,7 +51,8 @@ export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
 function cancelButton(r: RequestRecord): KnownBlock {
   return {
     type: 'actions',
-    block_id: BlockId.Scheduled,
+    // A new block_id when the notice is updated for a new date ("use a new block_id", section block reference).
+    block_id: `${BlockId.Scheduled}.${Math.floor(Date.parse(r.effectiveAt ?? '') / 1000) || 0}`,
     elements: [
       {
         type: 'button',

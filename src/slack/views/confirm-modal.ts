@@ -2,7 +2,7 @@ import type { Target } from '../../domain/target.ts';
 import type { RevocationPlan } from '../../identity/port.ts';
 import type { KnownBlock, ModalView } from '../block-kit.ts';
 import { context, plain, section } from '../block-kit.ts';
-import { escapeText, plainText } from '../escape.ts';
+import { escapeText, jsonText } from '../escape.ts';
 import { ActionId, BlockId, CallbackId } from '../ids.ts';
 import type { ConfirmMetadata } from '../payloads.ts';
 
@@ -43,7 +43,7 @@ export function buildConfirmModal(input: { target: Target; label: string; plan: 
   const { tokenCount, userCount } = input.plan;
   const metadata: ConfirmMetadata = {
     target: input.target,
-    label: plainText(input.label, 500),
+    label: jsonText(input.label, 500),
     // The impact the requester was shown travels with the submission: the intake need not plan again.
     impact: { userCount, ...(tokenCount !== undefined ? { tokenCount } : {}) },
   };

@@ -7,6 +7,10 @@ import { ActionId, BlockId, CallbackId, targetBlockId } from '../ids.ts';
 import type { Choice } from '../payloads.ts';
 
 /** The radio label of the leaked-token choice (also what the README calls it). */
+/** Shown under the paste field: what to do with a token longer than Slack allows in one input. */
+export const LEAKED_TOO_LONG_HINT =
+  'Slack accepts at most 3,000 characters here. For a longer token, run `revoker revoke leaked` on a shell (it reads the token from standard input).';
+
 export const LEAKED_LABEL = 'A leaked token (paste it)';
 
 const PICKER_LABEL: Record<Scope, string> = {
@@ -60,6 +64,9 @@ export function buildScopeModal(input: {
         type: 'input',
         block_id: BlockId.LeakedToken,
         label: plain('The leaked token'),
+        // Slack lets nobody type or paste more than 3,000 characters into one input, and a JWT with many
+        // claims is longer (Revoker accepts up to 16,384): say so, and where such a token can go instead.
+        hint: plain(LEAKED_TOO_LONG_HINT),
         element: {
           type: 'plain_text_input',
           action_id: ActionId.LeakedToken,

@@ -1,11 +1,11 @@
 import type { IdpUser, TokenInfo } from '../../identity/port.ts';
 import type { KnownBlock, ModalView } from '../block-kit.ts';
 import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
-import { escapeText, plainText } from '../escape.ts';
-import { ActionId, CallbackId } from '../ids.ts';
+import { escapeText, jsonText } from '../escape.ts';
+import { ActionId, BlockId, CallbackId } from '../ids.ts';
 import { userLabel } from '../labels.ts';
 
-/** Two blocks per token and Slack's 100-block cap: show this many, then say how many more. */
+/** Two blocks per token and Slack's 100-block cap (https://docs.slack.dev/surfaces/modals): a page holds this many. */
 export const MAX_TOKENS_SHOWN = 40;
 
 /** The user's "OIDC and OAuth Tokens" tab: one Revoke button per token, "Revoke all" as the submit. */
@@ -16,15 +16,21 @@ export function buildUserTokensModal(input: {
   canRevokeUser: boolean;
   /** False when the IdP cannot list tokens. */
   listed: boolean;
+  /** Which page of MAX_TOKENS_SHOWN tokens (0-based; clamped). Default 0. */
+  page?: number;
 }): ModalView {
   const { user, tokens } = input;
+  const pages = Math.max(1, Math.ceil(tokens.length / MAX_TOKENS_SHOWN));
+  const page = Math.min(Math.max(0, Math.trunc(input.page ?? 0)), pages - 1);
+  const first = page * MAX_TOKENS_SHOWN;
+  const shown = tokens.slice(first, first + MAX_TOKENS_SHOWN);
   const blocks: KnownBlock[] = [section(`*OIDC and OAuth tokens of ${escapeText(userLabel(user), 500)}*`)];
   if (!input.listed) {
     blocks.push(context('This identity provider cannot list tokens; you can still revoke all of them.'));
   } else if (tokens.length === 0) {
     blocks.push(context('No active tokens.'));
   }
-  for (const t of tokens.slice(0, MAX_TOKENS_SHOWN)) {
+  for (const t of shown) {
     blocks.push({
       type: 'section',
       text: mrkdwn(
@@ -50,8 +56,23 @@ export function buildUserTokensModal(input: {
     });
     blocks.push({ type: 'divider' });
   }
-  if (tokens.length > MAX_TOKENS_SHOWN) {
-    blocks.push(context(`…and ${tokens.length - MAX_TOKENS_SHOWN} more.`));
+  if (pages > 1) {
+    // Every token reachable, one page at a time (Previous / Next re-render this view).
+    blocks.push(context(`Tokens ${first + 1}–${first + shown.length} of ${tokens.length}.`));
+    const pager = (text: string, to: number) => ({
+      type: 'button' as const,
+      action_id: `${ActionId.TokensPage}_${to < page ? 'previous' : 'next'}`,
+      text: plain(text),
+      value: String(to),
+    });
+    blocks.push({
+      type: 'actions',
+      block_id: BlockId.TokensPager,
+      elements: [
+        ...(page > 0 ? [pager('◀ Previous', page - 1)] : []),
+        ...(page < pages - 1 ? [pager('Next ▶', page + 1)] : []),
+      ],
+    });
   }
   return {
     type: 'modal',
@@ -59,7 +80,7 @@ export function buildUserTokensModal(input: {
     title: plain('Revoke Tokens'),
     close: plain('Cancel'),
     ...(input.canRevokeUser ? { submit: plain('Revoke all…') } : {}),
-    private_metadata: JSON.stringify({ userId: user.id, label: plainText(userLabel(user), 500) }),
+    private_metadata: JSON.stringify({ userId: user.id, label: jsonText(userLabel(user), 500), page }),
     blocks,
   };
 }

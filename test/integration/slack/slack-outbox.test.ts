@@ -156,4 +156,56 @@ describe('slack-outbox on the real Redis', () => {
       });
     },
   );
+
+  // Issue 20 item 10: these were retried 10 times (~8.5 minutes) and the requester never heard of it.
+  it.each([
+    'restricted_action',
+    'no_permission',
+    'team_access_not_granted',
+    'not_allowed_token_type',
+    'ekm_access_denied',
+    'invalid_blocks_format',
+  ])('%s (documented for chat.postMessage, permanent) is not retried', async (error) => {
+    let calls = 0;
+    stub.overrides.set('chat.postMessage', () => {
+      calls++;
+      return HttpResponse.json({ ok: false, error });
+    });
+    const id = `permanent-${error}`;
+    await n.outbox.post('C0NOTIFY', { text: 'x', blocks: [] }, id);
+    const events = new QueueEvents(SLACK_OUTBOX_QUEUE, { connection: connectRedis(), prefix });
+    try {
+      await events.waitUntilReady();
+      const job = await n.outbox.queue.getJob(id);
+      await expect(job!.waitUntilFinished(events)).rejects.toThrow(new RegExp(error));
+      expect(calls).toBe(1);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it.each(['restricted_action', 'no_permission'])(
+    'an approval post refused with %s is told to the requester',
+    async (error) => {
+      stub.overrides.set('chat.postMessage', (c) =>
+        c.args.channel === 'C0APPROVALS' ? HttpResponse.json({ ok: false, error }) : undefined,
+      );
+      const pipe = await slackTestPipeline({ idp: new FakeSlackIdp(), alsoNotify: n.notifier });
+      cleanups.push(() => pipe.close());
+      const { request } = await pipe.intake.submit({
+        target: { kind: 'user', userId: 'usr_alice' },
+        reason: 'r',
+        source: 'slack',
+        requestedBy: { source: 'slack', id: 'U0REQUESTER' },
+      });
+      const dm = await stub.next(
+        'chat.postMessage',
+        (c) => c.args.channel === 'U0REQUESTER' && String(c.args.text).includes(request.id),
+      );
+      expect(String(dm.args.text)).toContain(`\`${error}\``);
+      expect(
+        stub.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0APPROVALS'),
+      ).toEqual([]);
+    },
+  );
 });

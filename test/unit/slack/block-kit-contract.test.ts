@@ -248,10 +248,10 @@ describe('the contract catches each defect when reintroduced', () => {
       'at most 10 elements',
     ],
     [
-      'no text fallback',
+      'neither text nor blocks',
       'chat.postMessage',
-      { channel: 'C', blocks: [{ type: 'divider' }] },
-      'non-empty `text`',
+      { channel: 'C', blocks: [] },
+      'non-empty `text` or blocks',
     ],
     [
       'confirm title > 100',
@@ -299,5 +299,30 @@ describe('the stand-in answers as Slack does', () => {
     }
     // Recorded for the global afterEach, which would fail this test: taken here because it is on purpose.
     expect(takeViolations()).toEqual([expect.stringContaining('chat.postMessage: header text ≤ 150')]);
+  });
+
+  // Issue 20 item 12: the contract was stricter than Slack in three places, with Slack's error names.
+  it('accepts what Slack accepts: blocks without text, text over 40,000; iteration rules are not Slack errors', () => {
+    const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }];
+    expect(checkSlackPayload('chat.postMessage', { channel: 'C', blocks })).toBeUndefined();
+    expect(checkSlackPayload('chat.postMessage', { channel: 'C', text: 'x'.repeat(40_001) })).toBeUndefined();
+    expect(checkSlackPayload('chat.postMessage', { channel: 'C' })?.error).toBe('no_text');
+    const iterations = new MessageIterations();
+    const at = { channel: 'C1', ts: '1.2' };
+    iterations.record('chat.postMessage', { ...at, text: 'a', blocks }, at);
+    expect(iterations.record('chat.update', { ...at, text: 'a', blocks }, at)?.error).toBe('revoker_rule');
+  });
+
+  it('required arguments, as each method page lists them (invalid_arguments without them)', () => {
+    const view = { type: 'modal', title: { type: 'plain_text', text: 'T' }, blocks: [] };
+    const blocks = [{ type: 'divider' }];
+    expect(checkSlackPayload('views.open', { view })?.rule).toContain('trigger_id');
+    expect(checkSlackPayload('views.open', { trigger_id: 't', view })).toBeUndefined();
+    expect(checkSlackPayload('views.update', { view })?.rule).toContain('view_id or external_id');
+    expect(checkSlackPayload('views.update', { external_id: 'x'.repeat(256), view })?.rule).toContain('255');
+    expect(checkSlackPayload('chat.update', { channel: 'C', text: 'x', blocks })?.error).toBe(
+      'invalid_arguments',
+    );
+    expect(checkSlackPayload('chat.update', { channel: 'C', ts: '1.2', text: 'x', blocks })).toBeUndefined();
   });
 });

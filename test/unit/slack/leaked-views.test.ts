@@ -78,4 +78,15 @@ describe('the leaked-token dialog', () => {
     const [c, d, e] = [hold.put('c', 'U1'), hold.put('d', 'U1'), hold.put('e', 'U1')];
     expect([hold.take(c, 'U1'), hold.take(d, 'U1'), hold.take(e, 'U1')]).toEqual([undefined, 'd', 'e']);
   });
+
+  it('says that Slack takes at most 3,000 characters in the field, and points a longer token to the CLI', () => {
+    const paste = buildScopeModal({ idpName: 'oauth', capabilities: NONE, leaked: true, scope: 'leaked' });
+    const input = (
+      paste.blocks as { block_id?: string; hint?: { text: string }; element?: { max_length?: number } }[]
+    ).find((b) => b.block_id === 'leaked_token_block')!;
+    expect(input.element?.max_length).toBe(3000);
+    expect(input.hint?.text).toMatch(/3,000 characters/);
+    expect(input.hint?.text).toContain('revoker revoke leaked');
+    checkSlackLimits(paste);
+  });
 });
