@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.ts';
 import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
+import { type GtrAppConfig, loadGtrApps } from './identity/gtr/gtr-apps-config.ts';
 import { loadOAuthClients, type OAuthClient } from './identity/oauth-clients.ts';
 
 const optionalString = z
@@ -137,6 +138,10 @@ export const EnvSchema = z.object({
   /** Let the dashboard retry / remove jobs (read-only by default). */
   ADMIN_DASHBOARD_WRITE: flag,
   SCIM_TOKEN: optionalString,
+  /** Bearer for POST /global-token-revocation (Global Token Revocation received); unset: not served. */
+  GTR_TOKEN: optionalString,
+  /** JSON array (or a file holding it) of apps that accept Global Token Revocation: src/identity/gtr/gtr-apps-config.ts. */
+  GTR_APPS: optionalString,
   /** New Slack requests one requester may make per minute (approval fatigue); 0 = no limit. */
   REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(10),
   /**
@@ -171,6 +176,8 @@ export interface Config extends Env {
   hr: HrConfig;
   /** OAUTH_CLIENTS (or OAUTH_CLIENT_ID/_SECRET as one entry): the leaked-token path's client credentials. */
   oauthClients: OAuthClient[];
+  /** GTR_APPS, validated: apps Revoker sends Global Token Revocation to. */
+  gtrApps: GtrAppConfig[];
 }
 
 /** Which variables each IdP needs, checked only when that IdP is chosen. */
@@ -250,5 +257,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'is required when IDP=oauth (or OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET)',
     );
   }
-  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), oauthClients };
+  if (cfg.GTR_TOKEN !== undefined && cfg.GTR_TOKEN.length < 16) {
+    throw new ConfigError('GTR_TOKEN', 'must be at least 16 characters (a random secret)');
+  }
+  const gtrApps = loadGtrApps(cfg);
+  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), oauthClients, gtrApps };
 }

@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import { startAuditRetention } from './audit/audit-retention.ts';
+import { createGlobalTokenRevocationRouter } from './gtr/global-token-revocation-router.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
@@ -151,6 +152,21 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
           prefix,
           metrics: rt.metrics,
           logger,
+        }),
+      });
+    }
+    // Global Token Revocation received (draft-parecki-oauth-global-token-revocation-06): only with GTR_TOKEN.
+    if (config.GTR_TOKEN) {
+      mounts.push({
+        path: '/global-token-revocation',
+        group: 'gtr',
+        handler: createGlobalTokenRevocationRouter({
+          token: config.GTR_TOKEN,
+          idp: rt.idp,
+          intake: rt.intake,
+          refusals: rt.refusals,
+          metrics: rt.metrics,
+          logger: logger.child({ component: 'gtr' }),
         }),
       });
     }

@@ -25,6 +25,8 @@ export type AuditAction =
   | 'slack.rejected'
   | 'slack.refused'
   | 'scim.rejected'
+  /** A refused Global Token Revocation request at POST /global-token-revocation. */
+  | 'gtr.rejected'
   | 'dashboard.rejected'
   | 'request.throttled'
   | 'request.cancel_requested';

@@ -1,9 +1,18 @@
 import { z } from 'zod';
 import { TargetSchema } from './target.ts';
 
-export const SOURCES = ['slack', 'hr', 'scim', 'cli', 'system'] as const;
+export const SOURCES = ['slack', 'hr', 'scim', 'cli', 'system', 'gtr'] as const;
 export const SourceSchema = z.enum(SOURCES);
 export type Source = z.infer<typeof SourceSchema>;
+
+/**
+ * Sources whose authority is an outside system, not a person in Slack: HR webhooks, SCIM deprovisioning and
+ * Global Token Revocation (`gtr`). They are announced in the notify channel, their scheduled requests can
+ * be called off by two people, and a protected user still needs an approval.
+ */
+export function isAutomatedSource(source: string): boolean {
+  return source === 'hr' || source === 'scim' || source === 'gtr';
+}
 
 /** Who asked: a Slack user id, an HR source name, the SCIM client, a shell user. */
 export const ActorSchema = z

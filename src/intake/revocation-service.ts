@@ -13,6 +13,7 @@ import {
 import {
   type Actor,
   ActorSchema,
+  isAutomatedSource,
   type RequestState,
   SourceSchema,
   TERMINAL_STATES,
@@ -314,7 +315,7 @@ export class RevocationService implements Intake {
   /** HR/SCIM against a protected (break-glass) user: an approval is required, whatever the workflow says. */
   private async protect(input: SubmitInput, decision: WorkflowDecision): Promise<WorkflowDecision> {
     const p = this.o.protectedUsers;
-    if (!p || (input.source !== 'hr' && input.source !== 'scim')) return decision;
+    if (!p || !isAutomatedSource(input.source)) return decision;
     if (input.target.kind !== 'user' && input.target.kind !== 'token') return decision;
     if (decision.approvals.required > 0 || !(await p.isProtected(input.target.userId))) return decision;
     if (p.approvers.length === 0) {
@@ -341,7 +342,7 @@ export class RevocationService implements Intake {
       throw new ForbiddenError(reason);
     };
     // Only scheduled offboardings are called off this way; a pending Slack request is denied, not cancelled.
-    if (rec.source !== 'hr' && rec.source !== 'scim') {
+    if (!isAutomatedSource(rec.source)) {
       return refuse('only a scheduled HR or SCIM revocation can be cancelled here');
     }
     if (rec.state !== 'scheduled') {
@@ -534,7 +535,7 @@ export class RevocationService implements Intake {
       workflow: decision.workflow,
       requiredApprovals: decision.approvals.required,
       approvals: [],
-      ...(input.source === 'hr' || input.source === 'scim'
+      ...(isAutomatedSource(input.source)
         ? { cancelApprovals: decision.cancelApprovals ?? 2 }
         : {}),
       approvers: decision.approvals.approvers,
