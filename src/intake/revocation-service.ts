@@ -535,9 +535,7 @@ export class RevocationService implements Intake {
       workflow: decision.workflow,
       requiredApprovals: decision.approvals.required,
       approvals: [],
-      ...(isAutomatedSource(input.source)
-        ? { cancelApprovals: decision.cancelApprovals ?? 2 }
-        : {}),
+      ...(isAutomatedSource(input.source) ? { cancelApprovals: decision.cancelApprovals ?? 2 } : {}),
       approvers: decision.approvals.approvers,
       allowSelfApproval: decision.approvals.allowSelfApproval,
       ...(needsApproval
