@@ -15,7 +15,7 @@ let t: TestService;
 let bystander: IssuedTokens;
 
 beforeAll(async () => {
-  t = await startTestService({ GTR_TOKEN: TOKEN });
+  t = await startTestService({ GTR_TOKEN: TOKEN, PROTECTED_USERS: 'gtr-break-glass@example.com' });
   bystander = (await t.idaas.mintTokens({ user: 'carol', application: 'team-wiki' }))[0]!;
 });
 afterAll(async () => {
@@ -86,6 +86,22 @@ describe('POST /global-token-revocation', () => {
     const [rec] = await gtrRequestsFor(u.id);
     expect((await t.rt.intake.waitForOutcome(rec!.id, 20_000)).state).toBe('verified');
     for (const tok of u.tokens) expect(await isDead(t.idaas, tok)).toBe(true);
+  });
+
+  it('an automated source like SCIM: a protected (break-glass) user still needs an approval', async () => {
+    const user = await t.idaas.addUser({
+      userId: 'gtr-break-glass',
+      email: 'gtr-break-glass@example.com',
+      name: 'Break Glass',
+      password: 'gtr-break-glass-password-1',
+    });
+    const tok = (await t.idaas.mintTokens({ user: 'gtr-break-glass', application: 'expense-portal' }))[0]!;
+    expect((await gtr({ sub_id: { format: 'email', email: 'gtr-break-glass@example.com' } })).status).toBe(
+      204,
+    );
+    const [rec] = await gtrRequestsFor(user.id);
+    expect(rec).toMatchObject({ state: 'pending_approval', requiredApprovals: 1 });
+    expect(await isAlive(t.idaas, tok)).toBe(true);
   });
 
   it('404 for an unknown user, 400 for an unsupported format or a malformed body, nothing enqueued', async () => {
