@@ -127,7 +127,6 @@ export class GtrAppIdentityProvider implements IdentityProvider {
         },
       };
     } catch (err) {
-      if (err instanceof GtrNoAccountError) throw err;
       if (err instanceof IdpNotFoundError && err.status === 404) {
         const e = new GtrNoAccountError(
           app,
@@ -199,8 +198,11 @@ export class GtrAppIdentityProvider implements IdentityProvider {
   async revoke(step: Target): Promise<RevokeResult> {
     const userId = this.userOnly(step);
     const result = await this.revokeSubject(await this.subjectFor(userId));
-    if (result.noAccount)
-      throw new GtrNoAccountError(this.appName, result.part.why.replace(/^no account at [^:]+: /, ''));
+    if (result.noAccount) {
+      throw new GtrNoAccountError(this.appName, 'the app answered 404 User Not Found (draft §3.4.2)', {
+        status: 404,
+      });
+    }
     return { revoked: [] };
   }
   /** Nothing to observe: the draft defines no read-back (§3.4.1: 204 means revocation "has begun"). */
