@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../src/idaas/index.ts';
+import { GtrAppIdentityProvider } from '../../src/identity/gtr/gtr-app-identity-provider.ts';
+import { loadGtrApps } from '../../src/identity/gtr/gtr-apps-config.ts';
 import type { RequestRecord } from '../../src/intake/types.ts';
 import { isAlive, isDead, startTestService, type TestService } from '../helpers/service.ts';
 import { nonEmpty } from '../helpers/wait.ts';
@@ -78,6 +80,30 @@ describe('POST /global-token-revocation', () => {
     // A retried delivery (a lost 204) is the same request.
     expect((await gtr({ sub_id: { format: 'email', email: u.email } })).status).toBe(204);
     expect(await gtrRequestsFor(u.id)).toHaveLength(1);
+  });
+
+  it("Revoker's own GTR sender, pointed at this endpoint, is understood: 204 accepted, then 404 no account", async () => {
+    const u = await freshUser('sender');
+    const sender = new GtrAppIdentityProvider({
+      app: loadGtrApps({
+        GTR_APPS: JSON.stringify([
+          {
+            name: 'upstream',
+            endpoint: `${t.url}/global-token-revocation`,
+            auth: { method: 'bearer_token', token: TOKEN },
+          },
+        ]),
+      })[0]!,
+    });
+    await sender.revoke({ kind: 'user', userId: u.email });
+    const [rec] = await gtrRequestsFor(u.id);
+    expect((await t.rt.intake.waitForOutcome(rec!.id, 20_000)).state).toBe('verified');
+    for (const tok of u.tokens) expect(await isDead(t.idaas, tok)).toBe(true);
+    expect(await sender.revokeSubject({ format: 'email', email: 'nobody-at-all@example.com' })).toMatchObject(
+      {
+        noAccount: true,
+      },
+    );
   });
 
   it('opaque: the IdP user id', async () => {
