@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from './domain/errors.ts';
 import { canonicalTimeZone, type HrClocks, type OffboardingAt, parseOffboardingAt } from './hr/dates.ts';
 import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
+import { type GtrAppConfig, loadGtrApps } from './identity/gtr/gtr-apps-config.ts';
 import { loadOAuthClients, type OAuthClient } from './identity/oauth-clients.ts';
 import { parseDuration } from './workflows/duration.ts';
 
@@ -192,6 +193,10 @@ export const EnvSchema = z.object({
   TRUST_PROXY: optionalString.pipe(
     z.string().refine(isTrustProxy, 'must be a hop count or a comma list of IP addresses / CIDRs').optional(),
   ),
+  /** Bearer for POST /global-token-revocation (Global Token Revocation received); unset: not served. */
+  GTR_TOKEN: optionalString,
+  /** JSON array (or a file holding it) of apps that accept Global Token Revocation: src/identity/gtr/gtr-apps-config.ts. */
+  GTR_APPS: optionalString,
   /** New Slack requests one requester may make per minute (approval fatigue); 0 = no limit. */
   REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(10),
   /**
@@ -264,6 +269,8 @@ export interface Config extends Env {
   hrClocks: HrClocks;
   /** OAUTH_CLIENTS (or OAUTH_CLIENT_ID/_SECRET as one entry): the leaked-token path's client credentials. */
   oauthClients: OAuthClient[];
+  /** GTR_APPS, validated: apps Revoker sends Global Token Revocation to. */
+  gtrApps: GtrAppConfig[];
 }
 
 /** Which variables each IdP needs, checked only when that IdP is chosen. */
@@ -354,5 +361,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     default: { timeZone: cfg.HR_TIME_ZONE, offboardingAt: cfg.OFFBOARDING_AT },
     bySource: hrZones,
   };
-  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), hrClocks, oauthClients };
+  if (cfg.GTR_TOKEN !== undefined && cfg.GTR_TOKEN.length < 16) {
+    throw new ConfigError('GTR_TOKEN', 'must be at least 16 characters (a random secret)');
+  }
+  const gtrApps = loadGtrApps(cfg);
+  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), hrClocks, oauthClients, gtrApps };
 }

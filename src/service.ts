@@ -3,6 +3,7 @@ import { anchorPaths, startAuditAnchoring } from './audit/audit-anchor.ts';
 import { AuditKeys } from './audit/audit-keys.ts';
 import { startAuditRetention } from './audit/audit-retention.ts';
 import { trustProxySetting } from './config.ts';
+import { createGlobalTokenRevocationRouter } from './gtr/global-token-revocation-router.ts';
 import { RedisHandshakeStore } from './hr/handshake-store.ts';
 import { dedupeTtlSeconds } from './hr/hr-event-queue.ts';
 import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWorker } from './hr/index.ts';
@@ -183,6 +184,21 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
           prefix,
           metrics: rt.metrics,
           logger,
+        }),
+      });
+    }
+    // Global Token Revocation received (draft-parecki-oauth-global-token-revocation-06): only with GTR_TOKEN.
+    if (config.GTR_TOKEN) {
+      mounts.push({
+        path: '/global-token-revocation',
+        group: 'gtr',
+        handler: createGlobalTokenRevocationRouter({
+          token: config.GTR_TOKEN,
+          idp: rt.idp,
+          intake: rt.intake,
+          refusals: rt.refusals,
+          metrics: rt.metrics,
+          logger: logger.child({ component: 'gtr' }),
         }),
       });
     }

@@ -29,6 +29,8 @@ export type AuditAction =
   | 'slack.rejected'
   | 'slack.refused'
   | 'scim.rejected'
+  /** A refused Global Token Revocation request at POST /global-token-revocation. */
+  | 'gtr.rejected'
   | 'dashboard.rejected'
   | 'idaas.login_rejected'
   | 'request.throttled'

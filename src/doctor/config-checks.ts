@@ -136,6 +136,8 @@ function sourceEnabled(config: Config, source: Workflow['match']['sources'][numb
       return Object.keys(config.hrSecrets).length > 0;
     case 'scim':
       return Boolean(config.SCIM_TOKEN);
+    case 'gtr':
+      return Boolean(config.GTR_TOKEN);
     default:
       return true;
   }
@@ -160,6 +162,24 @@ export function checkScim(config: Config): Check[] {
           'use a random token of 32+ characters (openssl rand -hex 32)',
         ),
       ];
+}
+
+/** Global Token Revocation: received at /global-token-revocation (GTR_TOKEN), sent to GTR_APPS. */
+export function checkGtr(config: Config): Check[] {
+  const received = !config.GTR_TOKEN
+    ? pass('gtr', 'off (GTR_TOKEN unset): /global-token-revocation is not served')
+    : config.GTR_TOKEN.length >= 24
+      ? pass('gtr', 'GTR_TOKEN set: /global-token-revocation served')
+      : fail(
+          'gtr',
+          `GTR_TOKEN is ${config.GTR_TOKEN.length} characters: guessable`,
+          'use a random token of 32+ characters (openssl rand -hex 32)',
+        );
+  const apps = config.gtrApps.map((a) => a.name);
+  return [
+    received,
+    pass('gtr', apps.length > 0 ? `GTR_APPS: ${apps.join(', ')}` : 'GTR_APPS unset: no apps to send to'),
+  ];
 }
 
 export function checkContradictions(config: Config): Check[] {

@@ -3,6 +3,7 @@ import { createIdentityProvider } from '../identity/factory.ts';
 import { type Check, pass } from './check.ts';
 import {
   checkContradictions,
+  checkGtr,
   checkHr,
   checkScim,
   checkWorkflows,
@@ -37,6 +38,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
     ...checkHr(config, env),
     ...workflowChecks,
     ...checkScim(config),
+    ...checkGtr(config),
   ];
   return { summary: summarize(config, workflows), checks, ok: checks.every((c) => c.ok) };
 }

@@ -1,9 +1,19 @@
 import { z } from 'zod';
 import { TargetSchema } from './target.ts';
 
-export const SOURCES = ['slack', 'hr', 'scim', 'cli', 'system'] as const;
+export const SOURCES = ['slack', 'hr', 'scim', 'cli', 'system', 'gtr'] as const;
 export const SourceSchema = z.enum(SOURCES);
 export type Source = z.infer<typeof SourceSchema>;
+
+/**
+ * Sources whose authority is an outside system, not a person in Slack: HR webhooks, SCIM deprovisioning,
+ * Global Token Revocation (`gtr`), and — deny by default — any source added later: everything but Slack and
+ * the CLI. They are announced in the notify channel, stopped only by the stop vote (two people, never the
+ * person leaving), and a protected user still needs an approval.
+ */
+export function isAutomatedSource(source: string): boolean {
+  return source !== 'slack' && source !== 'cli';
+}
 
 /** Who asked: a Slack user id, an HR source name, the SCIM client, a shell user. */
 export const ActorSchema = z

@@ -11,6 +11,7 @@ import { type AdminStats, FaultSwitch } from './admin/fault-switch.ts';
 import type { AdminFaults, AdminUser } from './admin-contract.ts';
 import { Catalog } from './directory/catalog.ts';
 import { stableUserId, UserDirectory } from './directory/user-directory.ts';
+import { GlobalTokenRevocationRoute } from './gtr/global-token-revocation-route.ts';
 import { interactionRoutes } from './interaction/interaction-routes.ts';
 import { type IssuedTokens, type MintOptions, mintTokens } from './mint-tokens.ts';
 import { createProvider } from './provider/create-provider.ts';
@@ -138,12 +139,15 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
 
   // Listen first: with port 0 the issuer is only known once the port is.
   let oidc: ReturnType<Provider['callback']> | undefined;
+  let gtr: GlobalTokenRevocationRoute | undefined;
   const separateAdmin = options.adminPort !== undefined;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (admin.matches(path)) {
       if (separateAdmin) res.writeHead(404).end();
       else void admin.handle(req, res);
+    } else if (gtr?.matches(path)) {
+      void gtr.handle(req, res);
     } else if (oidc) {
       oidc(req, res);
     } else {
@@ -174,7 +178,8 @@ export async function startIdaas(options: IdaasOptions = {}): Promise<Idaas> {
   }
   const issuer = options.issuer ?? url;
 
-  const provider = createProvider({ issuer, store, users, catalog, keys });
+  gtr = new GlobalTokenRevocationRoute({ issuer, adminToken, users, catalog, revoker, logger });
+  const provider = createProvider({ issuer, store, users, catalog, keys, gtrEndpoint: gtr.endpoint });
   const throttleRedis =
     options.signInThrottle ??
     (options.store !== undefined && options.store !== 'memory' && options.store.redis instanceof Redis

@@ -13,6 +13,7 @@ import {
 import {
   type Actor,
   ActorSchema,
+  isAutomatedSource,
   type RequestState,
   SourceSchema,
   TERMINAL_STATES,
@@ -331,7 +332,7 @@ export class RevocationService implements Intake {
   /** HR/SCIM against a protected (break-glass) user: an approval is required, whatever the workflow says. */
   private async protect(input: SubmitInput, decision: WorkflowDecision): Promise<WorkflowDecision> {
     const p = this.o.protectedUsers;
-    if (!p || (input.source !== 'hr' && input.source !== 'scim')) return decision;
+    if (!p || !isAutomatedSource(input.source)) return decision;
     if (input.target.kind !== 'user' && input.target.kind !== 'token') return decision;
     if (decision.approvals.required > 0 || !(await p.isProtected(input.target.userId))) return decision;
     if (p.approvers.length === 0) {
@@ -674,9 +675,7 @@ export class RevocationService implements Intake {
       workflow: decision.workflow,
       requiredApprovals: decision.approvals.required,
       approvals: [],
-      ...(input.source === 'hr' || input.source === 'scim'
-        ? { cancelApprovals: decision.cancelApprovals ?? 2 }
-        : {}),
+      ...(isAutomatedSource(input.source) ? { cancelApprovals: decision.cancelApprovals ?? 2 } : {}),
       approvers: decision.approvals.approvers,
       allowSelfApproval: decision.approvals.allowSelfApproval,
       ...(needsApproval
@@ -816,13 +815,6 @@ type AuditDetail = Record<string, string | number | boolean | null>;
 /** May someone decide: yes, or no with a stable code (for the refusal log) and the reason to show. */
 type Decision = { ok: true } | { ok: false; code: string; reason: string };
 
-/**
- * Requests no person stands behind (HR, SCIM, and any automated source added later, such as Global Token
- * Revocation): deny by default, everything but Slack and the CLI. They are stopped by the stop vote only.
- */
-export function isAutomatedSource(source: string): boolean {
-  return source !== 'slack' && source !== 'cli';
-}
 type AuditActor = { source: string; id: string; name?: string | undefined };
 
 const systemActor = { source: 'system', id: 'revoker' } as const;

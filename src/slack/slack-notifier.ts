@@ -13,7 +13,7 @@ import {
 import { buildOutcomeDm } from './messages/outcome-message.ts';
 import { jobId, type SlackOutbox } from './slack-outbox.ts';
 
-const AUTOMATED_SOURCES = new Set(['hr', 'scim']);
+const AUTOMATED_SOURCES = new Set(['hr', 'scim', 'gtr']);
 const isSlackUser = (id: string) => /^[UW][A-Z0-9]+$/.test(id);
 
 /** What a refused post is about, and whom to tell (a Slack requester). */

@@ -6,6 +6,7 @@ import Provider, {
 } from 'oidc-provider';
 import type { Catalog } from '../directory/catalog.ts';
 import type { UserDirectory } from '../directory/user-directory.ts';
+import { GTR_AUTH_METHODS } from '../gtr/global-token-revocation-route.ts';
 import type { SeedApplication } from '../seed/seed-schema.ts';
 import { OidcAdapter } from '../store/oidc-adapter.ts';
 import type { TokenStore } from '../store/token-store.ts';
@@ -21,6 +22,8 @@ export interface ProviderDeps {
   users: UserDirectory;
   catalog: Catalog;
   keys: ProviderKeys;
+  /** Advertised as `global_token_revocation_endpoint` in both discovery documents when given. */
+  gtrEndpoint?: string;
 }
 
 export function clientMetadata(app: SeedApplication): ClientMetadata {
@@ -72,6 +75,16 @@ export function createProvider(deps: ProviderDeps): Provider {
       email: ['email'],
     },
     scopes: OIDC_SCOPES,
+    // OpenID discovery and RFC 8414 metadata share this (oidc-provider serves one document at both).
+    ...(deps.gtrEndpoint
+      ? {
+          discovery: {
+            claim_types_supported: ['normal'],
+            global_token_revocation_endpoint: deps.gtrEndpoint,
+            global_token_revocation_endpoint_auth_methods_supported: GTR_AUTH_METHODS,
+          },
+        }
+      : {}),
     pkce: { required: () => true }, // S256 is the only method oidc-provider 9 offers
     // Rotate on every refresh, except one asking for a resource the refresh token no longer has (an API
     // revoked since): oidc-provider checks the resource only after rotating, so rotating would consume

@@ -54,6 +54,13 @@ export const SeedApplicationSchema = z
      * token; any other client learns only about its own tokens (RFC 7662 §4 lets the server narrow this).
      */
     revoker: z.boolean().default(false),
+    /**
+     * May call the Global Token Revocation endpoint (draft-parecki-oauth-global-token-revocation-06), with
+     * a private-key JWT signed by a key of `jwks`. Default false: no client may.
+     */
+    global_token_revocation: z.boolean().default(false),
+    /** Public keys (JWK Set) of the client's private-key JWTs (RFC 7523); used only by that endpoint. */
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).optional(),
   })
   .strict();
 export type SeedApplication = z.infer<typeof SeedApplicationSchema>;

@@ -57,7 +57,7 @@ describe('YamlWorkflowEngine with the shipped defaults', () => {
     },
   );
 
-  it.each(['hr', 'scim'] as const)(
+  it.each(['hr', 'scim', 'gtr'] as const)(
     'offboards a user from %s with no approval, any requester',
     async (source) => {
       const d = await decide(source, 'user', { source, id: 'bamboohr' });
