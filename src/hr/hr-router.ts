@@ -179,6 +179,7 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
         secret: deps.secrets[name]!,
         now: clock(),
         toleranceMs: deps.toleranceMs ?? DEFAULT_TOLERANCE_MS,
+        timeZone: clockFor(name, deps.clocks).timeZone,
       });
     } catch (err) {
       const stale = err instanceof SignatureStaleError;

@@ -14,6 +14,8 @@ export interface VerifyInput {
   now: Date;
   /** Window for timestamped schemes, ms (default 5 minutes). */
   toleranceMs?: number;
+  /** The source's zone (HR_<SOURCE>_TIME_ZONE / HR_TIME_ZONE), for a signed time without an offset. */
+  timeZone?: string;
 }
 
 /**

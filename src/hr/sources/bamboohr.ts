@@ -117,12 +117,12 @@ const ApiEmployee = z.object({
 export const bamboohrSource: HrSource = {
   name: 'bamboohr',
 
-  verify({ headers, rawBody, secret, now, toleranceMs = DEFAULT_TOLERANCE_MS }: VerifyInput): void {
+  verify({ headers, rawBody, secret, now, toleranceMs = DEFAULT_TOLERANCE_MS, timeZone }: VerifyInput): void {
     const signature = headers['x-bamboohr-signature'];
     const timestamp = headers['x-bamboohr-timestamp'];
     if (!signature || !timestamp)
       throw new SignatureInvalidError('missing X-BambooHR-Signature or timestamp');
-    assertFresh(timestamp, now, toleranceMs);
+    assertFresh(timestamp, now, toleranceMs, timeZone);
     const expected = hmac('sha256', secret, Buffer.concat([rawBody, Buffer.from(timestamp, 'utf8')]), 'hex');
     if (!safeEqual(signature.toLowerCase(), expected)) throw new SignatureInvalidError('signature mismatch');
   },
@@ -130,7 +130,7 @@ export const bamboohrSource: HrSource = {
   normalise(rawBody: Buffer, headers: DeliveryHeaders, clock?: HrClock): HrEvent[] {
     const body = parseBody(rawBody, headers);
     // The signed timestamp dates the event (each retry is signed anew, so it is the delivery's time).
-    const occurredAt = parseEventTime(headers['x-bamboohr-timestamp']);
+    const occurredAt = parseEventTime(headers['x-bamboohr-timestamp'], clock?.timeZone);
     if (body !== null && typeof body === 'object' && 'employees' in body) {
       const parsed = FieldBased.safeParse(body);
       if (!parsed.success)

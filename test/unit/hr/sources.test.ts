@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../src/domain/errors.ts';
 import { SignatureInvalidError, SignatureStaleError } from '../../../src/hr/errors.ts';
@@ -272,3 +273,38 @@ describe('vendor specifics', () => {
     }
   });
 });
+
+describe('zone-less vendor times are read on the source clock (issue 24 item 11, issue 23)', () => {
+  // BambooHR shows `X-BambooHR-Timestamp` as ISO-8601; a tenant whose timestamp carries no offset means its
+  // own wall time. 12:00Z is 05:00 in Los Angeles (PDT) on 2026-06-01.
+  const body = JSON.stringify(TERMINATIONS.bamboohr);
+  const wall = '2026-06-01T05:00:00';
+  const headers = lower({
+    'X-BambooHR-Timestamp': wall,
+    'X-BambooHR-Signature': hmacHex(HR_TEST_SECRETS.bamboohr!, body + wall),
+  });
+  const source = HR_SOURCES.bamboohr!;
+  const verify = (timeZone?: string) =>
+    source.verify({
+      headers,
+      rawBody: Buffer.from(body),
+      secret: HR_TEST_SECRETS.bamboohr!,
+      now: NOW,
+      ...(timeZone ? { timeZone } : {}),
+    });
+
+  it('a signed timestamp without an offset is the wall time in HR_BAMBOOHR_TIME_ZONE, not the server zone', () => {
+    expect(() => verify('America/Los_Angeles')).not.toThrow();
+    // Read in UTC the same wall time is seven hours old: outside the 5-minute window.
+    expect(() => verify()).toThrow(SignatureStaleError);
+    const [event] = source.normalise(Buffer.from(body), headers, {
+      timeZone: 'America/Los_Angeles',
+      offboardingAt: { kind: 'end-of-day' },
+    });
+    expect(event?.occurredAt).toBe(NOW.toISOString());
+  });
+});
+
+function hmacHex(secret: string, data: string): string {
+  return createHmac('sha256', secret).update(data).digest('hex');
+}
