@@ -21,6 +21,7 @@ export const ErrorCode = {
   SignatureStale: 'signature_stale',
   UnknownError: 'revoker_unknown_error',
   RedisNotReplicated: 'redis_not_replicated',
+  UnknownConnection: 'revoker_unknown_connection',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
