@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { ConnectionRegistry } from '../../src/connections/connection-registry.ts';
 import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
 import type { AuditEntry } from '../../src/audit/types.ts';
 import { BudgetedIdentityProvider } from '../../src/identity/budgeted-identity-provider.ts';
@@ -55,6 +56,8 @@ export async function createPipeline(options: {
   rateLimitPerSecond?: number;
   /** Where pipeline events go besides `notifier` (e.g. the Slack notifier under test). */
   alsoNotify?: Notifier;
+  /** Several connections (src/connections/): queues per connection; the intake and workers use them. */
+  connections?: ConnectionRegistry;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
@@ -67,7 +70,11 @@ export async function createPipeline(options: {
         );
   const metrics = createMetrics();
   const store = new RedisRequestStore({ redis, prefix });
-  const queues = new RevocationQueues({ connection: redis, prefix });
+  const queues = new RevocationQueues({
+    connection: redis,
+    prefix,
+    ...(options.connections ? { connections: options.connections.all } : {}),
+  });
   const audit = new RedisAuditLog({ redis, prefix });
   const notifier = new RecordingNotifier(options.alsoNotify);
   const workers: PipelineWorkers[] = [];
@@ -82,6 +89,7 @@ export async function createPipeline(options: {
     logger: silentLogger,
     redis,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.connections ? { connections: options.connections } : {}),
   });
   return {
     prefix,
@@ -104,6 +112,7 @@ export async function createPipeline(options: {
         metrics,
         logger: silentLogger,
         reconcileIntervalMs: 0,
+        ...(options.connections ? { connections: options.connections } : {}),
         ...overrides,
       });
       await w.start();
