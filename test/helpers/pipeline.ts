@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { ConnectionRegistry } from '../../src/connections/connection-registry.ts';
 import { RedisAuditLog } from '../../src/audit/redis-audit-log.ts';
 import type { AuditEntry } from '../../src/audit/types.ts';
+import type { ConnectionRegistry } from '../../src/connections/connection-registry.ts';
 import { BudgetedIdentityProvider } from '../../src/identity/budgeted-identity-provider.ts';
 import { IdpBudget } from '../../src/identity/idp-budget.ts';
 import type { IdentityProvider } from '../../src/identity/port.ts';
