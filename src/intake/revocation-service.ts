@@ -177,6 +177,7 @@ export class RevocationService implements Intake {
       workflow: stored.workflow,
       requiredApprovals: stored.requiredApprovals,
       effectiveAt: stored.effectiveAt ?? null,
+      ...(stored.connection ? { connection: stored.connection } : {}),
     });
     await this.announce('request.created', stored);
 

@@ -452,6 +452,8 @@ export class PipelineWorkers {
     if (!res.ok) return;
     this.o.metrics.outcomes.inc({ outcome: to, scope: rec.target.kind });
     await this.stateChanged(`request.${to}`, res.record, {
+      // The connection this outcome is of (reports read a per-connection outcome from it).
+      ...(rec.connection ? { connection: rec.connection } : {}),
       revoked: result.revoked,
       remaining: result.remaining,
       method: verify.method,

@@ -234,6 +234,15 @@ describe('every job names its connection (issue 22)', () => {
       connection: 'idaas-eu',
     });
     expect(euDone.state).toBe('verified');
+    // The audit names the connection of each request and of its outcome.
+    const audit = await pipe.auditEntries();
+    const of = (id: string, action: string) =>
+      audit.find((e) => e.requestId === id && e.action === action)?.detail?.connection;
+    expect([of(usDone.id, 'request.created'), of(usDone.id, 'request.verified')]).toEqual([
+      'idaas-us',
+      'idaas-us',
+    ]);
+    expect(of(euDone.id, 'request.verified')).toBe('idaas-eu');
     expect((await probeHeld(one!, eu)).introspection.active).toBe(false);
     // Each connection's calls waited in its own queue.
     expect(await pipe.queues.idpCallsOf('idaas-us').getCompletedCount()).toBeGreaterThan(0);
