@@ -260,7 +260,9 @@ export class PipelineWorkers {
       await this.o.queues.addSteps(
         requestId,
         plan.steps.filter((step) => !settled.has(targetKey(step))),
-        this.connectionOf(res.record).id,
+        // Jobs name their connection when connections are configured; a process given one bare adapter
+        // (no registry) leaves them unnamed, so workers of any single-IdP process may take them as before.
+        this.o.connections ? this.connectionOf(res.record).id : undefined,
       );
     }
     await this.o.store.markPlanAdded(requestId);
