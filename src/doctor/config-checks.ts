@@ -177,12 +177,16 @@ export function checkContradictions(config: Config): Check[] {
 /** What `revoker serve` runs with, in one record (logged at start, printed by the doctor). */
 export function summarize(config: Config, workflows: readonly Workflow[]) {
   return {
-    idp:
-      config.IDP === 'idaas'
-        ? config.IDAAS_URL
-          ? `idaas at ${config.IDAAS_URL}`
-          : 'idaas (in-process)'
-        : config.IDP,
+    // Several connections: each named (README "Several identity systems"); one keeps its old words.
+    idp: config.CONNECTIONS_FILE
+      ? `connections of ${config.CONNECTIONS_FILE}`
+      : config.idpKinds.length > 1
+        ? config.idpKinds.join(', ')
+        : config.IDP === 'idaas'
+          ? config.IDAAS_URL
+            ? `idaas at ${config.IDAAS_URL}`
+            : 'idaas (in-process)'
+          : config.IDP,
     slack: config.SLACK_APP_TOKEN
       ? 'socket mode'
       : config.SLACK_SIGNING_SECRET

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { connectionSpecs } from '../../../src/connections/connection-specs.ts';
-import { findContradiction } from '../../../src/doctor/config-checks.ts';
+import { findContradiction, summarize } from '../../../src/doctor/config-checks.ts';
 import { ConfigError } from '../../../src/domain/errors.ts';
 
 const okta = { OKTA_ORG_URL: 'https://acme.okta.com', OKTA_API_TOKEN: 'okta-token' };
@@ -50,6 +50,11 @@ describe('IDP as a list (issue 22)', () => {
     const url = { IDAAS_URL: 'http://127.0.0.1:4000', IDAAS_ADMIN_TOKEN: 't' };
     expect(findContradiction(loadConfig({ IDP: 'okta,idaas', ...okta, ...url }))).toBeUndefined();
     expect(findContradiction(loadConfig({ IDP: 'okta', ...okta, ...url }))?.variable).toBe('IDP');
+  });
+
+  it('the start-up summary names every connection', () => {
+    expect(summarize(loadConfig({ IDP: 'okta,idaas', ...okta }), []).idp).toBe('okta, idaas');
+    expect(summarize(loadConfig({ IDP: 'okta', ...okta }), []).idp).toBe('okta');
   });
 });
 
