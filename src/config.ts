@@ -5,6 +5,7 @@ import { canonicalTimeZone, type HrClocks, type OffboardingAt, parseOffboardingA
 import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
 import { type GtrAppConfig, loadGtrApps } from './identity/gtr/gtr-apps-config.ts';
 import { loadOAuthClients, type OAuthClient } from './identity/oauth-clients.ts';
+import { IDP_KINDS, type IdpKind } from './identity/rate-limits.ts';
 import { parseDuration } from './workflows/duration.ts';
 
 /** An IANA time zone name (`America/Los_Angeles`), canonicalised; default UTC. */
@@ -117,7 +118,23 @@ export const EnvSchema = z.object({
   SLACK_APPROVER_USERS: idList,
   SLACK_NOTIFY_CHANNEL: optionalString,
 
-  IDP: z.enum(['idaas', 'okta', 'entra', 'google', 'auth0', 'keycloak', 'oauth']).default('idaas'),
+  /**
+   * The identity systems to revoke in, comma-separated (`idaas`, `okta,google`): one connection each, with
+   * its own variables, budget and queue. Default `idaas`. Two of one kind: CONNECTIONS_FILE instead.
+   */
+  IDP: commaList.pipe(
+    z
+      .array(z.enum(IDP_KINDS))
+      .transform((list) => (list.length === 0 ? (['idaas'] as IdpKind[]) : list))
+      .refine((list) => new Set(list).size === list.length, {
+        message: 'names a kind twice: two connections of one kind are named in CONNECTIONS_FILE',
+      }),
+  ),
+  /**
+   * YAML file naming every connection (id, kind, its variables, its limit): for two of one kind (two Okta
+   * orgs). When set, it replaces IDP (src/connections/connection-specs.ts).
+   */
+  CONNECTIONS_FILE: optionalString,
   IDAAS_URL: optionalUrl(),
   IDAAS_ADMIN_TOKEN: optionalString,
   IDAAS_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -133,6 +150,14 @@ export const EnvSchema = z.object({
    * documented quota (src/identity/rate-limits.ts).
    */
   IDP_RATE_LIMIT: z.coerce.number().positive().optional(),
+  /** Per-kind budgets when IDP names several (calls/s); IDP_RATE_LIMIT is the default of a single one. */
+  IDAAS_RATE_LIMIT: z.coerce.number().positive().optional(),
+  OKTA_RATE_LIMIT: z.coerce.number().positive().optional(),
+  ENTRA_RATE_LIMIT: z.coerce.number().positive().optional(),
+  GOOGLE_RATE_LIMIT: z.coerce.number().positive().optional(),
+  AUTH0_RATE_LIMIT: z.coerce.number().positive().optional(),
+  KEYCLOAK_RATE_LIMIT: z.coerce.number().positive().optional(),
+  OAUTH_RATE_LIMIT: z.coerce.number().positive().optional(),
   /** How long one IdP call may take before it counts as failed (transient: retried). */
   IDP_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(10_000),
   /** Share of IDP_RATE_LIMIT kept for calls a person waits on (Slack search, confirmation) while a batch runs. */
@@ -256,7 +281,11 @@ export const EnvSchema = z.object({
 });
 export type Env = z.infer<typeof EnvSchema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'IDP'> {
+  /** The first (for one connection, the only) kind IDP names: what single-IdP code paths use. */
+  IDP: IdpKind;
+  /** Every kind IDP names, in order (one connection each unless CONNECTIONS_FILE names them). */
+  idpKinds: IdpKind[];
   /** HR_<SOURCE>_SECRET, keyed by lower-case source name. */
   hrSecrets: Record<string, string>;
   /** HR_<SOURCE>_DOMAINS: the email domains each listed source may offboard (lower-case). */
@@ -274,7 +303,7 @@ export interface Config extends Env {
 }
 
 /** Which variables each IdP needs, checked only when that IdP is chosen. */
-const IDP_REQUIRED: Record<Env['IDP'], (keyof Env)[]> = {
+const IDP_REQUIRED: Record<IdpKind, (keyof Env)[]> = {
   idaas: [],
   // Plus a credential each, checked below: an API token or a service app; a client secret or a certificate.
   okta: ['OKTA_ORG_URL'],
@@ -297,17 +326,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const index = issue.path.length > 1 ? ` (item ${String(issue.path[1])})` : '';
     throw new ConfigError(variable, `${issue.message}${index}`);
   }
-  const cfg = parsed.data;
-  for (const variable of IDP_REQUIRED[cfg.IDP]) {
-    if (cfg[variable] === undefined) throw new ConfigError(variable, `is required when IDP=${cfg.IDP}`);
+  const { IDP: idpKinds, ...rest } = parsed.data;
+  // A connections file names each connection's variables itself (checked per connection when it is read).
+  const checked: IdpKind[] = rest.CONNECTIONS_FILE ? [] : idpKinds;
+  const cfg = { ...rest, IDP: idpKinds[0]!, idpKinds };
+  for (const kind of checked) {
+    for (const variable of IDP_REQUIRED[kind]) {
+      if (cfg[variable] === undefined) throw new ConfigError(variable, `is required when IDP=${kind}`);
+    }
   }
-  if (cfg.IDP === 'okta' && !cfg.OKTA_API_TOKEN && !(cfg.OKTA_CLIENT_ID && cfg.OKTA_PRIVATE_KEY)) {
+  const has = (kind: IdpKind) => checked.includes(kind);
+  if (has('okta') && !cfg.OKTA_API_TOKEN && !(cfg.OKTA_CLIENT_ID && cfg.OKTA_PRIVATE_KEY)) {
     throw new ConfigError(
       cfg.OKTA_CLIENT_ID ? 'OKTA_PRIVATE_KEY' : 'OKTA_API_TOKEN',
       'is required when IDP=okta (or OKTA_CLIENT_ID with OKTA_PRIVATE_KEY for an OAuth service app)',
     );
   }
-  if (cfg.IDP === 'entra' && !cfg.ENTRA_CLIENT_SECRET && !cfg.ENTRA_CLIENT_CERTIFICATE_PATH) {
+  if (has('entra') && !cfg.ENTRA_CLIENT_SECRET && !cfg.ENTRA_CLIENT_CERTIFICATE_PATH) {
     throw new ConfigError(
       'ENTRA_CLIENT_SECRET',
       'is required when IDP=entra (or ENTRA_CLIENT_CERTIFICATE_PATH)',
@@ -351,7 +386,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('HR_STANDARD_SECRET', 'must be a Standard Webhooks secret (whsec_…)');
   }
   const oauthClients = loadOAuthClients(cfg);
-  if (cfg.IDP === 'oauth' && oauthClients.length === 0) {
+  if (has('oauth') && oauthClients.length === 0) {
     throw new ConfigError(
       'OAUTH_CLIENTS',
       'is required when IDP=oauth (or OAUTH_CLIENT_ID with OAUTH_CLIENT_SECRET)',

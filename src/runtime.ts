@@ -4,13 +4,14 @@ import { AuditKeys } from './audit/audit-keys.ts';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import { RedisRefusalLog } from './audit/refusal-log.ts';
 import type { Config } from './config.ts';
+import type { ConnectionRegistry } from './connections/connection-registry.ts';
+import { connectionSpecs } from './connections/connection-specs.ts';
+import { createConnections } from './connections/create-connections.ts';
 import { type Idaas, seedClients, startIdaas } from './idaas/index.ts';
-import { unavailableIdentityProvider } from './identity/adapters/unavailable.ts';
 import { BudgetedIdentityProvider } from './identity/budgeted-identity-provider.ts';
-import { createIdentityProvider, type IdentityProviderOverrides } from './identity/factory.ts';
-import { IdpBudget } from './identity/idp-budget.ts';
+import type { IdentityProviderOverrides } from './identity/factory.ts';
+import type { IdpBudget } from './identity/idp-budget.ts';
 import type { IdentityProvider } from './identity/port.ts';
-import { DEFAULT_IDP_RATE_LIMITS } from './identity/rate-limits.ts';
 import { LeakedTokenService } from './intake/leaked-token-service.ts';
 import { LogNotifier } from './intake/log-notifier.ts';
 import { CompositeNotifier, type Notifier } from './intake/notifier.ts';
@@ -36,6 +37,11 @@ export interface Runtime {
   idp: BudgetedIdentityProvider;
   /** The one IdP call budget shared by every process on this Redis. */
   budget: IdpBudget;
+  /**
+   * Every connection (IDP's list or CONNECTIONS_FILE's), each with its own adapter, budget and queue; the
+   * first is `idp` / `budget` above.
+   */
+  connections: ConnectionRegistry;
   /** The embedded IDaaS when this process runs it (IDP=idaas without IDAAS_URL). */
   idaas?: Idaas;
   /** Slack user-group membership (S… ids) when SLACK_BOT_TOKEN is set. */
@@ -75,7 +81,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   let idaas: Idaas | undefined;
   let refusalsLater: RedisRefusalLog | undefined;
   let idaasOverride: IdentityProviderOverrides['idaas'];
-  if (config.IDP === 'idaas' && !config.IDAAS_URL && options.embedIdaas !== false) {
+  const specs = connectionSpecs(config, options.env ?? process.env);
+  // The embedded IDaaS runs in-process for the (first) IDaaS connection that names no IDAAS_URL.
+  const embeddable = specs.find((s) => s.kind === 'idaas' && !s.config.IDAAS_URL);
+  if (embeddable && options.embedIdaas !== false) {
     idaas = await startIdaas({
       port: config.IDAAS_PORT,
       ...(config.IDAAS_ADMIN_PORT !== undefined ? { adminPort: config.IDAAS_ADMIN_PORT } : {}),
@@ -99,18 +108,16 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     };
     logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
   }
-  const budget = new IdpBudget({
+  const connections = createConnections({
+    specs,
     redis,
     prefix,
-    ratePerSecond: config.IDP_RATE_LIMIT ?? DEFAULT_IDP_RATE_LIMITS[config.IDP].perSecond,
     interactiveShare: config.IDP_INTERACTIVE_SHARE,
+    ...(idaasOverride ? { idaas: idaasOverride } : {}),
   });
-  const idp = new BudgetedIdentityProvider(
-    config.IDP === 'idaas' && !config.IDAAS_URL && !idaasOverride
-      ? unavailableIdentityProvider()
-      : createIdentityProvider(config, idaasOverride ? { idaas: idaasOverride } : undefined),
-    budget,
-  );
+  const idp = connections.primary.idp;
+  const budget = connections.primary.budget;
+  if (!(idp instanceof BudgetedIdentityProvider) || !budget) throw new Error('unbudgeted connection');
   // Workflows may name Slack user groups (S…); their members come from Slack when a bot token is set.
   const membership = config.SLACK_BOT_TOKEN
     ? usergroupMembership({
@@ -140,7 +147,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   refusals.start();
   refusalsLater = refusals;
   const store = new RedisRequestStore({ redis, prefix });
-  const queues = new RevocationQueues({ connection: redis, prefix });
+  const queues = new RevocationQueues({ connection: redis, prefix, connections: connections.all });
   // A queue without an 'error' listener prints raw stacks while Redis is away (a failover, a restart);
   // they reconnect by themselves, so this is a warning in the log.
   for (const q of queues.all) {
@@ -171,6 +178,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     redis,
     refusals,
     requestLimit: { perMinute: config.REQUESTS_PER_MINUTE, prefix },
+    connections,
     ...(config.PROTECTED_USERS.length > 0 || config.PROTECTED_GROUPS.length > 0
       ? {
           protectedUsers: protectedUsers(
@@ -195,6 +203,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     redis,
     idp,
     budget,
+    connections,
     ...(idaas ? { idaas } : {}),
     ...(slack ? { slack } : {}),
     ...(membership ? { membership } : {}),

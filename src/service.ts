@@ -59,6 +59,7 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       store: rt.store,
       queues: rt.queues,
       idp: rt.idp,
+      connections: rt.connections,
       audit: rt.audit,
       notifier: rt.notifier,
       metrics: rt.metrics,

@@ -24,6 +24,8 @@ interface RevokeOptions {
   yes?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  /** `--idp`: the connection id. */
+  idp?: string;
 }
 
 /**
@@ -136,6 +138,10 @@ export function register(program: Command): void {
     .option('--yes', 'leaked: revoke without asking (needed when stdin carries the token)')
     .option('--dry-run', 'leaked: only show what introspection says')
     .option('--json', 'print one JSON result (for scripts) instead of lines for people')
+    .option(
+      '--idp <connection>',
+      'the connection (identity system) it belongs to; default the first configured',
+    )
     .action(async (scope: string, ref: string | undefined, opts: RevokeOptions) => {
       if (scope === 'leaked') {
         if (ref !== undefined) {
@@ -167,13 +173,15 @@ export function register(program: Command): void {
         if (!opts.json) process.stdout.write(`${line}\n`);
       };
       try {
-        await refuseUnsupported(rt.idp, KINDS[scope as Kind]);
-        const target = await resolveTarget(rt.idp, scope as Kind, ref, opts.user);
+        const conn = connectionNamed(rt, opts.idp);
+        await refuseUnsupported(conn.idp, KINDS[scope as Kind]);
+        const target = await resolveTarget(conn.idp, scope as Kind, ref, opts.user);
         const { request, duplicate } = await rt.intake.submit({
           target,
           reason: opts.reason ?? 'requested from the CLI',
           requestedBy: { source: 'cli', id: userInfo().username || 'cli' },
           source: 'cli',
+          connection: conn.id,
           ...(opts.key ? { idempotencyKey: `cli:${opts.key}` } : {}),
         });
         say(`${duplicate ? 'already requested' : 'requested'}: ${summary(request)}`);
@@ -181,7 +189,7 @@ export function register(program: Command): void {
           if (opts.json) process.stdout.write(`${JSON.stringify(resultOf(request, duplicate))}\n`);
           return;
         }
-        const workers = await rt.queues.idpCalls.getWorkersCount();
+        const workers = await rt.queues.idpCallsOf(conn.id).getWorkersCount();
         if (workers === 0) process.stderr.write('warning: no worker is connected; start `revoker serve`\n');
         const done = await waitWithProgress(rt, request.id, Number(opts.timeout) * 1000, say);
         if (opts.json) process.stdout.write(`${JSON.stringify(resultOf(done, duplicate))}\n`);
@@ -194,6 +202,15 @@ export function register(program: Command): void {
     });
 }
 
+/** The connection `--idp` names (default the first configured); an unknown one is bad input (exit 2). */
+function connectionNamed(rt: Runtime, id: string | undefined) {
+  const conn = id === undefined ? rt.connections.primary : rt.connections.get(id);
+  if (!conn) {
+    throw new ValidationError(`--idp: no connection "${id}" (configured: ${rt.connections.ids.join(', ')})`);
+  }
+  return conn;
+}
+
 /** The one JSON document `--json` prints: what scripts need, no token values (there are none here). */
 function resultOf(rec: RequestRecord, duplicate: boolean) {
   return {
@@ -201,6 +218,7 @@ function resultOf(rec: RequestRecord, duplicate: boolean) {
     state: rec.state,
     duplicate,
     target: rec.target,
+    ...(rec.connection ? { connection: rec.connection } : {}),
     progress: rec.progress,
     // Each part of the scope with its outcome (also inside `result`), for scripts that only want those.
     ...(rec.result?.parts ? { parts: rec.result.parts } : {}),

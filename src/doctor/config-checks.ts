@@ -47,10 +47,15 @@ export function findContradiction(config: Config): { variable: string; message: 
       variable: 'ADMIN_DASHBOARD_WRITE',
       message: 'is set but the dashboard is off (ADMIN_USER / ADMIN_PASSWORD unset)',
     };
-  if (config.IDP !== 'idaas' && (config.IDAAS_URL || config.IDAAS_ADMIN_TOKEN))
+  // Any IDaaS connection in the list reads them (a connections file names its own per connection).
+  if (
+    !config.CONNECTIONS_FILE &&
+    !config.idpKinds.includes('idaas') &&
+    (config.IDAAS_URL || config.IDAAS_ADMIN_TOKEN)
+  )
     return {
       variable: 'IDP',
-      message: `is ${config.IDP}, yet IDAAS_URL / IDAAS_ADMIN_TOKEN are set: which IdP is meant?`,
+      message: `is ${config.idpKinds.join(',')}, yet IDAAS_URL / IDAAS_ADMIN_TOKEN are set: which IdP is meant?`,
     };
   return undefined;
 }
@@ -192,12 +197,16 @@ export function checkContradictions(config: Config): Check[] {
 /** What `revoker serve` runs with, in one record (logged at start, printed by the doctor). */
 export function summarize(config: Config, workflows: readonly Workflow[]) {
   return {
-    idp:
-      config.IDP === 'idaas'
-        ? config.IDAAS_URL
-          ? `idaas at ${config.IDAAS_URL}`
-          : 'idaas (in-process)'
-        : config.IDP,
+    // Several connections: each named (README "Several identity systems"); one keeps its old words.
+    idp: config.CONNECTIONS_FILE
+      ? `connections of ${config.CONNECTIONS_FILE}`
+      : config.idpKinds.length > 1
+        ? config.idpKinds.join(', ')
+        : config.IDP === 'idaas'
+          ? config.IDAAS_URL
+            ? `idaas at ${config.IDAAS_URL}`
+            : 'idaas (in-process)'
+          : config.IDP,
     slack: config.SLACK_APP_TOKEN
       ? 'socket mode'
       : config.SLACK_SIGNING_SECRET

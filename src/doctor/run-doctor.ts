@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
+import { type ConnectionSpec, connectionSpecs } from '../connections/connection-specs.ts';
 import { createIdentityProvider } from '../identity/factory.ts';
-import { type Check, pass } from './check.ts';
+import { type Check, fail, pass } from './check.ts';
 import {
   checkContradictions,
   checkGtr,
@@ -23,13 +24,7 @@ export interface DoctorReport {
 /** Every check of `revoker doctor`, in the order a person fixes things: config, Redis, IdP, Slack, HR, SCIM. */
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
   const { checks: workflowChecks, workflows } = await checkWorkflows(config, env);
-  const idpChecks =
-    config.IDP === 'idaas' && !config.IDAAS_URL
-      ? [pass('idp', 'embedded IDaaS: runs inside `revoker serve` (nothing to probe from here)')]
-      : await checkIdp(
-          createIdentityProvider(config),
-          config.IDP === 'idaas' ? `IDaaS at ${config.IDAAS_URL}` : config.IDP,
-        );
+  const idpChecks = await checkConnections(config, env);
   const checks = [
     ...checkContradictions(config),
     ...(await checkRedis(config)),
@@ -41,4 +36,28 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
     ...checkGtr(config),
   ];
   return { summary: summarize(config, workflows), checks, ok: checks.every((c) => c.ok) };
+}
+
+/** Every connection (IDP's list or CONNECTIONS_FILE's), each probed with its own settings. */
+async function checkConnections(config: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  let specs: ConnectionSpec[];
+  try {
+    specs = connectionSpecs(config, env);
+  } catch (err) {
+    return [fail('idp', (err as Error).message, 'fix the connection settings named above')];
+  }
+  const out: Check[] = [];
+  for (const spec of specs) {
+    const c = spec.config;
+    const what = c.IDP === 'idaas' ? `IDaaS at ${c.IDAAS_URL}` : c.IDP;
+    // One connection keeps the names it always had; several name each connection.
+    const label = specs.length === 1 ? what : `connection ${spec.id} (${what}, ${spec.ratePerSecond}/s)`;
+    if (c.IDP === 'idaas' && !c.IDAAS_URL) {
+      const embedded = 'embedded IDaaS: runs inside `revoker serve` (nothing to probe from here)';
+      out.push(pass('idp', specs.length === 1 ? embedded : `connection ${spec.id}: ${embedded}`));
+      continue;
+    }
+    out.push(...(await checkIdp(createIdentityProvider(c), label)));
+  }
+  return out;
 }

@@ -22,6 +22,7 @@ export const ErrorCode = {
   UnknownError: 'revoker_unknown_error',
   RedisNotReplicated: 'redis_not_replicated',
   MembershipUnavailable: 'slack_membership_unavailable',
+  UnknownConnection: 'revoker_unknown_connection',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -68,6 +68,11 @@ export const RevocationRequestSchema = z
     /** ISO-8601; in the future ⇒ the revocation is scheduled for then. */
     effectiveAt: z.iso.datetime({ offset: true }).optional(),
     createdAt: z.iso.datetime({ offset: true }),
+    /**
+     * The connection (identity system) it revokes in (src/connections/): only that connection's workers
+     * run it. Absent in requests made before connections existed: the primary connection's.
+     */
+    connection: z.string().min(1).max(64).optional(),
   })
   .strict();
 export type RevocationRequest = z.infer<typeof RevocationRequestSchema>;

@@ -11,6 +11,11 @@ export interface IdpBudgetOptions {
   redis: Redis;
   /** REVOKER_PREFIX; the budget lives at `{prefix}:idp:budget`. */
   prefix: string;
+  /**
+   * Appended to the key, one budget per connection (`.okta-eu` → `{prefix}:idp:budget.okta-eu`). Default
+   * '': the key of a single-IdP deployment.
+   */
+  keySuffix?: string;
   /** IdP calls per second across every process (IDP_RATE_LIMIT, else the adapter's documented default). */
   ratePerSecond: number;
   /**
@@ -151,7 +156,7 @@ export class IdpBudget {
     if (!(o.ratePerSecond > 0)) throw new RangeError('ratePerSecond must be positive');
     this.ratePerSecond = o.ratePerSecond;
     this.intervalMs = 1000 / o.ratePerSecond;
-    this.key = `${o.prefix}:idp:budget`;
+    this.key = `${o.prefix}:idp:budget${o.keySuffix ?? ''}`;
     this.share = Math.min(0.9, Math.max(0, o.interactiveShare ?? 0.2));
     this.holdMs = o.interactiveHoldMs ?? 5000;
     this.probeShare = Math.min(0.5, Math.max(0.01, o.probeShare ?? 0.05));

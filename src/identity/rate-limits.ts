@@ -32,3 +32,6 @@ export const DEFAULT_IDP_RATE_LIMITS = {
 } as const satisfies Record<string, IdpRateLimit>;
 
 export type IdpKind = keyof typeof DEFAULT_IDP_RATE_LIMITS;
+
+/** Every kind of identity system an adapter exists for (IDP's values). */
+export const IDP_KINDS = Object.keys(DEFAULT_IDP_RATE_LIMITS) as [IdpKind, ...IdpKind[]];

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
+import { CONNECTION_ID } from '../connections/connection.ts';
+import type { ConnectionRegistry } from '../connections/connection-registry.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -63,6 +65,11 @@ export interface RevocationServiceOptions {
    * `approvers`. Answers for an IdP user id.
    */
   protectedUsers?: { isProtected(userId: string): Promise<boolean>; approvers: string[] };
+  /**
+   * Every connection (src/connections/): a request is bound to one at submit (its `connection`, else the
+   * primary) and its look-ups go to that one. Absent: `idp` alone, and records name no connection.
+   */
+  connections?: ConnectionRegistry;
 }
 
 const SubmitInputSchema = z
@@ -79,6 +86,7 @@ const SubmitInputSchema = z
       .strict()
       .optional(),
     targetName: z.string().min(1).max(500).optional(),
+    connection: z.string().regex(CONNECTION_ID).optional(),
   })
   .strict();
 
@@ -129,6 +137,7 @@ export class RevocationService implements Intake {
       throw new ValidationError(`invalid request: ${issues.join('; ')}`, issues);
     }
     const input = parsed.data as SubmitInput;
+    const idp = this.idpOf(input);
     if (input.idempotencyKey !== undefined) {
       const existing = await this.o.store.getByIdempotencyKey(input.idempotencyKey);
       if (existing) {
@@ -155,7 +164,7 @@ export class RevocationService implements Intake {
     // A dry run only for someone who will look at it before the worker lists the scope anyway: the
     // approvers. Otherwise the worker's one listing is the impact (computed once per request).
     const known = input.impact ?? (decision.approvals.required > 0 ? undefined : 'worker');
-    const { impact, targetName } = await this.lookUp(input.target, known, input.targetName);
+    const { impact, targetName } = await this.lookUp(idp, input.target, known, input.targetName);
     const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
     const [stored, created] = await this.o.store.create(record, input.idempotencyKey);
     if (!created) {
@@ -171,6 +180,7 @@ export class RevocationService implements Intake {
       effectiveAt: stored.effectiveAt ?? null,
       // For the offboarding report (`revoker report`): who, and which HR event, without reading Redis.
       ...reportFacts(stored),
+      ...(stored.connection ? { connection: stored.connection } : {}),
     });
     await this.announce('request.created', stored);
 
@@ -686,8 +696,27 @@ export class RevocationService implements Intake {
       ...notifyChannelsOf(decision),
       progress: { done: 0, total: 0 },
       ...(input.context ? { context: input.context } : {}),
+      ...(input.connection ? { connection: input.connection } : {}),
       updatedAt: iso,
     };
+  }
+
+  /**
+   * The adapter of the connection a submit names (binding the input to the primary when it names none);
+   * an unknown connection is the caller's mistake (400), never another connection.
+   */
+  private idpOf(input: SubmitInput): IdentityProvider {
+    const registry = this.o.connections;
+    if (!registry) return this.o.idp;
+    input.connection ??= registry.primary.id;
+    const c = registry.get(input.connection);
+    if (!c) {
+      throw new ValidationError(
+        `invalid request: no connection "${input.connection}" (configured: ${registry.ids.join(', ')})`,
+        ['connection: unknown'],
+      );
+    }
+    return c.idp;
   }
 
   /**
@@ -696,13 +725,14 @@ export class RevocationService implements Intake {
    * the impact already shown, or `worker` when the worker's listing will be the only one.
    */
   private async lookUp(
+    idp: IdentityProvider,
     target: Target,
     known: RequestRecord['impact'] | 'worker',
     knownName: string | undefined,
   ): Promise<{ impact?: RequestRecord['impact']; targetName?: string }> {
     const [plan, targetName] = await Promise.all([
-      known ? undefined : this.bounded(this.o.idp.plan(target)),
-      knownName ?? this.bounded(this.nameOf(target)),
+      known ? undefined : this.bounded(idp.plan(target)),
+      knownName ?? this.bounded(this.nameOf(idp, target)),
     ]);
     if (known)
       return { ...(known === 'worker' ? {} : { impact: known }), ...(targetName ? { targetName } : {}) };
@@ -719,15 +749,15 @@ export class RevocationService implements Intake {
     };
   }
 
-  private async nameOf(target: Target): Promise<string> {
+  private async nameOf(idp: IdentityProvider, target: Target): Promise<string> {
     switch (target.kind) {
       case 'token':
       case 'user':
-        return userDisplayName(await this.o.idp.getUser(target.userId));
+        return userDisplayName(await idp.getUser(target.userId));
       case 'application':
-        return (await this.o.idp.getApplication(target.applicationId)).name;
+        return (await idp.getApplication(target.applicationId)).name;
       case 'resourceServer': {
-        const rs = await this.o.idp.getResourceServer(target.resourceServerId);
+        const rs = await idp.getResourceServer(target.resourceServerId);
         return rs.audience ? `${rs.name}, ${rs.audience}` : rs.name;
       }
     }

@@ -24,6 +24,8 @@ export interface SubmitInput {
   impact?: { tokenCount?: number; userCount: number };
   /** The target's display name when the entry point already resolved it (HR): the intake does not look it up again. */
   targetName?: string;
+  /** The connection the target belongs to (CLI `--idp`); default the primary (the first configured). */
+  connection?: string;
 }
 
 export interface Approval {

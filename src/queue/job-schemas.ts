@@ -26,6 +26,11 @@ export const IdpCallJobSchema = z
     step: TargetSchema,
     /** Stable key of the step, for progress that survives retries. */
     stepKey: z.string().min(1).max(600),
+    /**
+     * The connection it was planned for: only that connection's adapter may run it (absent in jobs made
+     * before connections existed: the queue's own connection).
+     */
+    connection: z.string().min(1).max(64).optional(),
   })
   .strict();
 export type IdpCallJob = z.infer<typeof IdpCallJobSchema>;

@@ -3,7 +3,10 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
-import { asCodedError } from '../domain/errors.ts';
+import type { Connection } from '../connections/connection.ts';
+import { ConnectionRegistry } from '../connections/connection-registry.ts';
+import { UnknownConnectionError } from '../connections/unknown-connection-error.ts';
+import { asCodedError, type CodedError } from '../domain/errors.ts';
 import { truncateGraphemes } from '../domain/outside-text.ts';
 import { type Target, targetKey } from '../domain/target.ts';
 import {
@@ -39,6 +42,11 @@ export interface PipelineWorkersOptions {
   store: RedisRequestStore;
   queues: RevocationQueues;
   idp: IdentityProvider;
+  /**
+   * The connections this process works for: one `idp-calls` worker per connection (its own queue), and
+   * each request's plan and verification through its own connection. Default: `idp` alone.
+   */
+  connections?: ConnectionRegistry;
   audit: AuditLog;
   notifier: Notifier;
   metrics: Metrics;
@@ -74,7 +82,11 @@ const SYSTEM = { source: 'system', id: 'revoker-worker' };
  */
 export class PipelineWorkers {
   private readonly lifecycle: Worker<RequestJob>;
-  private readonly calls: Worker<IdpCallJob>;
+  /** One IdP-call worker per connection, on that connection's own queue. */
+  private readonly calls = new Map<string, Worker<IdpCallJob>>();
+  /** The connection each IdP-call queue belongs to, by queue name. */
+  private readonly queueConnection = new Map<string, Connection>();
+  private readonly connections: ConnectionRegistry;
   private readonly log: Logger;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly verifyAttempts: number;
@@ -110,11 +122,19 @@ export class PipelineWorkers {
       ...common,
       concurrency: Math.max(5, o.concurrency ?? 10),
     });
-    this.calls = new Worker<IdpCallJob>(QUEUE.idpCalls, (job, token) => this.runCall(job, token), {
-      ...common,
-      concurrency: o.concurrency ?? 10,
-    });
-    for (const w of [this.lifecycle, this.calls] as Worker[]) {
+    this.connections = o.connections ?? ConnectionRegistry.single(o.idp);
+    for (const c of this.connections.all) {
+      const name = `${QUEUE.idpCalls}${c.suffix}`;
+      this.queueConnection.set(name, c);
+      this.calls.set(
+        name,
+        new Worker<IdpCallJob>(name, (job, token) => this.runCall(job, token), {
+          ...common,
+          concurrency: o.concurrency ?? 10,
+        }),
+      );
+    }
+    for (const w of [this.lifecycle, ...this.calls.values()] as Worker[]) {
       w.on('failed', (job, err) => void this.onFailed(w.name, job, err));
       w.on('error', (err) => this.log.error({ err: err.message }, 'worker error'));
       w.on('completed', (job) => {
@@ -125,7 +145,10 @@ export class PipelineWorkers {
 
   /** Resolves when both workers are connected and taking jobs; runs a first reconcile. */
   async start(): Promise<void> {
-    await Promise.all([this.lifecycle.waitUntilReady(), this.calls.waitUntilReady()]);
+    await Promise.all([
+      this.lifecycle.waitUntilReady(),
+      ...[...this.calls.values()].map((w) => w.waitUntilReady()),
+    ]);
     await this.reconcile().catch((err) => this.log.warn({ err: (err as Error).message }, 'reconcile failed'));
     const every = this.o.reconcileIntervalMs ?? 30_000;
     if (every > 0) {
@@ -142,11 +165,14 @@ export class PipelineWorkers {
    */
   async close(graceMs = 10_000): Promise<void> {
     clearInterval(this.reconcileTimer);
-    const graceful = Promise.all([this.lifecycle.close(), this.calls.close()]).then(() => true);
+    const graceful = Promise.all([
+      this.lifecycle.close(),
+      ...[...this.calls.values()].map((w) => w.close()),
+    ]).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref());
     if (!(await Promise.race([graceful, timedOut]))) {
       this.log.warn({ graceMs }, 'active jobs did not finish in time; releasing them to other workers');
-      await Promise.all([this.lifecycle.close(true), this.calls.close(true)]);
+      await Promise.all([this.lifecycle.close(true), ...[...this.calls.values()].map((w) => w.close(true))]);
     }
   }
 
@@ -171,9 +197,19 @@ export class PipelineWorkers {
   private async reconcileRunning(): Promise<void> {
     const running = new Set(await this.o.store.idsInState('running'));
     if (running.size === 0) return;
-    for (const job of await this.o.queues.idpCalls.getFailed(0, 999)) {
-      const step = IdpCallJobSchema.safeParse(job.data);
-      if (step.success && running.has(step.data.requestId)) await this.settleFailedStep(step.data);
+    // A running request of a connection this process does not have: its jobs wait in a queue nobody
+    // works, so it fails here, visibly and audited, rather than waiting forever or running elsewhere.
+    for (const rec of await this.o.store.getMany([...running])) {
+      if (rec.connection !== undefined && !this.connections.get(rec.connection)) {
+        running.delete(rec.id);
+        await this.failForConnection(rec, new UnknownConnectionError(rec.connection, this.connections.ids));
+      }
+    }
+    for (const c of this.connections.all) {
+      for (const job of await this.o.queues.idpCallsOf(c.id).getFailed(0, 999)) {
+        const step = IdpCallJobSchema.safeParse(job.data);
+        if (step.success && running.has(step.data.requestId)) await this.settleFailedStep(step.data);
+      }
     }
     for (const id of running) {
       const plan = await this.o.store.planInfo(id);
@@ -221,6 +257,8 @@ export class PipelineWorkers {
   private async plan(requestId: string): Promise<void> {
     const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running');
     if (!res.ok) return;
+    // Before anything else: a request of a connection this process lacks fails here (never runs elsewhere).
+    this.connectionOf(res.record);
     if (res.from === 'queued') await this.stateChanged('request.started', res.record, {});
     // A rerun after a crash: every job was already added, and the steps finalize the request themselves.
     if ((await this.o.store.planInfo(requestId))?.added) return;
@@ -236,6 +274,9 @@ export class PipelineWorkers {
       await this.o.queues.addSteps(
         requestId,
         plan.steps.filter((step) => !settled.has(targetKey(step))),
+        // Jobs name their connection when connections are configured; a process given one bare adapter
+        // (no registry) leaves them unnamed, so workers of any single-IdP process may take them as before.
+        this.o.connections ? this.connectionOf(res.record).id : undefined,
       );
     }
     await this.o.store.markPlanAdded(requestId);
@@ -244,7 +285,8 @@ export class PipelineWorkers {
 
   /** The IdP's plan, recorded (scope, impact, progress) and stored before anything is enqueued. */
   private async makePlan(requestId: string, record: RequestRecord): Promise<StoredPlan> {
-    const plan = await this.idpCall('plan', () => this.o.idp.plan(record.target));
+    const conn = this.connectionOf(record);
+    const plan = await this.idpCall(conn, 'plan', () => conn.idp.plan(record.target));
     const since = Date.now();
     await this.o.store.recordScope(requestId, plan.tokens);
     const impact = {
@@ -268,6 +310,7 @@ export class PipelineWorkers {
 
   private async runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
     const { requestId, step, stepKey } = IdpCallJobSchema.parse(job.data);
+    this.callConnection(job); // a job of another connection fails here, before any call
     await this.guard.check({ requestId, step, stepKey, id: job.id });
     const revoked =
       step.kind === 'token'
@@ -293,7 +336,8 @@ export class PipelineWorkers {
   ): Promise<TokenRef[]> {
     let revoked: TokenRef[];
     try {
-      revoked = (await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token)).revoked;
+      const conn = this.callConnection(job);
+      revoked = (await this.idpCall(conn, 'revoke', () => conn.idp.revoke(step), job, token)).revoked;
     } catch (err) {
       // A token already gone is what we wanted (e.g. our own earlier attempt died before it was recorded).
       if (!(err instanceof IdpNotFoundError)) throw err;
@@ -325,8 +369,9 @@ export class PipelineWorkers {
     job: Job<IdpCallJob>,
     token: string | undefined,
   ): Promise<TokenRef[]> {
+    const conn = this.callConnection(job);
     const call = async () => {
-      const { revoked } = await this.idpCall('revoke', () => this.o.idp.revoke(step), job, token);
+      const { revoked } = await this.idpCall(conn, 'revoke', () => conn.idp.revoke(step), job, token);
       await this.o.store.recordBulkAnswer(requestId, stepKey, revoked);
       return revoked;
     };
@@ -336,7 +381,7 @@ export class PipelineWorkers {
     const since = await this.startedAt(requestId, job);
     const [recorded, check] = await Promise.all([
       this.o.store.scopeOf(requestId),
-      this.idpCall('verify', () => this.o.idp.verify(step, { since }), job, token),
+      this.idpCall(conn, 'verify', () => conn.idp.verify(step, { since }), job, token),
     ]);
     const alive = new Set(check.remaining.map((t) => t.id));
     const gone = recorded.filter((t) => !alive.has(t.id) && inStep(step, t));
@@ -360,16 +405,17 @@ export class PipelineWorkers {
       this.o.store.planInfo(requestId),
       this.o.store.countFailed(requestId),
     ]);
+    const conn = this.connectionOf(rec);
     const sweep = plan?.sweep;
     if (sweep) {
-      const result = await this.idpCall('revoke', () => this.o.idp.revoke(sweep));
+      const result = await this.idpCall(conn, 'revoke', () => conn.idp.revoke(sweep));
       await this.auditRevoked(requestId, result.revoked);
       await this.o.store.addRevoked(requestId, ...result.revoked.map((t) => t.id));
     }
     // Taken when the plan was made, before any step ran: a cut-off the IdP shows must not be older, and
     // tokens issued after it (a user signing in again mid-request) are out of this request's scope.
     const since = new Date(plan?.since ?? job.timestamp);
-    const verify = await this.idpCall('verify', () => this.o.idp.verify(rec.target, { since }));
+    const verify = await this.idpCall(conn, 'verify', () => conn.idp.verify(rec.target, { since }));
     if (verify.method === 'list') await this.reconcileRecord(requestId, verify.remaining);
     const revokedCount = await this.o.store.countRevoked(requestId);
     if (!verify.ok && job.attemptsMade + 1 < this.verifyAttempts) {
@@ -424,6 +470,8 @@ export class PipelineWorkers {
     if (!res.ok) return;
     this.o.metrics.outcomes.inc({ outcome: to, scope: rec.target.kind });
     await this.stateChanged(`request.${to}`, res.record, {
+      // The connection this outcome is of (reports read a per-connection outcome from it).
+      ...(rec.connection ? { connection: rec.connection } : {}),
       revoked: result.revoked,
       remaining: result.remaining,
       method: verify.method,
@@ -458,12 +506,13 @@ export class PipelineWorkers {
    * permanent ones fail fast.
    */
   private async idpCall<T>(
+    conn: Connection,
     operation: string,
     fn: () => Promise<T>,
     job?: Job<IdpCallJob>,
     token?: string,
   ): Promise<T> {
-    const idp = this.o.idp.name;
+    const idp = conn.idp.name;
     try {
       const value = await fn();
       this.o.metrics.idpCalls.inc({ idp, operation, outcome: 'ok' });
@@ -484,7 +533,7 @@ export class PipelineWorkers {
             : 'transient';
       this.o.metrics.idpCalls.inc({ idp, operation, outcome });
       if (job && token && wait !== undefined) {
-        await this.calls.rateLimit(wait);
+        await this.calls.get(job.queueName)?.rateLimit(wait);
         throw Worker.RateLimitError();
       }
       if (err instanceof IdpNotFoundError) throw err;
@@ -642,6 +691,45 @@ export class PipelineWorkers {
     }
   }
 
+  /**
+   * The connection of a request (none named: the primary). One this process lacks throws an unrecoverable
+   * error: the job fails for good and the request with it, audited (onFailed).
+   */
+  private connectionOf(rec: RequestRecord): Connection {
+    try {
+      return this.connections.of(rec.connection);
+    } catch (err) {
+      if (err instanceof UnknownConnectionError) throw new IdpGaveUpError(err);
+      throw err;
+    }
+  }
+
+  /**
+   * The connection of an IdP-call job: its queue's. A job that names another connection (planned for one
+   * since removed or reordered) is never run against this one: it fails for good, audited.
+   */
+  private callConnection(job: Job<IdpCallJob>): Connection {
+    const conn = this.queueConnection.get(job.queueName) ?? this.connections.primary;
+    const named = job.data.connection;
+    if (named !== undefined && named !== conn.id) {
+      throw new IdpGaveUpError(new UnknownConnectionError(named, [conn.id]));
+    }
+    return conn;
+  }
+
+  /** A running request whose connection is gone: failed, audited, announced. */
+  private async failForConnection(rec: RequestRecord, err: UnknownConnectionError): Promise<void> {
+    const res = await this.o.store.transition(rec.id, ['running'], 'failed', {
+      result: { ok: false, revoked: 0, remaining: -1, error: `${err.code}: ${err.message}`.slice(0, 500) },
+    });
+    if (!res.ok) return;
+    this.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
+    await this.stateChanged('request.failed', res.record, {
+      error: err.code,
+      connection: err.connection,
+    });
+  }
+
   private async stateChanged(
     type: RequestEventType & AuditAction,
     rec: RequestRecord,
@@ -665,7 +753,7 @@ export class PipelineWorkers {
 
 /** A permanent IdP failure: BullMQ must not retry it (UnrecoverableError), and the code travels with it. */
 class IdpGaveUpError extends UnrecoverableError {
-  constructor(readonly idpError: IdpPermanentError) {
+  constructor(readonly idpError: CodedError) {
     super(`${idpError.code}: ${idpError.message}`);
   }
 }

@@ -1,5 +1,6 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { UnknownConnectionError } from '../connections/unknown-connection-error.ts';
 import { type Target, targetKey } from '../domain/target.ts';
 import type { DeadLetterJob, IdpCallJob, RequestJob } from './job-schemas.ts';
 import { JOB, jobIds, QUEUE } from './names.ts';
@@ -9,6 +10,12 @@ export interface RevocationQueuesOptions {
   connection: Redis;
   /** BullMQ key prefix; Revoker's REVOKER_PREFIX. */
   prefix: string;
+  /**
+   * The connections, each with its own `idp-calls` queue (`idp-calls{suffix}`): BullMQ workers cannot
+   * skip a job on a shared queue, so only workers configured for a connection take its calls. Default:
+   * one connection, `idp-calls`.
+   */
+  connections?: readonly { id: string; suffix: string }[];
   /** Attempts for IdP calls before they are dead-lettered. Default 25 (with capped backoff: minutes of outage). */
   idpCallAttempts?: number;
 }
@@ -32,7 +39,10 @@ const LIFECYCLE: JobsOptions = {
  */
 export class RevocationQueues {
   readonly revocations: Queue<RequestJob>;
+  /** The primary connection's IdP calls (`idp-calls`, the single-IdP name). */
   readonly idpCalls: Queue<IdpCallJob>;
+  /** Each connection's IdP-call queue, by connection id. */
+  private readonly callQueues = new Map<string, Queue<IdpCallJob>>();
   readonly deadLetters: Queue<DeadLetterJob>;
   private readonly idpCallAttempts: number;
 
@@ -40,12 +50,29 @@ export class RevocationQueues {
     const base = { connection: options.connection, prefix: options.prefix };
     this.revocations = new Queue<RequestJob>(QUEUE.revocations, base);
     this.idpCalls = new Queue<IdpCallJob>(QUEUE.idpCalls, base);
+    for (const c of options.connections ?? []) {
+      this.callQueues.set(
+        c.id,
+        c.suffix === '' ? this.idpCalls : new Queue<IdpCallJob>(`${QUEUE.idpCalls}${c.suffix}`, base),
+      );
+    }
     this.deadLetters = new Queue<DeadLetterJob>(QUEUE.deadLetters, base);
     this.idpCallAttempts = options.idpCallAttempts ?? 25;
   }
 
   get all(): Queue[] {
-    return [this.revocations, this.idpCalls, this.deadLetters] as Queue[];
+    const calls = new Set([this.idpCalls, ...this.callQueues.values()]);
+    return [this.revocations, ...calls, this.deadLetters] as Queue[];
+  }
+
+  /** The IdP-call queue of a connection (none named: the primary's). */
+  idpCallsOf(connection: string | undefined): Queue<IdpCallJob> {
+    // Queues made for one connection only (no `connections` given): every job waits in `idp-calls`, and
+    // the worker's check of the job's connection is what keeps another connection's job from running.
+    if (connection === undefined || this.callQueues.size === 0) return this.idpCalls;
+    const q = this.callQueues.get(connection);
+    if (!q) throw new UnknownConnectionError(connection, [...this.callQueues.keys()]);
+    return q;
   }
 
   async enqueuePlan(requestId: string): Promise<void> {
@@ -95,16 +122,23 @@ export class RevocationQueues {
    * BullMQ flow: adding a flow of 10,000 children costs twice the CPU of adding the same jobs (measured in
    * bench/pipeline.bench.ts) and nothing runs until all are in. The steps count themselves instead
    * (RedisRequestStore: `completeStep`, `failStep`) and the one that settles the last enqueues `finalize`.
-   * Job ids derive from the step, so adding again after a crash adds only what is missing.
+   * Job ids derive from the step, so adding again after a crash adds only what is missing. Each job names
+   * `connection` and waits in that connection's own queue.
    */
-  async addSteps(requestId: string, steps: readonly Target[], chunkSize = 1000): Promise<void> {
+  async addSteps(
+    requestId: string,
+    steps: readonly Target[],
+    connection?: string,
+    chunkSize = 1000,
+  ): Promise<void> {
+    const queue = this.idpCallsOf(connection);
     for (let i = 0; i < steps.length; i += chunkSize) {
-      await this.idpCalls.addBulk(
+      await queue.addBulk(
         steps.slice(i, i + chunkSize).map((step) => {
           const stepKey = targetKey(step);
           return {
             name: JOB.revokeStep,
-            data: { requestId, step, stepKey },
+            data: { requestId, step, stepKey, ...(connection === undefined ? {} : { connection }) },
             opts: {
               ...KEEP,
               jobId: jobIds.step(requestId, stepKey),

@@ -107,6 +107,21 @@ describe('revoker revoke (CLI)', { timeout: 2 * CLI_TIMEOUT_MS }, () => {
   });
 });
 
+describe('revoker revoke --idp (issue 22)', { timeout: 2 * CLI_TIMEOUT_MS }, () => {
+  it('names the connection in the request and --json; an unknown connection is bad input (exit 2)', async () => {
+    const [tok] = await t.idaas.mintTokens({ user: 'erin', application: 'team-wiki' });
+    const run = await revoker(['revoke', 'user', 'erin@example.com', '--idp', 'idaas', '--wait', '--json'], {
+      LOG_LEVEL: undefined,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({ state: 'verified', connection: 'idaas' });
+    expect(await isDead(t.idaas, tok!)).toBe(true);
+    const unknown = await revoker(['revoke', 'user', 'erin@example.com', '--idp', 'okta-eu']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe('revoker: --idp: no connection "okta-eu" (configured: idaas)');
+  });
+});
+
 describe('revoker --version', () => {
   it('prints the package version', { timeout: 2 * CLI_TIMEOUT_MS }, async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RedisAuditLog, type RedisAuditLogOptions } from '../../src/audit/redis-audit-log.ts';
 import type { AuditEntry } from '../../src/audit/types.ts';
+import type { ConnectionRegistry } from '../../src/connections/connection-registry.ts';
 import { BudgetedIdentityProvider } from '../../src/identity/budgeted-identity-provider.ts';
 import { IdpBudget } from '../../src/identity/idp-budget.ts';
 import type { IdentityProvider } from '../../src/identity/port.ts';
@@ -59,6 +60,8 @@ export async function createPipeline(options: {
   auditOptions?: Partial<RedisAuditLogOptions>;
   /** More options of the intake (protected users, a refusal log, …). */
   intakeOptions?: Partial<RevocationServiceOptions>;
+  /** Several connections (src/connections/): queues per connection; the intake and workers use them. */
+  connections?: ConnectionRegistry;
 }): Promise<Pipeline> {
   const prefix = randomPrefix('pipe');
   const redis = connectRedis(options.redisUrl);
@@ -71,7 +74,11 @@ export async function createPipeline(options: {
         );
   const metrics = createMetrics();
   const store = new RedisRequestStore({ redis, prefix });
-  const queues = new RevocationQueues({ connection: redis, prefix });
+  const queues = new RevocationQueues({
+    connection: redis,
+    prefix,
+    ...(options.connections ? { connections: options.connections.all } : {}),
+  });
   const audit = new RedisAuditLog({ redis, prefix, ...options.auditOptions });
   const notifier = new RecordingNotifier(options.alsoNotify);
   const workers: PipelineWorkers[] = [];
@@ -87,6 +94,7 @@ export async function createPipeline(options: {
     redis,
     ...(options.clock ? { clock: options.clock } : {}),
     ...options.intakeOptions,
+    ...(options.connections ? { connections: options.connections } : {}),
   });
   return {
     prefix,
@@ -109,6 +117,7 @@ export async function createPipeline(options: {
         metrics,
         logger: silentLogger,
         reconcileIntervalMs: 0,
+        ...(options.connections ? { connections: options.connections } : {}),
         ...overrides,
       });
       await w.start();

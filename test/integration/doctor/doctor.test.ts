@@ -151,6 +151,27 @@ describe('revoker doctor', () => {
   });
 });
 
+describe('revoker doctor with several connections (issue 22)', () => {
+  it('checks every connection IDP names, each under its own name and limit', {
+    timeout: 60_000,
+  }, async () => {
+    const r = await run(['doctor'], {
+      REDIS_URL: goodRedis.url,
+      IDP: 'idaas,okta',
+      IDAAS_URL: idaas.url,
+      IDAAS_ADMIN_TOKEN: idaas.adminToken,
+      OKTA_ORG_URL: oktaUrl,
+      OKTA_API_TOKEN: 'okta-token-without-admin-role',
+      OKTA_RATE_LIMIT: '5',
+    });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(/^✓ idp: connection idaas \(IDaaS at \S+, 50\/s\) can revoke: token, user/m);
+    expect(
+      failure(r.stdout, /idp: connection okta \(okta, 5\/s\) refused the credentials \(HTTP 403/).fix,
+    ).toMatch(/OKTA_API_TOKEN/);
+  });
+});
+
 describe('revoker serve at start', () => {
   it('refuses to start on a contradiction, with one line', { timeout: 60_000 }, async () => {
     const r = await run(['serve'], {
