@@ -95,7 +95,10 @@ export class Auth0Simulator implements VendorSimulator {
   grants: Grant[] = [];
   refreshTokens: RefreshToken[] = [];
   sessions: Session[] = [];
+  /** Generated ids count from 0 again after `reset()`, so every run of a scenario makes the same calls (same URLs). */
   private seq = 0;
+  /** Access tokens count apart from seeded ids (a retried token request shifts no seeded id), and never restart: a token cached from before a reset stays unknown. */
+  private tokenSeq = 0;
   private readonly router: SimRouter;
   private readonly issued = new Map<string, Set<string>>();
 
@@ -227,6 +230,7 @@ export class Auth0Simulator implements VendorSimulator {
     this.refreshTokens = [];
     this.sessions = [];
     this.issued.clear();
+    this.seq = 0;
     this.router.reset();
     this.plan = this.options.plan ?? 'enterprise';
     this.withheld.clear();
@@ -302,7 +306,7 @@ export class Auth0Simulator implements VendorSimulator {
               { status: 403 },
             );
           const granted = AUTH0_PERMISSIONS.filter((p) => !this.withheld.has(p));
-          const token = `sim-mgmt-${this.id('at')}`;
+          const token = `sim-mgmt-at${++this.tokenSeq}`;
           this.issued.set(token, new Set(granted));
           return HttpResponse.json({
             access_token: token,

@@ -80,7 +80,10 @@ export class KeycloakSimulator implements VendorSimulator {
   realmNotBefore = 0;
   /** Bodies of every `PUT /clients/{id}`, for "a minimal update". */
   readonly clientUpdates: unknown[] = [];
+  /** Generated ids count from 0 again after `reset()`, so every run of a scenario makes the same calls (same URLs). */
   private seq = 0;
+  /** Access tokens count apart from seeded ids (a retried token request shifts no seeded id), and never restart: a token cached from before a reset stays unknown. */
+  private tokenSeq = 0;
   private readonly router: SimRouter;
   private readonly issued = new Map<string, Set<string>>();
 
@@ -226,6 +229,7 @@ export class KeycloakSimulator implements VendorSimulator {
     this.serverSkewMs = 0;
     this.clientUpdates.length = 0;
     this.issued.clear();
+    this.seq = 0;
     this.router.reset();
     this.version = this.options.version ?? '26.0.5';
     this.withheld.clear();
@@ -319,7 +323,7 @@ export class KeycloakSimulator implements VendorSimulator {
               },
               { status: 401 },
             );
-          const token = `sim-kc-${this.id('at')}`;
+          const token = `sim-kc-at${++this.tokenSeq}`;
           this.issued.set(token, new Set(KEYCLOAK_ROLES.filter((r) => !this.withheld.has(r))));
           return HttpResponse.json({ access_token: token, expires_in: 300, token_type: 'Bearer' });
         },

@@ -297,7 +297,9 @@ export class KeycloakIdentityProvider implements IdentityProvider {
    */
   async verify(target: Target, context?: VerifyContext): Promise<VerifyResult> {
     const since = context?.since;
-    const cut = since ? ` started before ${since.toISOString()}` : '';
+    // A stable name (no timestamp): the same request retried or replayed names its parts alike; `since` is the
+    // plan's start, stored with the plan.
+    const cut = since ? ' started before the revocation' : '';
     switch (target.kind) {
       case 'token': {
         const all = await this.userSessions(target.userId);
@@ -396,10 +398,16 @@ export class KeycloakIdentityProvider implements IdentityProvider {
     ];
   }
 
-  /** Sessions started before `since` on Keycloak's clock (all of them without `since`). */
+  /**
+   * Sessions started before `since` on Keycloak's clock (all of them without `since`). The offset comes from
+   * `Date`, which has whole seconds (up to 1 s low), while a session's `start` has milliseconds: the cut-off
+   * is taken a second later, so a session started just before the revocation always counts. Counting one
+   * too few would let a retried bulk step skip its call (nothing in scope seems left) and end `verified`
+   * with the sessions alive; one signed in within that second too many only makes the request `failed`.
+   */
   private startedBefore(sessions: KcSession[], since: Date | undefined): KcSession[] {
     if (!since) return sessions;
-    const cut = since.getTime() + this.serverOffsetMs;
+    const cut = since.getTime() + this.serverOffsetMs + DATE_RESOLUTION_MS;
     return sessions.filter((s) => s.start === null || s.start === undefined || s.start < cut);
   }
 
@@ -488,6 +496,8 @@ type OfflineDelete = 'honoured' | 'ignored' | 'unknown';
 const ServerInfoSchema = z.looseObject({ systemInfo: z.object({ version: z.string() }).nullish() });
 /** The id `probePermissions` asks about: no session has it, so nothing is ended. */
 const PROBE_ID = 'revoker-doctor-probe';
+/** `Date` carries whole seconds (RFC 9110 §5.6.7 IMF-fixdate): the server's clock may be up to this much ahead of it. */
+const DATE_RESOLUTION_MS = 1000;
 
 function versionMode(version: string): OfflineDelete {
   const [a = 0, b = 0, c = 0] = version.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);

@@ -59,10 +59,18 @@ function outcomeOf(rec: RequestRecord) {
   };
 }
 
-for (const [vendor, make] of Object.entries(SIMULATORS)) {
-  describe(`fault matrix: ${vendor}`, () => {
-    const sim: VendorSimulator = make();
-    const server = setupServer(...sim.handlers);
+/**
+ * The vendors run side by side (most of a case is waiting: a 429's reset, a timeout), each on its own
+ * simulator, adapter and pipeline (own Redis prefix); one msw server serves them all, each simulator
+ * answering only its own origin. Within a vendor the scopes run one after another: they share its simulator.
+ */
+const SIMS = Object.entries(SIMULATORS).map(([vendor, make]) => ({ vendor, sim: make() }));
+const server = setupServer(...SIMS.flatMap(({ sim }) => sim.handlers));
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterAll(() => server.close());
+
+for (const { vendor, sim } of SIMS) {
+  describe(`fault matrix: ${vendor}`, { concurrent: true }, () => {
     let pipe: Pipeline;
     const scopes = Object.keys(sim.seedScenario()) as Array<keyof ScenarioTargets>;
     sim.reset();
@@ -80,13 +88,11 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
     });
 
     beforeAll(async () => {
-      server.listen({ onUnhandledFrame: 'error' });
       pipe = await createPipeline({ idp, rateLimitPerSecond: 1000 });
       await pipe.startWorkers({ concurrency: 4 });
     });
     afterAll(async () => {
       await pipe?.close();
-      server.close();
     });
 
     /** Seeds the vendor afresh, arms the fault, runs one request of `scope` through the pipeline. */
@@ -124,6 +130,8 @@ for (const [vendor, make] of Object.entries(SIMULATORS)) {
 
     for (const scope of scopes) {
       it(`${scope}: every call failing once (503, 429, timeout after commit) ends as the no-fault run`, {
+        // One scope at a time within a vendor (they share its simulator); vendors side by side.
+        concurrent: false,
         timeout: 300_000,
       }, async () => {
         const base = await run(scope);

@@ -189,8 +189,8 @@ describe('Auth0 against its simulator', () => {
     expect(sim.stillWorks(user!, { before: since })).toEqual([]);
     expect(v.ok).toBe(true);
     expect(v.parts?.map((p) => p.part)).toEqual([
-      `refresh tokens issued before ${since.toISOString()}`,
-      `sessions issued before ${since.toISOString()}`,
+      'refresh tokens issued before the start',
+      'sessions issued before the start',
     ]);
   });
 });

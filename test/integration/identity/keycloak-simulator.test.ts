@@ -61,6 +61,17 @@ describe('Keycloak against its simulator', () => {
     expect(sim.calls.filter((c) => c.method === 'PUT').map((c) => c.status)).toEqual([503, 204]);
   });
 
+  it('item 1: a user logout that failed once (429) is re-issued: sessions started just before the revocation count, though Date has whole seconds', async () => {
+    const { user } = sim.seedScenario();
+    sim.failOnce({ method: 'POST', url: new RegExp(`/users/${user!.userId}/logout$`) }, '429');
+    const { done, since } = await revokeThroughPipeline(make(), user!);
+    expect(
+      sim.calls.filter((c) => c.method === 'POST' && c.url.endsWith('/logout')).map((c) => c.status),
+    ).toEqual([429, 204]);
+    expect(sim.stillWorks(user!, { before: since })).toEqual([]);
+    expect(done.state).toBe('verified');
+  });
+
   it('item 11: the not-before is set on the server’s clock (Date), with a minimal update', async () => {
     sim.serverSkewMs = 120_000; // Keycloak's clock two minutes ahead of Revoker's
     const { application } = sim.seedScenario();
@@ -150,8 +161,8 @@ describe('Keycloak against its simulator', () => {
     expect(sim.stillWorks(user!, { before: since })).toEqual([]);
     expect(v.ok).toBe(true);
     expect(v.parts?.map((p) => p.part)).toEqual([
-      `sessions started before ${since.toISOString()}`,
-      `offline sessions started before ${since.toISOString()}`,
+      'sessions started before the revocation',
+      'offline sessions started before the revocation',
     ]);
   });
 });
