@@ -178,6 +178,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     refusals,
     requestLimit: { perMinute: config.REQUESTS_PER_MINUTE, prefix },
     ...(guarded ? { protectedUsers: guarded } : {}),
+    ...(config.slackIdpUserMap ? { slackIdpUserMap: config.slackIdpUserMap } : {}),
   });
   const leaked = new LeakedTokenService({
     idp,
