@@ -179,6 +179,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     requestLimit: { perMinute: config.REQUESTS_PER_MINUTE, prefix },
     ...(guarded ? { protectedUsers: guarded } : {}),
     ...(config.slackIdpUserMap ? { slackIdpUserMap: config.slackIdpUserMap } : {}),
+    hrReplayWindowMs: config.HR_REPLAY_WINDOW_SECONDS * 1000,
   });
   const leaked = new LeakedTokenService({
     idp,

@@ -25,6 +25,7 @@ import type { Metrics } from '../metrics.ts';
 import type { RevocationQueues } from '../queue/revocation-queues.ts';
 import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import type { WorkflowDecision, WorkflowEngine } from '../workflows/types.ts';
+import { idempotencyTtlSeconds } from './idempotency-ttl.ts';
 import type { Notifier, RequestEventType } from './notifier.ts';
 import type { RedisRequestStore } from './request-store.ts';
 import type {
@@ -68,6 +69,11 @@ export interface RevocationServiceOptions {
    * at the IdP (stopping an HR/SCIM revocation); default none (Slack's confirmed email only).
    */
   slackIdpUserMap?: ReadonlyMap<string, string>;
+  /**
+   * HR_REPLAY_WINDOW_SECONDS in ms: HR idempotency keys outlive the longest HR replay window (vendor spans
+   * or this, whichever is longer) by a day; default 0 (the vendors' spans).
+   */
+  hrReplayWindowMs?: number;
 }
 
 const SubmitInputSchema = z
@@ -162,7 +168,11 @@ export class RevocationService implements Intake {
     const known = input.impact ?? (decision.approvals.required > 0 ? undefined : 'worker');
     const { impact, targetName } = await this.lookUp(input.target, known, input.targetName);
     const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
-    const [stored, created] = await this.o.store.create(record, input.idempotencyKey);
+    const [stored, created] = await this.o.store.create(
+      record,
+      input.idempotencyKey,
+      idempotencyTtlSeconds(input.source, this.o.hrReplayWindowMs),
+    );
     if (!created) {
       await this.durable(mark);
       return { request: stored, duplicate: true };
