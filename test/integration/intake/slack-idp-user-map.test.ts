@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
 import { ConfigError, ForbiddenError } from '../../../src/domain/errors.ts';
 import type { Actor } from '../../../src/domain/request.ts';
 import { loadSlackIdpUserMap } from '../../../src/slack/slack-idp-user-map.ts';
@@ -87,6 +88,9 @@ describe('SLACK_IDP_USER_MAP: who a Slack voter is at the IdP', () => {
       await writeFile(file, JSON.stringify({ W012ABC: '00u1abcd' }));
       expect([...loadSlackIdpUserMap({ SLACK_IDP_USER_MAP: file })]).toEqual([['W012ABC', '00u1abcd']]);
       expect(loadSlackIdpUserMap({}).size).toBe(0);
+      // Through the service's own configuration: read at start-up, a bad map stops it with the variable named.
+      expect(loadConfig({ SLACK_IDP_USER_MAP: '{"U1":"bob"}' }).slackIdpUserMap?.get('U1')).toBe('bob');
+      expect(() => loadConfig({ SLACK_IDP_USER_MAP: '{"bob":"U1"}' })).toThrow(/SLACK_IDP_USER_MAP/);
       for (const bad of [
         '{"alice": "00u1"}',
         '{"U1": ""}',
