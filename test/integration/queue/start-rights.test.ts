@@ -115,3 +115,50 @@ describe('rights checked against today’s configuration when a request starts (
     expect(r.failedEntries).toHaveLength(0);
   });
 });
+
+describe('a protected user’s HR offboarding at start: today’s SLACK_APPROVER_USERS (issue 21 item 3)', () => {
+  async function protectedApproved(approversAtStart: string[]) {
+    const idp = new MemoryIdp();
+    idp.addUser('heidi');
+    idp.addToken('heidi', 'team-wiki');
+    const workflows = await testWorkflowEngine([{ name: 'hr', sources: ['hr'], required: 0 }]);
+    // One object, as the service shares it: the restart with new settings is the list changing.
+    const guarded = { isProtected: async (id: string) => id === 'heidi', approvers: ['UAPP1', 'UAPP2'] };
+    pipe = await createPipeline({ idp, workflows, intakeOptions: { protectedUsers: guarded } });
+    const { request } = await pipe.intake.submit({
+      target: { kind: 'user', userId: 'heidi' },
+      reason: 'terminated',
+      requestedBy: { source: 'hr', id: 'standard' },
+      source: 'hr',
+    });
+    expect(request.state).toBe('pending_approval');
+    expect((await pipe.intake.approve(request.id, { source: 'slack', id: 'UAPP1' })).state).toBe('queued');
+    guarded.approvers = approversAtStart;
+    const p = pipe;
+    await p.startWorkers({
+      rights: new StartRights({
+        workflows,
+        protectedUsers: guarded,
+        store: p.store,
+        audit: p.audit,
+        notifier: p.notifier,
+        metrics: createMetrics(),
+        logger: silentLogger,
+      }),
+    });
+    return { outcome: await p.intake.waitForOutcome(request.id, 15_000), idp };
+  }
+
+  it('approved by someone removed from the protected approvers before it started: not run', async () => {
+    const { outcome, idp } = await protectedApproved(['UAPP2']);
+    expect(outcome.state).toBe('failed');
+    expect(outcome.result?.error).toMatch(/it has 0/);
+    expect(await idp.listUserTokens('heidi')).toHaveLength(1);
+  });
+
+  it('approved by someone still a protected approver: runs', async () => {
+    const { outcome, idp } = await protectedApproved(['UAPP1', 'UAPP2']);
+    expect(outcome.state).toBe('verified');
+    expect(await idp.listUserTokens('heidi')).toHaveLength(0);
+  });
+});
