@@ -53,6 +53,7 @@ async function approvedThenEdited(after: TestWorkflow, opts: { effectiveInMs?: n
     source: 'slack',
     ...(opts.effectiveInMs ? { effectiveAt: new Date(Date.now() + opts.effectiveInMs).toISOString() } : {}),
   });
+  // Scheduled 1.5 s ahead: far enough that a loaded machine still approves it before its start is due.
   const approved = await pipe.intake.approve(request.id, { source: 'slack', id: 'UAPPROVER1' });
   expect(approved.state).toBe(opts.effectiveInMs ? 'scheduled' : 'queued');
   workflows.current = await testWorkflowEngine([after]);
@@ -91,7 +92,7 @@ describe('rights checked against today’s configuration when a request starts (
   });
 
   it('the workflow now needs two approvals: a scheduled request with one does not start', async () => {
-    const r = await approvedThenEdited({ ...base, required: 2 }, { effectiveInMs: 300 });
+    const r = await approvedThenEdited({ ...base, required: 2 }, { effectiveInMs: 1500 });
     expect(r.outcome.state).toBe('failed');
     expect(r.outcome.result?.error).toMatch(/needs 2 approval/);
     expect(r.alive).toHaveLength(2);
@@ -108,7 +109,7 @@ describe('rights checked against today’s configuration when a request starts (
   it('a change that still allows it (another approver added, the approval kept): the request runs', async () => {
     const r = await approvedThenEdited(
       { ...base, approvers: ['UAPPROVER1', 'UAPPROVER3'] },
-      { effectiveInMs: 300 },
+      { effectiveInMs: 1500 },
     );
     expect(r.outcome.state).toBe('verified');
     expect(r.alive).toHaveLength(0);
