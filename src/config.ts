@@ -6,6 +6,7 @@ import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
 import { type GtrAppConfig, loadGtrApps } from './identity/gtr/gtr-apps-config.ts';
 import { loadOAuthClients, type OAuthClient } from './identity/oauth-clients.ts';
 import { IDP_KINDS, type IdpKind } from './identity/rate-limits.ts';
+import { loadSlackIdpUserMap } from './slack/slack-idp-user-map.ts';
 import { parseDuration } from './workflows/duration.ts';
 
 /** An IANA time zone name (`America/Los_Angeles`), canonicalised; default UTC. */
@@ -117,6 +118,8 @@ export const EnvSchema = z.object({
   SLACK_ADMIN_USERS: idList,
   SLACK_APPROVER_USERS: idList,
   SLACK_NOTIFY_CHANNEL: optionalString,
+  /** JSON object (or a file holding it): Slack user id → IdP user id, see src/slack/slack-idp-user-map.ts. */
+  SLACK_IDP_USER_MAP: optionalString,
 
   /**
    * The identity systems to revoke in, comma-separated (`idaas`, `okta,google`): one connection each, with
@@ -300,6 +303,8 @@ export interface Config extends Omit<Env, 'IDP'> {
   oauthClients: OAuthClient[];
   /** GTR_APPS, validated: apps Revoker sends Global Token Revocation to. */
   gtrApps: GtrAppConfig[];
+  /** SLACK_IDP_USER_MAP, validated (Slack user id → IdP user id); absent or empty: none. */
+  slackIdpUserMap?: ReadonlyMap<string, string>;
 }
 
 /** Which variables each IdP needs, checked only when that IdP is chosen. */
@@ -400,5 +405,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('GTR_TOKEN', 'must be at least 16 characters (a random secret)');
   }
   const gtrApps = loadGtrApps(cfg);
-  return { ...cfg, hrSecrets, hrDomains, hrGroups, hr: loadHrConfig(env), hrClocks, oauthClients, gtrApps };
+  const slackIdpUserMap = loadSlackIdpUserMap(cfg);
+  return {
+    ...cfg,
+    hrSecrets,
+    hrDomains,
+    hrGroups,
+    hr: loadHrConfig(env),
+    hrClocks,
+    oauthClients,
+    gtrApps,
+    slackIdpUserMap,
+  };
 }

@@ -52,6 +52,8 @@ export interface Runtime {
   /** Refused requests, counted per minute and written to the audit log as one entry each minute. */
   refusals: RedisRefusalLog;
   workflows: WorkflowEngine;
+  /** PROTECTED_USERS / PROTECTED_GROUPS with their approvers, when any are set. */
+  protectedUsers?: { isProtected(userId: string): Promise<boolean>; approvers: string[] };
   store: RedisRequestStore;
   queues: RevocationQueues;
   /** Add notifiers (e.g. Slack's) before anything is submitted. */
@@ -166,6 +168,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     : undefined;
   if (slack) notifiers.push(slack.notifier);
   const notifier = new CompositeNotifier(notifiers);
+  const guarded =
+    config.PROTECTED_USERS.length > 0 || config.PROTECTED_GROUPS.length > 0
+      ? protectedUsers(idp, config.PROTECTED_USERS, config.PROTECTED_GROUPS, config.SLACK_APPROVER_USERS)
+      : undefined;
   const intake = new RevocationService({
     store,
     queues,
@@ -179,16 +185,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     refusals,
     requestLimit: { perMinute: config.REQUESTS_PER_MINUTE, prefix },
     connections,
-    ...(config.PROTECTED_USERS.length > 0 || config.PROTECTED_GROUPS.length > 0
-      ? {
-          protectedUsers: protectedUsers(
-            idp,
-            config.PROTECTED_USERS,
-            config.PROTECTED_GROUPS,
-            config.SLACK_APPROVER_USERS,
-          ),
-        }
-      : {}),
+    ...(guarded ? { protectedUsers: guarded } : {}),
+    ...(config.slackIdpUserMap ? { slackIdpUserMap: config.slackIdpUserMap } : {}),
+    hrReplayWindowMs: config.HR_REPLAY_WINDOW_SECONDS * 1000,
   });
   const leaked = new LeakedTokenService({
     idp,
@@ -210,6 +209,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     audit,
     refusals,
     workflows,
+    ...(guarded ? { protectedUsers: guarded } : {}),
     store,
     queues,
     notifiers,

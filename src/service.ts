@@ -10,6 +10,7 @@ import { createHrEventQueue, createHrRouter, type HrEventQueue, startHrEventWork
 import { createHttpApp, type HttpMount, type RunningHttpServer, startHttpServer } from './http/index.ts';
 import { RequestRetention } from './intake/request-retention.ts';
 import { PipelineWorkers } from './queue/pipeline-workers.ts';
+import { StartRights } from './queue/start-rights.ts';
 import { offboardingSummarySource } from './report/report-summary-source.ts';
 import type { Runtime } from './runtime.ts';
 import { createScimRouter } from './scim/index.ts';
@@ -68,6 +69,15 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       lockDurationMs: options.lockDurationMs ?? config.WORKER_LOCK_MS,
       stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
       refusals: rt.refusals,
+      rights: new StartRights({
+        workflows: rt.workflows,
+        protectedUsers: rt.protectedUsers,
+        store: rt.store,
+        audit: rt.audit,
+        notifier: rt.notifier,
+        metrics: rt.metrics,
+        logger,
+      }),
     });
     await workers.start();
     const hrWorker: Worker = startHrEventWorker({

@@ -175,8 +175,11 @@ if ARGV[3] == '1' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4]) end
 return {'ok'}
 `;
 
-/** How long an idempotency key keeps pointing at its request (HR re-deliveries, SCIM repeats). */
-const IDEMPOTENCY_TTL_SECONDS = 400 * 86_400;
+/**
+ * How long an idempotency key keeps pointing at its request when the caller names no TTL: one day. The
+ * intake names one per source (src/intake/idempotency-ttl.ts), just longer than that source's redelivery window.
+ */
+const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 
 interface CachedScript {
   text: string;
@@ -316,7 +319,11 @@ export class RedisRequestStore {
    * Creates the record unless its id, or another request under the same idempotency key, exists
    * (checked and claimed in one script); returns [record, created].
    */
-  async create(record: RequestRecord, idempotencyKey?: string): Promise<[RequestRecord, boolean]> {
+  async create(
+    record: RequestRecord,
+    idempotencyKey?: string,
+    idempotencyTtlSeconds = DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  ): Promise<[RequestRecord, boolean]> {
     const stored: StoredRecord = { ...record };
     if (record.approvalExpiresAt) stored.approvalExpiresAtMs = Date.parse(record.approvalExpiresAt);
     const res = (await this.redis.eval(
@@ -327,7 +334,7 @@ export class RedisRequestStore {
       JSON.stringify(stored),
       record.id,
       idempotencyKey === undefined ? '0' : '1',
-      String(IDEMPOTENCY_TTL_SECONDS),
+      String(Math.max(1, Math.ceil(idempotencyTtlSeconds))),
     )) as string[];
     if (res[0] !== 'ok') {
       const existingId = res[0] === 'dup' ? res[1]! : record.id;

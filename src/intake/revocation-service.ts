@@ -27,6 +27,7 @@ import type { Metrics } from '../metrics.ts';
 import type { RevocationQueues } from '../queue/revocation-queues.ts';
 import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
 import type { WorkflowDecision, WorkflowEngine } from '../workflows/types.ts';
+import { idempotencyTtlSeconds } from './idempotency-ttl.ts';
 import type { Notifier, RequestEventType } from './notifier.ts';
 import type { RedisRequestStore } from './request-store.ts';
 import type {
@@ -70,6 +71,16 @@ export interface RevocationServiceOptions {
    * primary) and its look-ups go to that one. Absent: `idp` alone, and records name no connection.
    */
   connections?: ConnectionRegistry;
+  /**
+   * SLACK_IDP_USER_MAP: Slack user id → IdP user id, consulted first when a Slack voter must be identified
+   * at the IdP (stopping an HR/SCIM revocation); default none (Slack's confirmed email only).
+   */
+  slackIdpUserMap?: ReadonlyMap<string, string>;
+  /**
+   * HR_REPLAY_WINDOW_SECONDS in ms: HR idempotency keys outlive the longest HR replay window (vendor spans
+   * or this, whichever is longer) by a day; default 0 (the vendors' spans).
+   */
+  hrReplayWindowMs?: number;
 }
 
 const SubmitInputSchema = z
@@ -166,7 +177,11 @@ export class RevocationService implements Intake {
     const known = input.impact ?? (decision.approvals.required > 0 ? undefined : 'worker');
     const { impact, targetName } = await this.lookUp(idp, input.target, known, input.targetName);
     const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
-    const [stored, created] = await this.o.store.create(record, input.idempotencyKey);
+    const [stored, created] = await this.o.store.create(
+      record,
+      input.idempotencyKey,
+      idempotencyTtlSeconds(input.source, this.o.hrReplayWindowMs),
+    );
     if (!created) {
       await this.durable(mark);
       return { request: stored, duplicate: true };
@@ -396,7 +411,7 @@ export class RevocationService implements Intake {
         `this request is already ${stateWord(rec.state)}; it can no longer be cancelled`,
       );
     }
-    const who = await this.identify(rec, actor.email);
+    const who = await this.identify(rec, actor);
     if (who === 'unknown') {
       return this.refuse(
         voter,
@@ -405,7 +420,7 @@ export class RevocationService implements Intake {
           ok: false,
           code: 'identity_unknown',
           reason:
-            'Revoker cannot tell who you are at the identity provider (your Slack email must be confirmed and be exactly an IdP user’s), so it cannot tell you are not the person leaving',
+            'Revoker cannot tell who you are at the identity provider (you need an entry in SLACK_IDP_USER_MAP, or a confirmed Slack email that is exactly one IdP user’s), so it cannot tell you are not the person leaving',
         },
         attempted,
       );
@@ -458,23 +473,29 @@ export class RevocationService implements Intake {
   }
 
   /**
-   * Who is this voter at the IdP? Their Slack email (confirmed by Slack) must name exactly one IdP user,
-   * whose own email is that very address (no plus-address or alias folding); that user is then compared
+   * Who is this voter at the IdP? Their entry in SLACK_IDP_USER_MAP (Slack user id → IdP user id) when
+   * they have one; else their Slack email (confirmed by Slack) must name exactly one IdP user, whose own
+   * email is that very address (no plus-address or alias folding); that user is then compared
    * with the request's target by IdP user id, and the address with the HR delivery's. Unknown when it
    * cannot be established: the vote is refused.
    */
   private async identify(
     rec: RequestRecord,
-    email: string | undefined,
+    actor: Actor & { email?: string },
   ): Promise<'self' | 'other' | 'unknown'> {
-    if (!email) return 'unknown';
+    const targetUser =
+      rec.target.kind === 'user' || rec.target.kind === 'token' ? rec.target.userId : undefined;
+    // The operator's explicit mapping comes first: an identity the user cannot edit.
     const norm = (e: string | undefined) => e?.trim().toLowerCase();
-    if (norm(rec.context?.email) === norm(email)) return 'self';
+    const email = actor.email;
+    // The HR delivery's own address is the person leaving, whatever any mapping says (only ever narrows).
+    if (email && norm(rec.context?.email) === norm(email)) return 'self';
+    const mapped = actor.source === 'slack' ? this.o.slackIdpUserMap?.get(actor.id) : undefined;
+    if (mapped !== undefined) return mapped === targetUser ? 'self' : 'other';
+    if (!email) return 'unknown';
     const user = await this.o.idp.findUserByEmail(email.trim().toLowerCase()).catch(() => undefined);
     if (!user || norm(user.email) !== norm(email)) return 'unknown';
-    if ((rec.target.kind === 'user' || rec.target.kind === 'token') && rec.target.userId === user.id)
-      return 'self';
-    return 'other';
+    return targetUser === user.id ? 'self' : 'other';
   }
 
   /**

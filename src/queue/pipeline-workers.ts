@@ -33,6 +33,7 @@ import { backoffWithJitter } from './backoff.ts';
 import { type IdpCallJob, IdpCallJobSchema, type RequestJob, RequestJobSchema } from './job-schemas.ts';
 import { JOB, jobIds, QUEUE } from './names.ts';
 import type { RevocationQueues } from './revocation-queues.ts';
+import type { StartRights } from './start-rights.ts';
 import { StepGuard } from './step-guard.ts';
 
 export interface PipelineWorkersOptions {
@@ -71,6 +72,8 @@ export interface PipelineWorkersOptions {
   workerName?: string;
   /** Refused step jobs (see StepGuard) are counted here per minute; without it each is audited. */
   refusals?: RefusalRecorder;
+  /** Today's rights, checked when a request starts (issue 21 item 3); absent: the intake's check stands. */
+  rights?: StartRights;
 }
 
 const SYSTEM = { source: 'system', id: 'revoker-worker' };
@@ -255,6 +258,8 @@ export class PipelineWorkers {
    * job is added: every step can audit against the scope, and a rerun after a crash adds the same steps.
    */
   private async plan(requestId: string): Promise<void> {
+    // A request today's configuration no longer allows ends failed here, before anything is planned.
+    if (this.o.rights && !(await this.o.rights.holds(requestId))) return;
     const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running');
     if (!res.ok) return;
     // Before anything else: a request of a connection this process lacks fails here (never runs elsewhere).
