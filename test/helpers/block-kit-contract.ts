@@ -6,7 +6,7 @@ import {
   MessageIterations,
   type PayloadKind,
   type Violation,
-} from '../../src/demo/block-kit-contract.ts';
+} from '../../src/slack-contract/index.ts';
 
 /**
  * The Block Kit contract as every test sees it. Each Slack stand-in (SlackApiStub, the Socket Mode
@@ -25,6 +25,20 @@ export function enforce(kind: PayloadKind, payload: unknown, ctx: CheckContext =
   if (v) recorded.push(describeViolation(kind, v));
   return v;
 }
+
+/**
+ * The observer of the one Web API stand-in (SlackWebApi) in tests: every finding is recorded (the test
+ * fails), every answered view is remembered (a submission's `errors` must name its input blocks).
+ */
+export const testObserver = {
+  violation(method: string, v: Violation): void {
+    recorded.push(describeViolation(method, v));
+  },
+  answered(_method: string, args: Record<string, unknown>, answer: Record<string, unknown>): void {
+    const view = (answer.view as { id?: string } | undefined)?.id;
+    if (view && args.view) rememberView(view, args.view);
+  },
+};
 
 /** Web API call through the contract, remembering served views and message iterations. */
 export function enforceCall(
