@@ -1,9 +1,7 @@
 import {
-  CHECKED_METHODS,
   type CheckContext,
   checkSlackPayload,
   describeViolation,
-  MessageIterations,
   type PayloadKind,
   type Violation,
 } from '../../src/slack-contract/index.ts';
@@ -18,7 +16,6 @@ import {
 const recorded: string[] = [];
 /** Views the stand-ins served, by view id: a submission's `errors` must name one of its input blocks. */
 const views = new Map<string, unknown>();
-const iterations = new MessageIterations();
 
 export function enforce(kind: PayloadKind, payload: unknown, ctx: CheckContext = {}): Violation | undefined {
   const v = checkSlackPayload(kind, payload, ctx);
@@ -39,24 +36,6 @@ export const testObserver = {
     if (view && args.view) rememberView(view, args.view);
   },
 };
-
-/** Web API call through the contract, remembering served views and message iterations. */
-export function enforceCall(
-  method: string,
-  args: Record<string, unknown>,
-): { violation?: Violation; record: (answer: Record<string, unknown>) => void } {
-  const kind = CHECKED_METHODS.find((k) => k === method);
-  const violation = kind ? enforce(kind, args) : undefined;
-  return {
-    ...(violation ? { violation } : {}),
-    record: (answer) => {
-      const view = (answer.view as { id?: string } | undefined)?.id;
-      if (view && args.view) rememberView(view, args.view);
-      const waste = iterations.record(method, args, answer);
-      if (waste) recorded.push(describeViolation(method, waste));
-    },
-  };
-}
 
 export function rememberView(viewId: string, view: unknown): void {
   views.set(viewId, typeof view === 'string' ? JSON.parse(view) : view);
