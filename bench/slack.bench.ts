@@ -24,9 +24,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
-import { SlackStandIn, type StandInCall } from '../src/demo/slack-stand-in.ts';
 import type { PipelineEvent } from '../src/intake/notifier.ts';
 import { ActionId } from '../src/slack/ids.ts';
+import { SlackHttpStandIn, type StandInCall } from '../src/slack-contract/index.ts';
 import {
   FORM,
   interactivityBody,
@@ -126,7 +126,8 @@ const LONG_RATE_PER_SECOND = 8;
 
 /** chat.update calls per request, through approval to a verified outcome, against the Slack stand-in. */
 export async function measureUpdates(): Promise<void> {
-  const standIn = new SlackStandIn(() => {});
+  // The bench posts hand-built payloads: their trigger_ids never came from this stand-in.
+  const standIn = new SlackHttpStandIn({ session: { refuseUnknownIds: false } });
   await standIn.start();
   const svc = await startBenchService(
     {

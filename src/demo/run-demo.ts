@@ -10,10 +10,10 @@ import type { RequestRecord } from '../intake/types.ts';
 import { createLogger } from '../log.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { type RunningService, startService } from '../service.ts';
+import { SlackHttpStandIn } from '../slack-contract/index.ts';
 import { type DemoGrant, type Probe, printTable, probe, signIn } from './demo-tokens.ts';
 import { ensureRedis } from './ensure-redis.ts';
 import { SlackDriver } from './slack-driver.ts';
-import { SlackStandIn } from './slack-stand-in.ts';
 
 const write = (line = '') => process.stdout.write(`${line}\n`);
 const step = (title: string) => write(`\n== ${title}`);
@@ -115,7 +115,15 @@ export async function runDemo(): Promise<number> {
   const hrSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const scimToken = randomBytes(24).toString('base64url');
   const slackSecret = randomBytes(16).toString('hex');
-  const standIn = new SlackStandIn(write);
+  const standIn = new SlackHttpStandIn({
+    print: write,
+    teamId: 'TDEMO',
+    botUserId: 'UREVOKERBOT',
+    botId: 'BREVOKER',
+    viewIdPrefix: 'VDEMO',
+    homeViewId: 'VHOME',
+    tsSeconds: '1800000000',
+  });
   await standIn.start();
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { SlackStandIn, StandInCall } from './slack-stand-in.ts';
+import type { SlackHttpStandIn as SlackStandIn, StandInCall } from '../slack-contract/index.ts';
 
 /**
  * Plays a person in Slack: builds the requests Slack would send for a slash command, a modal submission
@@ -50,7 +50,7 @@ export class SlackDriver {
         text,
         api_app_id: 'ADEMO',
         response_url: `${this.slack.url}/response/${trigger}`,
-        trigger_id: trigger,
+        trigger_id: this.slack.issueTrigger(trigger),
       }).toString(),
     );
     const confirm = await this.slack.next('views.update', (c) => callbackId(c) === 'revoke_confirm', since);
@@ -69,7 +69,7 @@ export class SlackDriver {
       team: { id: 'TDEMO', domain: 'demo' },
       user: { id: userId, username: userId.toLowerCase(), name: userId.toLowerCase(), team_id: 'TDEMO' },
       api_app_id: 'ADEMO',
-      trigger_id: `${Date.now()}.submit`,
+      trigger_id: this.slack.issueTrigger(`${Date.now()}.submit`, modal.viewId),
       view: {
         id: modal.viewId,
         team_id: 'TDEMO',
@@ -93,13 +93,18 @@ export class SlackDriver {
       api_app_id: 'ADEMO',
       container: {
         type: 'message',
-        message_ts: '1800000000.000001',
+        message_ts: String(message.answer.ts),
         channel_id: String(message.args.channel),
       },
-      trigger_id: `${Date.now()}.approve`,
+      trigger_id: this.slack.issueTrigger(`${Date.now()}.approve`),
       team: { id: 'TDEMO', domain: 'demo' },
       channel: { id: String(message.args.channel), name: 'approvals' },
-      message: { type: 'message', ts: '1800000000.000001', text: 'Token revocation request', blocks: [] },
+      message: {
+        type: 'message',
+        ts: String(message.answer.ts),
+        text: 'Token revocation request',
+        blocks: [],
+      },
       response_url: `${this.slack.url}/response/approve-${userId}`,
       actions: [
         {

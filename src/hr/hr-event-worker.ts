@@ -1,5 +1,5 @@
 import { type ConnectionOptions, UnrecoverableError, Worker } from 'bullmq';
-import { type HrEvent, HrEventSchema } from './hr-event.ts';
+import { type HrEvent, HrEventSchema, sanitizeHrEvent } from './hr-event.ts';
 import {
   type HrOutcome,
   type HrProcessorDeps,
@@ -25,7 +25,7 @@ export function startHrEventWorker(options: HrEventWorkerOptions): Worker<unknow
   const worker = new Worker<unknown, HrOutcome>(
     options.queueName ?? HR_EVENTS_QUEUE,
     async (job) => {
-      const parsed = HrEventSchema.safeParse(job.data);
+      const parsed = HrEventSchema.transform(sanitizeHrEvent).safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError('job data is not an HR event');
       try {
         return await processHrEvent(parsed.data, options);

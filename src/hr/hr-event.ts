@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 
 /** What an HR delivery means for Revoker: the person is leaving, or no longer leaving. */
 export const HR_EVENT_KINDS = ['terminate', 'cancel'] as const;
@@ -33,3 +34,19 @@ export const HrEventSchema = z
   })
   .strict();
 export type HrEvent = z.infer<typeof HrEventSchema>;
+
+/**
+ * The HR boundary for outside text: the vendor's ids, type and reason pass through sanitizeOutsideText
+ * (a lone surrogate, a bidi override or a control character never reaches a job, Redis, the audit or Slack).
+ * Applied where a delivery is normalised (hr-router) and again where a job is read (jobs enqueued before).
+ */
+export function sanitizeHrEvent(event: HrEvent): HrEvent {
+  const clean = {
+    ...event,
+    eventId: sanitizeOutsideText(event.eventId),
+    employeeId: sanitizeOutsideText(event.employeeId),
+  };
+  if (event.type !== undefined) clean.type = sanitizeOutsideText(event.type);
+  if (event.reason !== undefined) clean.reason = sanitizeOutsideText(event.reason);
+  return clean;
+}

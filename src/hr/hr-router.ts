@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { clockFor, type HrClocks } from './dates.ts';
 import { SignatureStaleError } from './errors.ts';
+import { sanitizeHrEvent } from './hr-event.ts';
 import { type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';
 import { getHrSource, HR_SOURCES } from './registry.ts';
 import { dedupeTtlSecondsFor, replayWindowMs } from './replay-windows.ts';
@@ -211,7 +212,7 @@ export function createHrRouter(deps: HrRouterDeps): express.Router {
       if (stale) return reject(res, 401, name, 'event_stale');
     }
     // Sources date their events (payload time, else the signed timestamp); a custom one may not.
-    events = events.map((e) => (e.occurredAt ? e : { ...e, occurredAt: now.toISOString() }));
+    events = events.map((e) => sanitizeHrEvent(e.occurredAt ? e : { ...e, occurredAt: now.toISOString() }));
 
     if (events.length === 0) {
       recordIgnored(deps, name, 'not_offboarding');

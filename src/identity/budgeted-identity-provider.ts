@@ -15,11 +15,13 @@ import type {
   VerifyContext,
   VerifyResult,
 } from './port.ts';
+import { sanitizeIdpUser } from './sanitize-idp-user.ts';
 
 /**
  * An adapter whose every HTTP call, on every path (look-ups, search, impact, plan, revoke, verify, HR
  * resolution, readiness), takes a permit from the one shared `IdpBudget` and waits out the IdP's 429s
  * there (http-client.ts). The adapter itself is unchanged: the budget travels in the call's context.
+ * Every adapter's users pass here, so this is also where their names enter: sanitised (sanitizeIdpUser).
  */
 export class BudgetedIdentityProvider implements IdentityProvider {
   readonly name: string;
@@ -74,13 +76,16 @@ export class BudgetedIdentityProvider implements IdentityProvider {
   }
 
   searchUsers(query: string, limit?: number): Promise<IdpUser[]> {
-    return this.run(() => this.inner.searchUsers(query, limit));
+    return this.run(async () => (await this.inner.searchUsers(query, limit)).map(sanitizeIdpUser));
   }
   getUser(userId: string): Promise<IdpUser> {
-    return this.run(() => this.inner.getUser(userId));
+    return this.run(async () => sanitizeIdpUser(await this.inner.getUser(userId)));
   }
   findUserByEmail(email: string): Promise<IdpUser | undefined> {
-    return this.run(() => this.inner.findUserByEmail(email));
+    return this.run(async () => {
+      const user = await this.inner.findUserByEmail(email);
+      return user && sanitizeIdpUser(user);
+    });
   }
   searchApplications(query: string, limit?: number): Promise<IdpApplication[]> {
     return this.run(() => this.inner.searchApplications(query, limit));

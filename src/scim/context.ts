@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
 import { ErrorCode, isCodedError } from '../domain/errors.ts';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { IdpNotFoundError, isIdpError } from '../identity/errors.ts';
 import type { IdentityProvider } from '../identity/port.ts';
 import type { Intake } from '../intake/types.ts';
@@ -82,4 +83,17 @@ export async function handleScimError(ctx: ScimContext, res: Response, err: unkn
   }
   ctx.logger?.error({ err: (err as Error).message }, 'SCIM handler failed');
   return sendScimError(res, 500, 'internal error');
+}
+
+/**
+ * The SCIM boundary for outside text that names a user (the `{id}` of /Users/{id}, a filter's values):
+ * text that sanitizeOutsideText would change (a lone surrogate, a bidi override, a control character) is
+ * refused with 400 invalidValue rather than cleaned, since a cleaned identifier could name another user.
+ * Other user attributes a client sends are read for `active` only and never stored or shown.
+ */
+export function cleanScimText(value: string, what: string): string {
+  if (sanitizeOutsideText(value) !== value) {
+    throw new ScimRequestError('invalidValue', `${what} carries a control, bidi or lone-surrogate character`);
+  }
+  return value;
 }

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { baseUrlOf, handleScimError, type ScimContext } from './context.ts';
+import { baseUrlOf, cleanScimText, handleScimError, type ScimContext } from './context.ts';
 import { sendScim } from './scim-error.ts';
 import { toScimUser } from './user-resource.ts';
 
@@ -7,7 +7,7 @@ import { toScimUser } from './user-resource.ts';
 export function getUser(ctx: ScimContext) {
   return async (req: Request, res: Response): Promise<void> => {
     try {
-      const id = String(req.params.id);
+      const id = cleanScimText(String(req.params.id), 'id');
       const user = await ctx.idp.getUser(id);
       sendScim(res, 200, toScimUser(user, await ctx.store.isDeactivated(user.id), baseUrlOf(req)));
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { IdpNotFoundError } from '../identity/errors.ts';
 import type { IdentityProvider, IdpUser } from '../identity/port.ts';
 import { baseUrlOf, handleScimError, rejectScim, type ScimContext } from './context.ts';
@@ -102,6 +103,17 @@ export function listUsers(ctx: ScimContext) {
         400,
         'invalid_filter',
         `filter longer than ${MAX_FILTER_LENGTH} characters`,
+        'invalidFilter',
+      );
+    }
+    if (q.filter !== undefined && sanitizeOutsideText(q.filter) !== q.filter) {
+      // The SCIM boundary (cleanScimText): an identifier is refused, not cleaned into another user's.
+      return rejectScim(
+        ctx,
+        res,
+        400,
+        'invalid_filter',
+        'filter carries a control, bidi or lone-surrogate character',
         'invalidFilter',
       );
     }

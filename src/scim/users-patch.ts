@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { baseUrlOf, handleScimError, type ScimContext } from './context.ts';
+import { baseUrlOf, cleanScimText, handleScimError, type ScimContext } from './context.ts';
 import { deactivateUser } from './deactivate.ts';
 import { readActiveFromPatch, readActiveFromPut } from './patch-op.ts';
 import { sendScim } from './scim-error.ts';
@@ -25,7 +25,7 @@ function updateUser(ctx: ScimContext, read: (body: unknown) => boolean | undefin
   return async (req: Request, res: Response): Promise<void> => {
     try {
       const active = read(jsonBody(req));
-      const id = String(req.params.id);
+      const id = cleanScimText(String(req.params.id), 'id');
       // Resolve first: a PATCH for a user the IdP does not know is a 404, not a revocation.
       const user = await ctx.idp.getUser(id);
       if (active === false) await deactivateUser(ctx, user.id);

@@ -1,12 +1,10 @@
 import {
-  CHECKED_METHODS,
   type CheckContext,
   checkSlackPayload,
   describeViolation,
-  MessageIterations,
   type PayloadKind,
   type Violation,
-} from '../../src/demo/block-kit-contract.ts';
+} from '../../src/slack-contract/index.ts';
 
 /**
  * The Block Kit contract as every test sees it. Each Slack stand-in (SlackApiStub, the Socket Mode
@@ -18,7 +16,6 @@ import {
 const recorded: string[] = [];
 /** Views the stand-ins served, by view id: a submission's `errors` must name one of its input blocks. */
 const views = new Map<string, unknown>();
-const iterations = new MessageIterations();
 
 export function enforce(kind: PayloadKind, payload: unknown, ctx: CheckContext = {}): Violation | undefined {
   const v = checkSlackPayload(kind, payload, ctx);
@@ -26,23 +23,19 @@ export function enforce(kind: PayloadKind, payload: unknown, ctx: CheckContext =
   return v;
 }
 
-/** Web API call through the contract, remembering served views and message iterations. */
-export function enforceCall(
-  method: string,
-  args: Record<string, unknown>,
-): { violation?: Violation; record: (answer: Record<string, unknown>) => void } {
-  const kind = CHECKED_METHODS.find((k) => k === method);
-  const violation = kind ? enforce(kind, args) : undefined;
-  return {
-    ...(violation ? { violation } : {}),
-    record: (answer) => {
-      const view = (answer.view as { id?: string } | undefined)?.id;
-      if (view && args.view) rememberView(view, args.view);
-      const waste = iterations.record(method, args, answer);
-      if (waste) recorded.push(describeViolation(method, waste));
-    },
-  };
-}
+/**
+ * The observer of the one Web API stand-in (SlackWebApi) in tests: every finding is recorded (the test
+ * fails), every answered view is remembered (a submission's `errors` must name its input blocks).
+ */
+export const testObserver = {
+  violation(method: string, v: Violation): void {
+    recorded.push(describeViolation(method, v));
+  },
+  answered(_method: string, args: Record<string, unknown>, answer: Record<string, unknown>): void {
+    const view = (answer.view as { id?: string } | undefined)?.id;
+    if (view && args.view) rememberView(view, args.view);
+  },
+};
 
 export function rememberView(viewId: string, view: unknown): void {
   views.set(viewId, typeof view === 'string' ? JSON.parse(view) : view);

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { HttpResponse, http } from 'msw';
 import { type SetupServer, setupServer } from 'msw/node';
-import { slackRefusal } from '../../src/demo/block-kit-contract.ts';
-import { enforce, enforceCall, rememberView, servedView } from './block-kit-contract.ts';
+import { SlackWebApi } from '../../src/slack-contract/index.ts';
+import { enforce, rememberView, servedView, testObserver } from './block-kit-contract.ts';
 
 /** Slack's v0 signature headers for `rawBody`, exactly as Slack computes them. */
 export function signSlack(
@@ -293,24 +293,29 @@ export class SlackApiStub {
   private responseWaiters: ((b: Record<string, unknown>) => void)[] = [];
   /** Per-method override: return a Response to answer instead of the default. */
   overrides = new Map<string, (call: SlackCall) => Response | undefined>();
-  private seq = 0;
+  /**
+   * The one Web API stand-in (src/slack-contract). Tests post hand-built payloads whose trigger_ids, view
+   * ids and message ts never came from it, so unknown ids are accepted; issued ones keep every rule.
+   */
+  api: SlackWebApi = this.newApi();
 
   constructor(readonly apiUrl = 'http://slack.test/api/') {
     this.server = setupServer(
       http.post(`${apiUrl}:method`, async ({ request, params }) => {
         const method = String(params.method);
         const args = await readArgs(request);
-        const call = { method, args, authorization: request.headers.get('authorization'), at: Date.now() };
+        const authorization = request.headers.get('authorization');
+        const call = { method, args, authorization, at: Date.now() };
+        const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : null;
         // The contract comes first: no override can make the stand-in accept what Slack refuses.
-        const contract = enforceCall(method, args);
-        if (contract.violation) {
+        const refusal = this.api.refuse(method, args, token);
+        if (refusal) {
           this.refused.push(call);
-          return HttpResponse.json(slackRefusal(contract.violation));
+          return HttpResponse.json(refusal);
         }
         const override = this.overrides.get(method)?.(call);
         if (override) return override;
-        const answer = this.defaultAnswer(call);
-        contract.record(answer);
+        const answer = this.api.answer(method, args, token);
         this.calls.push({ ...call, answer });
         const ready = this.waiters.filter((w) => w.match(call));
         this.waiters = this.waiters.filter((w) => !ready.includes(w));
@@ -330,34 +335,12 @@ export class SlackApiStub {
     );
   }
 
-  private defaultAnswer(call: SlackCall): Record<string, unknown> {
-    this.seq++;
-    switch (call.method) {
-      case 'auth.test':
-        return { ok: true, team_id: TEAM.id, user_id: 'U0REVOKERBOT', bot_id: 'B0REVOKER' };
-      case 'apps.connections.open':
-        // https://docs.slack.dev/reference/methods/apps.connections.open: app-level token (xapp-) only.
-        if (!this.socketUrl || !call.authorization?.startsWith('Bearer xapp-')) {
-          return { ok: false, error: 'not_allowed_token_type' };
-        }
-        return { ok: true, url: this.socketUrl() };
-      case 'views.open':
-      case 'views.push':
-        return { ok: true, view: { id: `V_OPENED_${this.seq}` } };
-      case 'views.update':
-      case 'views.publish':
-        return { ok: true, view: { id: call.args.view_id ?? 'V_HOME' } };
-      case 'chat.postMessage':
-        return {
-          ok: true,
-          channel: call.args.channel,
-          ts: `1700000000.${String(this.seq).padStart(6, '0')}`,
-        };
-      case 'chat.update':
-        return { ok: true, channel: call.args.channel, ts: call.args.ts };
-      default:
-        return { ok: true };
-    }
+  private newApi(): SlackWebApi {
+    return new SlackWebApi({
+      session: { refuseUnknownIds: false },
+      socketUrl: () => this.socketUrl?.(),
+      observer: testObserver,
+    });
   }
 
   listen(): void {
@@ -371,6 +354,7 @@ export class SlackApiStub {
     this.refused.length = 0;
     this.responses.length = 0;
     this.overrides.clear();
+    this.api = this.newApi();
   }
 
   /**

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Idaas, startIdaas } from '../../../src/idaas/index.ts';
+import { SlackHttpStandIn } from '../../../src/slack-contract/index.ts';
 import { RedisServer } from '../../helpers/redis-server.ts';
-import { SlackWebApiStandIn } from '../../helpers/slack-web-api-stand-in.ts';
 import { WorkerProcess } from '../../helpers/worker-process.ts';
 
 /** `revoker doctor` and `revoker serve`'s start-up checks, run as the operator runs them (child processes). */
@@ -27,7 +27,7 @@ let goodRedis: RedisServer;
 let okta: Server;
 let oktaUrl: string;
 let idaas: Idaas;
-const stands: SlackWebApiStandIn[] = [];
+const stands: SlackHttpStandIn[] = [];
 
 beforeAll(async () => {
   [lruRedis, goodRedis] = await Promise.all([
@@ -62,16 +62,19 @@ afterAll(async () => {
 });
 
 async function slack(scopes: string[], notifyMember: boolean): Promise<string> {
-  const s = await new SlackWebApiStandIn({
-    token: BOT_TOKEN,
-    scopes,
-    channels: {
-      [APPROVALS]: { name: 'revoker-approvals', member: true },
-      [NOTIFY]: { name: 'revoker-notify', member: notifyMember },
+  const s = await new SlackHttpStandIn({
+    teamId: 'T0REVOKER',
+    workspace: {
+      token: BOT_TOKEN,
+      scopes,
+      channels: {
+        [APPROVALS]: { name: 'revoker-approvals', member: true },
+        [NOTIFY]: { name: 'revoker-notify', member: notifyMember },
+      },
     },
   }).start();
   stands.push(s);
-  return s.url;
+  return s.apiUrl;
 }
 
 async function run(args: string[], env: Record<string, string>) {

@@ -158,4 +158,19 @@ describe('SCIM /scim/v2', () => {
     expect(audit.of('scim.rejected').length).toBe(2);
     expect(await requests()).toEqual([]);
   });
+
+  it('refuses an id or filter that sanitizeOutsideText would change (bidi override, lone surrogate), 400, nothing revoked', async () => {
+    // Cleaned, `u_al\u202Eice` would name u_alice: an identifier is refused at the boundary, never cleaned.
+    const patch = await call('PATCH', `/Users/${encodeURIComponent('u_al\u202Eice')}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'replace', value: { active: false } }],
+    });
+    expect(patch.status).toBe(400);
+    expect(await patch.json()).toMatchObject({ scimType: 'invalidValue' });
+    const filter = encodeURIComponent('userName eq "alice\u202E@example.com"');
+    const list = await call('GET', `/Users?filter=${filter}`);
+    expect(list.status).toBe(400);
+    expect(await list.json()).toMatchObject({ scimType: 'invalidFilter' });
+    expect(await requests()).toEqual([]);
+  });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { checkSlackPayload, MessageIterations } from '../../../src/demo/block-kit-contract.ts';
 import { escapeMrkdwn, escapeText, plainText } from '../../../src/slack/escape.ts';
 import { buildApprovalMessage } from '../../../src/slack/messages/approval-message.ts';
 import { buildAutomatedRequestNotice } from '../../../src/slack/messages/notify-messages.ts';
 import { buildScopeModal } from '../../../src/slack/views/scope-modal.ts';
+import { checkSlackPayload, MessageIterations } from '../../../src/slack-contract/index.ts';
 import { takeViolations } from '../../helpers/block-kit-contract.ts';
 import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
 import { SlackApiStub } from '../../helpers/slack.ts';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { checkSlackPayload, type PayloadKind } from '../../../src/demo/block-kit-contract.ts';
 import { REQUEST_STATES, type RequestState } from '../../../src/domain/request.ts';
 import type { IdpUser, TokenInfo } from '../../../src/identity/port.ts';
 import type { RequestRecord } from '../../../src/intake/types.ts';
@@ -25,6 +24,7 @@ import { buildDenyModal } from '../../../src/slack/views/deny-modal.ts';
 import { buildLoadingModal, buildNoticeModal } from '../../../src/slack/views/modal-views.ts';
 import { buildScopeModal } from '../../../src/slack/views/scope-modal.ts';
 import { buildUserTokensModal } from '../../../src/slack/views/user-tokens-modal.ts';
+import { checkSlackPayload, type PayloadKind } from '../../../src/slack-contract/index.ts';
 import { FakeSlackIdp } from '../../helpers/fake-intake-slack.ts';
 
 /**

@@ -1,26 +1,32 @@
 import type { ListenerClient } from '../../../src/slack/slack-client.ts';
-import { enforceCall } from '../../helpers/block-kit-contract.ts';
+import { SlackWebApi } from '../../../src/slack-contract/index.ts';
+import { testObserver } from '../../helpers/block-kit-contract.ts';
 
-/** Records every Web API call a listener makes; views.open/push answer with a view id. */
+/**
+ * A listener's WebClient answered by the one Web API stand-in (SlackWebApi, with the Block Kit contract):
+ * records every call it accepts; a refusal is thrown as the WebClient throws it. The listeners' payloads
+ * are hand-built, so ids the stand-in never issued are accepted.
+ */
 export function fakeClient() {
   const calls: { method: string; args: Record<string, unknown> }[] = [];
-  let n = 0;
+  const api = new SlackWebApi({
+    viewIdPrefix: 'V',
+    session: { refuseUnknownIds: false },
+    observer: testObserver,
+  });
   const rec =
     (method: string) =>
     async (args: object): Promise<{ view: { id: string } }> => {
-      // Through the Block Kit contract like every stand-in: a refusal is thrown as the WebClient would.
-      const contract = enforceCall(method, args as Record<string, unknown>);
-      if (contract.violation) {
-        throw Object.assign(new Error(`An API error occurred: ${contract.violation.error}`), {
+      const a = args as Record<string, unknown>;
+      const refusal = api.refuse(method, a, 'xoxb-fake');
+      if (refusal) {
+        throw Object.assign(new Error(`An API error occurred: ${String(refusal.error)}`), {
           code: 'slack_webapi_platform_error',
-          data: { ok: false, error: contract.violation.error },
+          data: refusal,
         });
       }
-      calls.push({ method, args: args as Record<string, unknown> });
-      n++;
-      const answer = { view: { id: `V${n}` } };
-      contract.record(answer);
-      return answer;
+      calls.push({ method, args: a });
+      return api.answer(method, a, 'xoxb-fake') as { view: { id: string } };
     };
   const client: ListenerClient = {
     views: {
