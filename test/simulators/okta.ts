@@ -1,6 +1,6 @@
 import { HttpResponse } from 'msw';
 import type { Target } from '../../src/domain/target.ts';
-import { type SimRequest, type SimRoute, SimRouter } from './okta-router.ts';
+import { type SimRequest, type SimRoute, SimRouter } from './sim-router.ts';
 import type { CallMatch, ScenarioTargets, SimFault, VendorSimulator } from './types.ts';
 
 /**
