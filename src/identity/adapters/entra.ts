@@ -1,4 +1,5 @@
 // Types only: the library itself is loaded on first use, so processes that run another IdP never pay for it.
+
 import type { AuthenticationError, ClientSecretCredentialOptions, TokenCredential } from '@azure/identity';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { z } from 'zod';
@@ -12,6 +13,7 @@ import {
   IdpUnsupportedError,
 } from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
+import { probePermission } from '../permission-probe.ts';
 import type {
   Capabilities,
   IdentityProvider,
@@ -445,28 +447,10 @@ export class EntraIdentityProvider implements IdentityProvider {
    * "Permissions" table in learn.microsoft.com/graph/api/…).
    */
   async probePermissions(): Promise<PermissionProbe[]> {
-    const probe = async (
-      scope: PermissionProbe['scope'],
-      permission: string,
-      call: () => Promise<unknown>,
-    ): Promise<PermissionProbe> => {
-      try {
-        await call();
-        return { scope, permission, ok: true };
-      } catch (err) {
-        if (err instanceof IdpNotFoundError)
-          return { scope, permission, ok: true, detail: 'probe id not found (permitted)' };
-        if (err instanceof IdpUnauthorizedError && err.status === 403) {
-          return {
-            scope,
-            permission,
-            ok: false,
-            detail: `Graph answered 403: grant ${permission} (admin consent)`,
-          };
-        }
-        return { scope, permission, ok: false, detail: err instanceof Error ? err.message : String(err) };
-      }
-    };
+    const probe = (scope: PermissionProbe['scope'], permission: string, call: () => Promise<unknown>) =>
+      probePermission(scope, permission, call, (err) =>
+        err.status === 403 ? `Graph answered 403: grant ${permission} (admin consent)` : err.message,
+      );
     return [
       await probe('lookup', 'User.Read.All', () =>
         this.http.get('/users', { params: { $top: 1, $select: 'id' } }),

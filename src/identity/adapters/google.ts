@@ -6,12 +6,12 @@ import type { Target } from '../../domain/target.ts';
 import {
   IdpBadResponseError,
   type IdpError,
-  IdpNotFoundError,
   IdpTransientError,
   IdpUnauthorizedError,
   IdpUnsupportedError,
 } from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
+import { probePermission } from '../permission-probe.ts';
 import type {
   Capabilities,
   IdentityProvider,
@@ -358,26 +358,14 @@ export class GoogleIdentityProvider implements IdentityProvider {
    * that does not exist (404 when permitted, 403 when the admin lacks the privilege), so nothing is revoked.
    */
   async probePermissions(): Promise<PermissionProbe[]> {
-    const probe = async (
-      scope: PermissionProbe['scope'],
-      permission: string,
-      call: () => Promise<unknown>,
-    ): Promise<PermissionProbe> => {
-      try {
-        await call();
-        return { scope, permission, ok: true };
-      } catch (err) {
-        if (err instanceof IdpNotFoundError)
-          return { scope, permission, ok: true, detail: 'probe user not found (permitted)' };
-        const detail =
-          err instanceof IdpUnauthorizedError
-            ? `not granted: add ${permission} to the service account's domain-wide delegation (${err.message})`
-            : err instanceof Error
-              ? err.message
-              : String(err);
-        return { scope, permission, ok: false, detail };
-      }
-    };
+    const probe = (scope: PermissionProbe['scope'], permission: string, call: () => Promise<unknown>) =>
+      probePermission(
+        scope,
+        permission,
+        call,
+        (err) =>
+          `not granted: add ${permission} to the service account's domain-wide delegation (${err.message})`,
+      );
     const readonly = this.clientFor([READONLY_SCOPE]);
     const security = this.clientFor([SECURITY_SCOPE]);
     const out: PermissionProbe[] = [

@@ -6,8 +6,9 @@ import { z } from 'zod';
 import { ConflictError } from '../../domain/errors.ts';
 import type { Scope, Target } from '../../domain/target.ts';
 import { ClientCredentialsTokenCache } from '../client-credentials.ts';
-import { IdpError, IdpNotFoundError, IdpUnauthorizedError } from '../errors.ts';
+import { IdpNotFoundError } from '../errors.ts';
 import { createIdpHttpClient, parseResponse } from '../http-client.ts';
+import { probePermission } from '../permission-probe.ts';
 import type {
   Capabilities,
   IdentityProvider,
@@ -363,32 +364,7 @@ export class OktaIdentityProvider implements IdentityProvider {
       },
     ];
     const out: PermissionProbe[] = [];
-    for (const probe of probes) {
-      try {
-        await probe.run();
-        out.push({ scope: probe.scope, permission: probe.permission, ok: true });
-      } catch (err) {
-        if (err instanceof IdpNotFoundError) {
-          out.push({
-            scope: probe.scope,
-            permission: probe.permission,
-            ok: true,
-            detail: 'permitted (404 on a probe id)',
-          });
-        } else if (err instanceof IdpUnauthorizedError) {
-          out.push({ scope: probe.scope, permission: probe.permission, ok: false, detail: err.message });
-        } else if (err instanceof IdpError) {
-          out.push({
-            scope: probe.scope,
-            permission: probe.permission,
-            ok: false,
-            detail: `could not probe: ${err.message}`,
-          });
-        } else {
-          throw err;
-        }
-      }
-    }
+    for (const probe of probes) out.push(await probePermission(probe.scope, probe.permission, probe.run));
     return out;
   }
 
