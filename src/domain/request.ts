@@ -73,6 +73,11 @@ export const RevocationRequestSchema = z
      * run it. Absent in requests made before connections existed: the primary connection's.
      */
     connection: z.string().min(1).max(64).optional(),
+    /**
+     * A fanned-out user revocation's part in one connection (issue 22): the parent request's id. Children are
+     * started by the parent, announced through it and never listed on their own.
+     */
+    parent: z.string().min(1).max(128).optional(),
   })
   .strict();
 export type RevocationRequest = z.infer<typeof RevocationRequestSchema>;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { ConnectionStatusSchema } from '../connections/connection-status.ts';
 import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
 import { type Target, TargetSchema } from '../domain/target.ts';
 import { PartOutcomeSchema } from '../identity/part-outcomes.ts';
@@ -55,6 +56,13 @@ const RecordSchema = RevocationRequestSchema.extend({
   cancelVotes: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(ApprovalSchema).optional()),
   notifyChannels: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(z.string()).optional()),
   targetName: z.string().max(500).optional(),
+  targetEmail: z.string().max(320).optional(),
+  resolveByEmail: z.boolean().optional(),
+  connections: z.preprocess(
+    (v) => (Array.isArray(v) ? v : undefined),
+    z.array(ConnectionStatusSchema).optional(),
+  ),
+  waiting: z.string().max(500).nullable().optional(),
   impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
   progress: z.object({ done: z.number(), total: z.number(), tokens: z.number().optional() }),
   result: z
@@ -65,6 +73,7 @@ const RecordSchema = RevocationRequestSchema.extend({
       error: z.string().optional(),
       unverifiable: z.string().optional(),
       parts: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(PartOutcomeSchema).optional()),
+      noAccount: z.boolean().optional(),
     })
     .optional(),
   context: z.record(z.string(), z.string()).optional(),

@@ -98,6 +98,7 @@ const SubmitInputSchema = z
       .optional(),
     targetName: z.string().min(1).max(500).optional(),
     connection: z.string().regex(CONNECTION_ID).optional(),
+    targetEmail: z.string().trim().toLowerCase().pipe(z.email()).optional(),
   })
   .strict();
 
@@ -714,6 +715,7 @@ export class RevocationService implements Intake {
         : {}),
       ...(impact ? { impact } : {}),
       ...(targetName ? { targetName } : {}),
+      ...(input.targetEmail && input.target.kind === 'user' ? { targetEmail: input.targetEmail } : {}),
       ...notifyChannelsOf(decision),
       progress: { done: 0, total: 0 },
       ...(input.context ? { context: input.context } : {}),

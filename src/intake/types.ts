@@ -1,3 +1,4 @@
+import type { ConnectionStatus } from '../connections/connection-status.ts';
 import type { Actor, RequestState, RevocationRequest, Source } from '../domain/request.ts';
 import type { Target } from '../domain/target.ts';
 import type { PartOutcome, RevocationPlan } from '../identity/port.ts';
@@ -26,6 +27,11 @@ export interface SubmitInput {
   targetName?: string;
   /** The connection the target belongs to (CLI `--idp`); default the primary (the first configured). */
   connection?: string;
+  /**
+   * The person's verified email when the entry point knows it (HR, SCIM): a user revocation finds the
+   * person by it in every other connection without asking the first one again.
+   */
+  targetEmail?: string;
 }
 
 export interface Approval {
@@ -56,6 +62,20 @@ export interface RequestRecord extends RevocationRequest {
   allowSelfApproval: boolean;
   /** The IdP's display name of the target (e.g. "Dave Dawson <dave@example.com>"), found at submit time. */
   targetName?: string;
+  /** The person's email (user scope), by which every other connection finds them; absent when unknown. */
+  targetEmail?: string;
+  /**
+   * A child of a fanned-out user revocation whose target still names the person by `targetEmail`: its plan
+   * finds them in its own connection first (none: `no account`).
+   */
+  resolveByEmail?: boolean;
+  /**
+   * A fanned-out user revocation (issue 22): one line per connection, in the configured order. Its outcome
+   * is theirs together (see src/connections/connection-status.ts).
+   */
+  connections?: ConnectionStatus[];
+  /** A child whose last job failed and is being retried: why (a stable code and words); null once it moves on. */
+  waiting?: string | null;
   /** Impact: the dry run shown at submit time, or the worker's listing when nobody looked earlier. */
   impact?: { tokenCount?: number; userCount: number };
   /** IdP calls done of planned, and the tokens those calls cover ("1 of 1 calls, 3 tokens"). */
@@ -72,6 +92,8 @@ export interface RequestRecord extends RevocationRequest {
     error?: string;
     unverifiable?: string;
     parts?: PartOutcome[];
+    /** The person has no account in this (child's) connection: nothing to revoke, done. */
+    noAccount?: boolean;
   };
   context?: Record<string, string>;
   updatedAt: string;
