@@ -1,12 +1,12 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { type HrConfig, loadHrConfig } from './config/hr-settings.ts';
+import { loadSlackIdpUserMap } from './config/slack-idp-user-map.ts';
+import { canonicalTimeZone, type HrClocks, type OffboardingAt, parseOffboardingAt } from './domain/dates.ts';
 import { ConfigError } from './domain/errors.ts';
-import { canonicalTimeZone, type HrClocks, type OffboardingAt, parseOffboardingAt } from './hr/dates.ts';
-import { type HrConfig, loadHrConfig } from './hr/hr-config.ts';
 import { type GtrAppConfig, loadGtrApps } from './identity/gtr/gtr-apps-config.ts';
 import { loadOAuthClients, type OAuthClient } from './identity/oauth-clients.ts';
 import { IDP_KINDS, type IdpKind } from './identity/rate-limits.ts';
-import { loadSlackIdpUserMap } from './slack/slack-idp-user-map.ts';
 import { parseDuration } from './workflows/duration.ts';
 
 /** An IANA time zone name (`America/Los_Angeles`), canonicalised; default UTC. */
@@ -118,7 +118,7 @@ export const EnvSchema = z.object({
   SLACK_ADMIN_USERS: idList,
   SLACK_APPROVER_USERS: idList,
   SLACK_NOTIFY_CHANNEL: optionalString,
-  /** JSON object (or a file holding it): Slack user id → IdP user id, see src/slack/slack-idp-user-map.ts. */
+  /** JSON object (or a file holding it): Slack user id → IdP user id, see src/config/slack-idp-user-map.ts. */
   SLACK_IDP_USER_MAP: optionalString,
 
   /**

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
+import { clockFor, type HrClocks, zonedTime } from '../domain/dates.ts';
 import { sanitizeOutsideText } from '../domain/outside-text.ts';
-import { clockFor, type HrClocks, zonedTime } from '../hr/dates.ts';
 import { RedisHandshakeStore } from '../hr/handshake-store.ts';
 import type { Intake, RequestRecord } from '../intake/types.ts';
 import { connectRedis } from '../redis/connect.ts';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { HrConfig } from '../config/hr-settings.ts';
 import { CredentialBox } from './credential-box.ts';
 import { VendorLookupError } from './errors.ts';
-import type { HrConfig } from './hr-config.ts';
 import type { LookupContext } from './lookup-context.ts';
 import { vendorRequest } from './vendor-http.ts';
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/types.ts';
+import { type HrConfig, loadHrConfig } from '../config/hr-settings.ts';
+import { clockFor, type HrClocks } from '../domain/dates.ts';
 import {
   ConflictError,
   ErrorCode,
@@ -13,9 +15,7 @@ import { type IdentityProvider, userDisplayName } from '../identity/port.ts';
 import type { Notifier } from '../intake/notifier.ts';
 import type { Intake } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
-import { clockFor, type HrClocks } from './dates.ts';
 import { VendorLookupError } from './errors.ts';
-import { type HrConfig, loadHrConfig } from './hr-config.ts';
 import type { HrEvent } from './hr-event.ts';
 import { hrDedupeKey } from './hr-event-queue.ts';
 import { HR_SOURCES } from './registry.ts';

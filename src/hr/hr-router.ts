@@ -1,10 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditLog } from '../audit/types.ts';
+import { clockFor, type HrClocks } from '../domain/dates.ts';
 import { isCodedError, ValidationError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { clockFor, type HrClocks } from './dates.ts';
 import { SignatureStaleError } from './errors.ts';
 import { sanitizeHrEvent } from './hr-event.ts';
 import { type EnqueueStatus, enqueueHrEvent, type HrEventQueue } from './hr-event-queue.ts';

@@ -1,6 +1,7 @@
 /** HR offboarding: webhook receiver, durable intake queue, processor and worker. */
+
+export { type HrConfig, HrEnvSchema, loadHrConfig } from '../config/hr-settings.ts';
 export { SignatureInvalidError, SignatureStaleError, VendorLookupError } from './errors.ts';
-export { type HrConfig, HrEnvSchema, loadHrConfig } from './hr-config.ts';
 export { type HrEvent, type HrEventKind, HrEventSchema } from './hr-event.ts';
 export {
   HrEmployeeBusyError,

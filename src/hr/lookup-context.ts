@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { HrClock } from './dates.ts';
+import type { HrClock } from '../domain/dates.ts';
 
 /** What a source's worker-side look-up may use besides its configuration. */
 export interface LookupContext {

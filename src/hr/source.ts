@@ -1,5 +1,5 @@
-import type { HrClock } from './dates.ts';
-import type { HrConfig } from './hr-config.ts';
+import type { HrConfig } from '../config/hr-settings.ts';
+import type { HrClock } from '../domain/dates.ts';
 import type { HrEvent } from './hr-event.ts';
 import type { LookupContext } from './lookup-context.ts';
 

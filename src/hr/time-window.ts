@@ -1,4 +1,4 @@
-import { instantOfLocal } from './dates.ts';
+import { instantOfLocal } from '../domain/dates.ts';
 import { SignatureInvalidError, SignatureStaleError } from './errors.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AuditLog } from '../audit/types.ts';
+import { dateInstant } from '../domain/dates.ts';
 import { ValidationError } from '../domain/errors.ts';
-import { dateInstant } from '../hr/dates.ts';
 import { buildReport, type OffboardingReport, REPORT_KIND, type ReportRow } from './offboarding-report.ts';
 import { CELLS, cellsOf } from './report-cells.ts';
 import { readReportEntries } from './report-entries.ts';

@@ -20,11 +20,11 @@
  * (the record, and its email, are gone; nothing to resolve).
  */
 import { z } from 'zod';
+import type { HrConfig } from '../../config/hr-settings.ts';
+import { type HrClock, terminationInstant } from '../../domain/dates.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
-import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
-import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent } from '../hr-event.ts';
 import type { LookupContext } from '../lookup-context.ts';
 import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';

@@ -17,11 +17,11 @@
  * Dedupe key: `meta.tracking_id` when present, else sha256(source, type, contract, timestamp).
  */
 import { z } from 'zod';
+import type { HrConfig } from '../../config/hr-settings.ts';
+import { type HrClock, terminationInstant } from '../../domain/dates.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
-import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
-import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent } from '../hr-event.ts';
 import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';
 import { parseEventTime } from '../time-window.ts';

@@ -29,12 +29,12 @@
  * Company access tokens expire after 2 hours: see src/hr/gusto-tokens.ts.
  */
 import { z } from 'zod';
+import type { HrConfig } from '../../config/hr-settings.ts';
+import { type HrClock, terminationInstant } from '../../domain/dates.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
-import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError, VendorLookupError } from '../errors.ts';
 import { GustoTokens } from '../gusto-tokens.ts';
-import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent, HrEventKind } from '../hr-event.ts';
 import type { LookupContext } from '../lookup-context.ts';
 import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';

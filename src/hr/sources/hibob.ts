@@ -20,10 +20,10 @@
  * `root.email` is the work email; the personal one (`home.privateEmail`) is never read.
  */
 import { z } from 'zod';
+import type { HrConfig } from '../../config/hr-settings.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { hmac, safeEqual, sha256Hex } from '../crypto.ts';
 import { SignatureInvalidError } from '../errors.ts';
-import type { HrConfig } from '../hr-config.ts';
 import type { HrEvent, HrEventKind } from '../hr-event.ts';
 import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';
 import { parseEventTime } from '../time-window.ts';

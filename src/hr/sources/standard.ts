@@ -14,9 +14,9 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
+import { type HrClock, terminationInstant } from '../../domain/dates.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { safeEqual } from '../crypto.ts';
-import { type HrClock, terminationInstant } from '../dates.ts';
 import { SignatureInvalidError } from '../errors.ts';
 import type { HrEvent } from '../hr-event.ts';
 import { type DeliveryHeaders, type HrSource, IgnoredDelivery, type VerifyInput } from '../source.ts';

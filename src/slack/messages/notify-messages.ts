@@ -1,5 +1,5 @@
+import { describeInZone } from '../../domain/dates.ts';
 import { TERMINAL_STATES } from '../../domain/request.ts';
-import { describeInZone } from '../../hr/dates.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import type { KnownBlock, MessageBody } from '../block-kit.ts';
 import { context, plain, section, slackDate } from '../block-kit.ts';

@@ -1,7 +1,7 @@
+import { describeInZone } from '../../domain/dates.ts';
 import { truncateGraphemes } from '../../domain/outside-text.ts';
 import type { RequestState } from '../../domain/request.ts';
 import { describeTarget } from '../../domain/target.ts';
-import { describeInZone } from '../../hr/dates.ts';
 import { informativeParts } from '../../identity/part-outcomes.ts';
 import type { RequestRecord } from '../../intake/types.ts';
 import { type KnownBlock, plain } from '../block-kit.ts';

@@ -1,7 +1,7 @@
 import axios, { type AxiosRequestConfig } from 'axios';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadHrConfig } from '../../../src/hr/hr-config.ts';
+import { loadHrConfig } from '../../../src/config/hr-settings.ts';
 import type { HrEvent } from '../../../src/hr/hr-event.ts';
 import { HR_SOURCES } from '../../../src/hr/registry.ts';
 import {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { HrEnvSchema } from '../../../src/config/hr-settings.ts';
 import { EnvSchema, loadConfig } from '../../../src/config.ts';
-import { HrEnvSchema } from '../../../src/hr/hr-config.ts';
 import { HR_SOURCES } from '../../../src/hr/registry.ts';
 
 const text = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');

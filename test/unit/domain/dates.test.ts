@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
-import { ConfigError } from '../../../src/domain/errors.ts';
 import {
   clockFor,
   describeInZone,
   type HrClock,
   parseOffboardingAt,
   terminationInstant,
-} from '../../../src/hr/dates.ts';
+} from '../../../src/domain/dates.ts';
+import { ConfigError } from '../../../src/domain/errors.ts';
 import { HR_SOURCES } from '../../../src/hr/registry.ts';
 
 const LA = 'America/Los_Angeles';
