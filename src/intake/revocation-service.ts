@@ -21,6 +21,7 @@ import {
   TERMINAL_STATES,
 } from '../domain/request.ts';
 import { type Target, TargetSchema } from '../domain/target.ts';
+import { asInteractive } from '../identity/idp-call-context.ts';
 import { type IdentityProvider, type RevocationPlan, userDisplayName } from '../identity/port.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -176,7 +177,9 @@ export class RevocationService implements Intake {
     // A dry run only for someone who will look at it before the worker lists the scope anyway: the
     // approvers. Otherwise the worker's one listing is the impact (computed once per request).
     const known = input.impact ?? (decision.approvals.required > 0 ? undefined : 'worker');
-    const { impact, targetName } = await this.lookUp(idp, input.target, known, input.targetName);
+    // A person waits on the submit (Slack's dialog, the CLI): their look-ups take the interactive lane.
+    const lookUp = () => this.lookUp(idp, input.target, known, input.targetName);
+    const { impact, targetName } = await (isAutomatedSource(input.source) ? lookUp() : asInteractive(lookUp));
     const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
     const [stored, created] = await this.o.store.create(
       record,
@@ -201,7 +204,7 @@ export class RevocationService implements Intake {
     await this.announce('request.created', stored);
 
     if (stored.state === 'pending_approval') {
-      await this.o.queues.scheduleExpiry(stored.id, Date.parse(stored.approvalExpiresAt!) - now.getTime());
+      await this.o.queues.scheduleExpiry(stored, Date.parse(stored.approvalExpiresAt!) - now.getTime());
       await this.durable(mark);
       return { request: stored, duplicate: false };
     }
@@ -579,7 +582,7 @@ export class RevocationService implements Intake {
       if (res.reason === 'missing') throw new NotFoundError(`no request ${requestId}`);
       throw new ConflictError(`this request is already ${stateWord(res.record.state)}; it cannot be moved`);
     }
-    await this.o.queues.rescheduleStart(requestId, Date.parse(startAt) - this.clock().getTime());
+    await this.o.queues.rescheduleStart(res.record, Date.parse(startAt) - this.clock().getTime());
     await this.audit(
       'request.rescheduled',
       actor,
@@ -661,7 +664,7 @@ export class RevocationService implements Intake {
         startAt: new Date(startAt).toISOString(),
       });
       if (!res.ok) return rec;
-      await this.o.queues.scheduleStart(rec.id, startAt - now);
+      await this.o.queues.scheduleStart(rec, startAt - now);
       await this.record('request.scheduled', res.record, systemActor, {
         startAt: new Date(startAt).toISOString(),
       });
@@ -670,7 +673,7 @@ export class RevocationService implements Intake {
     }
     const res = await this.o.store.transition(rec.id, from, 'queued');
     if (!res.ok) return rec;
-    await this.o.queues.enqueuePlan(rec.id);
+    await this.o.queues.enqueuePlan(rec);
     await this.record('request.queued', res.record, systemActor, {});
     await this.announce('request.queued', res.record);
     return res.record;

@@ -16,6 +16,7 @@ import {
   IdpTransientError,
   isIdpError,
 } from '../identity/errors.ts';
+import { withIdpCall } from '../identity/idp-call-context.ts';
 import {
   aggregateParts,
   boundParts,
@@ -30,6 +31,7 @@ import type { RequestRecord } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { backoffWithJitter } from './backoff.ts';
+import { laneOfJob, type RequestRef } from './job-priority.ts';
 import { type IdpCallJob, IdpCallJobSchema, type RequestJob, RequestJobSchema } from './job-schemas.ts';
 import { JOB, jobIds, QUEUE } from './names.ts';
 import type { RevocationQueues } from './revocation-queues.ts';
@@ -94,7 +96,7 @@ export class PipelineWorkers {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly verifyAttempts: number;
   /** Planned progress per running request, for progress reports (bounded: cleared when it grows large). */
-  private readonly totals = new Map<string, RequestRecord['progress']>();
+  private readonly totals = new Map<string, { progress: RequestRecord['progress']; request: RequestRef }>();
   /** The queue runs only what a request planned (issue 21). */
   private readonly guard: StepGuard;
 
@@ -181,14 +183,16 @@ export class PipelineWorkers {
 
   /** Requests whose job may have been lost between a state change and an enqueue (a crash). */
   async reconcile(): Promise<void> {
-    for (const id of await this.o.store.idsInState('queued')) await this.o.queues.enqueuePlan(id);
+    for (const rec of await this.o.store.getMany(await this.o.store.idsInState('queued'))) {
+      await this.o.queues.enqueuePlan(rec);
+    }
     for (const id of await this.o.store.idsInState('approved')) {
       const res = await this.o.store.transition(id, ['approved'], 'queued');
-      if (res.ok) await this.o.queues.enqueuePlan(id);
+      if (res.ok) await this.o.queues.enqueuePlan(res.record);
     }
     // A scheduled request whose delayed start was lost: adding it again is a no-op when it exists.
     for (const rec of await this.o.store.getMany(await this.o.store.idsInState('scheduled'))) {
-      if (rec.startAt) await this.o.queues.scheduleStart(rec.id, Date.parse(rec.startAt) - Date.now());
+      if (rec.startAt) await this.o.queues.scheduleStart(rec, Date.parse(rec.startAt) - Date.now());
     }
     await this.reconcileRunning();
   }
@@ -202,7 +206,8 @@ export class PipelineWorkers {
     if (running.size === 0) return;
     // A running request of a connection this process does not have: its jobs wait in a queue nobody
     // works, so it fails here, visibly and audited, rather than waiting forever or running elsewhere.
-    for (const rec of await this.o.store.getMany([...running])) {
+    const records = await this.o.store.getMany([...running]);
+    for (const rec of records) {
       if (rec.connection !== undefined && !this.connections.get(rec.connection)) {
         running.delete(rec.id);
         await this.failForConnection(rec, new UnknownConnectionError(rec.connection, this.connections.ids));
@@ -214,15 +219,20 @@ export class PipelineWorkers {
         if (step.success && running.has(step.data.requestId)) await this.settleFailedStep(step.data);
       }
     }
-    for (const id of running) {
-      const plan = await this.o.store.planInfo(id);
+    for (const rec of records.filter((r) => running.has(r.id))) {
+      const plan = await this.o.store.planInfo(rec.id);
       if (!plan?.added) continue;
-      if ((await this.o.store.countSettled(id)) >= plan.total) await this.o.queues.enqueueFinalize(id);
+      if ((await this.o.store.countSettled(rec.id)) >= plan.total) await this.o.queues.enqueueFinalize(rec);
     }
   }
 
   private async runLifecycle(job: Job<RequestJob>): Promise<void> {
     const data = RequestJobSchema.parse(job.data);
+    // A person's request (Slack, the CLI) went ahead in the queue; its IdP calls go ahead in the budget too.
+    return withIdpCall({ lane: laneOfJob(job) }, () => this.lifecycleStep(job, data));
+  }
+
+  private async lifecycleStep(job: Job<RequestJob>, data: RequestJob): Promise<void> {
     switch (job.name) {
       case JOB.start:
         return this.start_(data.requestId);
@@ -241,7 +251,7 @@ export class PipelineWorkers {
   private async start_(requestId: string): Promise<void> {
     const res = await this.o.store.transition(requestId, ['scheduled'], 'queued');
     if (!res.ok) return;
-    await this.o.queues.enqueuePlan(requestId);
+    await this.o.queues.enqueuePlan(res.record);
     await this.stateChanged('request.queued', res.record, {});
   }
 
@@ -270,14 +280,14 @@ export class PipelineWorkers {
     const stored = await this.o.store.planOf(requestId);
     const plan = stored ?? (await this.makePlan(requestId, res.record));
     if (plan.steps.length === 0) {
-      await this.o.queues.enqueueFinalize(requestId);
+      await this.o.queues.enqueueFinalize(res.record);
     } else {
       // Steps settled before a crash (done, and perhaps already removed from the queue) are not added again.
       const settled = stored
         ? await this.o.store.settledAmong(requestId, plan.steps.map(targetKey))
         : new Set<string>();
       await this.o.queues.addSteps(
-        requestId,
+        res.record,
         plan.steps.filter((step) => !settled.has(targetKey(step))),
         // Jobs name their connection when connections are configured; a process given one bare adapter
         // (no registry) leaves them unnamed, so workers of any single-IdP process may take them as before.
@@ -313,7 +323,11 @@ export class PipelineWorkers {
     return stored;
   }
 
-  private async runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
+  private runCall(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
+    return withIdpCall({ lane: laneOfJob(job) }, () => this.callStep(job, token));
+  }
+
+  private async callStep(job: Job<IdpCallJob>, token: string | undefined): Promise<void> {
     const { requestId, step, stepKey } = IdpCallJobSchema.parse(job.data);
     this.callConnection(job); // a job of another connection fails here, before any call
     await this.guard.check({ requestId, step, stepKey, id: job.id });
@@ -575,18 +589,19 @@ export class PipelineWorkers {
    * is fixed once steps run, so it is read once per request, not per step.
    */
   private async stepSettled(requestId: string, done: number, isNew: boolean): Promise<void> {
-    let planned = this.totals.get(requestId);
-    if (planned === undefined) {
+    let known = this.totals.get(requestId);
+    if (known === undefined) {
       const rec = await this.o.store.get(requestId);
       if (rec?.state !== 'running') return;
-      planned = rec.progress;
+      known = { progress: rec.progress, request: { id: rec.id, source: rec.source } };
       if (this.totals.size >= 1000) this.totals.clear();
-      this.totals.set(requestId, planned);
+      this.totals.set(requestId, known);
     }
+    const planned = known.progress;
     const { total } = planned;
     if (done >= total) {
       this.totals.delete(requestId);
-      await this.o.queues.enqueueFinalize(requestId);
+      await this.o.queues.enqueueFinalize(known.request);
     }
     const stride = Math.max(1, Math.ceil(total / 10));
     if (!isNew || (done < total && done % stride !== 0)) return;

@@ -2,6 +2,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UnknownConnectionError } from '../connections/unknown-connection-error.ts';
 import { type Target, targetKey } from '../domain/target.ts';
+import { jobPriority, type RequestRef } from './job-priority.ts';
 import type { DeadLetterJob, IdpCallJob, RequestJob } from './job-schemas.ts';
 import { JOB, jobIds, QUEUE } from './names.ts';
 
@@ -75,27 +76,36 @@ export class RevocationQueues {
     return q;
   }
 
-  async enqueuePlan(requestId: string): Promise<void> {
-    await this.revocations.add(JOB.plan, { requestId }, { ...LIFECYCLE, jobId: jobIds.plan(requestId) });
+  async enqueuePlan(request: RequestRef): Promise<void> {
+    await this.revocations.add(
+      JOB.plan,
+      { requestId: request.id },
+      { ...LIFECYCLE, jobId: jobIds.plan(request.id), priority: jobPriority(request) },
+    );
   }
 
-  async scheduleStart(requestId: string, delayMs: number): Promise<void> {
+  async scheduleStart(request: RequestRef, delayMs: number): Promise<void> {
     await this.revocations.add(
       JOB.start,
-      { requestId },
-      { ...LIFECYCLE, jobId: jobIds.start(requestId), delay: Math.max(0, delayMs) },
+      { requestId: request.id },
+      {
+        ...LIFECYCLE,
+        jobId: jobIds.start(request.id),
+        delay: Math.max(0, delayMs),
+        priority: jobPriority(request),
+      },
     );
   }
 
   /** Moves a scheduled start; adds it if it is gone. */
-  async rescheduleStart(requestId: string, delayMs: number): Promise<void> {
-    const job = await this.revocations.getJob(jobIds.start(requestId));
+  async rescheduleStart(request: RequestRef, delayMs: number): Promise<void> {
+    const job = await this.revocations.getJob(jobIds.start(request.id));
     if (job && (await job.isDelayed())) {
       await job.changeDelay(Math.max(0, delayMs));
       return;
     }
     if (job) await job.remove().catch(() => undefined);
-    await this.scheduleStart(requestId, delayMs);
+    await this.scheduleStart(request, delayMs);
   }
 
   /** Removes a scheduled start; the start processor also re-checks the state, so a race is harmless. */
@@ -104,11 +114,16 @@ export class RevocationQueues {
     if (job && (await job.isDelayed())) await job.remove().catch(() => undefined);
   }
 
-  async scheduleExpiry(requestId: string, delayMs: number): Promise<void> {
+  async scheduleExpiry(request: RequestRef, delayMs: number): Promise<void> {
     await this.revocations.add(
       JOB.expire,
-      { requestId },
-      { ...LIFECYCLE, jobId: jobIds.expire(requestId), delay: Math.max(0, delayMs) },
+      { requestId: request.id },
+      {
+        ...LIFECYCLE,
+        jobId: jobIds.expire(request.id),
+        delay: Math.max(0, delayMs),
+        priority: jobPriority(request),
+      },
     );
   }
 
@@ -123,14 +138,16 @@ export class RevocationQueues {
    * bench/pipeline.bench.ts) and nothing runs until all are in. The steps count themselves instead
    * (RedisRequestStore: `completeStep`, `failStep`) and the one that settles the last enqueues `finalize`.
    * Job ids derive from the step, so adding again after a crash adds only what is missing. Each job names
-   * `connection` and waits in that connection's own queue.
+   * `connection` and waits in that connection's own queue, at its request's priority.
    */
   async addSteps(
-    requestId: string,
+    request: RequestRef,
     steps: readonly Target[],
     connection?: string,
     chunkSize = 1000,
   ): Promise<void> {
+    const requestId = request.id;
+    const priority = jobPriority(request);
     const queue = this.idpCallsOf(connection);
     for (let i = 0; i < steps.length; i += chunkSize) {
       await queue.addBulk(
@@ -144,6 +161,7 @@ export class RevocationQueues {
               jobId: jobIds.step(requestId, stepKey),
               attempts: this.idpCallAttempts,
               backoff: { type: 'revoker' },
+              priority,
             },
           };
         }),
@@ -152,11 +170,11 @@ export class RevocationQueues {
   }
 
   /** After every step has settled: the sweep and the verifying check. Idempotent (one job id per request). */
-  async enqueueFinalize(requestId: string): Promise<void> {
+  async enqueueFinalize(request: RequestRef): Promise<void> {
     await this.revocations.add(
       JOB.finalize,
-      { requestId },
-      { ...LIFECYCLE, jobId: jobIds.finalize(requestId) },
+      { requestId: request.id },
+      { ...LIFECYCLE, jobId: jobIds.finalize(request.id), priority: jobPriority(request) },
     );
   }
 

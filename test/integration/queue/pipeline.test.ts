@@ -9,6 +9,7 @@ import {
 } from '../../../src/identity/errors.ts';
 import type { RevocationPlan, RevokeResult } from '../../../src/identity/port.ts';
 import { RedisRequestStore } from '../../../src/intake/request-store.ts';
+import type { RequestRef } from '../../../src/queue/job-priority.ts';
 import { RevocationQueues } from '../../../src/queue/revocation-queues.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
 import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
@@ -51,10 +52,10 @@ class SilentBulkIdp extends MemoryIdp {
 /** Queues whose first `addSteps` dies after two steps are in, as a plan job killed mid-way would. */
 class DiesWhileAddingSteps extends RevocationQueues {
   died = false;
-  override async addSteps(requestId: string, steps: readonly Target[]): Promise<void> {
-    if (this.died) return super.addSteps(requestId, steps);
+  override async addSteps(request: RequestRef, steps: readonly Target[]): Promise<void> {
+    if (this.died) return super.addSteps(request, steps);
     this.died = true;
-    await super.addSteps(requestId, steps.slice(0, 2));
+    await super.addSteps(request, steps.slice(0, 2));
     throw new Error('the process died while adding the steps');
   }
 }

@@ -1,0 +1,207 @@
+/**
+ * A person waiting goes before the batch (issue 22): the whole service (`serve --role all`, embedded IDaaS,
+ * one IdP budget of 50 calls/s), the IDaaS admin API itself limited to 50 calls/s.
+ *
+ * One Slack `/revoke user` as Slack makes it (the dialog's dry run on the interactive lane, then submit with
+ * source `slack`, one approver's approval), timed from submit to verified (the approval included):
+ *  - baseline: on the idle system, the median of five;
+ *  - figure: 5 s into 400 HR terminations (× 3 tokens) posted at once; two more later in the batch
+ *    (12 s, 20 s) are printed beside it.
+ * Target: ≤ 2× the idle time. The batch must not pay for it: its IdP calls beside the floor (4 per
+ * offboarding, plus the urgent ones' own 5 each) and its time beside the floor time, and the 429 share.
+ * Sizes: BENCH_URGENT_BATCH (default 400).
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { asInteractive } from '../src/identity/idp-call-context.ts';
+import type { RequestRecord } from '../src/intake/types.ts';
+import { jobIds } from '../src/queue/names.ts';
+import { print429Share, printFigure, printHeader } from './lib.ts';
+import { allFinished, type Leaver, postTerminations, seedLeavers } from './support-offboarding.ts';
+import { type BenchService, startBenchService } from './support-slack-hr.ts';
+
+const BATCH = Number(process.env.BENCH_URGENT_BATCH ?? 400);
+const RATE = 50;
+const CALLS_PER_OFFBOARDING = 4;
+/** The dialog's dry run, the name at submit, the worker's listing, the bulk revoke, the verifying listing. */
+const CALLS_PER_URGENT = 5;
+const IDLE_RUNS = 5;
+/** Seconds into the batch each urgent request starts; the first is the figure. */
+const URGENT_AT = [5, 12, 20];
+
+interface Timed {
+  seconds: number;
+  record: RequestRecord;
+  /** When it was submitted and approved (epoch ms). */
+  submitted: number;
+  approved: number;
+}
+
+export default async function run(): Promise<void> {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const svc = await startBenchService(
+    { HR_STANDARD_SECRET: secret, IDP_RATE_LIMIT: String(RATE), LOG_LEVEL: 'silent' },
+    'all',
+  );
+  try {
+    printHeader(
+      `urgent: one Slack /revoke user (approved) 5 s into ${BATCH} HR terminations × 3 tokens; IDaaS admin ` +
+        `API and Revoker's IdP budget both ${RATE} calls/s`,
+    );
+    const [leavers, people] = [
+      await seedLeavers(svc, 'batch', BATCH),
+      await seedLeavers(svc, 'urgent', IDLE_RUNS + URGENT_AT.length),
+    ];
+    svc.idaas.setFaults({ rateLimitPerSecond: RATE });
+    await svc.rt.budget.reset();
+
+    const idle: Timed[] = [];
+    for (const person of people.slice(0, IDLE_RUNS)) idle.push(await slackUserRevocation(svc, person));
+    const idleSeconds = median(idle.map((t) => t.seconds));
+    // The idle runs' own interactive reservation must not slow the batch's start.
+    await new Promise((r) => setTimeout(r, 5500));
+
+    const before = svc.idaas.stats();
+    const started = Date.now();
+    await postTerminations(
+      svc,
+      secret,
+      leavers.map((l) => l.email),
+      'urg',
+    );
+    const loaded = await Promise.all(
+      URGENT_AT.map(async (at, i) => {
+        await new Promise((r) => setTimeout(r, Math.max(0, started + at * 1000 - Date.now())));
+        return slackUserRevocation(svc, people[IDLE_RUNS + i]!);
+      }),
+    );
+    const done = await allFinished(svc, IDLE_RUNS + URGENT_AT.length + BATCH, 600_000);
+    const after = svc.idaas.stats();
+    svc.idaas.setFaults({ rateLimitPerSecond: null });
+
+    const batch = done.filter((r) => r.source === 'hr');
+    const lastVerified = Math.max(...batch.map((r) => Date.parse(r.updatedAt)));
+    const batchSeconds = (lastVerified - started) / 1000;
+    const calls = after.calls - before.calls;
+    const limited = after.rateLimited - before.rateLimited;
+    const floorCalls = BATCH * CALLS_PER_OFFBOARDING + URGENT_AT.length * CALLS_PER_URGENT;
+    const floorSeconds = floorCalls / RATE;
+    const first = loaded[0]!;
+
+    printFigure({
+      name: `urgent, ${URGENT_AT[0]} s into the batch`,
+      value: first.seconds,
+      unit: 's',
+      baseline: idleSeconds,
+      baselineName: 'idle (median)',
+      higherIsBetter: false,
+    });
+    printFigure({
+      name: 'urgent ÷ idle',
+      value: first.seconds / idleSeconds,
+      unit: 'x',
+      baseline: 1,
+      baselineName: 'idle',
+      target: { op: '<=', value: 2 },
+      higherIsBetter: false,
+    });
+    printFigure({
+      name: 'batch IdP calls ÷ floor',
+      value: calls / floorCalls,
+      unit: 'x',
+      baseline: 1,
+      baselineName: `floor ${floorCalls}`,
+      target: { op: '<=', value: 1.05 },
+      higherIsBetter: false,
+    });
+    printFigure({
+      name: 'batch time ÷ floor time',
+      value: batchSeconds / floorSeconds,
+      unit: 'x',
+      baseline: 1,
+      baselineName: `floor ${floorSeconds.toFixed(1)} s`,
+      target: { op: '<=', value: 1.1 },
+      higherIsBetter: false,
+    });
+    print429Share(calls, limited);
+    const failed = done.filter((r) => r.state !== 'verified');
+    process.stdout.write(
+      `   idle runs: ${idle.map((t) => t.seconds.toFixed(3)).join(' ')} s; under the batch at ` +
+        `${URGENT_AT.map((at, i) => `${at} s: ${loaded[i]!.seconds.toFixed(3)} s`).join(', ')}\n` +
+        `   ${batch.length} offboardings, first webhook → last verified ${batchSeconds.toFixed(1)} s; ` +
+        `${done.length - failed.length}/${done.length} requests verified; ${calls} admin calls, ${limited} answered 429\n` +
+        `   urgent requests revoked ${[...idle, ...loaded].map((t) => t.record.result?.revoked ?? 0).join(',')} tokens each; ` +
+        `machine load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores\n`,
+    );
+    process.stdout.write(
+      `   where the urgent time went (ms from submit; each job: added → started → finished):\n${(
+        await Promise.all([idle[0]!, ...loaded].map((t, i) => stages(svc, t, i === 0 ? 'idle' : 'loaded')))
+      ).join('\n')}\n`,
+    );
+    if (failed.length > 0) throw new Error(`${failed.length} requests did not end verified`);
+  } finally {
+    await svc.close();
+  }
+}
+
+/**
+ * What Slack's `/revoke` → user → Revoke → Approve does, through the same intake calls: the dialog's dry run
+ * (a person looks at it: the interactive lane), the submit with its impact, one approver. Timed from the
+ * submit to the verified outcome.
+ */
+async function slackUserRevocation(svc: BenchService, person: Leaver): Promise<Timed> {
+  const { intake } = svc.rt;
+  const target = { kind: 'user' as const, userId: person.id };
+  const plan = await asInteractive(() => intake.preview(target));
+  const started = Date.now();
+  const { request } = await intake.submit({
+    target,
+    reason: 'bench: laptop stolen',
+    source: 'slack',
+    requestedBy: { source: 'slack', id: 'UADMIN1' },
+    idempotencyKey: `slack:V${randomBytes(6).toString('hex')}`,
+    context: { user: 'UADMIN1' },
+    impact: {
+      userCount: plan.userCount,
+      ...(plan.tokenCount === undefined ? {} : { tokenCount: plan.tokenCount }),
+    },
+  });
+  const submitted = Date.now();
+  await intake.approve(request.id, { source: 'slack', id: 'UAPPROVER1' });
+  const approved = Date.now();
+  const record = await intake.waitForOutcome(request.id, 300_000);
+  if (record.state !== 'verified' || record.result?.revoked !== person.tokenIds.length) {
+    throw new Error(`urgent request ${record.state}, ${record.result?.revoked ?? 0} revoked`);
+  }
+  return {
+    seconds: (Date.parse(record.updatedAt) - started) / 1000,
+    record,
+    submitted: submitted - started,
+    approved: approved - started,
+  };
+}
+
+/** The request's path through the queues, from BullMQ's own job timestamps. */
+async function stages(svc: BenchService, t: Timed, label: string): Promise<string> {
+  const { queues } = svc.rt;
+  const id = t.record.id;
+  const start = Date.parse(t.record.createdAt);
+  const at = (ms: number | undefined) => (ms === undefined ? '?' : String(ms - start));
+  const job = async (q: typeof queues.revocations | typeof queues.idpCalls, jobId: string, name: string) => {
+    const j = await q.getJob(jobId);
+    return j ? `${name} ${at(j.timestamp)}→${at(j.processedOn)}→${at(j.finishedOn)}` : `${name} ?`;
+  };
+  const steps = (await queues.idpCalls.getJobs(['completed'], 0, 2000)).filter(
+    (j) => j.data.requestId === id,
+  );
+  return `   ${label}: submit ${t.submitted}, approved ${t.approved}; ${await job(queues.revocations, jobIds.plan(id), 'plan')}; ${steps
+    .map((j) => `step ${at(j.timestamp)}→${at(j.processedOn)}→${at(j.finishedOn)}`)
+    .join(
+      ', ',
+    )}; ${await job(queues.revocations, jobIds.finalize(id), 'finalize')}; verified ${at(Date.parse(t.record.updatedAt))}`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
