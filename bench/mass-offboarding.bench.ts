@@ -17,11 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { signHrDelivery } from '../src/hr/signing.ts';
-import { ADMIN_PREFIX } from '../src/idaas/admin-contract.ts';
-import type { IssuedTokens } from '../src/idaas/index.ts';
-import type { RequestRecord } from '../src/intake/types.ts';
 import { print429Share, printFigure, printHeader } from './lib.ts';
+import { allFinished, inBatches, postTerminations, seedLeavers } from './support-offboarding.ts';
 import { type BenchService, startBenchService } from './support-slack-hr.ts';
 
 const USERS = Number(process.env.BENCH_OFFBOARD_USERS ?? 1000);
@@ -49,25 +46,8 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
       `Revoker's IdP budget both ${RATE} calls/s`,
   );
   const { idaas } = svc;
-  const users = await inBatches(USERS, 50, (i) =>
-    idaas.addUser({
-      userId: `leaver${i}`,
-      email: `leaver${i}@example.com`,
-      name: `Leaver ${i}`,
-      password: `password-${i}-bench`,
-    }),
-  );
-  // Three real tokens each: an access + refresh pair at one application, an access token at another
-  // (its refresh token revoked through the admin API before the run).
-  const minted: IssuedTokens[][] = await inBatches(USERS, 25, async (i) => {
-    const [a] = await idaas.mintTokens({ user: users[i]!.id, application: 'expense-portal' });
-    const [b] = await idaas.mintTokens({ user: users[i]!.id, application: 'team-wiki' });
-    await admin(svc, 'DELETE', `/users/${users[i]!.id}/tokens/${b!.refreshTokenId}`);
-    return [a!, { ...b!, refreshTokenId: undefined } as IssuedTokens];
-  });
-  const tokenIds = minted
-    .flat()
-    .flatMap((t) => [t.accessTokenId, ...(t.refreshTokenId ? [t.refreshTokenId] : [])]);
+  const leavers = await seedLeavers(svc, 'leaver', USERS);
+  const tokenIds = leavers.flatMap((l) => l.tokenIds);
   if (tokenIds.length !== USERS * 3) throw new Error(`minted ${tokenIds.length} tokens, wanted ${USERS * 3}`);
 
   idaas.setFaults({ rateLimitPerSecond: RATE });
@@ -75,26 +55,12 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
   const before = idaas.stats();
   const cpu0 = process.cpuUsage();
   const started = Date.now();
-  const answers = await Promise.all(
-    Array.from({ length: USERS }, async (_, i) => {
-      const body = JSON.stringify({
-        type: 'employee.terminated',
-        data: { employeeId: `E${i}`, email: `leaver${i}@example.com`, reason: 'bench: mass offboarding' },
-      });
-      const res = await fetch(`${svc.url}/webhooks/hr/standard`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...signHrDelivery('standard', secret, body, new Date(), `mo_${i}`),
-        },
-        body,
-      });
-      await res.arrayBuffer();
-      return res.status;
-    }),
+  await postTerminations(
+    svc,
+    secret,
+    leavers.map((l) => l.email),
+    'mo',
   );
-  const accepted = answers.filter((s) => s === 202).length;
-  if (accepted !== USERS) throw new Error(`${USERS - accepted} webhooks not accepted: ${answers.join(',')}`);
 
   const rates: number[] = [];
   let last = idaas.stats().calls;
@@ -224,37 +190,4 @@ async function auditedOnce(svc: BenchService, tokenIds: string[], requestId?: st
   const line = `${tokenIds.length - missing.length}/${tokenIds.length} tokens audited, ${twice} more than once, chain ${chain.ok ? 'verifies' : 'BROKEN'}`;
   if (!ok) throw new Error(`audit check failed: ${line}`);
   return `${line} (exactly once)`;
-}
-
-/** Waits until `n` requests are terminal; returns them. */
-async function allFinished(svc: BenchService, n: number, timeoutMs: number): Promise<RequestRecord[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ids = [
-      ...(await svc.rt.store.idsInState('verified')),
-      ...(await svc.rt.store.idsInState('failed')),
-    ];
-    if (ids.length >= n) return svc.rt.store.getMany(ids);
-    if (Date.now() > deadline)
-      throw new Error(`only ${ids.length}/${n} requests finished in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function admin(svc: BenchService, method: string, path: string): Promise<void> {
-  const res = await fetch(`${svc.idaas.url}${ADMIN_PREFIX}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${svc.idaas.adminToken}` },
-  });
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
-  await res.arrayBuffer();
-}
-
-/** `f(0..n-1)`, at most `size` at a time, results in order. */
-async function inBatches<T>(n: number, size: number, f: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < n; i += size) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(size, n - i) }, (_, k) => f(i + k)))));
-  }
-  return out;
 }

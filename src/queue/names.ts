@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 export const QUEUE = {
   /** Request lifecycle: start (scheduled), expire (approval), plan, finalize. */
   revocations: 'revocations',
+  /** The plan and finalize jobs of a person's requests (Slack, the CLI), worked apart from the batch's. */
+  peopleRevocations: 'revocations-people',
   /** One IdP call each; rate-limited. */
   idpCalls: 'idp-calls',
   deadLetters: 'dead-letters',

@@ -81,13 +81,19 @@ export interface PipelineWorkersOptions {
 
 const SYSTEM = { source: 'system', id: 'revoker-worker' };
 
+/** People's plan and finalize jobs at once per process: each is a few calls on the interactive lane. */
+const PEOPLE_CONCURRENCY = 5;
+
+const LIFECYCLE_QUEUES: ReadonlySet<string> = new Set([QUEUE.revocations, QUEUE.peopleRevocations]);
+
 /**
- * The workers of the pipeline: lifecycle jobs (start, expire, plan, finalize) on `revocations`, and
- * rate-limited IdP calls on `idp-calls`. Everything they do is idempotent: a job can run twice (a worker
+ * The workers of the pipeline: lifecycle jobs (start, expire, plan, finalize) on `revocations` (a person's
+ * plan and finalize on `revocations-people`), and rate-limited IdP calls on `idp-calls`. Everything they do is idempotent: a job can run twice (a worker
  * killed mid-job, Redis restarted) and the audit log still shows each token revoked exactly once.
  */
 export class PipelineWorkers {
-  private readonly lifecycle: Worker<RequestJob>;
+  /** Lifecycle workers: the batch's (`revocations`) and people's plan and finalize (`revocations-people`). */
+  private readonly lifecycles: Worker<RequestJob>[];
   /** One IdP-call worker per connection, on that connection's own queue. */
   private readonly calls = new Map<string, Worker<IdpCallJob>>();
   /** The connection each IdP-call queue belongs to, by queue name. */
@@ -134,10 +140,17 @@ export class PipelineWorkers {
     };
     // Lifecycle jobs (plan, finalize) make half of an offboarding's IdP calls and mostly wait for the
     // budget's permits: as many of them in flight as IdP calls, or they starve the budget.
-    this.lifecycle = new Worker<RequestJob>(QUEUE.revocations, (job) => this.runLifecycle(job), {
-      ...common,
-      concurrency: Math.max(5, o.concurrency ?? 10),
-    });
+    this.lifecycles = [
+      new Worker<RequestJob>(QUEUE.revocations, (job) => this.runLifecycle(job), {
+        ...common,
+        concurrency: Math.max(5, o.concurrency ?? 10),
+      }),
+      // A person's plan and finalize never wait for a slot behind the batch's (RevocationQueues.workQueueOf).
+      new Worker<RequestJob>(QUEUE.peopleRevocations, (job) => this.runLifecycle(job), {
+        ...common,
+        concurrency: PEOPLE_CONCURRENCY,
+      }),
+    ];
     this.connections = o.connections ?? ConnectionRegistry.single(o.idp);
     for (const c of this.connections.all) {
       const name = `${QUEUE.idpCalls}${c.suffix}`;
@@ -150,7 +163,7 @@ export class PipelineWorkers {
         }),
       );
     }
-    for (const w of [this.lifecycle, ...this.calls.values()] as Worker[]) {
+    for (const w of this.workers) {
       w.on('failed', (job, err) => void this.onFailed(w.name, job, err));
       w.on('error', (err) => this.log.error({ err: err.message }, 'worker error'));
       w.on('completed', (job) => {
@@ -159,12 +172,9 @@ export class PipelineWorkers {
     }
   }
 
-  /** Resolves when both workers are connected and taking jobs; runs a first reconcile. */
+  /** Resolves when every worker is connected and taking jobs; runs a first reconcile. */
   async start(): Promise<void> {
-    await Promise.all([
-      this.lifecycle.waitUntilReady(),
-      ...[...this.calls.values()].map((w) => w.waitUntilReady()),
-    ]);
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     await this.reconcile().catch((err) => this.log.warn({ err: (err as Error).message }, 'reconcile failed'));
     const every = this.o.reconcileIntervalMs ?? 30_000;
     if (every > 0) {
@@ -181,15 +191,16 @@ export class PipelineWorkers {
    */
   async close(graceMs = 10_000): Promise<void> {
     clearInterval(this.reconcileTimer);
-    const graceful = Promise.all([
-      this.lifecycle.close(),
-      ...[...this.calls.values()].map((w) => w.close()),
-    ]).then(() => true);
+    const graceful = Promise.all(this.workers.map((w) => w.close())).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref());
     if (!(await Promise.race([graceful, timedOut]))) {
       this.log.warn({ graceMs }, 'active jobs did not finish in time; releasing them to other workers');
-      await Promise.all([this.lifecycle.close(true), ...[...this.calls.values()].map((w) => w.close(true))]);
+      await Promise.all(this.workers.map((w) => w.close(true)));
     }
+  }
+
+  private get workers(): Worker[] {
+    return [...this.lifecycles, ...this.calls.values()] as Worker[];
   }
 
   /** Requests whose job may have been lost between a state change and an enqueue (a crash). */
@@ -731,7 +742,7 @@ export class PipelineWorkers {
           );
           await this.announce('request.dead_lettered', rec);
           // A lifecycle job that gave up leaves the request failed, so nobody waits for it forever.
-          if (queue === QUEUE.revocations && job.id !== jobIds.expire(requestId)) {
+          if (LIFECYCLE_QUEUES.has(queue) && job.id !== jobIds.expire(requestId)) {
             const res = await this.o.store.transition(
               requestId,
               ['queued', 'running', 'scheduled'],

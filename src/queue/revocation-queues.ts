@@ -2,7 +2,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UnknownConnectionError } from '../connections/unknown-connection-error.ts';
 import { type Target, targetKey } from '../domain/target.ts';
-import { jobPriority, type RequestRef } from './job-priority.ts';
+import { JOB_PRIORITY, jobPriority, type RequestRef } from './job-priority.ts';
 import type { DeadLetterJob, IdpCallJob, RequestJob } from './job-schemas.ts';
 import { JOB, jobIds, QUEUE } from './names.ts';
 
@@ -40,6 +40,13 @@ const LIFECYCLE: JobsOptions = {
  */
 export class RevocationQueues {
   readonly revocations: Queue<RequestJob>;
+  /**
+   * The plan and finalize jobs of a person's requests (Slack, the CLI), for a worker of their own. A lifecycle
+   * job holds its worker's slot while it waits for IdP permits, so a batch of offboardings keeps every slot
+   * of `revocations` busy, and a person's job, however high its priority, would wait for one to free (about
+   * 0.1 s per job at 50 calls/s, measured in bench/urgent.bench.ts).
+   */
+  readonly peopleRevocations: Queue<RequestJob>;
   /** The primary connection's IdP calls (`idp-calls`, the single-IdP name). */
   readonly idpCalls: Queue<IdpCallJob>;
   /** Each connection's IdP-call queue, by connection id. */
@@ -50,6 +57,7 @@ export class RevocationQueues {
   constructor(options: RevocationQueuesOptions) {
     const base = { connection: options.connection, prefix: options.prefix };
     this.revocations = new Queue<RequestJob>(QUEUE.revocations, base);
+    this.peopleRevocations = new Queue<RequestJob>(QUEUE.peopleRevocations, base);
     this.idpCalls = new Queue<IdpCallJob>(QUEUE.idpCalls, base);
     for (const c of options.connections ?? []) {
       this.callQueues.set(
@@ -63,7 +71,12 @@ export class RevocationQueues {
 
   get all(): Queue[] {
     const calls = new Set([this.idpCalls, ...this.callQueues.values()]);
-    return [this.revocations, ...calls, this.deadLetters] as Queue[];
+    return [this.revocations, this.peopleRevocations, ...calls, this.deadLetters] as Queue[];
+  }
+
+  /** Where a request's plan and finalize jobs wait: a person's in their own queue, the batch's in `revocations`. */
+  workQueueOf(request: Pick<RequestRef, 'source'>): Queue<RequestJob> {
+    return jobPriority(request) === JOB_PRIORITY.person ? this.peopleRevocations : this.revocations;
   }
 
   /** The IdP-call queue of a connection (none named: the primary's). */
@@ -77,7 +90,7 @@ export class RevocationQueues {
   }
 
   async enqueuePlan(request: RequestRef): Promise<void> {
-    await this.revocations.add(
+    await this.workQueueOf(request).add(
       JOB.plan,
       { requestId: request.id },
       { ...LIFECYCLE, jobId: jobIds.plan(request.id), priority: jobPriority(request) },
@@ -171,7 +184,7 @@ export class RevocationQueues {
 
   /** After every step has settled: the sweep and the verifying check. Idempotent (one job id per request). */
   async enqueueFinalize(request: RequestRef): Promise<void> {
-    await this.revocations.add(
+    await this.workQueueOf(request).add(
       JOB.finalize,
       { requestId: request.id },
       { ...LIFECYCLE, jobId: jobIds.finalize(request.id), priority: jobPriority(request) },
