@@ -13,6 +13,8 @@ export type AuditAction =
   | 'request.rescheduled'
   | 'request.queued'
   | 'request.started'
+  /** A user revocation started in every connection: one child request per connection (issue 22). */
+  | 'request.fanned_out'
   | 'token.revoked'
   /** A leaked token revoked by its value (detail: salted hash, never the value). */
   | 'token.revoked_by_value'

@@ -93,3 +93,8 @@ export function aggregateConnections(
 export function waitingFor(statuses: readonly ConnectionStatus[]): string[] {
   return statuses.filter((s) => s.status === 'waiting').map((s) => s.connection);
 }
+
+/** The child request that runs `connection`'s part of `parentId`. Request ids hold no `.`: this one cannot clash. */
+export function childRequestId(parentId: string, connection: string): string {
+  return `${parentId}.${connection}`;
+}

@@ -99,6 +99,7 @@ export function createGlobalTokenRevocationRouter(deps: GlobalTokenRevocationRou
         // A caller retrying within the window (a lost 204) gets the same request, not a second one.
         idempotencyKey: `gtr.${user.id}.${Math.floor(now() / windowMs)}`,
         targetName: user.email ?? user.userName,
+        ...(user.email ? { targetEmail: user.email } : {}),
       });
       deps.metrics?.webhooks.inc({ source: 'gtr', outcome: duplicate ? 'duplicate' : 'accepted' });
       // §3.4.1: 204 once revocation has begun: the request is durably recorded and enqueued.

@@ -246,6 +246,8 @@ export async function processHrEvent(input: HrEvent, deps: HrProcessorDeps): Pro
       idempotencyKey: `hr.${key}`,
       // Resolved once, here: the intake does not look the user up again.
       targetName: userDisplayName(user),
+      // Every other connection finds the person by it (issue 22).
+      ...(user.email ? { targetEmail: user.email } : {}),
       context: {
         hrSource: event.source,
         employeeId: event.employeeId,

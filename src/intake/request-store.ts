@@ -263,6 +263,7 @@ const PlanHashSchema = z.object({
   since: z.string().regex(/^\d+$/).transform(Number),
   total: z.string().regex(/^\d+$/).transform(Number),
   added: z.literal('1').optional(),
+  noAccount: z.literal('1').optional(),
 });
 
 interface PendingStep {
@@ -332,6 +333,8 @@ export class RedisRequestStore {
     record: RequestRecord,
     idempotencyKey?: string,
     idempotencyTtlSeconds = DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+    /** Listed in `recent`, per requester and per source. Default true; a fanned-out request's children are not. */
+    listed = true,
   ): Promise<[RequestRecord, boolean]> {
     const stored: StoredRecord = { ...record };
     if (record.approvalExpiresAt) stored.approvalExpiresAtMs = Date.parse(record.approvalExpiresAt);
@@ -352,14 +355,13 @@ export class RedisRequestStore {
       return [existing, false];
     }
     const score = Date.parse(record.createdAt);
-    await this.redis
-      .multi()
-      .sadd(`${this.base}state:${record.state}`, record.id)
-      .zadd(`${this.base}recent`, score, record.id)
-      .zadd(`${this.base}by:${record.requestedBy.id}`, score, record.id)
-      .zadd(`${this.base}src:${record.source}`, score, record.id)
-      .publish(this.eventsChannel, JSON.stringify({ id: record.id, state: record.state }))
-      .exec();
+    const tx = this.redis.multi().sadd(`${this.base}state:${record.state}`, record.id);
+    if (listed) {
+      tx.zadd(`${this.base}recent`, score, record.id)
+        .zadd(`${this.base}by:${record.requestedBy.id}`, score, record.id)
+        .zadd(`${this.base}src:${record.source}`, score, record.id);
+    }
+    await tx.publish(this.eventsChannel, JSON.stringify({ id: record.id, state: record.state })).exec();
     return [record, true];
   }
 
@@ -571,6 +573,19 @@ export class RedisRequestStore {
   async markPlanAdded(id: string): Promise<void> {
     const key = `${this.base}plan:${id}`;
     await this.redis.multi().hset(key, 'added', '1').hdel(key, 'steps').exec();
+  }
+
+  /**
+   * Notes that the connection answered "no such person" to a call of this plan (a Global Token Revocation
+   * app's 404): the request ends as `no account`, not as revoked.
+   */
+  async noteNoAccount(id: string): Promise<void> {
+    await this.redis.hset(`${this.base}plan:${id}`, 'noAccount', '1');
+  }
+
+  /** Whether a call of this request's plan was answered "no such person" (see `noteNoAccount`). */
+  async sawNoAccount(id: string): Promise<boolean> {
+    return (await this.redis.hget(`${this.base}plan:${id}`, 'noAccount')) === '1';
   }
 
   /** The stored plan with its steps while they are still to be added; undefined otherwise. */

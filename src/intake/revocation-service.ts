@@ -5,6 +5,7 @@ import type { RefusalRecorder } from '../audit/refusal-log.ts';
 import type { AuditAction, AuditLog } from '../audit/types.ts';
 import { CONNECTION_ID } from '../connections/connection.ts';
 import type { ConnectionRegistry } from '../connections/connection-registry.ts';
+import { childRequestId } from '../connections/connection-status.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -149,6 +150,8 @@ export class RevocationService implements Intake {
       throw new ValidationError(`invalid request: ${issues.join('; ')}`, issues);
     }
     const input = parsed.data as SubmitInput;
+    // Named before idpOf binds the input to the primary: a user revocation that names no connection runs in all.
+    const fanOut = this.fanOutConnections(input);
     const idp = this.idpOf(input);
     if (input.idempotencyKey !== undefined) {
       const existing = await this.o.store.getByIdempotencyKey(input.idempotencyKey);
@@ -176,8 +179,9 @@ export class RevocationService implements Intake {
     // A dry run only for someone who will look at it before the worker lists the scope anyway: the
     // approvers. Otherwise the worker's one listing is the impact (computed once per request).
     const known = input.impact ?? (decision.approvals.required > 0 ? undefined : 'worker');
-    const { impact, targetName } = await this.lookUp(idp, input.target, known, input.targetName);
-    const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName);
+    const { impact, targetName, targetEmail } = await this.lookUp(idp, input.target, known, input.targetName);
+    if (targetEmail && input.target.kind === 'user') input.targetEmail ??= targetEmail;
+    const record = this.newRecord(newRequestId(), input, decision, now, impact, targetName, fanOut);
     const [stored, created] = await this.o.store.create(
       record,
       input.idempotencyKey,
@@ -689,6 +693,7 @@ export class RevocationService implements Intake {
     now: Date,
     impact: RequestRecord['impact'],
     targetName: string | undefined,
+    fanOut: readonly string[] | undefined,
   ): RequestRecord {
     const needsApproval = decision.approvals.required > 0;
     const startAt = (input.effectiveAt ? Date.parse(input.effectiveAt) : now.getTime()) + decision.graceMs;
@@ -720,8 +725,29 @@ export class RevocationService implements Intake {
       progress: { done: 0, total: 0 },
       ...(input.context ? { context: input.context } : {}),
       ...(input.connection ? { connection: input.connection } : {}),
+      ...(fanOut
+        ? {
+            connections: fanOut.map((connection) => ({
+              connection,
+              requestId: childRequestId(id, connection),
+              status: 'pending' as const,
+            })),
+          }
+        : {}),
       updatedAt: iso,
     };
+  }
+
+  /**
+   * The connections a user revocation runs in (issue 22): every configured connection that offers the user
+   * scope, when there are several and the submit names none (naming one, e.g. `revoker revoke --idp okta`,
+   * keeps it to that one). Undefined: the request runs in one connection, as before.
+   */
+  private fanOutConnections(input: SubmitInput): string[] | undefined {
+    const registry = this.o.connections;
+    if (!registry || input.target.kind !== 'user' || input.connection !== undefined) return undefined;
+    const ids = registry.all.filter((c) => c.idp.capabilities.scopes.user).map((c) => c.id);
+    return ids.length > 1 ? ids : undefined;
   }
 
   /**
@@ -752,14 +778,24 @@ export class RevocationService implements Intake {
     target: Target,
     known: RequestRecord['impact'] | 'worker',
     knownName: string | undefined,
-  ): Promise<{ impact?: RequestRecord['impact']; targetName?: string }> {
-    const [plan, targetName] = await Promise.all([
+  ): Promise<{ impact?: RequestRecord['impact']; targetName?: string; targetEmail?: string }> {
+    const [plan, named] = await Promise.all([
       known ? undefined : this.bounded(idp.plan(target)),
-      knownName ?? this.bounded(this.nameOf(idp, target)),
+      knownName === undefined
+        ? this.bounded(this.nameOf(idp, target))
+        : ({ name: knownName } as { name: string; email?: string }),
     ]);
+    const targetName = named?.name;
+    const targetEmail = named?.email;
+    const email = targetEmail ? { targetEmail } : {};
     if (known)
-      return { ...(known === 'worker' ? {} : { impact: known }), ...(targetName ? { targetName } : {}) };
+      return {
+        ...(known === 'worker' ? {} : { impact: known }),
+        ...(targetName ? { targetName } : {}),
+        ...email,
+      };
     return {
+      ...email,
       ...(plan
         ? {
             impact: {
@@ -772,16 +808,18 @@ export class RevocationService implements Intake {
     };
   }
 
-  private async nameOf(idp: IdentityProvider, target: Target): Promise<string> {
+  private async nameOf(idp: IdentityProvider, target: Target): Promise<{ name: string; email?: string }> {
     switch (target.kind) {
       case 'token':
-      case 'user':
-        return userDisplayName(await idp.getUser(target.userId));
+      case 'user': {
+        const user = await idp.getUser(target.userId);
+        return { name: userDisplayName(user), ...(user.email ? { email: user.email.toLowerCase() } : {}) };
+      }
       case 'application':
-        return (await idp.getApplication(target.applicationId)).name;
+        return { name: (await idp.getApplication(target.applicationId)).name };
       case 'resourceServer': {
         const rs = await idp.getResourceServer(target.resourceServerId);
-        return rs.audience ? `${rs.name}, ${rs.audience}` : rs.name;
+        return { name: rs.audience ? `${rs.name}, ${rs.audience}` : rs.name };
       }
     }
   }

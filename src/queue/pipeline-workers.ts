@@ -6,8 +6,8 @@ import type { AuditAction, AuditLog } from '../audit/types.ts';
 import type { Connection } from '../connections/connection.ts';
 import { ConnectionRegistry } from '../connections/connection-registry.ts';
 import { UnknownConnectionError } from '../connections/unknown-connection-error.ts';
-import { asCodedError, type CodedError } from '../domain/errors.ts';
-import { truncateGraphemes } from '../domain/outside-text.ts';
+import { asCodedError, type CodedError, ConflictError } from '../domain/errors.ts';
+import { sanitizeOutsideText, truncateGraphemes } from '../domain/outside-text.ts';
 import { type Target, targetKey } from '../domain/target.ts';
 import {
   IdpNotFoundError,
@@ -23,13 +23,14 @@ import {
   partsOf,
   showsEveryPartDone,
 } from '../identity/part-outcomes.ts';
-import type { IdentityProvider, PartOutcome, TokenRef } from '../identity/port.ts';
+import { type IdentityProvider, type PartOutcome, type TokenRef, userDisplayName } from '../identity/port.ts';
 import type { Notifier, RequestEventType } from '../intake/notifier.ts';
 import type { RedisRequestStore, StoredPlan } from '../intake/request-store.ts';
 import type { RequestRecord } from '../intake/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { backoffWithJitter } from './backoff.ts';
+import { FanOut, isFanOutParent } from './fan-out.ts';
 import { type IdpCallJob, IdpCallJobSchema, type RequestJob, RequestJobSchema } from './job-schemas.ts';
 import { JOB, jobIds, QUEUE } from './names.ts';
 import type { RevocationQueues } from './revocation-queues.ts';
@@ -97,6 +98,8 @@ export class PipelineWorkers {
   private readonly totals = new Map<string, RequestRecord['progress']>();
   /** The queue runs only what a request planned (issue 21). */
   private readonly guard: StepGuard;
+  /** A user revocation in every connection: children, and their parent's lines (issue 22). */
+  private readonly fanOut: FanOut;
 
   constructor(private readonly o: PipelineWorkersOptions) {
     this.log = o.logger.child({ component: 'workers' });
@@ -107,6 +110,14 @@ export class PipelineWorkers {
       store: o.store,
       refusals: o.refusals,
       audit: o.audit,
+      logger: this.log,
+    });
+    this.fanOut = new FanOut({
+      store: o.store,
+      queues: o.queues,
+      audit: o.audit,
+      notifier: o.notifier,
+      metrics: o.metrics,
       logger: this.log,
     });
     const common = {
@@ -203,6 +214,12 @@ export class PipelineWorkers {
     // A running request of a connection this process does not have: its jobs wait in a queue nobody
     // works, so it fails here, visibly and audited, rather than waiting forever or running elsewhere.
     for (const rec of await this.o.store.getMany([...running])) {
+      if (isFanOutParent(rec)) {
+        // Its children run (and settle) on their own; a child that ended just before a crash is caught up here.
+        running.delete(rec.id);
+        await this.fanOut.sync(rec.id);
+        continue;
+      }
       if (rec.connection !== undefined && !this.connections.get(rec.connection)) {
         running.delete(rec.id);
         await this.failForConnection(rec, new UnknownConnectionError(rec.connection, this.connections.ids));
@@ -258,17 +275,28 @@ export class PipelineWorkers {
    * job is added: every step can audit against the scope, and a rerun after a crash adds the same steps.
    */
   private async plan(requestId: string): Promise<void> {
-    // A request today's configuration no longer allows ends failed here, before anything is planned.
-    if (this.o.rights && !(await this.o.rights.holds(requestId))) return;
-    const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running');
+    const current = await this.o.store.get(requestId);
+    // A request today's configuration no longer allows ends failed here, before anything is planned. A
+    // fan-out's child was allowed with its parent, whose rights were checked when it started.
+    if (current?.parent === undefined && this.o.rights && !(await this.o.rights.holds(requestId))) return;
+    const res = await this.o.store.transition(requestId, ['queued', 'running'], 'running', { waiting: null });
     if (!res.ok) return;
     // Before anything else: a request of a connection this process lacks fails here (never runs elsewhere).
     this.connectionOf(res.record);
     if (res.from === 'queued') await this.stateChanged('request.started', res.record, {});
+    if (isFanOutParent(res.record)) {
+      await this.fanOut.start(res.record, await this.emailOf(res.record));
+      return;
+    }
+    if (res.record.resolveByEmail) {
+      const resolved = await this.resolveInConnection(res.record);
+      if (!resolved) return;
+    }
     // A rerun after a crash: every job was already added, and the steps finalize the request themselves.
     if ((await this.o.store.planInfo(requestId))?.added) return;
     const stored = await this.o.store.planOf(requestId);
-    const plan = stored ?? (await this.makePlan(requestId, res.record));
+    const plan =
+      stored ?? (await this.makePlan(requestId, (await this.o.store.get(requestId)) ?? res.record));
     if (plan.steps.length === 0) {
       await this.o.queues.enqueueFinalize(requestId);
     } else {
@@ -299,6 +327,7 @@ export class PipelineWorkers {
       ...(plan.tokenCount === undefined ? {} : { tokenCount: plan.tokenCount }),
     };
     const updated = await this.o.store.transition(requestId, ['running'], 'running', {
+      waiting: null,
       progress: {
         done: 0,
         total: plan.steps.length,
@@ -376,7 +405,16 @@ export class PipelineWorkers {
   ): Promise<TokenRef[]> {
     const conn = this.callConnection(job);
     const call = async () => {
-      const { revoked } = await this.idpCall(conn, 'revoke', () => conn.idp.revoke(step), job, token);
+      let revoked: TokenRef[];
+      try {
+        ({ revoked } = await this.idpCall(conn, 'revoke', () => conn.idp.revoke(step), job, token));
+      } catch (err) {
+        // "No such person" from a connection that learns it only by calling (a GTR app's 404): done, no account.
+        if (!(err instanceof IdpNotFoundError && (err as { noAccount?: boolean }).noAccount === true))
+          throw err;
+        await this.o.store.noteNoAccount(requestId);
+        revoked = [];
+      }
       await this.o.store.recordBulkAnswer(requestId, stepKey, revoked);
       return revoked;
     };
@@ -411,6 +449,10 @@ export class PipelineWorkers {
       this.o.store.countFailed(requestId),
     ]);
     const conn = this.connectionOf(rec);
+    if (await this.o.store.sawNoAccount(requestId)) {
+      await this.endNoAccount(rec, 'the connection answered that it has no such person');
+      return;
+    }
     const sweep = plan?.sweep;
     if (sweep) {
       const result = await this.idpCall(conn, 'revoke', () => conn.idp.revoke(sweep));
@@ -591,6 +633,7 @@ export class PipelineWorkers {
     const stride = Math.max(1, Math.ceil(total / 10));
     if (!isNew || (done < total && done % stride !== 0)) return;
     const res = await this.o.store.transition(requestId, ['running'], 'running', {
+      waiting: null,
       progress: { ...planned, done: Math.min(done, total) },
     });
     if (res.ok) await this.announce('request.progress', res.record);
@@ -621,9 +664,12 @@ export class PipelineWorkers {
       err instanceof UnrecoverableError ||
       err.name === 'UnrecoverableError' ||
       job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
     const requestId = (job.data as { requestId?: string }).requestId;
-    const step = queue === QUEUE.idpCalls ? IdpCallJobSchema.safeParse(job.data) : undefined;
+    if (!final) {
+      if (requestId) await this.noteWaiting(requestId, err).catch(() => undefined);
+      return;
+    }
+    const step = this.queueConnection.has(queue) ? IdpCallJobSchema.safeParse(job.data) : undefined;
     const coded = err instanceof IdpGaveUpError ? err.idpError : asCodedError(err);
     // A refused job (no plan made that step: issue 21's guard) is neither one of the plan's failed calls nor
     // a reason for the request to fail; when the guard cannot tell, the failure counts (never a false verified).
@@ -696,6 +742,89 @@ export class PipelineWorkers {
     }
   }
 
+  /** The person's email, by which every other connection finds them: known at intake, else asked of the first. */
+  private async emailOf(rec: RequestRecord): Promise<string | undefined> {
+    if (rec.targetEmail) return rec.targetEmail;
+    if (rec.target.kind !== 'user') return undefined;
+    const { userId } = rec.target;
+    const conn = this.connectionOf(rec);
+    try {
+      return (await this.idpCall(conn, 'lookup', () => conn.idp.getUser(userId))).email?.toLowerCase();
+    } catch (err) {
+      if (err instanceof IdpNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A fan-out's child finds its person in its own connection by email: one account goes on to be planned
+   * (true); none ends the child as `no account`; several are refused as ambiguous (issue 16), failed naming
+   * the ids. A connection that is down throws: the job is retried and the parent says it waits for it.
+   */
+  private async resolveInConnection(rec: RequestRecord): Promise<boolean> {
+    const conn = this.connectionOf(rec);
+    const email = rec.targetEmail ?? (rec.target.kind === 'user' ? rec.target.userId : '');
+    let user: Awaited<ReturnType<IdentityProvider['findUserByEmail']>>;
+    try {
+      user = await this.idpCall(conn, 'lookup', () => conn.idp.findUserByEmail(email));
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await this.endFailed(rec, `${err.code}: ${err.message}`);
+      return false;
+    }
+    if (!user) {
+      await this.endNoAccount(rec, `no account with that email in ${conn.id}`);
+      return false;
+    }
+    const res = await this.o.store.transition(rec.id, ['running'], 'running', {
+      target: { kind: 'user', userId: user.id },
+      resolveByEmail: false,
+      targetName: truncateGraphemes(userDisplayName(user), 500),
+    });
+    return res.ok;
+  }
+
+  /** A child whose connection has no account for the person: done, nothing to revoke (it counts as done). */
+  private async endNoAccount(rec: RequestRecord, why: string): Promise<void> {
+    const res = await this.o.store.transition(rec.id, ['running'], 'verified', {
+      result: { ok: true, revoked: 0, remaining: 0, noAccount: true, parts: [] },
+      progress: { ...rec.progress, done: rec.progress.total },
+    });
+    if (!res.ok) return;
+    await this.stateChanged('request.verified', res.record, {
+      ...(rec.connection ? { connection: rec.connection } : {}),
+      noAccount: true,
+      why: truncateGraphemes(why, 300),
+    });
+  }
+
+  /** A request that cannot go on (an ambiguous look-up): failed with why, audited, announced. */
+  private async endFailed(rec: RequestRecord, error: string): Promise<void> {
+    const res = await this.o.store.transition(rec.id, ['running', 'queued'], 'failed', {
+      result: { ok: false, revoked: 0, remaining: -1, error: truncateGraphemes(error, 500) },
+    });
+    if (!res.ok) return;
+    this.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
+    await this.stateChanged('request.failed', res.record, {
+      ...(rec.connection ? { connection: rec.connection } : {}),
+      error: truncateGraphemes(error, 300),
+    });
+  }
+
+  /**
+   * A fan-out child's job failed and will be retried (its connection is down, refusing or slow): the child
+   * says so, and its parent's line names the connection it waits for.
+   */
+  private async noteWaiting(requestId: string, err: Error): Promise<void> {
+    const rec = await this.o.store.get(requestId);
+    if (rec?.parent === undefined || (rec.state !== 'queued' && rec.state !== 'running')) return;
+    const coded = asCodedError(err);
+    const waiting = truncateGraphemes(`${coded.code}: ${sanitizeOutsideText(err.message)}`, 300);
+    if (rec.waiting === waiting) return;
+    const res = await this.o.store.transition(requestId, [rec.state], rec.state, { waiting });
+    if (res.ok) await this.fanOut.childChanged(res.record);
+  }
+
   /**
    * The connection of a request (none named: the primary). One this process lacks throws an unrecoverable
    * error: the job fails for good and the request with it, audited (onFailed).
@@ -749,6 +878,8 @@ export class PipelineWorkers {
 
   private async announce(type: RequestEventType, request: RequestRecord): Promise<void> {
     try {
+      // A fan-out's child speaks through its parent's line for its connection, never on its own.
+      if (request.parent !== undefined) return await this.fanOut.childChanged(request);
       await this.o.notifier.notify({ type, request });
     } catch (err) {
       this.log.warn({ requestId: request.id, err: (err as Error).message }, 'notifier failed');
