@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
+import { connectionLine } from '../connections/connection-status.ts';
 import { describeTarget } from '../domain/target.ts';
 import { signHrDelivery } from '../hr/index.ts';
 import type { RequestRecord } from '../intake/types.ts';
@@ -314,6 +315,8 @@ function report(rec: RequestRecord): void {
   write(
     `   ${rec.id}: ${describeTarget(rec.target)} → ${rec.state}${r ? ` (revoked ${r.revoked}, still alive ${r.remaining})` : ''}`,
   );
+  // A user revocation ran in every connection: one line each.
+  for (const c of rec.connections ?? []) write(`     ${connectionLine(c)}`);
 }
 
 async function revokeOneToken(ctx: DemoContext): Promise<void> {

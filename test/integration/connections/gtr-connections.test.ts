@@ -149,6 +149,39 @@ describe('GTR_APPS as connections (issue 22)', () => {
     expect(await done('idaas')).toEqual([]);
   });
 
+  it('a user revocation naming no connection fans out to the apps too: accepted by one (iss_sub), no account at the other', {
+    timeout: 30_000,
+  }, async () => {
+    const people: GtrTestPerson[] = [{ email: 'bob@example.com', id: 'n-bob', tokens: ['rt-notes'] }];
+    const app = await startApp(people);
+    const r = await runtime({ IDP: 'idaas', GTR_APPS: apps(app) });
+    const alice = await r.idp.findUserByEmail('alice@example.com');
+    people.push({
+      email: 'x@example.com',
+      id: 'c-alice',
+      iss: r.idaas!.issuer,
+      sub: alice!.id,
+      tokens: ['rt'],
+    });
+    service = await startService(r, { role: 'worker' });
+    const { request } = await r.intake.submit({
+      target: { kind: 'user', userId: alice!.id },
+      reason: 'offboarding',
+      requestedBy: ops,
+      source: 'cli',
+    });
+    const done = await r.intake.waitForOutcome(request.id, 20_000);
+    expect(done.connections?.map((c) => [c.connection, c.status])).toEqual([
+      ['idaas', 'verified'],
+      // Both apps are one server here: by email it knows no alice (404), by her IDaaS subject it does.
+      ['gtr-notes', 'no_account'],
+      ['gtr-crm-eu', 'unverifiable'],
+    ]);
+    expect(done.state).toBe('unverifiable');
+    expect(people[1]!.tokens).toEqual([]);
+    expect(people[0]!.tokens).toEqual(['rt-notes']);
+  });
+
   it('refuses at start: an app whose connection id names another connection, and iss_sub with an IdP whose subject Revoker cannot name', async () => {
     const app = await startApp([]);
     const jwt = { method: 'private_key_jwt', client_id: 'revoker', private_key: privatePem, kid: 'k1' };
