@@ -94,7 +94,9 @@ export class FailedJobs {
               },
             );
             if (res.ok) {
-              this.c.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
+              // A fan-out's children are counted once, as their parent's outcome.
+              if (rec.parent === undefined)
+                this.c.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
               await this.c.stateChanged('request.failed', res.record, { error: coded.code });
             }
           }

@@ -166,7 +166,8 @@ export class PipelineContext {
       result: { ok: false, revoked: 0, remaining: -1, error: truncateGraphemes(error, 500) },
     });
     if (!res.ok) return;
-    this.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
+    // A fan-out's children are counted once, as their parent's outcome.
+    if (rec.parent === undefined) this.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
     await this.stateChanged('request.failed', res.record, {
       ...(rec.connection ? { connection: rec.connection } : {}),
       error: truncateGraphemes(error, 300),

@@ -263,7 +263,8 @@ export class PipelineWorkers {
       result: { ok: false, revoked: 0, remaining: -1, error: `${err.code}: ${err.message}`.slice(0, 500) },
     });
     if (!res.ok) return;
-    this.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
+    // A fan-out's children are counted once, as their parent's outcome.
+    if (rec.parent === undefined) this.o.metrics.outcomes.inc({ outcome: 'failed', scope: rec.target.kind });
     await this.c.stateChanged('request.failed', res.record, {
       error: err.code,
       connection: err.connection,

@@ -87,7 +87,8 @@ export class RequestFinalizer {
       progress: { ...rec.progress, done: rec.progress.total },
     });
     if (!res.ok) return;
-    this.c.o.metrics.outcomes.inc({ outcome: to, scope: rec.target.kind });
+    // A fan-out's children are counted once, as their parent's outcome.
+    if (rec.parent === undefined) this.c.o.metrics.outcomes.inc({ outcome: to, scope: rec.target.kind });
     await this.c.stateChanged(`request.${to}`, res.record, {
       // The connection this outcome is of (reports read a per-connection outcome from it).
       ...(rec.connection ? { connection: rec.connection } : {}),
