@@ -1,47 +1,27 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestEventType } from '../../../src/intake/notifier.ts';
 import type { RequestRecord } from '../../../src/intake/types.ts';
-import { silentLogger } from '../../../src/log.ts';
-import { createSlackNotifications, type SlackNotifications } from '../../../src/slack/index.ts';
 import { hostileConnections, threeConnections, userRecord } from '../../helpers/connection-records.ts';
-import { connectRedis, deleteKeys, randomPrefix } from '../../helpers/redis.ts';
-import { SlackApiStub, type SlackCall } from '../../helpers/slack.ts';
+import type { SlackCall } from '../../helpers/slack.ts';
+import {
+  type SlackNotificationsFixture,
+  startSlackNotifications,
+} from '../../helpers/slack-notifications-fixture.ts';
 
 /**
  * Issue 22, "seen everywhere": a fanned-out user revocation's approval message, its progress updates and
  * the requester's DM show one line per connection, through the notifier, the outbox worker and the Slack
  * Web API stand-in (which refuses what Slack would). Its children are never announced on their own.
  */
-const config = {
-  SLACK_SIGNING_SECRET: 's',
-  SLACK_BOT_TOKEN: 'xoxb-test',
-  SLACK_APP_TOKEN: undefined,
-  SLACK_API_URL: 'http://slack-connection-lines.test/api/',
-  SLACK_APPROVALS_CHANNEL: 'C0APPROVALS',
-  SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
-};
-const stub = new SlackApiStub(config.SLACK_API_URL);
-let redis: Redis;
-let prefix: string;
-let n: SlackNotifications;
+let f: SlackNotificationsFixture;
+let stub: SlackNotificationsFixture['stub'];
+let n: SlackNotificationsFixture['n'];
 
-beforeAll(async () => {
-  stub.listen();
-  redis = connectRedis();
-  prefix = randomPrefix('slack-lines');
-  n = createSlackNotifications(
-    { config, redis, prefix, logger: silentLogger },
-    { coalesceMs: 100, settleMs: 20, backoffMs: 50 },
-  );
-  n.startWorker();
+beforeAll(() => {
+  f = startSlackNotifications('slack-connection-lines.test', 'slack-lines');
+  ({ stub, n } = f);
 });
-afterAll(async () => {
-  await n.close();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-  stub.close();
-});
+afterAll(() => f.close());
 
 /** What Slack shows of a call: its blocks' texts and the notification text (blocks arrive JSON-encoded). */
 function shown(c: SlackCall): string {
