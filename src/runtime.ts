@@ -4,9 +4,10 @@ import { AuditKeys } from './audit/audit-keys.ts';
 import { RedisAuditLog } from './audit/redis-audit-log.ts';
 import { RedisRefusalLog } from './audit/refusal-log.ts';
 import type { Config } from './config.ts';
-import type { ConnectionRegistry } from './connections/connection-registry.ts';
+import { ConnectionRegistry } from './connections/connection-registry.ts';
 import { connectionSpecs } from './connections/connection-specs.ts';
 import { createConnections } from './connections/create-connections.ts';
+import { checkGtrApps, gtrAppConnections } from './connections/gtr-connections.ts';
 import { type Idaas, seedClients, startIdaas } from './idaas/index.ts';
 import { BudgetedIdentityProvider } from './identity/budgeted-identity-provider.ts';
 import type { IdentityProviderOverrides } from './identity/factory.ts';
@@ -38,8 +39,8 @@ export interface Runtime {
   /** The one IdP call budget shared by every process on this Redis. */
   budget: IdpBudget;
   /**
-   * Every connection (IDP's list or CONNECTIONS_FILE's), each with its own adapter, budget and queue; the
-   * first is `idp` / `budget` above.
+   * Every connection (IDP's list or CONNECTIONS_FILE's, then each GTR_APPS app as `gtr-<name>`), each with
+   * its own adapter, budget and queue; the first is `idp` / `budget` above.
    */
   connections: ConnectionRegistry;
   /** The embedded IDaaS when this process runs it (IDP=idaas without IDAAS_URL). */
@@ -75,6 +76,9 @@ export interface RuntimeOptions {
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
+  const specs = connectionSpecs(config, options.env ?? process.env);
+  // Refused before anything starts: an app's id that names another connection, iss_sub with no issuer.
+  checkGtrApps(config.gtrApps, specs);
   const metrics = createMetrics();
   const redis = connectRedis(config);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -83,7 +87,6 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   let idaas: Idaas | undefined;
   let refusalsLater: RedisRefusalLog | undefined;
   let idaasOverride: IdentityProviderOverrides['idaas'];
-  const specs = connectionSpecs(config, options.env ?? process.env);
   // The embedded IDaaS runs in-process for the (first) IDaaS connection that names no IDAAS_URL.
   const embeddable = specs.find((s) => s.kind === 'idaas' && !s.config.IDAAS_URL);
   if (embeddable && options.embedIdaas !== false) {
@@ -110,13 +113,24 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     };
     logger.info({ url: idaas.url }, 'embedded IDaaS running in-process');
   }
-  const connections = createConnections({
+  const idps = createConnections({
     specs,
     redis,
     prefix,
     interactiveShare: config.IDP_INTERACTIVE_SHARE,
     ...(idaasOverride ? { idaas: idaasOverride } : {}),
   });
+  // Apps that accept Global Token Revocation are connections too, after the IdPs (never the primary).
+  const apps = gtrAppConnections({
+    apps: config.gtrApps,
+    specs,
+    primary: idps.primary,
+    ...(idaas && embeddable === specs[0] ? { embeddedIssuer: idaas.issuer } : {}),
+    redis,
+    prefix,
+    interactiveShare: config.IDP_INTERACTIVE_SHARE,
+  });
+  const connections = apps.length > 0 ? new ConnectionRegistry([...idps.all, ...apps]) : idps;
   const idp = connections.primary.idp;
   const budget = connections.primary.budget;
   if (!(idp instanceof BudgetedIdentityProvider) || !budget) throw new Error('unbudgeted connection');

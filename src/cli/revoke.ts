@@ -1,13 +1,14 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
+import { connectionLine } from '../connections/connection-status.ts';
 import { ConfigError, UnsupportedError, ValidationError } from '../domain/errors.ts';
 import { sanitizeOutsideText } from '../domain/outside-text.ts';
 import { TERMINAL_STATES } from '../domain/request.ts';
 import { describeTarget, type Target } from '../domain/target.ts';
 import { informativeParts } from '../identity/part-outcomes.ts';
 import type { IdentityProvider } from '../identity/port.ts';
-import type { RequestRecord } from '../intake/types.ts';
+import type { Intake, RequestRecord } from '../intake/types.ts';
 import { createLogger } from '../log.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { revokeLeaked } from './revoke-leaked.ts';
@@ -123,6 +124,20 @@ export function summary(rec: RequestRecord): string {
   );
 }
 
+/**
+ * A fanned-out user revocation's connections, one indented line each (`  okta: verified`,
+ * `  google: waiting for it (retrying): …`); none for a request in one connection. Outside text (each why)
+ * is sanitised: no control character or bidi override reaches the terminal.
+ */
+export function connectionLines(rec: RequestRecord): string[] {
+  return (rec.connections ?? []).map((c) => `  ${sanitizeOutsideText(connectionLine(c, { maxWhy: 500 }))}`);
+}
+
+/** What people read about a request: its summary, then one line per connection when it has several. */
+export function describeRequest(rec: RequestRecord): string {
+  return [summary(rec), ...connectionLines(rec)].join('\n');
+}
+
 /** `revoker revoke token|user|app|api <ref> [--reason] [--wait]`: the same workflow, with source "cli". */
 export function register(program: Command): void {
   program
@@ -184,16 +199,16 @@ export function register(program: Command): void {
           connection: conn.id,
           ...(opts.key ? { idempotencyKey: `cli:${opts.key}` } : {}),
         });
-        say(`${duplicate ? 'already requested' : 'requested'}: ${summary(request)}`);
+        say(`${duplicate ? 'already requested' : 'requested'}: ${describeRequest(request)}`);
         if (!opts.wait) {
           if (opts.json) process.stdout.write(`${JSON.stringify(resultOf(request, duplicate))}\n`);
           return;
         }
         const workers = await rt.queues.idpCallsOf(conn.id).getWorkersCount();
         if (workers === 0) process.stderr.write('warning: no worker is connected; start `revoker serve`\n');
-        const done = await waitWithProgress(rt, request.id, Number(opts.timeout) * 1000, say);
+        const done = await waitWithProgress(rt.intake, request.id, Number(opts.timeout) * 1000, say);
         if (opts.json) process.stdout.write(`${JSON.stringify(resultOf(done, duplicate))}\n`);
-        else say(summary(done));
+        else say(describeRequest(done));
         // 3: done, but the IdP could not show the result (0 verified, 1 failed, 2 bad input).
         if (done.state !== 'verified') process.exitCode = done.state === 'unverifiable' ? 3 : 1;
       } finally {
@@ -212,7 +227,7 @@ function connectionNamed(rt: Runtime, id: string | undefined) {
 }
 
 /** The one JSON document `--json` prints: what scripts need, no token values (there are none here). */
-function resultOf(rec: RequestRecord, duplicate: boolean) {
+export function resultOf(rec: RequestRecord, duplicate: boolean) {
   return {
     id: rec.id,
     state: rec.state,
@@ -222,34 +237,43 @@ function resultOf(rec: RequestRecord, duplicate: boolean) {
     progress: rec.progress,
     // Each part of the scope with its outcome (also inside `result`), for scripts that only want those.
     ...(rec.result?.parts ? { parts: rec.result.parts } : {}),
+    // A fanned-out user revocation: each connection's status (why already sanitised and bounded by the model).
+    ...(rec.connections ? { connections: rec.connections } : {}),
     ...(rec.result ? { result: rec.result } : {}),
   };
 }
 
 /**
- * Waits for a terminal state, telling the person how far it got whenever progress moves (`waitForOutcome`
- * wakes on every state change; progress is polled between them).
+ * Waits for a terminal state, telling the person how far it got whenever progress moves, and each
+ * connection's line whenever it changes (`waitForOutcome` wakes on every state change; progress is polled
+ * between them).
  */
-async function waitWithProgress(
-  rt: Runtime,
+export async function waitWithProgress(
+  intake: Pick<Intake, 'waitForOutcome' | 'get'>,
   requestId: string,
   timeoutMs: number,
   say: (line: string) => void,
 ): Promise<RequestRecord> {
   const deadline = Date.now() + timeoutMs;
   let shown = '';
+  const shownLines = new Map<string, string>();
   for (;;) {
     const left = deadline - Date.now();
-    const rec = await rt.intake
+    const rec = await intake
       .waitForOutcome(requestId, Math.max(1, Math.min(left, 1000)))
       .catch(async (err: unknown) => {
         if (Date.now() >= deadline) throw err;
-        return rt.intake.get(requestId);
+        return intake.get(requestId);
       });
     if (!rec) throw new ValidationError(`request ${requestId} disappeared`);
     if (TERMINAL_STATES.includes(rec.state)) return rec;
     const line = `${rec.state}: revoked ${rec.progress.done} of ${rec.progress.total}`;
     if (line !== shown && rec.progress.total > 0) say(line);
     shown = line;
+    for (const [i, text] of connectionLines(rec).entries()) {
+      const id = rec.connections![i]!.connection;
+      if (shownLines.get(id) !== text) say(text);
+      shownLines.set(id, text);
+    }
   }
 }

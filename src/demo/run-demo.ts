@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
+import { connectionLine } from '../connections/connection-status.ts';
 import { describeTarget } from '../domain/target.ts';
 import { signHrDelivery } from '../hr/index.ts';
 import type { RequestRecord } from '../intake/types.ts';
@@ -13,6 +14,7 @@ import { type RunningService, startService } from '../service.ts';
 import { SlackHttpStandIn } from '../slack-contract/index.ts';
 import { type DemoGrant, type Probe, printTable, probe, signIn } from './demo-tokens.ts';
 import { ensureRedis } from './ensure-redis.ts';
+import { type NotesApp, showBothSystems, signInAtNotes, startNotesApp } from './gtr-app-demo.ts';
 import { SlackDriver } from './slack-driver.ts';
 
 const write = (line = '') => process.stdout.write(`${line}\n`);
@@ -99,6 +101,10 @@ interface DemoContext {
   hrSecret: string;
   scimToken: string;
   slack: SlackDriver;
+  /** The second system: a SaaS app with its own IDaaS, reached through Global Token Revocation. */
+  notes: NotesApp;
+  /** Whether the HR termination reached both systems (set by that play). */
+  bothSystems?: boolean;
 }
 
 const ADMIN = 'UDEMOADMIN';
@@ -125,6 +131,7 @@ export async function runDemo(): Promise<number> {
     tsSeconds: '1800000000',
   });
   await standIn.start();
+  const notesApp = await startNotesApp();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL: redis.url,
@@ -143,6 +150,8 @@ export async function runDemo(): Promise<number> {
     SLACK_ADMIN_USERS: ADMIN,
     SLACK_APPROVER_USERS: APPROVERS.join(','),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // The second system, as an app that accepts Global Token Revocation: one more connection.
+    GTR_APPS: notesApp.gtrApps,
   };
   delete env.IDAAS_URL;
   Object.assign(process.env, env);
@@ -154,15 +163,23 @@ export async function runDemo(): Promise<number> {
     step(
       `Embedded IDaaS at ${idaas.url}; Revoker at ${service.http!.url}; Redis ${redis.url} (prefix ${prefix})`,
     );
+    write(
+      `   A second system: "Notes", a SaaS app with its own IDaaS at ${notesApp.idaas.url}, in GTR_APPS ` +
+        `(its Global Token Revocation endpoint from its metadata; Revoker signs a private-key JWT per call)`,
+    );
+    write(`   Connections: ${rt.connections.all.map((c) => `${c.id} (${c.kind})`).join(', ')}`);
     step('Signing in through the real authorization-code flow (login form, consent, PKCE)');
     const grants: DemoGrant[] = [];
     for (const spec of GRANTS) grants.push(await signIn(idaas, idaas.seed, spec));
     write(`${grants.length} sign-ins, ${grants.length * 2} tokens`);
+    const notesGrants = await signInAtNotes(notesApp.idaas);
+    const notes: NotesApp = { ...notesApp, ...notesGrants };
+    write(`At Notes' own IDaaS: ${notes.grants.length} sign-ins, ${notes.grants.length * 2} tokens`);
     const before: Probe[] = [];
     for (const g of grants) before.push(await probe(idaas, idaas.seed, g));
 
     const slack = new SlackDriver(`${service.http!.url}/slack/events`, slackSecret, standIn);
-    const ctx: DemoContext = { rt, service, grants, hrSecret, scimToken, slack };
+    const ctx: DemoContext = { rt, service, grants, hrSecret, scimToken, slack, notes };
     for (const play of [
       revokeOneToken,
       revokeUser,
@@ -192,10 +209,13 @@ export async function runDemo(): Promise<number> {
     for (const line of [...standIn.refusals, ...standIn.wasted]) write(`   ${line}`);
     const slackOk = standIn.refusals.length === 0 && standIn.wasted.length === 0;
     const evidenceOk = await evidenceForAuditors(ctx);
-    const ok = wrong.length === 0 && verify.code === 0 && slackOk && evidenceOk;
+    const ok = wrong.length === 0 && verify.code === 0 && slackOk && evidenceOk && ctx.bothSystems === true;
     write(
-      ok ? '\nDEMO OK: every token that should die died, every other token still works.' : '\nDEMO FAILED',
+      ok
+        ? '\nDEMO OK: every token that should die died, in both systems; every other token still works.'
+        : '\nDEMO FAILED',
     );
+    if (!ctx.bothSystems) write('  not as expected: the HR termination did not end dave in both systems');
     for (const g of wrong) write(`  not as expected: ${g.label}`);
     return ok ? 0 : 1;
   } finally {
@@ -204,6 +224,7 @@ export async function runDemo(): Promise<number> {
     await rt.close();
     await redis.stop();
     await standIn.close();
+    await notesApp.idaas.close();
   }
 }
 
@@ -294,6 +315,8 @@ function report(rec: RequestRecord): void {
   write(
     `   ${rec.id}: ${describeTarget(rec.target)} → ${rec.state}${r ? ` (revoked ${r.revoked}, still alive ${r.remaining})` : ''}`,
   );
+  // A user revocation ran in every connection: one line each.
+  for (const c of rec.connections ?? []) write(`     ${connectionLine(c)}`);
 }
 
 async function revokeOneToken(ctx: DemoContext): Promise<void> {
@@ -340,7 +363,7 @@ async function revokeResourceServer(ctx: DemoContext): Promise<void> {
 }
 
 async function offboardThroughHr(ctx: DemoContext): Promise<void> {
-  step('5. HR offboarding: a signed Standard Webhooks delivery terminates dave');
+  step('5. HR offboarding: a signed Standard Webhooks delivery terminates dave, in both systems');
   const body = JSON.stringify({
     type: 'employee.terminated',
     data: {
@@ -360,7 +383,9 @@ async function offboardThroughHr(ctx: DemoContext): Promise<void> {
   const res = await fetch(`${ctx.service.http!.url}/webhooks/hr/standard`, { method: 'POST', headers, body });
   write(`   POST /webhooks/hr/standard → ${res.status} ${await res.text()}`);
   const rec = await waitForHrRequest(ctx);
-  report(await ctx.rt.intake.waitForOutcome(rec.id, 60_000));
+  const done = await ctx.rt.intake.waitForOutcome(rec.id, 60_000);
+  report(done);
+  ctx.bothSystems = await showBothSystems(ctx.notes, done.connections, write);
 }
 
 async function deactivateThroughScim(ctx: DemoContext): Promise<void> {

@@ -106,7 +106,12 @@ function refusal(err: unknown): string {
  * Why `ping` failed, told apart: refused credentials, an unreachable server, no metadata (404), or an
  * answer Revoker cannot use (an issuer mismatch among them). Only the first is a credentials fix.
  */
-function pingFailure(idp: IdentityProvider, label: string, err: unknown, fixCredentials: string): Check {
+export function pingFailure(
+  idp: IdentityProvider,
+  label: string,
+  err: unknown,
+  fixCredentials: string,
+): Check {
   const where =
     idp.name === 'oauth'
       ? 'check OAUTH_ISSUER (exactly as the server names itself, RFC 8414 §3.3)'

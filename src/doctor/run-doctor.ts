@@ -11,6 +11,7 @@ import {
   notifyChannels,
   summarize,
 } from './config-checks.ts';
+import { checkGtrAppConnections } from './gtr-app-checks.ts';
 import { checkIdp } from './idp-checks.ts';
 import { checkRedis } from './redis-checks.ts';
 import { checkSlack } from './slack-checks.ts';
@@ -38,7 +39,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
   return { summary: summarize(config, workflows), checks, ok: checks.every((c) => c.ok) };
 }
 
-/** Every connection (IDP's list or CONNECTIONS_FILE's), each probed with its own settings. */
+/** Every connection (IDP's list or CONNECTIONS_FILE's, then GTR_APPS's), each probed with its own settings. */
 async function checkConnections(config: Config, env: NodeJS.ProcessEnv): Promise<Check[]> {
   let specs: ConnectionSpec[];
   try {
@@ -47,17 +48,19 @@ async function checkConnections(config: Config, env: NodeJS.ProcessEnv): Promise
     return [fail('idp', (err as Error).message, 'fix the connection settings named above')];
   }
   const out: Check[] = [];
+  const several = specs.length + config.gtrApps.length > 1;
   for (const spec of specs) {
     const c = spec.config;
     const what = c.IDP === 'idaas' ? `IDaaS at ${c.IDAAS_URL}` : c.IDP;
     // One connection keeps the names it always had; several name each connection.
-    const label = specs.length === 1 ? what : `connection ${spec.id} (${what}, ${spec.ratePerSecond}/s)`;
+    const label = several ? `connection ${spec.id} (${what}, ${spec.ratePerSecond}/s)` : what;
     if (c.IDP === 'idaas' && !c.IDAAS_URL) {
       const embedded = 'embedded IDaaS: runs inside `revoker serve` (nothing to probe from here)';
-      out.push(pass('idp', specs.length === 1 ? embedded : `connection ${spec.id}: ${embedded}`));
+      out.push(pass('idp', several ? `connection ${spec.id}: ${embedded}` : embedded));
       continue;
     }
     out.push(...(await checkIdp(createIdentityProvider(c), label)));
   }
+  out.push(...(await checkGtrAppConnections(config, specs)));
   return out;
 }

@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
-import { ConnectionStatusSchema } from '../connections/connection-status.ts';
-import { type RequestState, RequestStateSchema, RevocationRequestSchema } from '../domain/request.ts';
-import { type Target, TargetSchema } from '../domain/target.ts';
-import { PartOutcomeSchema } from '../identity/part-outcomes.ts';
-import { confirmReplicated, durabilityMark } from '../redis/durability.ts';
-import { jsonField } from '../redis/json-field.ts';
+import type { RequestState } from '../domain/request.ts';
+import { RecordSchema, type StoredRecord } from './record-schema.ts';
+import { APPROVE, CANCEL_VOTE, CREATE, TRANSITION } from './request-scripts.ts';
+import { RequestWorkingSets } from './request-working-sets.ts';
 import type { ListFilter, RequestRecord } from './types.ts';
 
+export type { StoredPlan } from './request-working-sets.ts';
+
 /**
- * Requests and their lifecycle in Redis. Every state change is one Lua script, so two processes
- * (two approvers clicking at once, approve racing deny, a worker racing a cancel) get one outcome.
+ * Requests and their lifecycle in Redis. Every state change is one Lua script (src/intake/request-scripts.ts),
+ * so two processes (two approvers clicking at once, approve racing deny, a worker racing a cancel) get one
+ * outcome. The per-request working sets (done, failed, failwhy, plan, scope, bulk, answer, revoked) are kept
+ * by the base class, RequestWorkingSets (src/intake/request-working-sets.ts).
  *
  * Keys (under `${prefix}:req:`):
  *   {id}            JSON RequestRecord
@@ -27,6 +28,7 @@ import type { ListFilter, RequestRecord } from './types.ts';
  *   bulk:{id}       SET of step keys whose bulk call was attempted (a rerun reconciles instead)
  *   answer:{id}     HASH step key → JSON of what its bulk call answered (a rerun trusts the call's own answer)
  *   failwhy:{id}    HASH step key → why its job finally failed (an error code), for the outcome's parts
+ *   revoked:{id}    SET of token ids the request revoked (the result count)
  *   events          pub/sub channel: `{"id","state"}` after each change
  */
 export interface RequestStoreOptions {
@@ -35,247 +37,11 @@ export interface RequestStoreOptions {
   prefix: string;
 }
 
-const ApprovalSchema = z.object({ by: z.string(), name: z.string().optional(), at: z.string() });
-/** cjson turns an empty array into `{}`; read it back as []. */
-const arrayOf = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (Array.isArray(v) ? v : []), z.array(item));
-
-const RecordSchema = RevocationRequestSchema.extend({
-  state: RequestStateSchema,
-  workflow: z.string(),
-  requiredApprovals: z.number().int().min(0),
-  approvals: arrayOf(ApprovalSchema),
-  approvers: arrayOf(z.string()),
-  allowSelfApproval: z.boolean(),
-  denial: z
-    .object({ by: z.string(), name: z.string().optional(), at: z.string(), reason: z.string() })
-    .optional(),
-  approvalExpiresAt: z.string().optional(),
-  startAt: z.string().optional(),
-  cancelApprovals: z.number().int().optional(),
-  cancelVotes: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(ApprovalSchema).optional()),
-  notifyChannels: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(z.string()).optional()),
-  targetName: z.string().max(500).optional(),
-  targetEmail: z.string().max(320).optional(),
-  resolveByEmail: z.boolean().optional(),
-  connections: z.preprocess(
-    (v) => (Array.isArray(v) ? v : undefined),
-    z.array(ConnectionStatusSchema).optional(),
-  ),
-  waiting: z.string().max(500).nullable().optional(),
-  impact: z.object({ tokenCount: z.number().optional(), userCount: z.number() }).optional(),
-  progress: z.object({ done: z.number(), total: z.number(), tokens: z.number().optional() }),
-  result: z
-    .object({
-      ok: z.boolean(),
-      revoked: z.number(),
-      remaining: z.number(),
-      error: z.string().optional(),
-      unverifiable: z.string().optional(),
-      parts: z.preprocess((v) => (Array.isArray(v) ? v : undefined), z.array(PartOutcomeSchema).optional()),
-      noAccount: z.boolean().optional(),
-    })
-    .optional(),
-  context: z.record(z.string(), z.string()).optional(),
-  updatedAt: z.string(),
-});
-
-const TRANSITION = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return {'missing'} end
-local rec = cjson.decode(raw)
-local allowed = cjson.decode(ARGV[1])
-local ok = false
-for _, s in ipairs(allowed) do if rec.state == s then ok = true end end
-if not ok then return {'state', rec.state, raw} end
-local patch = cjson.decode(ARGV[3])
-for k, v in pairs(patch) do rec[k] = v end
-local from = rec.state
-rec.state = ARGV[2]
-local out = cjson.encode(rec)
-redis.call('SET', KEYS[1], out)
-redis.call('SREM', ARGV[4] .. from, ARGV[5])
-redis.call('SADD', ARGV[4] .. ARGV[2], ARGV[5])
-redis.call('PUBLISH', ARGV[6], cjson.encode({id = ARGV[5], state = ARGV[2]}))
-return {'ok', out, from}
-`;
-
-// ARGV: approverId, approverName ('' = none), atIso, nowMs, statePrefix, id, channel
-const APPROVE = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return {'missing'} end
-local rec = cjson.decode(raw)
-if rec.state ~= 'pending_approval' then return {'state', rec.state, raw} end
-local function move(to)
-  redis.call('SREM', ARGV[5] .. rec.state, ARGV[6])
-  redis.call('SADD', ARGV[5] .. to, ARGV[6])
-  rec.state = to
-end
-if rec.approvalExpiresAtMs and tonumber(ARGV[4]) >= tonumber(rec.approvalExpiresAtMs) then
-  move('expired')
-  rec.updatedAt = ARGV[3]
-  local out = cjson.encode(rec)
-  redis.call('SET', KEYS[1], out)
-  redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = 'expired'}))
-  return {'expired', out}
-end
-local approvals = rec.approvals
-if type(approvals) ~= 'table' then approvals = {} end
-for _, a in ipairs(approvals) do
-  if a.by == ARGV[1] then return {'already', raw} end
-end
-local entry = {by = ARGV[1], at = ARGV[3]}
-if ARGV[2] ~= '' then entry.name = ARGV[2] end
-table.insert(approvals, entry)
-rec.approvals = approvals
-rec.updatedAt = ARGV[3]
-local outcome = 'recorded'
-if #approvals >= tonumber(rec.requiredApprovals) then
-  move('approved')
-  outcome = 'approved'
-end
-local out = cjson.encode(rec)
-redis.call('SET', KEYS[1], out)
-redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = rec.state}))
-return {outcome, out}
-`;
-
-// One person's Cancel on a scheduled request. ARGV: voterId, voterName ('' = none), atIso, required,
-// statePrefix, id, channel. Returns {'missing'} | {'state', raw} | {'already', raw} | {'recorded'|'cancelled', out}.
-const CANCEL_VOTE = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return {'missing'} end
-local rec = cjson.decode(raw)
-if rec.state ~= 'scheduled' and rec.state ~= 'pending_approval' then return {'state', raw} end
-local votes = rec.cancelVotes
-if type(votes) ~= 'table' then votes = {} end
-for _, v in ipairs(votes) do
-  if v.by == ARGV[1] then return {'already', raw} end
-end
-local entry = {by = ARGV[1], at = ARGV[3]}
-if ARGV[2] ~= '' then entry.name = ARGV[2] end
-table.insert(votes, entry)
-rec.cancelVotes = votes
-rec.updatedAt = ARGV[3]
-local outcome = 'recorded'
-if #votes >= tonumber(ARGV[4]) then
-  -- A request still waiting for approval is denied; a scheduled one, cancelled.
-  local to = 'cancelled'
-  if rec.state == 'pending_approval' then to = 'denied' end
-  redis.call('SREM', ARGV[5] .. rec.state, ARGV[6])
-  redis.call('SADD', ARGV[5] .. to, ARGV[6])
-  rec.state = to
-  outcome = 'cancelled'
-end
-local out = cjson.encode(rec)
-redis.call('SET', KEYS[1], out)
-redis.call('PUBLISH', ARGV[7], cjson.encode({id = ARGV[6], state = rec.state}))
-return {outcome, out}
-`;
-
-// KEYS: record, idempotency index. ARGV: record JSON, id, has key ('1'/'0'), index TTL (s).
-const CREATE = `
-if ARGV[3] == '1' then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then return {'dup', existing} end
-end
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return {'exists'} end
-if ARGV[3] == '1' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4]) end
-return {'ok'}
-`;
-
 /**
  * How long an idempotency key keeps pointing at its request when the caller names no TTL: one day. The
  * intake names one per source (src/intake/idempotency-ttl.ts), just longer than that source's redelivery window.
  */
 const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
-
-interface CachedScript {
-  text: string;
-  sha: string;
-}
-const cached = (text: string): CachedScript => ({ text, sha: createHash('sha1').update(text).digest('hex') });
-
-/**
- * Several steps at once (group commit). For entry i: KEYS[2i-1] done set, KEYS[2i] revoked set;
- * ARGV: per entry, the step key, the number of token ids, then those ids. Returns {added, count} pairs.
- */
-const COMPLETE_STEPS = cached(`
-local out = {}
-local a = 1
-for k = 1, #KEYS, 2 do
-  local step = ARGV[a]
-  local n = tonumber(ARGV[a + 1])
-  for i = a + 2, a + 1 + n, 1000 do
-    redis.call('SADD', KEYS[k + 1], unpack(ARGV, i, math.min(i + 999, a + 1 + n)))
-  end
-  table.insert(out, redis.call('SADD', KEYS[k], step))
-  table.insert(out, redis.call('SCARD', KEYS[k]))
-  a = a + 2 + n
-end
-return out
-`);
-
-/**
- * A step that finally failed is settled too (it counts towards the total, so the request finalizes) and
- * remembered as failed. KEYS: done, failed. ARGV: step key. Returns [settled now (1/0), settled count].
- */
-const FAIL_STEP = cached(`
-local isNew = redis.call('SADD', KEYS[1], ARGV[1])
-if isNew == 1 then redis.call('SADD', KEYS[2], ARGV[1]) end
-return {isNew, redis.call('SCARD', KEYS[1])}
-`);
-
-/**
- * The recorded scope's tokens not yet counted as revoked, as flat [tokenId, userId, …]: all the audit's
- * reconciliation needs, without sending a request's whole scope and revoked set to Node when (as almost
- * always) every token was already audited. KEYS: scope hash, revoked set.
- */
-const NOT_REVOKED_IN_SCOPE = cached(`
-local out = {}
-local flat = redis.call('HGETALL', KEYS[1])
-for i = 1, #flat, 2 do
-  if redis.call('SISMEMBER', KEYS[2], flat[i]) == 0 then
-    out[#out + 1] = flat[i]
-    out[#out + 1] = flat[i + 1]
-  end
-end
-return out
-`);
-
-/** The plan of a request as stored once it is made (see `savePlan`). */
-export interface StoredPlan {
-  /** The IdP calls to make, one job each. */
-  steps: Target[];
-  /** The bulk call the finalize step makes after them, if any. */
-  sweep?: Target;
-  /** When the plan was made (ms): tokens the IdP shows issued after it are not the request's. */
-  since: number;
-}
-
-/**
- * The `plan:{id}` hash. `steps` is there until every job is added; `sweep` is '' when the plan has none.
- * `planOf` and `planInfo` read it through this one schema.
- */
-const PlanHashSchema = z.object({
-  steps: jsonField(z.array(TargetSchema)).optional(),
-  sweep: z.union([z.literal(''), jsonField(TargetSchema)]).optional(),
-  since: z.string().regex(/^\d+$/).transform(Number),
-  total: z.string().regex(/^\d+$/).transform(Number),
-  added: z.literal('1').optional(),
-  noAccount: z.literal('1').optional(),
-});
-
-interface PendingStep {
-  id: string;
-  stepKey: string;
-  tokenIds: readonly string[];
-  resolve: (r: { done: number; isNew: boolean }) => void;
-  reject: (err: unknown) => void;
-}
-
-/** Most steps a single group commit carries. */
-const MAX_STEPS_PER_COMMIT = 200;
 
 export type TransitionResult =
   | { ok: true; record: RequestRecord; from: RequestState }
@@ -287,18 +53,9 @@ export type ApproveResult =
   | { outcome: 'state'; record: RequestRecord }
   | { outcome: 'missing' };
 
-/** Internal field (not in RequestRecord): approval expiry as epoch ms, so Lua can compare it. */
-type StoredRecord = RequestRecord & { approvalExpiresAtMs?: number };
-
-export class RedisRequestStore {
-  private readonly redis: Redis;
-  private readonly base: string;
-  private readonly pendingSteps: PendingStep[] = [];
-  private committing = false;
-
+export class RedisRequestStore extends RequestWorkingSets {
   constructor(options: RequestStoreOptions) {
-    this.redis = options.redis;
-    this.base = `${options.prefix}:req:`;
+    super(options.redis, `${options.prefix}:req:`);
   }
 
   get eventsChannel(): string {
@@ -449,244 +206,6 @@ export class RedisRequestStore {
     )) as string[];
     if (res[0] === 'missing') return { outcome: 'missing' };
     return { outcome: res[0] as 'state' | 'already' | 'recorded' | 'cancelled', record: this.parse(res[1]!) };
-  }
-
-  /**
-   * Records what one IdP-call step did: the tokens it revoked (for the result count) and the step as done.
-   * Idempotent; returns how many steps are done and whether this one is new. Steps finishing while a
-   * commit is in flight go together in the next one (one round trip and one script call for many jobs).
-   */
-  completeStep(
-    id: string,
-    stepKey: string,
-    revokedTokenIds: readonly string[],
-  ): Promise<{ done: number; isNew: boolean }> {
-    return new Promise((resolve, reject) => {
-      this.pendingSteps.push({ id, stepKey, tokenIds: revokedTokenIds, resolve, reject });
-      if (!this.committing) void this.commitSteps();
-    });
-  }
-
-  private async commitSteps(): Promise<void> {
-    this.committing = true;
-    try {
-      while (this.pendingSteps.length > 0) {
-        const batch = this.pendingSteps.splice(0, MAX_STEPS_PER_COMMIT);
-        const keys: string[] = [];
-        const args: string[] = [];
-        for (const p of batch) {
-          keys.push(`${this.base}done:${p.id}`, `${this.base}revoked:${p.id}`);
-          args.push(p.stepKey, String(p.tokenIds.length), ...p.tokenIds);
-        }
-        try {
-          const out = (await this.evalCached(COMPLETE_STEPS, keys.length, ...keys, ...args)) as number[];
-          for (const [i, p] of batch.entries()) p.resolve({ isNew: out[2 * i] === 1, done: out[2 * i + 1]! });
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
-      }
-    } finally {
-      this.committing = false;
-    }
-  }
-
-  /**
-   * Settles a step whose job finally failed: it counts as done for the total, and as a failure.
-   * Idempotent (a step settles once); returns the settled count and whether this call settled it.
-   */
-  async failStep(id: string, stepKey: string): Promise<{ done: number; isNew: boolean }> {
-    const [isNew, done] = (await this.evalCached(
-      FAIL_STEP,
-      2,
-      `${this.base}done:${id}`,
-      `${this.base}failed:${id}`,
-      stepKey,
-    )) as [number, number];
-    return { done, isNew: isNew === 1 };
-  }
-
-  /** Remembers why a step finally failed (a stable error code), for the failed part naming the call. */
-  async noteFailure(id: string, stepKey: string, why: string): Promise<void> {
-    await this.redis.hsetnx(`${this.base}failwhy:${id}`, stepKey, why.slice(0, 300));
-  }
-
-  /** Steps whose job finally failed, each with why when known. */
-  async failedSteps(id: string): Promise<Array<{ stepKey: string; why?: string }>> {
-    const [keys, whys] = await Promise.all([
-      this.redis.smembers(`${this.base}failed:${id}`),
-      this.redis.hgetall(`${this.base}failwhy:${id}`),
-    ]);
-    return keys.sort().map((stepKey) => {
-      const why = whys[stepKey];
-      return why ? { stepKey, why } : { stepKey };
-    });
-  }
-
-  /**
-   * Records what a bulk call answered, right after it answered: a rerun of the step (the job died before it
-   * completed) trusts this answer instead of calling again or guessing from a listing.
-   */
-  async recordBulkAnswer(id: string, stepKey: string, revoked: readonly { id: string; userId?: string }[]) {
-    await this.redis.hset(`${this.base}answer:${id}`, stepKey, JSON.stringify(revoked));
-  }
-
-  /** The answer a step's bulk call gave, when one was recorded. */
-  async bulkAnswer(id: string, stepKey: string): Promise<Array<{ id: string; userId?: string }> | undefined> {
-    const raw = await this.redis.hget(`${this.base}answer:${id}`, stepKey);
-    if (raw === null) return undefined;
-    const parsed = z
-      .array(z.object({ id: z.string(), userId: z.string().optional() }))
-      .safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  }
-
-  /** Steps settled so far (done or finally failed). */
-  async countSettled(id: string): Promise<number> {
-    return this.redis.scard(`${this.base}done:${id}`);
-  }
-
-  /** Steps whose job finally failed. */
-  async countFailed(id: string): Promise<number> {
-    return this.redis.scard(`${this.base}failed:${id}`);
-  }
-
-  /**
-   * Stores the plan before any of its jobs is added: a plan job that dies while adding them reruns with
-   * these very steps (a new listing would no longer show what the first steps revoked), and no second
-   * plan call reaches the IdP. Waits for REDIS_MIN_REPLICAS_ACK replicas, as `recordScope`.
-   */
-  async savePlan(id: string, plan: StoredPlan): Promise<void> {
-    const mark = durabilityMark(this.redis);
-    await this.redis.hset(`${this.base}plan:${id}`, {
-      steps: JSON.stringify(plan.steps),
-      sweep: plan.sweep ? JSON.stringify(plan.sweep) : '',
-      since: String(plan.since),
-      total: String(plan.steps.length),
-    });
-    await confirmReplicated(this.redis, mark);
-  }
-
-  /**
-   * Notes that every job of the stored plan has been added, and drops the steps: the jobs hold them now,
-   * and a large plan (10,000 steps is ~1 MB) need not stay in Redis for the life of the request.
-   */
-  async markPlanAdded(id: string): Promise<void> {
-    const key = `${this.base}plan:${id}`;
-    await this.redis.multi().hset(key, 'added', '1').hdel(key, 'steps').exec();
-  }
-
-  /**
-   * Notes that the connection answered "no such person" to a call of this plan (a Global Token Revocation
-   * app's 404): the request ends as `no account`, not as revoked.
-   */
-  async noteNoAccount(id: string): Promise<void> {
-    await this.redis.hset(`${this.base}plan:${id}`, 'noAccount', '1');
-  }
-
-  /** Whether a call of this request's plan was answered "no such person" (see `noteNoAccount`). */
-  async sawNoAccount(id: string): Promise<boolean> {
-    return (await this.redis.hget(`${this.base}plan:${id}`, 'noAccount')) === '1';
-  }
-
-  /** The stored plan with its steps while they are still to be added; undefined otherwise. */
-  async planOf(id: string): Promise<StoredPlan | undefined> {
-    const raw = await this.redis.hgetall(`${this.base}plan:${id}`);
-    if (raw.steps === undefined || raw.added === '1') return undefined;
-    const { steps = [], sweep, since } = PlanHashSchema.parse(raw);
-    return sweep ? { steps, sweep, since } : { steps, since };
-  }
-
-  /** The stored plan without its steps (cheap to read for a large plan); undefined before `savePlan`. */
-  async planInfo(
-    id: string,
-  ): Promise<{ added: boolean; total: number; since: number; sweep?: Target } | undefined> {
-    const fields = ['added', 'total', 'since', 'sweep'] as const;
-    const values = await this.redis.hmget(`${this.base}plan:${id}`, ...fields);
-    if (values[1] === null) return undefined;
-    const raw = Object.fromEntries(fields.flatMap((f, i) => (values[i] === null ? [] : [[f, values[i]]])));
-    const { added, total, since, sweep } = PlanHashSchema.parse(raw);
-    const info = { added: added === '1', total, since };
-    return sweep ? { ...info, sweep } : info;
-  }
-
-  /** Tokens of the recorded scope that are not (yet) among those the request revoked. */
-  async notRevokedInScope(id: string): Promise<Array<{ id: string; userId?: string }>> {
-    const flat = (await this.evalCached(
-      NOT_REVOKED_IN_SCOPE,
-      2,
-      `${this.base}scope:${id}`,
-      `${this.base}revoked:${id}`,
-    )) as string[];
-    const out: Array<{ id: string; userId?: string }> = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const tokenId = flat[i]!;
-      const userId = flat[i + 1]!;
-      out.push(userId ? { id: tokenId, userId } : { id: tokenId });
-    }
-    return out;
-  }
-
-  /** Which of `stepKeys` are settled already. */
-  async settledAmong(id: string, stepKeys: readonly string[]): Promise<Set<string>> {
-    if (stepKeys.length === 0) return new Set();
-    const flags = await this.redis.smismember(`${this.base}done:${id}`, ...stepKeys);
-    return new Set(stepKeys.filter((_, i) => flags[i] === 1));
-  }
-
-  /**
-   * Records the plan's listing as what is in scope (token ids and their users only, never values). It
-   * precedes a bulk call that cannot be undone, and the audit is reconciled from it, so it waits for
-   * REDIS_MIN_REPLICAS_ACK replicas: a failover must not leave revoked tokens nobody can name.
-   */
-  async recordScope(id: string, tokens: readonly { id: string; userId?: string }[]): Promise<void> {
-    if (tokens.length === 0) return;
-    const mark = durabilityMark(this.redis);
-    await this.redis.hset(
-      `${this.base}scope:${id}`,
-      Object.fromEntries(tokens.map((t) => [t.id, t.userId ?? ''])),
-    );
-    await confirmReplicated(this.redis, mark);
-  }
-
-  /** The plan's recorded listing. */
-  async scopeOf(id: string): Promise<Array<{ id: string; userId?: string }>> {
-    const all = await this.redis.hgetall(`${this.base}scope:${id}`);
-    return Object.entries(all).map(([tokenId, userId]) =>
-      userId ? { id: tokenId, userId } : { id: tokenId },
-    );
-  }
-
-  /**
-   * Notes that a step's bulk call is about to be made; false when an earlier run already got this far.
-   * Replicated before the call (as `recordScope`): a rerun after a failover must reconcile, not call again
-   * blind and find nothing left to audit. If the replicas do not confirm, this throws and the job retries,
-   * finding the mark: it then reconciles, which is safe either way.
-   */
-  async markBulkCall(id: string, stepKey: string): Promise<boolean> {
-    const mark = durabilityMark(this.redis);
-    const first = (await this.redis.sadd(`${this.base}bulk:${id}`, stepKey)) === 1;
-    await confirmReplicated(this.redis, mark);
-    return first;
-  }
-
-  /** Remembers tokens this request revoked (for the result count); idempotent. */
-  async addRevoked(id: string, ...tokenIds: string[]): Promise<void> {
-    if (tokenIds.length === 0) return;
-    await this.redis.sadd(`${this.base}revoked:${id}`, ...tokenIds);
-  }
-
-  /** EVALSHA, falling back to EVAL when Redis does not have the script yet (NOSCRIPT). */
-  private async evalCached(script: CachedScript, keys: number, ...args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(script.sha, keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.redis.eval(script.text, keys, ...args);
-    }
-  }
-
-  async countRevoked(id: string): Promise<number> {
-    return this.redis.scard(`${this.base}revoked:${id}`);
   }
 
   async idsInState(state: RequestState): Promise<string[]> {

@@ -232,7 +232,11 @@ function statusOf(previous: ConnectionStatus, child: RequestRecord): ConnectionS
       return {
         ...base,
         status: 'unverifiable',
-        why: truncateGraphemes(child.result?.unverifiable ?? 'nobody can observe the result', 500),
+        // The child's words group its parts under "unverifiable: …"; the line already says so.
+        why: truncateGraphemes(
+          (child.result?.unverifiable ?? 'nobody can observe the result').replace(/^unverifiable: /, ''),
+          500,
+        ),
         progress,
         ...(revoked === undefined ? {} : { revoked }),
       };

@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/types.ts';
 import { isAutomatedSource } from '../domain/request.ts';
+import { decisionOf } from '../intake/approval-rules.ts';
 import type { Notifier } from '../intake/notifier.ts';
 import type { RedisRequestStore } from '../intake/request-store.ts';
 import type { RequestRecord } from '../intake/types.ts';
@@ -100,7 +101,7 @@ export class StartRights {
     }
     const required = Math.max(rec.requiredApprovals, rules.approvals.required);
     if (required === 0) return { ok: true };
-    const snapshot = snapshotOf(rec);
+    const snapshot = decisionOf(rec);
     let valid = 0;
     for (const a of rec.approvals) {
       // Approvals are clicks in Slack: the approver is a Slack user.
@@ -138,20 +139,4 @@ export class StartRights {
       approvals: { required: 1, approvers: [...p.approvers], allowSelfApproval: false, expiresAfterMs: 0 },
     };
   }
-}
-
-/** The request's own frozen rule (approvers and self-approval at submission). */
-function snapshotOf(rec: RequestRecord): WorkflowDecision {
-  return {
-    workflow: rec.workflow,
-    allowed: true,
-    approvals: {
-      required: rec.requiredApprovals,
-      approvers: rec.approvers,
-      allowSelfApproval: rec.allowSelfApproval,
-      expiresAfterMs: 0,
-    },
-    graceMs: 0,
-    steps: [],
-  };
 }

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { AuditEntry, AuditVerifyResult } from '../audit/types.ts';
+import { sanitizeOutsideText, truncateGraphemes } from '../domain/outside-text.ts';
 
 /**
  * The offboarding report (`revoker report`, `GET /admin/report`, App Home's summary): one row per
@@ -23,7 +25,45 @@ export interface Decision {
 export interface ConnectionOutcome {
   connection: string;
   outcome: string;
-  at: string;
+  /** When that connection's own outcome entry was written (absent when the request's outcome lists them). */
+  at?: string;
+  /** Why it is unverifiable or failed, as the outcome entry says it. */
+  why?: string;
+}
+
+/**
+ * A fanned-out user revocation's outcome entry lists every connection (issue 22): detail `connectionsJson`,
+ * `[{connection, status, why?}]`. Anything else there (older entries, a cut value) leaves the row without
+ * them rather than failing the report.
+ */
+const ConnectionsJsonSchema = z
+  .array(
+    z.object({
+      connection: z.string().min(1).max(64),
+      status: z.string().min(1).max(32),
+      why: z.string().optional(),
+    }),
+  )
+  .max(100);
+
+const STATUS_WORDS: Record<string, string> = { no_account: 'no account' };
+
+function connectionsOf(detail: AuditEntry['detail']): ConnectionOutcome[] | undefined {
+  const raw = detail?.connectionsJson;
+  if (typeof raw !== 'string') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const parsed = ConnectionsJsonSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  return parsed.data.map((c) => ({
+    connection: sanitizeOutsideText(c.connection),
+    outcome: STATUS_WORDS[c.status] ?? sanitizeOutsideText(c.status),
+    ...(c.why ? { why: truncateGraphemes(sanitizeOutsideText(c.why), 500) } : {}),
+  }));
 }
 
 export interface ReportRow {
@@ -142,6 +182,8 @@ export function buildRow(entries: readonly AuditEntry[], options: BuildOptions):
   // Every offboarding (HR, SCIM) and every revocation of all of a user's tokens, whoever asked.
   if (created.target.kind !== 'user' && source !== 'hr' && source !== 'scim') return undefined;
   const d = created.detail ?? {};
+  // A fanned-out revocation's part in one connection is reported through its parent's row, never alone.
+  if (str(d.parent)) return undefined;
   // The request's effective time (future ones), else HR's own (past ones run at once), else creation.
   let effectiveAt = str(d.effectiveAt) ?? str(d.hrEffectiveAt) ?? created.at;
   const row: ReportRow = {
@@ -201,6 +243,7 @@ export function buildRow(entries: readonly AuditEntry[], options: BuildOptions):
     }
     row.outcome = outcome;
     row.endedAt = e.at;
+    row.connections = connectionsOf(e.detail) ?? row.connections;
     if (outcome === 'verified') row.verifiedAt = e.at;
   }
   row.effectiveAt = new Date(effectiveAt).toISOString();

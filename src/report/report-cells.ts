@@ -34,7 +34,10 @@ export const CELLS: readonly Cell[] = [
   {
     key: 'connections',
     title: 'Per connection',
-    value: (r) => r.connections.map((c) => `${c.connection}: ${c.outcome} ${c.at}`).join('; '),
+    value: (r) =>
+      r.connections
+        .map((c) => `${c.connection}: ${c.outcome}${c.why ? ` (${c.why})` : ''}${c.at ? ` ${c.at}` : ''}`)
+        .join('; '),
   },
   { key: 'outcome', title: 'Outcome', value: (r) => r.outcome },
   {

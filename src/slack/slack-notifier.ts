@@ -72,6 +72,8 @@ export class SlackNotifier implements Notifier {
     }
     if (event.type === 'intake.rejected') return;
     const r = event.request;
+    // A fanned-out revocation's part in one connection is shown through its parent's lines, never alone.
+    if (r.parent !== undefined) return;
     await this.approvalMessage(event.type, r);
     const about = aboutOf(r);
     if (AUTOMATED_SOURCES.has(r.source) && notifyChannel) await this.notice(event.type, r);

@@ -5,12 +5,20 @@ import { GtrAppIdentityProvider, type GtrAppIdentityProviderOptions } from './gt
 import { DEFAULT_GTR_RATE_LIMIT, type GtrAppConfig } from './gtr-apps-config.ts';
 
 export interface GtrConnection {
-  /** `gtr:<name>`: the connection id. */
+  /** `gtr-<name>`: the connection id (src/connections/connection.ts CONNECTION_ID). */
   id: string;
   adapter: GtrAppIdentityProvider;
   /** The adapter under the app's own budget: every call (token fetch, metadata, revocation) takes a permit. */
   idp: BudgetedIdentityProvider;
   budget: IdpBudget;
+}
+
+/**
+ * The connection id of a `GTR_APPS` app: `gtr-` and its name, lower case, any character a connection id
+ * cannot hold (`_`) as `-`. Two names can meet (`a_b`, `a-b`): src/connections/gtr-connections.ts refuses it.
+ */
+export function gtrConnectionId(name: string): string {
+  return `gtr-${name.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
 }
 
 /**
@@ -37,6 +45,11 @@ export function createGtrConnections(
       ratePerSecond: app.rate_limit ?? DEFAULT_GTR_RATE_LIMIT,
       ...(deps.interactiveShare !== undefined ? { interactiveShare: deps.interactiveShare } : {}),
     });
-    return { id: adapter.name, adapter, idp: new BudgetedIdentityProvider(adapter, budget), budget };
+    return {
+      id: gtrConnectionId(app.name),
+      adapter,
+      idp: new BudgetedIdentityProvider(adapter, budget),
+      budget,
+    };
   });
 }

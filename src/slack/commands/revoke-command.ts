@@ -5,6 +5,7 @@ import { gate, refuse } from '../access.ts';
 import { explainError, showConfirmation } from '../confirm-flow.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { escapeText } from '../escape.ts';
+import { connectionLines } from '../messages/connection-lines.ts';
 import { statusLine, targetText } from '../messages/request-summary.ts';
 import { SlashCommandSchema } from '../payloads.ts';
 import { echoable, type Resolution, resolveTarget } from '../resolve-target.ts';
@@ -37,7 +38,8 @@ export function statusText(r: RequestRecord | undefined, requestId: string): str
   // Unknown, not yours and malformed answer alike; what was typed is repeated only if it cannot be a token.
   if (!r)
     return echoable(requestId) ? `No request \`${escapeText(requestId, 128)}\`.` : 'No request has that id.';
-  return `Request \`${escapeText(r.id, 128)}\` — ${targetText(r)}\n${statusLine(r)}`;
+  const lines = connectionLines(r, 2900);
+  return `Request \`${escapeText(r.id, 128)}\` — ${targetText(r)}\n${statusLine(r)}${lines ? `\n${lines}` : ''}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { RequestRecord } from '../../intake/types.ts';
 import type { HomeView, KnownBlock } from '../block-kit.ts';
 import { context, mrkdwn, plain, section, slackDate } from '../block-kit.ts';
 import { escapeText } from '../escape.ts';
+import { connectionLines } from '../messages/connection-lines.ts';
 import {
   approvalButtons,
   impactSummary,
@@ -22,7 +23,9 @@ function requestBlock(r: RequestRecord, withButtons: boolean): KnownBlock[] {
   if (withButtons) {
     blocks.push(approvalButtons(`home_approval_${r.id}`.slice(0, 255), r.id));
   }
-  blocks.push(context(`Request \`${escapeText(r.id, 128)}\``));
+  // One line per connection under the request (its own block would break the tab's 100 blocks at 10 a list).
+  const lines = connectionLines(r, 1500);
+  blocks.push(context(`Request \`${escapeText(r.id, 128)}\`${lines ? `\n${lines}` : ''}`));
   return blocks;
 }
 

@@ -3,6 +3,7 @@ import type { KnownBlock, MessageBody } from '../block-kit.ts';
 import { context, mrkdwn, plain, slackDate } from '../block-kit.ts';
 import { escapeText, plainText } from '../escape.ts';
 import { BlockId } from '../ids.ts';
+import { connectionLines, waitingSuffix } from './connection-lines.ts';
 import { approvalButtons, impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
 
 /**
@@ -23,6 +24,9 @@ export function buildApprovalMessage(r: RequestRecord): MessageBody {
     },
     { type: 'section', text: mrkdwn(statusLine(r)) },
   ];
+  // A fanned-out user revocation: one line per connection, re-rendered with every update.
+  const lines = connectionLines(r, 2900);
+  if (lines) blocks.push({ type: 'section', text: mrkdwn(`*Connections*\n${lines}`) });
   if (r.state === 'pending_approval') {
     // A new block_id per iteration: "If a message is updated, use a new block_id" (section block reference).
     blocks.push(approvalButtons(`${BlockId.Approval}.${r.approvals.length}`, r.id));
@@ -30,7 +34,10 @@ export function buildApprovalMessage(r: RequestRecord): MessageBody {
   }
   blocks.push(context(`Request \`${escapeText(r.id, 128)}\` · workflow ${escapeText(r.workflow, 100)}`));
   return {
-    text: plainText(`Revocation request from ${r.requestedBy.source}: ${statusLine(r)}`, 3000),
+    text: plainText(
+      `Revocation request from ${r.requestedBy.source}: ${statusLine(r)}${waitingSuffix(r)}`,
+      3000,
+    ),
     blocks,
   };
 }

@@ -5,6 +5,7 @@ import type { KnownBlock, MessageBody } from '../block-kit.ts';
 import { context, plain, section, slackDate } from '../block-kit.ts';
 import { escapeText, mention, plainText } from '../escape.ts';
 import { ActionId, BlockId } from '../ids.ts';
+import { connectionLines, waitingSuffix } from './connection-lines.ts';
 import { impactSummary, requesterText, statusLine, targetPlain, targetText } from './request-summary.ts';
 
 const SOURCE_WORDS: Record<string, string> = {
@@ -35,11 +36,13 @@ export function buildAutomatedRequestNotice(r: RequestRecord): MessageBody {
           : TERMINAL_STATES.includes(r.state)
             ? statusLine(r)
             : 'revoking now';
-  const text = plainText(`${what}: ${targetText(r)} — ${when}`, 3000);
+  const text = plainText(`${what}: ${targetText(r)} — ${when}${waitingSuffix(r)}`, 3000);
+  const lines = connectionLines(r, 2900);
   return {
     text,
     blocks: [
       section(`:robot_face: *${what}* by ${requesterText(r)}: *${targetText(r)}*, ${when}.`),
+      ...(lines ? [section(lines)] : []),
       section(`Reason: ${escapeText(r.reason || '—', 1800)}\nImpact: ${impactSummary(r)}`),
       ...(r.state === 'scheduled' ? [cancelButton(r)] : []),
       context(`Request \`${escapeText(r.id, 128)}\``),
@@ -90,10 +93,12 @@ export function buildCancelledNotice(r: RequestRecord, by: string): MessageBody 
 export function buildOutcomeNotice(r: RequestRecord): MessageBody {
   const what = SOURCE_WORDS[r.source] ?? escapeText(r.source, 50);
   const line = statusLine(r);
+  const lines = connectionLines(r, 2900);
   return {
     text: plainText(`${what} revocation of ${targetText(r)}: ${line}`, 3000),
     blocks: [
       section(`*${what}* revocation of *${targetText(r)}*\n${line}`),
+      ...(lines ? [section(lines)] : []),
       context(`Request \`${escapeText(r.id, 128)}\``),
     ],
   };

@@ -2,16 +2,19 @@ import type { RequestRecord } from '../../intake/types.ts';
 import type { MessageBody } from '../block-kit.ts';
 import { context, section } from '../block-kit.ts';
 import { escapeText, plainText } from '../escape.ts';
+import { connectionLines } from './connection-lines.ts';
 import { statusLine, targetText } from './request-summary.ts';
 
 /** The DM to a Slack requester once their request is decided or done. */
 export function buildOutcomeDm(r: RequestRecord): MessageBody {
   const line = statusLine(r);
+  const lines = connectionLines(r, 2900);
   return {
     text: plainText(`Your revocation of ${targetText(r)}: ${line}`, 3000),
     blocks: [
       section(`Your revocation of *${targetText(r)}*`),
       section(line),
+      ...(lines ? [section(lines)] : []),
       context(`Request \`${escapeText(r.id, 128)}\``),
     ],
   };

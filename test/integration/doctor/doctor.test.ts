@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { type Idaas, startIdaas } from '../../../src/idaas/index.ts';
 import { SlackHttpStandIn } from '../../../src/slack-contract/index.ts';
 import { RedisServer } from '../../helpers/redis-server.ts';
 import { WorkerProcess } from '../../helpers/worker-process.ts';
+import { GtrTestServer } from '../../simulators/gtr-app-server.ts';
 
 /** `revoker doctor` and `revoker serve`'s start-up checks, run as the operator runs them (child processes). */
 const BOT_TOKEN = `xoxb-${randomBytes(12).toString('hex')}`;
@@ -172,6 +173,57 @@ describe('revoker doctor with several connections (issue 22)', () => {
     expect(
       failure(r.stdout, /idp: connection okta \(okta, 5\/s\) refused the credentials \(HTTP 403/).fix,
     ).toMatch(/OKTA_API_TOKEN/);
+  });
+
+  it('checks each GTR_APPS app as its connection gtr-<name>: metadata and authentication, a refused client secret named', {
+    timeout: 60_000,
+  }, async () => {
+    const app = await new GtrTestServer({
+      people: [],
+      clients: [{ clientId: 'revoker', clientSecret: 'the-right-secret' }],
+    }).start();
+    try {
+      const jwtKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+      const r = await run(['doctor'], {
+        REDIS_URL: goodRedis.url,
+        IDP: 'idaas',
+        IDAAS_URL: idaas.url,
+        IDAAS_ADMIN_TOKEN: idaas.adminToken,
+        GTR_APPS: JSON.stringify([
+          {
+            name: 'notes',
+            issuer: app.issuer,
+            auth: { method: 'private_key_jwt', client_id: 'revoker', private_key: jwtKey, kid: 'k1' },
+          },
+          {
+            name: 'crm',
+            issuer: app.issuer,
+            auth: { method: 'client_credentials', client_id: 'revoker', client_secret: 'a-wrong-secret' },
+            rate_limit: 3,
+          },
+        ]),
+      });
+      expect(r.code, r.stdout).toBe(1);
+      // With apps, the IdP is one connection of several and named so.
+      expect(r.stdout).toMatch(/^✓ idp: connection idaas \(IDaaS at \S+, 50\/s\) credentials work$/m);
+      expect(r.stdout).toMatch(
+        /^✓ idp: connection gtr-notes \(GTR app notes at issuer \S+, 10\/s\) can revoke: user \(/m,
+      );
+      expect(r.stdout).toMatch(
+        /^✓ idp: connection gtr-notes \(GTR app notes at issuer \S+, 10\/s\): its metadata names the endpoint, Revoker signs its private-key JWT \(kid k1\)/m,
+      );
+      expect(
+        failure(
+          r.stdout,
+          /idp: connection gtr-crm \(GTR app crm at issuer \S+, 3\/s\) refused the credentials/,
+        ).fix,
+      ).toContain('GTR_APPS');
+      expect(r.stdout).toMatch(/^doctor: 1 of \d+ checks failed$/m);
+    } finally {
+      await app.close();
+    }
   });
 });
 

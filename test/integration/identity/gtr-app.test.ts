@@ -233,7 +233,7 @@ describe('GTR app (sending)', () => {
     expect(server.tokenGrants).toBe(1);
     expect(server.stillWorks('bob@example.com')).toEqual([]);
     // The app's own budget, its own Redis key.
-    expect(conn!.id).toBe('gtr:crm');
+    expect(conn!.id).toBe('gtr-crm');
     expect(await redis.exists(`${prefix}:gtr:crm:idp:budget`)).toBe(1);
   });
 

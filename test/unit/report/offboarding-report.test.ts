@@ -136,3 +136,52 @@ describe('buildReport', () => {
     for (const text of [csv, html, formatJson(report)]) expect(readReportFile(text).rows).toEqual(want);
   });
 });
+
+describe('per-connection outcomes of a fanned-out user revocation (issue 22)', () => {
+  const listed = (list: unknown) => ({ connectionsJson: JSON.stringify(list) });
+
+  it('the parent’s outcome entry lists each connection: the connections column in CSV and HTML; none without', () => {
+    const why = `accepted, not observable <&> 👩‍💻🇫🇷 ${'<b>x</b>&'.repeat(60)}`;
+    const report = buildReport(
+      [
+        created('p', 0, { hrEffectiveAt: at(0) }),
+        // A child is the parent's part in one connection: it has no row of its own.
+        created('p.okta', 1000, { hrEffectiveAt: at(0), parent: 'p' }),
+        entry('p.okta', 'request.verified', 60_000, { connection: 'okta' }),
+        // Without per-connection data, or with data it cannot read, a row is as before.
+        created('q', 0, { hrEffectiveAt: at(0) }),
+        entry('q', 'request.verified', 60_000),
+        created('r', 0, { hrEffectiveAt: at(0) }),
+        entry('r', 'request.failed', 60_000, { connectionsJson: '[{"connection": "okta", "sta' }),
+        created('s', 0, { hrEffectiveAt: at(0) }),
+        entry('s', 'request.verified', 60_000, listed({ connection: 'okta', status: 'verified' })),
+        entry(
+          'p',
+          'request.unverifiable',
+          120_000,
+          listed([
+            { connection: 'okta', status: 'verified' },
+            { connection: 'gtr-notes', status: 'unverifiable', why },
+            { connection: 'google', status: 'no_account' },
+          ]),
+        ),
+      ],
+      options,
+    );
+    expect(report.rows.map((r) => r.requestId)).toEqual(['p', 'q', 'r', 's']);
+    for (const row of report.rows.slice(1)) expect(cellsOf(row).connections, row.requestId).toBe('');
+    expect(report.rows[2]).toMatchObject({ outcome: 'failed', connections: [] });
+    const cell = cellsOf(report.rows[0]!).connections!;
+    expect(cell).toMatch(/^okta: verified; gtr-notes: unverifiable \(accepted, not observable <&> 👩‍💻🇫🇷 /);
+    expect(cell).toMatch(/; google: no account$/);
+    const html = renderHtml(report);
+    expect(html).toContain(
+      '<td data-f="connections">okta: verified; gtr-notes: unverifiable (accepted, not observable &lt;&amp;&gt;',
+    );
+    expect(html).not.toContain('<b>x</b>');
+    expect(formatCsv(report)).toContain('okta: verified; gtr-notes: unverifiable (accepted');
+    const want = report.rows.map(cellsOf);
+    for (const text of [formatCsv(report), html, formatJson(report)])
+      expect(readReportFile(text).rows).toEqual(want);
+  });
+});
