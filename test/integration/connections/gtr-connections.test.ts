@@ -85,6 +85,7 @@ describe('GTR_APPS as connections (issue 22)', () => {
     expect(r.connections.primary.id).toBe('idaas');
     expect(r.queues.all.map((q) => q.name)).toEqual([
       'revocations',
+      'revocations-people',
       'idp-calls',
       'idp-calls.gtr-notes',
       'idp-calls.gtr-crm-eu',

@@ -35,7 +35,12 @@ describe('connections in the runtime (issue 22)', () => {
   it('IDP=idaas keeps the single-IdP names: one connection, `idp-calls`, `{prefix}:idp:budget`', async () => {
     const r = await runtime({ IDP: 'idaas' });
     expect(r.connections.ids).toEqual(['idaas']);
-    expect(r.queues.all.map((q) => q.name)).toEqual(['revocations', 'idp-calls', 'dead-letters']);
+    expect(r.queues.all.map((q) => q.name)).toEqual([
+      'revocations',
+      'revocations-people',
+      'idp-calls',
+      'dead-letters',
+    ]);
     expect(await budgetKeys(r)).toEqual([`${r.config.REVOKER_PREFIX}:idp:budget`]);
   });
 
@@ -48,6 +53,7 @@ describe('connections in the runtime (issue 22)', () => {
     ]);
     expect(r.queues.all.map((q) => q.name)).toEqual([
       'revocations',
+      'revocations-people',
       'idp-calls',
       'idp-calls.okta',
       'dead-letters',

@@ -182,6 +182,7 @@ async function expectBothWorked(p: Pipeline, workers: WorkerProcess[]) {
   const jobs = [
     ...(await p.queues.idpCalls.getJobs(['completed'], 0, -1)),
     ...(await p.queues.revocations.getJobs(['completed'], 0, -1)),
+    ...(await p.queues.peopleRevocations.getJobs(['completed'], 0, -1)),
   ];
   for (const w of workers) expect(jobs.some((j) => j.processedBy === w.workerName)).toBe(true);
 }

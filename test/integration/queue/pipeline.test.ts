@@ -385,7 +385,7 @@ describe('pipeline: intake → queue → workers → IdP → audit', () => {
     );
     expect(store.lost).toBe(1);
     expect((await pipe.store.get(request.id))?.state).toBe('running');
-    expect(await pipe.queues.revocations.getJob(`${request.id}.finalize`)).toBeUndefined();
+    expect(await pipe.queues.workQueueOf(request).getJob(`${request.id}.finalize`)).toBeUndefined();
     // …until the reconciler finds the failed job.
     await workers.reconcile();
     const done = await pipe.intake.waitForOutcome(request.id, 20_000);
