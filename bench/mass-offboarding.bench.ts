@@ -46,7 +46,7 @@ async function offboarding(svc: BenchService, secret: string): Promise<void> {
       `Revoker's IdP budget both ${RATE} calls/s`,
   );
   const { idaas } = svc;
-  const leavers = await seedLeavers(svc, 'leaver', USERS);
+  const leavers = await seedLeavers(svc.idaas, 'leaver', USERS);
   const tokenIds = leavers.flatMap((l) => l.tokenIds);
   if (tokenIds.length !== USERS * 3) throw new Error(`minted ${tokenIds.length} tokens, wanted ${USERS * 3}`);
 

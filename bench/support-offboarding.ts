@@ -1,10 +1,13 @@
 /**
- * Shared by the offboarding benches (mass-offboarding, urgent): people with real tokens in the embedded
- * IDaaS, signed HR terminations posted at once, and waiting for requests to end.
+ * Shared by the offboarding benches (mass-offboarding, urgent, fan-out): people with real tokens in an
+ * IDaaS, signed HR terminations posted at once, waiting for requests to end, and a Slack user revocation
+ * timed as a person sees it.
  */
+import { randomBytes } from 'node:crypto';
 import { signHrDelivery } from '../src/hr/signing.ts';
 import { ADMIN_PREFIX } from '../src/idaas/admin-contract.ts';
-import type { IssuedTokens } from '../src/idaas/index.ts';
+import type { Idaas, IssuedTokens } from '../src/idaas/index.ts';
+import { asInteractive } from '../src/identity/idp-call-context.ts';
 import type { RequestRecord } from '../src/intake/types.ts';
 import type { BenchService } from './support-slack-hr.ts';
 
@@ -21,8 +24,7 @@ export interface Leaver {
  * access token at another (its refresh token revoked through the admin API first). Tokens are minted
  * through the provider's own models (src/idaas/mint-tokens.ts, as the tests do), without browser logins.
  */
-export async function seedLeavers(svc: BenchService, login: string, count: number): Promise<Leaver[]> {
-  const { idaas } = svc;
+export async function seedLeavers(idaas: Idaas, login: string, count: number): Promise<Leaver[]> {
   const users = await inBatches(count, 50, (i) =>
     idaas.addUser({
       userId: `${login}${i}`,
@@ -34,7 +36,7 @@ export async function seedLeavers(svc: BenchService, login: string, count: numbe
   return inBatches(count, 25, async (i) => {
     const [a] = await idaas.mintTokens({ user: users[i]!.id, application: 'expense-portal' });
     const [b] = await idaas.mintTokens({ user: users[i]!.id, application: 'team-wiki' });
-    await admin(svc, 'DELETE', `/users/${users[i]!.id}/tokens/${b!.refreshTokenId}`);
+    await admin(idaas, 'DELETE', `/users/${users[i]!.id}/tokens/${b!.refreshTokenId}`);
     const tokens: IssuedTokens[] = [a!, { ...b!, refreshTokenId: undefined } as IssuedTokens];
     return {
       id: users[i]!.id,
@@ -75,26 +77,31 @@ export async function postTerminations(
   }
 }
 
-/** Waits until `n` requests are terminal (verified or failed); returns them. */
+/**
+ * Waits until `n` requests are terminal (verified, unverifiable or failed; a fan-out's children count
+ * too); returns them. A request that ended a minute ago has left its state set for `ended`
+ * (src/intake/request-retention.ts), so both are read.
+ */
 export async function allFinished(svc: BenchService, n: number, timeoutMs: number): Promise<RequestRecord[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ids = [
+    const ids = new Set([
       ...(await svc.rt.store.idsInState('verified')),
+      ...(await svc.rt.store.idsInState('unverifiable')),
       ...(await svc.rt.store.idsInState('failed')),
-    ];
-    if (ids.length >= n) return svc.rt.store.getMany(ids);
-    if (Date.now() > deadline)
-      throw new Error(`only ${ids.length}/${n} requests finished in ${timeoutMs} ms`);
+      ...(await svc.rt.redis.zrange(`${svc.prefix}:req:ended`, '0', '-1')),
+    ]);
+    if (ids.size >= n) return svc.rt.store.getMany([...ids]);
+    if (Date.now() > deadline) throw new Error(`only ${ids.size}/${n} requests finished in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-/** One call to the IDaaS admin API with its admin token; throws unless it answered 2xx. */
-export async function admin(svc: BenchService, method: string, path: string): Promise<void> {
-  const res = await fetch(`${svc.idaas.url}${ADMIN_PREFIX}${path}`, {
+/** One call to an IDaaS's admin API with its admin token; throws unless it answered 2xx. */
+export async function admin(idaas: Idaas, method: string, path: string): Promise<void> {
+  const res = await fetch(`${idaas.adminUrl}${ADMIN_PREFIX}${path}`, {
     method,
-    headers: { authorization: `Bearer ${svc.idaas.adminToken}` },
+    headers: { authorization: `Bearer ${idaas.adminToken}` },
   });
   if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
   await res.arrayBuffer();
@@ -107,4 +114,58 @@ export async function inBatches<T>(n: number, size: number, f: (i: number) => Pr
     out.push(...(await Promise.all(Array.from({ length: Math.min(size, n - i) }, (_, k) => f(i + k)))));
   }
   return out;
+}
+
+/** One timed Slack user revocation (slackUserRevocation). */
+export interface Timed {
+  seconds: number;
+  record: RequestRecord;
+  /** When the submit began, returned, and the approval returned (epoch ms). */
+  started: number;
+  submitted: number;
+  approved: number;
+}
+
+/**
+ * What Slack's `/revoke` → user → Revoke → Approve does, through the same intake calls: the dialog's dry run
+ * (a person looks at it: the interactive lane), the submit with its impact, one approver. Timed from the
+ * submit to the verified outcome; `tokens` is how many it must revoke (in every connection).
+ */
+export async function slackUserRevocation(svc: BenchService, userId: string, tokens: number): Promise<Timed> {
+  const { intake } = svc.rt;
+  const target = { kind: 'user' as const, userId };
+  const plan = await asInteractive(() => intake.preview(target));
+  const started = Date.now();
+  const { request } = await intake.submit({
+    target,
+    reason: 'bench: laptop stolen',
+    source: 'slack',
+    requestedBy: { source: 'slack', id: 'UADMIN1' },
+    idempotencyKey: `slack:V${randomBytes(6).toString('hex')}`,
+    context: { user: 'UADMIN1' },
+    impact: {
+      userCount: plan.userCount,
+      ...(plan.tokenCount === undefined ? {} : { tokenCount: plan.tokenCount }),
+    },
+  });
+  const submitted = Date.now();
+  await intake.approve(request.id, { source: 'slack', id: 'UAPPROVER1' });
+  const approved = Date.now();
+  const record = await intake.waitForOutcome(request.id, 300_000);
+  if (record.state !== 'verified' || record.result?.revoked !== tokens) {
+    throw new Error(`urgent request ${record.state}, ${record.result?.revoked ?? 0} revoked`);
+  }
+  return {
+    seconds: (Date.parse(record.updatedAt) - started) / 1000,
+    record,
+    started,
+    submitted,
+    approved,
+  };
+}
+
+/** The middle value (the upper one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }

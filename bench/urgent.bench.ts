@@ -13,11 +13,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { asInteractive } from '../src/identity/idp-call-context.ts';
-import type { RequestRecord } from '../src/intake/types.ts';
 import { jobIds } from '../src/queue/names.ts';
 import { print429Share, printFigure, printHeader } from './lib.ts';
-import { allFinished, type Leaver, postTerminations, seedLeavers } from './support-offboarding.ts';
+import {
+  allFinished,
+  median,
+  postTerminations,
+  seedLeavers,
+  slackUserRevocation,
+  type Timed,
+} from './support-offboarding.ts';
 import { type BenchService, startBenchService } from './support-slack-hr.ts';
 
 const BATCH = Number(process.env.BENCH_URGENT_BATCH ?? 400);
@@ -29,15 +34,6 @@ const CALLS_PER_URGENT = 5;
 const IDLE_RUNS = 6;
 /** Seconds into the batch each urgent request starts; the first is the figure. */
 const URGENT_AT = [5, 12, 20];
-
-interface Timed {
-  seconds: number;
-  record: RequestRecord;
-  /** When the submit began, returned, and the approval returned (epoch ms). */
-  started: number;
-  submitted: number;
-  approved: number;
-}
 
 export default async function run(): Promise<void> {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -51,15 +47,16 @@ export default async function run(): Promise<void> {
         `API and Revoker's IdP budget both ${RATE} calls/s`,
     );
     const [leavers, people] = [
-      await seedLeavers(svc, 'batch', BATCH),
-      await seedLeavers(svc, 'urgent', IDLE_RUNS + URGENT_AT.length),
+      await seedLeavers(svc.idaas, 'batch', BATCH),
+      await seedLeavers(svc.idaas, 'urgent', IDLE_RUNS + URGENT_AT.length),
     ];
     svc.idaas.setFaults({ rateLimitPerSecond: RATE });
     await svc.rt.budget.reset();
 
     const idle: Timed[] = [];
     // The first run warms the code paths up (JIT, connections); it is printed, not counted.
-    for (const person of people.slice(0, IDLE_RUNS)) idle.push(await slackUserRevocation(svc, person));
+    for (const person of people.slice(0, IDLE_RUNS))
+      idle.push(await slackUserRevocation(svc, person.id, person.tokenIds.length));
     const warmUp = idle.shift()!;
     const idleSeconds = median(idle.map((t) => t.seconds));
     // The idle runs' own interactive reservation must not slow the batch's start.
@@ -76,7 +73,7 @@ export default async function run(): Promise<void> {
     const loaded = await Promise.all(
       URGENT_AT.map(async (at, i) => {
         await new Promise((r) => setTimeout(r, Math.max(0, started + at * 1000 - Date.now())));
-        return slackUserRevocation(svc, people[IDLE_RUNS + i]!);
+        return slackUserRevocation(svc, people[IDLE_RUNS + i]!.id, people[IDLE_RUNS + i]!.tokenIds.length);
       }),
     );
     const done = await allFinished(svc, IDLE_RUNS + URGENT_AT.length + BATCH, 600_000);
@@ -148,44 +145,6 @@ export default async function run(): Promise<void> {
   }
 }
 
-/**
- * What Slack's `/revoke` → user → Revoke → Approve does, through the same intake calls: the dialog's dry run
- * (a person looks at it: the interactive lane), the submit with its impact, one approver. Timed from the
- * submit to the verified outcome.
- */
-async function slackUserRevocation(svc: BenchService, person: Leaver): Promise<Timed> {
-  const { intake } = svc.rt;
-  const target = { kind: 'user' as const, userId: person.id };
-  const plan = await asInteractive(() => intake.preview(target));
-  const started = Date.now();
-  const { request } = await intake.submit({
-    target,
-    reason: 'bench: laptop stolen',
-    source: 'slack',
-    requestedBy: { source: 'slack', id: 'UADMIN1' },
-    idempotencyKey: `slack:V${randomBytes(6).toString('hex')}`,
-    context: { user: 'UADMIN1' },
-    impact: {
-      userCount: plan.userCount,
-      ...(plan.tokenCount === undefined ? {} : { tokenCount: plan.tokenCount }),
-    },
-  });
-  const submitted = Date.now();
-  await intake.approve(request.id, { source: 'slack', id: 'UAPPROVER1' });
-  const approved = Date.now();
-  const record = await intake.waitForOutcome(request.id, 300_000);
-  if (record.state !== 'verified' || record.result?.revoked !== person.tokenIds.length) {
-    throw new Error(`urgent request ${record.state}, ${record.result?.revoked ?? 0} revoked`);
-  }
-  return {
-    seconds: (Date.parse(record.updatedAt) - started) / 1000,
-    record,
-    started,
-    submitted,
-    approved,
-  };
-}
-
 /** The request's path through the queues, from BullMQ's own job timestamps. */
 async function stages(svc: BenchService, t: Timed, label: string): Promise<string> {
   const { queues } = svc.rt;
@@ -205,9 +164,4 @@ async function stages(svc: BenchService, t: Timed, label: string): Promise<strin
     .join(
       ', ',
     )}; ${await job(work, jobIds.finalize(id), 'finalize')}; verified ${at(Date.parse(t.record.updatedAt))}`;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
