@@ -1,6 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConnectionRegistry } from '../../../src/connections/connection-registry.ts';
-import type { KnownBlock } from '../../../src/slack/block-kit.ts';
 import { parseRevokeCommand } from '../../../src/slack/commands/parse-revoke-command.ts';
 import { buildApprovalMessage } from '../../../src/slack/messages/approval-message.ts';
 import { type SlackConnection, scopeModalFor } from '../../../src/slack/slack-connections.ts';
@@ -30,8 +29,9 @@ function threeConnections(): SlackConnection[] {
   ];
 }
 
-const select = (blocks: KnownBlock[]) =>
-  blocks.find((b) => 'block_id' in b && b.block_id === 'connection_block') as
+type Blocks = readonly { type: string; block_id?: string }[];
+const select = (blocks: Blocks) =>
+  blocks.find((b) => b.block_id === 'connection_block') as unknown as
     | {
         accessory: {
           options: { text: { text: string }; value: string }[];
@@ -39,7 +39,7 @@ const select = (blocks: KnownBlock[]) =>
         };
       }
     | undefined;
-const picker = (blocks: KnownBlock[]) => blocks.find((b) => b.type === 'input') as { block_id: string };
+const picker = (blocks: Blocks) => blocks.find((b) => b.type === 'input') as { block_id: string };
 
 describe('the dialog with several connections (issue 22)', () => {
   it('offers, per scope, the connections that offer it (default the primary); one connection: no select, as before', () => {
