@@ -172,13 +172,17 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const notifiers: Notifier[] = [new LogNotifier(logger.child({ component: 'notifier' }))];
   // Slack messages are queued (slack-outbox) from any process; the worker role sends them.
   const slack = config.SLACK_BOT_TOKEN
-    ? createSlackNotifications({
-        config,
-        redis,
-        prefix,
-        metrics,
-        logger: logger.child({ component: 'slack' }),
-      })
+    ? createSlackNotifications(
+        {
+          config,
+          redis,
+          prefix,
+          metrics,
+          logger: logger.child({ component: 'slack' }),
+        },
+        // Several connections: approval messages and DMs say which one an app, API or token belongs to.
+        { severalConnections: connections.all.length > 1 },
+      )
     : undefined;
   if (slack) notifiers.push(slack.notifier);
   const notifier = new CompositeNotifier(notifiers);

@@ -15,7 +15,7 @@ import { offboardingSummarySource } from './report/report-summary-source.ts';
 import type { Runtime } from './runtime.ts';
 import { createScimRouter } from './scim/index.ts';
 import { workflowAccess } from './slack/access.ts';
-import { createSlackApp } from './slack/index.ts';
+import { createSlackApp, interactiveConnections } from './slack/index.ts';
 
 export type Role = 'all' | 'web' | 'worker';
 
@@ -154,6 +154,8 @@ export async function startService(rt: Runtime, options: ServiceOptions): Promis
       config,
       intake: rt.intake,
       idp: interactiveIdp,
+      // Several connections: the dialog asks which one an app, API or token belongs to; same lane per connection.
+      connections: interactiveConnections(rt.connections),
       redis: rt.redis,
       prefix,
       logger: logger.child({ component: 'slack' }),

@@ -347,8 +347,11 @@ export class RevocationService implements Intake {
     return mine;
   }
 
-  preview(target: Target): Promise<RevocationPlan> {
-    return this.o.idp.plan(TargetSchema.parse(target));
+  async preview(target: Target, connection?: string): Promise<RevocationPlan> {
+    // An unknown connection is the caller's mistake, never the primary's plan (UnknownConnectionError).
+    const idp =
+      connection === undefined ? this.o.idp : (this.o.connections?.of(connection).idp ?? this.o.idp);
+    return idp.plan(TargetSchema.parse(target));
   }
 
   async waitForOutcome(requestId: string, timeoutMs: number): Promise<RequestRecord> {

@@ -147,8 +147,8 @@ export interface Intake {
   reschedule(requestId: string, effectiveAt: string, actor: Actor): Promise<RequestRecord>;
   get(requestId: string): Promise<RequestRecord | undefined>;
   list(filter: ListFilter): Promise<RequestRecord[]>;
-  /** Dry run through the IdP port: what a target would reach. */
-  preview(target: Target): Promise<RevocationPlan>;
+  /** Dry run through the IdP port: what a target would reach (in `connection`; default the primary). */
+  preview(target: Target, connection?: string): Promise<RevocationPlan>;
   /** Resolves when the request reaches a terminal state, or rejects after `timeoutMs`. */
   waitForOutcome(requestId: string, timeoutMs: number): Promise<RequestRecord>;
 }

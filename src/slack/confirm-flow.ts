@@ -4,6 +4,7 @@ import { asInteractive } from '../identity/idp-call-context.ts';
 import type { ListenerDeps } from './deps.ts';
 import { escapeText } from './escape.ts';
 import type { ListenerClient } from './slack-client.ts';
+import { everywhereText, severalConnections } from './slack-connections.ts';
 import { buildConfirmModal } from './views/confirm-modal.ts';
 import { buildNoticeModal } from './views/modal-views.ts';
 
@@ -19,7 +20,7 @@ export function explainError(err: unknown): string {
 
 /**
  * Replaces an open (loading) modal with the confirmation for `target`, after a dry run through the
- * intake. Any failure becomes a notice in the same modal.
+ * intake (in `connection`, when the target belongs to one). Any failure becomes a notice in the same modal.
  */
 export async function showConfirmation(
   client: ListenerClient,
@@ -27,11 +28,24 @@ export async function showConfirmation(
   deps: ListenerDeps,
   target: Target,
   label: string,
+  connection?: string,
 ): Promise<void> {
   try {
     // Someone is looking at the dialog: the dry run draws from the budget's reserved share.
-    const plan = await asInteractive(() => deps.intake.preview(target));
-    await client.views.update({ view_id: viewId, view: buildConfirmModal({ target, label, plan }) });
+    const plan = await asInteractive(() =>
+      connection === undefined ? deps.intake.preview(target) : deps.intake.preview(target, connection),
+    );
+    // Several connections: say where it runs (a user named in no connection runs in every one).
+    const where =
+      connection !== undefined
+        ? { connection }
+        : target.kind === 'user' && severalConnections(deps)
+          ? { everywhere: everywhereText(deps) }
+          : {};
+    await client.views.update({
+      view_id: viewId,
+      view: buildConfirmModal({ target, label, plan, ...where }),
+    });
   } catch (err) {
     deps.logger.warn({ err: asCodedError(err).code, target: target.kind }, 'slack: preview failed');
     await client.views

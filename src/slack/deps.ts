@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.ts';
 import type { OffboardingSummarySource } from '../report/report-summary-source.ts';
 import type { SlackAccess } from './access.ts';
 import type { LeakedTokenHold } from './leaked-token-hold.ts';
+import type { SlackConnection } from './slack-connections.ts';
 
 /**
  * What the Slack part needs from the rest of Revoker. Listeners receive it explicitly (never the `App`),
@@ -27,7 +28,14 @@ export interface SlackDeps {
     | 'SLACK_NOTIFY_CHANNEL'
   >;
   intake: Intake;
+  /** The primary connection's adapter (the interactive lane in `serve`). */
   idp: IdentityProvider;
+  /**
+   * Every connection, in the configured order (the first is `idp`'s), each in the interactive lane. With
+   * more than one, the dialog asks which connection an application, API or single token belongs to.
+   * Default: `idp` alone.
+   */
+  connections?: readonly SlackConnection[];
   /** Shared connection (`maxRetriesPerRequest: null`, as BullMQ requires). */
   redis: Redis;
   /** Key prefix (REVOKER_PREFIX): BullMQ queues and `{prefix}:slack:*` keys live under it. */
@@ -52,7 +60,7 @@ export interface SlackDeps {
 /** The listeners' subset: no Redis, no queue. */
 export type ListenerDeps = Pick<
   SlackDeps,
-  'intake' | 'idp' | 'logger' | 'access' | 'refusals' | 'reportSummary'
+  'intake' | 'idp' | 'connections' | 'logger' | 'access' | 'refusals' | 'reportSummary'
 > & {
   /** The leaked-token choice: the service, and this process's memory for values between the two steps. */
   leaked?: { service: LeakedTokenService; hold: LeakedTokenHold };

@@ -16,6 +16,8 @@ export const CallbackId = {
 
 export const ActionId = {
   ScopeSelect: 'scope_select',
+  /** Which connection an application, API or single token belongs to (only with several connections). */
+  ConnectionSelect: 'connection_select',
   LeakedToken: 'leaked_token_input',
   TargetSelect: 'target_select',
   RevokeToken: 'revoke_token',
@@ -34,6 +36,7 @@ import type { Scope } from '../domain/target.ts';
 
 export const BlockId = {
   Scope: 'scope_block',
+  Connection: 'connection_block',
   Target: 'target_block',
   LeakedToken: 'leaked_token_block',
   Reason: 'reason_block',
@@ -46,8 +49,16 @@ export const BlockId = {
 /**
  * The target picker's block id names the scope: Slack keeps an input's state across `views.update` only
  * for an identical block_id and action_id (modal view reference, "Preserving input entry"), so a user
- * picked under one scope is never carried over into another scope's picker.
+ * picked under one scope is never carried over into another scope's picker. With several connections it
+ * names the connection too: what was picked in one is never submitted as another's (and a search knows
+ * which connection its picker belongs to).
  */
-export function targetBlockId(scope: Scope): string {
-  return `${BlockId.Target}.${scope}`;
+export function targetBlockId(scope: Scope, connection?: string): string {
+  return connection === undefined ? `${BlockId.Target}.${scope}` : `${BlockId.Target}.${scope}.${connection}`;
+}
+
+/** The connection a picker's block id names (see targetBlockId); undefined when it names none. */
+export function connectionOfBlock(blockId: string | undefined): string | undefined {
+  const m = /^target_block\.[A-Za-z]+\.([a-z][a-z0-9-]{0,31})$/.exec(blockId ?? '');
+  return m?.[1];
 }

@@ -30,6 +30,7 @@ export {
 } from './request-guard.ts';
 export { type Resolution, resolveTarget } from './resolve-target.ts';
 export { createSlackApp, type SlackApp } from './slack-app.ts';
+export { interactiveConnections, type SlackConnection } from './slack-connections.ts';
 export {
   createOutboxClient,
   createSlackNotifications,

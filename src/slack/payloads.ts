@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONNECTION_ID } from '../connections/connection.ts';
 import { SCOPES, TargetSchema } from '../domain/target.ts';
 
 /**
@@ -50,14 +51,22 @@ export const CHOICES = [...SCOPES, 'leaked'] as const;
 export type Choice = (typeof CHOICES)[number];
 const ScopeSchema = z.enum(CHOICES);
 
-/** private_metadata of the scope modal: the choice currently made. */
-export const ScopeMetadataSchema = z.object({ scope: ScopeSchema.optional() });
+/** A connection id in our own private_metadata (issue 22: application, API and token scopes name one). */
+const ConnectionIdSchema = z.string().regex(CONNECTION_ID);
+
+/** private_metadata of the scope modal: the choice currently made, and the connection picked for it. */
+export const ScopeMetadataSchema = z.object({
+  scope: ScopeSchema.optional(),
+  connection: ConnectionIdSchema.optional(),
+});
 export type ScopeMetadata = z.infer<typeof ScopeMetadataSchema>;
 
 /** private_metadata of the confirmation modal: the target, resolved before the modal was shown. */
 export const ConfirmMetadataSchema = z.object({
   target: TargetSchema,
   label: z.string().max(500),
+  /** The connection the target belongs to (several connections; absent: the primary, or every one for a user). */
+  connection: ConnectionIdSchema.optional(),
   impact: z
     .object({ tokenCount: z.number().int().min(0).optional(), userCount: z.number().int().min(0) })
     .optional(),

@@ -3,6 +3,7 @@ import { handleApproveButton, handleDenyButton } from './actions/approval-button
 import { handleCancelScheduledButton } from './actions/cancel-scheduled.ts';
 import { handleLeakedConfirmSubmission } from './actions/leaked-token.ts';
 import {
+  handleConnectionSelect,
   handleRevokeTokenButton,
   handleScopeSelect,
   handleTargetSelect,
@@ -37,6 +38,9 @@ export function register(app: App, deps: ListenerDeps): void {
 
   app.action(ActionId.ScopeSelect, async ({ ack, body, action, client }) => {
     await handleScopeSelect({ ack, body, action, client: asClient(client) }, deps);
+  });
+  app.action(ActionId.ConnectionSelect, async ({ ack, body, action, client }) => {
+    await handleConnectionSelect({ ack, body, action, client: asClient(client) }, deps);
   });
   app.action(ActionId.TargetSelect, async ({ ack, body, action, client }) => {
     await handleTargetSelect({ ack, body, action, client: asClient(client) }, deps);

@@ -37,6 +37,7 @@ export function createSlackApp(deps: SlackDeps): SlackApp {
   const listenerDeps = {
     intake: deps.intake,
     idp: deps.idp,
+    ...(deps.connections ? { connections: deps.connections } : {}),
     logger: deps.logger,
     access: deps.access,
     ...(deps.refusals ? { refusals: deps.refusals } : {}),

@@ -25,7 +25,14 @@ export function createOutboxClient(config: SlackDeps['config']): WebClient {
 /** Notifier + outbox + message store, wired from the shared deps. */
 export function createSlackNotifications(
   deps: Pick<SlackDeps, 'config' | 'redis' | 'prefix' | 'logger' | 'metrics'>,
-  options: { coalesceMs?: number; settleMs?: number; backoffMs?: number; updatesPerMinute?: number } = {},
+  options: {
+    coalesceMs?: number;
+    settleMs?: number;
+    backoffMs?: number;
+    updatesPerMinute?: number;
+    /** Several connections configured: messages name the connection a request belongs to. */
+    severalConnections?: boolean;
+  } = {},
 ): SlackNotifications {
   const store = new SlackMessageStore(deps.redis, deps.prefix);
   const outbox = new SlackOutbox({
@@ -42,6 +49,7 @@ export function createSlackNotifications(
     approvalsChannel: deps.config.SLACK_APPROVALS_CHANNEL,
     notifyChannel: deps.config.SLACK_NOTIFY_CHANNEL,
     logger: deps.logger,
+    ...(options.severalConnections ? { severalConnections: true } : {}),
   });
   return {
     notifier,

@@ -28,6 +28,8 @@ export interface SlackNotifierOptions {
   approvalsChannel?: string;
   notifyChannel?: string;
   logger: Logger;
+  /** Several connections configured: messages name the connection a request belongs to. */
+  severalConnections?: boolean;
 }
 
 /**
@@ -125,7 +127,11 @@ export class SlackNotifier implements Notifier {
     const { outbox, notifyChannel } = this.options;
     const state: RequestState = r.state;
     if (r.requestedBy.source === 'slack' && isSlackUser(r.requestedBy.id)) {
-      await outbox.post(r.requestedBy.id, buildOutcomeDm(r), jobId('dm', r.id, state));
+      await outbox.post(
+        r.requestedBy.id,
+        buildOutcomeDm(r, { severalConnections: this.options.severalConnections === true }),
+        jobId('dm', r.id, state),
+      );
     }
     // The workflow's notify steps, plus the notify channel for automated requests and every failure.
     const channels = new Set(r.notifyChannels ?? []);

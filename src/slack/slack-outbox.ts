@@ -110,6 +110,8 @@ export interface SlackOutboxOptions {
    * a slot, coalescing into the newest state meanwhile), so outcomes can go at once. Default 45.
    */
   updatesPerMinute?: number;
+  /** Several connections configured: the approval message names the connection a request belongs to. */
+  severalConnections?: boolean;
 }
 
 /**
@@ -296,7 +298,9 @@ export class SlackOutbox {
     const state = await store.getState(requestId);
     if (!state) return undefined;
     const body =
-      data.render?.kind === 'notice' ? buildAutomatedRequestNotice(state) : buildApprovalMessage(state);
+      data.render?.kind === 'notice'
+        ? buildAutomatedRequestNotice(state)
+        : buildApprovalMessage(state, { severalConnections: this.options.severalConnections === true });
     const final = TERMINAL_STATES.includes(state.state);
     if (data.method !== 'chat.update') return { args: { ...data.args, ...body }, final };
     const ref = await store.getMessage(messageKey(data.render!));

@@ -1,3 +1,4 @@
+import type { ConnectionRegistry } from '../../src/connections/connection-registry.ts';
 import type { IdentityProvider } from '../../src/identity/port.ts';
 import type { Notifier } from '../../src/intake/notifier.ts';
 import { type SlackAccess, workflowAccess } from '../../src/slack/access.ts';
@@ -24,6 +25,8 @@ export async function slackTestPipeline(options: {
   idp: IdentityProvider;
   requiredApprovals?: number;
   alsoNotify?: Notifier;
+  /** Several connections (issue 22): the intake and workers use them; `idp` is the primary's. */
+  connections?: ConnectionRegistry;
 }): Promise<SlackTestPipeline> {
   const workflows = await testWorkflowEngine([
     {
@@ -38,6 +41,7 @@ export async function slackTestPipeline(options: {
   const pipe = await createPipeline({
     idp: options.idp,
     ...(options.alsoNotify ? { alsoNotify: options.alsoNotify } : {}),
+    ...(options.connections ? { connections: options.connections } : {}),
     workflows,
   });
   const access = workflowAccess({ workflows, staff: SLACK_TEST_APPROVERS });

@@ -4,16 +4,36 @@ import { gate } from '../access.ts';
 import type { PlainTextOption } from '../block-kit.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { plainText } from '../escape.ts';
+import { ActionId, BlockId, connectionOfBlock } from '../ids.ts';
 import { applicationLabel, resourceServerLabel, userLabel } from '../labels.ts';
-import { parseMetadata, ScopeMetadataSchema } from '../payloads.ts';
+import { parseMetadata, ScopeMetadataSchema, viewValue } from '../payloads.ts';
 import { withinDeadline } from '../slack-client.ts';
+import { chosenConnection } from '../slack-connections.ts';
 
 const BlockSuggestionSchema = z.object({
   type: z.literal('block_suggestion'),
   user: z.object({ id: z.string().min(1).max(64) }),
   value: z.string().max(256).default(''),
-  view: z.object({ private_metadata: z.string().optional() }).optional(),
+  block_id: z.string().max(255).optional(),
+  view: z
+    .object({
+      private_metadata: z.string().optional(),
+      state: z.object({ values: z.record(z.string(), z.record(z.string(), z.unknown())) }).optional(),
+    })
+    .optional(),
 });
+
+const SelectedConnection = z.object({ selected_option: z.object({ value: z.string().min(1).max(64) }) });
+
+/**
+ * The connection a search is for (several connections): the one the picker's own block names, else the
+ * one the view's connection select shows, else the one the dialog was rendered for.
+ */
+function connectionOf(payload: z.infer<typeof BlockSuggestionSchema>, rendered: string | undefined) {
+  const values = payload.view?.state?.values ?? {};
+  const selected = viewValue(values, BlockId.Connection, ActionId.ConnectionSelect, SelectedConnection);
+  return connectionOfBlock(payload.block_id) ?? selected?.selected_option.value ?? rendered;
+}
 
 /** Slack drops an options answer that takes longer than 3 s; answer empty instead. */
 export const OPTIONS_BUDGET_MS = 2500;
@@ -23,7 +43,8 @@ const LIMIT = 20;
 export async function searchTargetOptions(body: unknown, deps: ListenerDeps): Promise<PlainTextOption[]> {
   const parsed = BlockSuggestionSchema.safeParse(body);
   if (!parsed.success) return [];
-  const scope = parseMetadata(ScopeMetadataSchema, parsed.data.view?.private_metadata)?.scope;
+  const meta = parseMetadata(ScopeMetadataSchema, parsed.data.view?.private_metadata);
+  const scope = meta?.scope;
   // Deny by default: no search (no IdP call, nothing listed) for anyone who may not request this scope.
   // The leaked-token choice has no picker: nothing to search.
   if (!scope || scope === 'leaked') return [];
@@ -35,7 +56,14 @@ export async function searchTargetOptions(body: unknown, deps: ListenerDeps): Pr
   );
   if (!allowed.settled || !('value' in allowed) || allowed.value !== undefined) return [];
   const q = parsed.data.value.trim();
-  const idp = deps.idp;
+  // The user scope searches the primary (the request runs in every connection); the others the chosen one.
+  const chosen = chosenConnection(
+    deps,
+    scope,
+    scope === 'user' ? undefined : connectionOf(parsed.data, meta?.connection),
+  );
+  if (!chosen) return [];
+  const idp = chosen.idp;
   const search = async (): Promise<{ label: string; value: string }[]> => {
     switch (scope) {
       case 'user':

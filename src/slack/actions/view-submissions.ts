@@ -19,8 +19,8 @@ import {
 } from '../payloads.ts';
 import { resolveTarget } from '../resolve-target.ts';
 import { withinDeadline } from '../slack-client.ts';
+import { chosenConnection, scopeModalFor } from '../slack-connections.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
-import { buildScopeModal } from '../views/scope-modal.ts';
 import { verifiedEmail } from './cancel-scheduled.ts';
 import { handleLeakedSubmission } from './leaked-token.ts';
 import { actorOf, SUBMIT_BUDGET_MS, type ViewAck, type ViewSubmissionArgs } from './view-submission-args.ts';
@@ -45,7 +45,8 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
   const body = ViewSubmissionSchema.safeParse(args.body);
   if (!body.success) return args.ack();
   const { view } = body.data;
-  const choice = parseMetadata(ScopeMetadataSchema, view.private_metadata)?.scope;
+  const meta = parseMetadata(ScopeMetadataSchema, view.private_metadata);
+  const choice = meta?.scope;
   if (choice === 'leaked') {
     // A leaked token is one token: only someone who may request the token scope gets past the gate.
     const refused = await gate(deps, body.data.user.id, 'token', 'submit.leaked');
@@ -54,28 +55,28 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
     return handleLeakedSubmission(args, deps);
   }
   const scope: Scope | undefined = choice;
-  if (!scope) {
-    const fresh = buildScopeModal({ idpName: deps.idp.name, capabilities: deps.idp.capabilities });
-    return args.ack({ response_action: 'update', view: fresh });
-  }
+  if (!scope) return args.ack({ response_action: 'update', view: scopeModalFor(deps) });
   // The caller first (deny by default), then what they submitted.
   const refused = await gate(deps, body.data.user.id, scope, `submit.${scope}`);
   if (refused) return args.ack({ response_action: 'update', view: buildNoticeModal('Not allowed', refused) });
-  const block = targetBlockId(scope);
+  // The connection the picker was shown for (several connections); gone from the configuration: ask again.
+  const chosen = chosenConnection(deps, scope, scope === 'user' ? undefined : meta?.connection);
+  if (!chosen) return args.ack({ response_action: 'update', view: scopeModalFor(deps, scope) });
+  const block = targetBlockId(scope, chosen.connection);
   const selected = viewValue(view.state.values, block, ActionId.TargetSelect, SelectValue);
   if (!selected) {
     return args.ack({ response_action: 'errors', errors: { [block]: 'Pick what to revoke.' } });
   }
   const ref = 'selected_option' in selected ? selected.selected_option.value : selected.value;
   if (scope === 'token') {
-    const tokens = userTokensView(deps, ref);
+    const tokens = userTokensView(deps, ref, 0, chosen.connection);
     const ready = await withinDeadline(tokens, SUBMIT_BUDGET_MS);
     if (ready.settled && 'value' in ready) return args.ack({ response_action: 'update', view: ready.value });
     await args.ack({ response_action: 'update', view: buildLoadingModal() });
     await args.client.views.update({ view_id: view.id, view: await tokens });
     return;
   }
-  const lookup = resolveTarget(deps.idp, scope, ref);
+  const lookup = resolveTarget(chosen.idp, scope, ref);
   const early = await withinDeadline(lookup, SUBMIT_BUDGET_MS);
   if (early.settled && 'value' in early && !early.value.ok) {
     const r = early.value;
@@ -101,7 +102,7 @@ export async function handleScopeSubmission(args: ViewSubmissionArgs, deps: List
       });
       return;
     }
-    await showConfirmation(args.client, view.id, deps, r.target, r.label);
+    await showConfirmation(args.client, view.id, deps, r.target, r.label, chosen.connection);
   } catch (err) {
     await args.client.views.update({
       view_id: view.id,
@@ -128,17 +129,20 @@ export async function handleUserTokensSubmission(
     deps,
     { kind: 'user', userId: meta.userId },
     meta.label,
+    // A user's tokens listed in one connection (token scope): "Revoke all" is theirs in that connection.
+    meta.connection,
   );
 }
 
-export function submittedView(r: RequestRecord): ModalView {
+export function submittedView(r: RequestRecord, connection?: string): ModalView {
+  const where = connection ? ` in ${escapeText(connection, 40)}` : '';
   const next =
     r.state === 'pending_approval'
       ? 'It now waits for approval; you will get a DM with the outcome.'
       : 'You will get a DM with the outcome.';
   return buildNoticeModal(
     'Request submitted',
-    `Request \`${escapeText(r.id, 128)}\` for *${targetText(r)}*\n${statusLine(r)}\n${next}`,
+    `Request \`${escapeText(r.id, 128)}\` for *${targetText(r)}*${where}\n${statusLine(r)}\n${next}`,
   );
 }
 
@@ -167,11 +171,16 @@ export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: Li
     idempotencyKey: `slack:${view.id}`,
     context: { user: user.id },
     ...(meta.impact ? { impact: meta.impact } : {}),
+    // The connection the confirmation named; none: the primary, or every connection for a user.
+    ...(meta.connection ? { connection: meta.connection } : {}),
   });
   const early = await withinDeadline(submission, SUBMIT_BUDGET_MS);
   if (early.settled) {
     if ('value' in early)
-      return args.ack({ response_action: 'update', view: submittedView(early.value.request) });
+      return args.ack({
+        response_action: 'update',
+        view: submittedView(early.value.request, meta.connection),
+      });
     const e = asCodedError(early.error);
     deps.logger.info({ code: e.code, user: user.id }, 'slack: submit refused');
     return args.ack({
@@ -182,7 +191,7 @@ export async function handleConfirmSubmission(args: ViewSubmissionArgs, deps: Li
   await args.ack({ response_action: 'update', view: buildLoadingModal('Submitting your request…') });
   try {
     const { request } = await submission;
-    await args.client.views.update({ view_id: view.id, view: submittedView(request) });
+    await args.client.views.update({ view_id: view.id, view: submittedView(request, meta.connection) });
   } catch (err) {
     const title = asCodedError(err).code === ErrorCode.Forbidden ? 'Not allowed' : 'Not submitted';
     await args.client.views.update({

@@ -1,3 +1,4 @@
+import { CONNECTION_ID } from '../../connections/connection.ts';
 import { asCodedError } from '../../domain/errors.ts';
 import type { Scope } from '../../domain/target.ts';
 import type { RequestRecord } from '../../intake/types.ts';
@@ -10,9 +11,15 @@ import { statusLine, targetText } from '../messages/request-summary.ts';
 import { SlashCommandSchema } from '../payloads.ts';
 import { echoable, type Resolution, resolveTarget } from '../resolve-target.ts';
 import { type ListenerClient, type RespondFn, withinDeadline } from '../slack-client.ts';
+import {
+  chosenConnection,
+  connectionsOf,
+  connectionsOffering,
+  scopeModalFor,
+  severalConnections,
+} from '../slack-connections.ts';
 import { buildLoadingModal, buildNoticeModal } from '../views/modal-views.ts';
-import { buildScopeModal } from '../views/scope-modal.ts';
-import { parseRevokeCommand, USAGE } from './parse-revoke-command.ts';
+import { CONNECTION_USAGE, parseRevokeCommand, USAGE } from './parse-revoke-command.ts';
 
 export interface RevokeCommandArgs {
   command: unknown;
@@ -24,11 +31,44 @@ export interface RevokeCommandArgs {
 /** How long we wait for a look-up before spending the trigger_id on a loading modal. */
 export const LOOKUP_BUDGET_MS = 1200;
 
-function resolutionText(r: Extract<Resolution, { ok: false }>): string {
+/** The usage; with several connections, how to name one. */
+function usage(deps: ListenerDeps): string {
+  return severalConnections(deps) ? `${USAGE}\n${CONNECTION_USAGE}` : USAGE;
+}
+
+function resolutionText(r: Extract<Resolution, { ok: false }>, deps: ListenerDeps): string {
   const matches = r.matches.length
     ? `\n*Closest matches*\n${r.matches.map((m) => `• ${escapeText(m, 300)}`).join('\n')}`
     : '';
-  return `${escapeText(r.message, 500)}${matches}\n\n${USAGE}`;
+  return `${escapeText(r.message, 500)}${matches}\n\n${usage(deps)}`;
+}
+
+/**
+ * The connection `--idp` names for `scope` (default: the primary, or the first offering it), or why not:
+ * the configured ones are named; what was typed is repeated only when it can be a connection id.
+ */
+function commandConnection(
+  deps: ListenerDeps,
+  scope: Scope,
+  id: string | undefined,
+): { idp: ListenerDeps['idp']; connection?: string } | { refusal: string } {
+  const all = connectionsOf(deps);
+  // One connection: naming it changes nothing; naming another is refused as with several.
+  const chosen =
+    all.length === 1
+      ? id === undefined || id === all[0]!.id
+        ? { idp: deps.idp }
+        : undefined
+      : chosenConnection(deps, scope, id);
+  if (chosen) return chosen;
+  const named = id !== undefined && CONNECTION_ID.test(id) ? `“${id}”` : 'that name';
+  const offering = connectionsOffering(deps, scope).map((c) => c.id);
+  const configured = all.map((c) => c.id).join(', ');
+  return {
+    refusal: all.some((c) => c.id === id)
+      ? `The connection ${named} cannot revoke this (offered by: ${offering.join(', ') || 'none'}).`
+      : `No connection ${named} (configured: ${configured}).`,
+  };
 }
 
 /** Request ids as the intake makes them (`req_` + 20 base64url characters). */
@@ -56,10 +96,10 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
   const cmd = parseRevokeCommand(command.text);
   switch (cmd.kind) {
     case 'help':
-      await args.ack({ response_type: 'ephemeral', text: USAGE });
+      await args.ack({ response_type: 'ephemeral', text: usage(deps) });
       return;
     case 'invalid':
-      await args.ack({ response_type: 'ephemeral', text: `${escapeText(cmd.message)}\n\n${USAGE}` });
+      await args.ack({ response_type: 'ephemeral', text: `${escapeText(cmd.message)}\n\n${usage(deps)}` });
       return;
     case 'modal':
     case 'leaked': {
@@ -72,12 +112,7 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
       await args.ack(ignored ? { response_type: 'ephemeral', text: ignored } : undefined);
       await args.client.views.open({
         trigger_id: command.trigger_id,
-        view: buildScopeModal({
-          idpName: deps.idp.name,
-          capabilities: deps.idp.capabilities,
-          leaked: deps.leaked !== undefined,
-          ...(cmd.kind === 'leaked' && deps.leaked ? { scope: 'leaked' as const } : {}),
-        }),
+        view: scopeModalFor(deps, cmd.kind === 'leaked' && deps.leaked ? 'leaked' : undefined),
       });
       return;
     }
@@ -105,13 +140,21 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
       const scope: Scope = cmd.kind;
       const refused = await gate(deps, command.user_id, scope, `command.${scope}`);
       if (refused) return args.ack({ response_type: 'ephemeral', text: refused });
+      // The user scope runs in every connection (the person is found in the primary); the others in one.
+      const picked = commandConnection(deps, scope, cmd.kind === 'user' ? undefined : cmd.connection);
+      if ('refusal' in picked) {
+        return args.ack({
+          response_type: 'ephemeral',
+          text: `${escapeText(picked.refusal)}\n\n${usage(deps)}`,
+        });
+      }
       await args.ack();
       const ref = cmd.kind === 'token' ? cmd.tokenId : cmd.ref;
       const userRef = cmd.kind === 'token' ? cmd.user : undefined;
-      const lookup = resolveTarget(deps.idp, scope, ref, userRef);
+      const lookup = resolveTarget(picked.idp, scope, ref, userRef);
       const early = await withinDeadline(lookup, LOOKUP_BUDGET_MS);
       if (early.settled && 'value' in early && !early.value.ok) {
-        await args.respond({ response_type: 'ephemeral', text: resolutionText(early.value) });
+        await args.respond({ response_type: 'ephemeral', text: resolutionText(early.value, deps) });
         return;
       }
       if (early.settled && 'error' in early) {
@@ -139,11 +182,18 @@ export async function handleRevokeCommand(args: RevokeCommandArgs, deps: Listene
       if (!resolution.ok) {
         await args.client.views.update({
           view_id: viewId,
-          view: buildNoticeModal('Not found', resolutionText(resolution)),
+          view: buildNoticeModal('Not found', resolutionText(resolution, deps)),
         });
         return;
       }
-      await showConfirmation(args.client, viewId, deps, resolution.target, resolution.label);
+      await showConfirmation(
+        args.client,
+        viewId,
+        deps,
+        resolution.target,
+        resolution.label,
+        picked.connection,
+      );
     }
   }
 }

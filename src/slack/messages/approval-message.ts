@@ -4,20 +4,31 @@ import { context, mrkdwn, plain, slackDate } from '../block-kit.ts';
 import { escapeText, plainText } from '../escape.ts';
 import { BlockId } from '../ids.ts';
 import { connectionLines, waitingSuffix } from './connection-lines.ts';
-import { approvalButtons, impactSummary, requesterText, statusLine, targetText } from './request-summary.ts';
+import {
+  approvalButtons,
+  connectionSuffix,
+  impactSummary,
+  requesterText,
+  statusLine,
+  targetText,
+} from './request-summary.ts';
 
 /**
  * The approval request in SLACK_APPROVALS_CHANNEL, rendered from the request alone: the same function
  * renders the first post and every in-place update, so buttons disappear once the request is decided.
  */
-export function buildApprovalMessage(r: RequestRecord): MessageBody {
+export function buildApprovalMessage(
+  r: RequestRecord,
+  /** Several connections configured: the target names the connection it belongs to ("… in okta"). */
+  options: { severalConnections?: boolean } = {},
+): MessageBody {
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain('Token revocation request') },
     {
       type: 'section',
       fields: [
         mrkdwn(`*Requester*\n${requesterText(r)}`),
-        mrkdwn(`*Target*\n${targetText(r)}`),
+        mrkdwn(`*Target*\n${targetText(r)}${connectionSuffix(r, options.severalConnections)}`),
         mrkdwn(`*Impact*\n${impactSummary(r)}`),
         mrkdwn(`*Reason*\n${escapeText(r.reason || '—', 1800)}`),
       ],

@@ -92,6 +92,17 @@ export function targetText(r: RequestRecord): string {
   return escapeText(targetPlain(r), 500);
 }
 
+/**
+ * Where a request bound to one connection runs (" in okta", mrkdwn), said only when several connections
+ * are configured; '' otherwise, and for a fanned-out user revocation (its lines name every connection).
+ */
+export function connectionSuffix(
+  r: Pick<RequestRecord, 'connection' | 'connections'>,
+  several: boolean | undefined,
+): string {
+  return several && r.connection && !r.connections?.length ? ` in ${escapeText(r.connection, 40)}` : '';
+}
+
 /** Approve / Deny for one request: the same buttons in the approvals channel and on App Home. */
 export function approvalButtons(blockId: string, requestId: string): KnownBlock {
   return {

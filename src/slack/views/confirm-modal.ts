@@ -39,11 +39,25 @@ export function reasonInput(placeholder: string): KnownBlock {
 }
 
 /** The last step: what will happen, how far it reaches, and a required reason. */
-export function buildConfirmModal(input: { target: Target; label: string; plan: RevocationPlan }): ModalView {
+export function buildConfirmModal(input: {
+  target: Target;
+  label: string;
+  plan: RevocationPlan;
+  /** The connection the target belongs to (several connections): named, and submitted with it. */
+  connection?: string;
+  /** A user revocation with several connections: where it runs ("every connected system: …"). */
+  everywhere?: string;
+}): ModalView {
   const { tokenCount, userCount } = input.plan;
+  const where = input.connection
+    ? ` in *${escapeText(input.connection, 40)}*`
+    : input.everywhere
+      ? ` in ${escapeText(input.everywhere, 1000)}`
+      : '';
   const metadata: ConfirmMetadata = {
     target: input.target,
     label: jsonText(input.label, 500),
+    ...(input.connection ? { connection: input.connection } : {}),
     // The impact the requester was shown travels with the submission: the intake need not plan again.
     impact: { userCount, ...(tokenCount !== undefined ? { tokenCount } : {}) },
   };
@@ -55,7 +69,7 @@ export function buildConfirmModal(input: { target: Target; label: string; plan: 
     close: plain('Cancel'),
     private_metadata: JSON.stringify(metadata),
     blocks: [
-      section(`You are about to revoke *${escapeText(input.label, 500)}*.`),
+      section(`You are about to revoke *${escapeText(input.label, 500)}*${where}.`),
       section(
         `:warning: ${WHAT_HAPPENS[input.target.kind]}: UserInfo calls and refreshes fail, and the user must sign in again.`,
       ),

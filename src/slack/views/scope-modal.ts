@@ -1,10 +1,10 @@
 import { SCOPE_LABELS, SCOPES, type Scope } from '../../domain/target.ts';
 import type { Capabilities } from '../../identity/port.ts';
 import type { KnownBlock, ModalView } from '../block-kit.ts';
-import { context, plain, section } from '../block-kit.ts';
-import { escapeText } from '../escape.ts';
+import { context, mrkdwn, plain, section } from '../block-kit.ts';
+import { escapeText, plainText } from '../escape.ts';
 import { ActionId, BlockId, CallbackId, targetBlockId } from '../ids.ts';
-import type { Choice } from '../payloads.ts';
+import type { Choice, ScopeMetadata } from '../payloads.ts';
 
 /** The radio label of the leaked-token choice (also what the README calls it). */
 /** Shown under the paste field: what to do with a token longer than Slack allows in one input. */
@@ -30,8 +30,18 @@ export function buildScopeModal(input: {
   scope?: Choice;
   /** The IdP can revoke a token by its value (introspection + revocation): offer "A leaked token". */
   leaked?: boolean;
+  /**
+   * Several connections, and a scope that belongs to one (application, API, token): the connections that
+   * offer it (`label`: id and kind) and the one chosen, whose picker is shown. Absent: no choice (as before).
+   */
+  connections?: { offered: { id: string; label: string }[]; chosen: string };
+  /** Several connections, user scope: where it runs ("every connected system: …") and where the person is picked. */
+  everywhere?: { text: string; pickedIn: string };
+  /** Whether the picker can search (the chosen connection's); default `capabilities.search`. */
+  search?: boolean;
 }): ModalView {
   const { capabilities, scope } = input;
+  const chosen = input.connections?.chosen;
   const offered: Choice[] = [
     ...SCOPES.filter((s) => capabilities.scopes[s]),
     ...(input.leaked ? ['leaked' as const] : []),
@@ -82,28 +92,37 @@ export function buildScopeModal(input: {
     );
   }
   if (scope && scope !== 'leaked' && capabilities.scopes[scope]) {
+    if (input.connections) blocks.push(connectionSelect(input.connections));
+    if (scope === 'user' && input.everywhere) {
+      blocks.push(
+        context(
+          `:globe_with_meridians: Runs in ${escapeText(input.everywhere.text, 1000)}. The person is picked in ${escapeText(input.everywhere.pickedIn, 100)}.`,
+        ),
+      );
+    }
     // Picking a user shows their tokens (token scope needs it; user scope shows what will die).
     const dispatch = scope === 'token' || scope === 'user';
     blocks.push({
       type: 'input',
-      block_id: targetBlockId(scope),
+      block_id: targetBlockId(scope, chosen),
       label: plain(PICKER_LABEL[scope]),
       dispatch_action: dispatch,
-      element: capabilities.search
-        ? {
-            type: 'external_select',
-            action_id: ActionId.TargetSelect,
-            placeholder: plain('Start typing to search'),
-            min_query_length: 1,
-          }
-        : {
-            type: 'plain_text_input',
-            action_id: ActionId.TargetSelect,
-            placeholder: plain(scope === 'user' || scope === 'token' ? 'User id or email' : 'Id or name'),
-            ...(dispatch
-              ? { dispatch_action_config: { trigger_actions_on: ['on_enter_pressed' as const] } }
-              : {}),
-          },
+      element:
+        (input.search ?? capabilities.search)
+          ? {
+              type: 'external_select',
+              action_id: ActionId.TargetSelect,
+              placeholder: plain('Start typing to search'),
+              min_query_length: 1,
+            }
+          : {
+              type: 'plain_text_input',
+              action_id: ActionId.TargetSelect,
+              placeholder: plain(scope === 'user' || scope === 'token' ? 'User id or email' : 'Id or name'),
+              ...(dispatch
+                ? { dispatch_action_config: { trigger_actions_on: ['on_enter_pressed' as const] } }
+                : {}),
+            },
     });
   }
   // Every scope with a picker can be submitted: Slack refuses a view with an input block and no submit.
@@ -116,7 +135,28 @@ export function buildScopeModal(input: {
     title: plain('Revoke Tokens'),
     close: plain('Cancel'),
     ...(canSubmit ? { submit: plain('Next') } : {}),
-    private_metadata: JSON.stringify({ scope }),
+    private_metadata: JSON.stringify({
+      scope,
+      ...(chosen ? { connection: chosen } : {}),
+    } satisfies ScopeMetadata),
     blocks,
+  };
+}
+
+/** Which connection the target belongs to: changing it re-renders the dialog with that connection's picker. */
+function connectionSelect(c: NonNullable<Parameters<typeof buildScopeModal>[0]['connections']>): KnownBlock {
+  // Option texts are plain_text of at most 75 characters (Block Kit option object).
+  const options = c.offered.map((o) => ({ text: plain(plainText(o.label)), value: o.id }));
+  const initial = options.find((o) => o.value === c.chosen);
+  return {
+    type: 'section',
+    block_id: BlockId.Connection,
+    text: mrkdwn('*In which connected system?*'),
+    accessory: {
+      type: 'static_select',
+      action_id: ActionId.ConnectionSelect,
+      options,
+      ...(initial ? { initial_option: initial } : {}),
+    },
   };
 }

@@ -18,13 +18,18 @@ export function buildUserTokensModal(input: {
   listed: boolean;
   /** Which page of MAX_TOKENS_SHOWN tokens (0-based; clamped). Default 0. */
   page?: number;
+  /** The connection the user is in (several connections, token scope): its buttons act there. */
+  connection?: string;
 }): ModalView {
   const { user, tokens } = input;
   const pages = Math.max(1, Math.ceil(tokens.length / MAX_TOKENS_SHOWN));
   const page = Math.min(Math.max(0, Math.trunc(input.page ?? 0)), pages - 1);
   const first = page * MAX_TOKENS_SHOWN;
   const shown = tokens.slice(first, first + MAX_TOKENS_SHOWN);
-  const blocks: KnownBlock[] = [section(`*OIDC and OAuth tokens of ${escapeText(userLabel(user), 500)}*`)];
+  const where = input.connection ? ` in ${escapeText(input.connection, 40)}` : '';
+  const blocks: KnownBlock[] = [
+    section(`*OIDC and OAuth tokens of ${escapeText(userLabel(user), 500)}*${where}`),
+  ];
   if (!input.listed) {
     blocks.push(context('This identity provider cannot list tokens; you can still revoke all of them.'));
   } else if (tokens.length === 0) {
@@ -80,7 +85,12 @@ export function buildUserTokensModal(input: {
     title: plain('Revoke Tokens'),
     close: plain('Cancel'),
     ...(input.canRevokeUser ? { submit: plain('Revoke all…') } : {}),
-    private_metadata: JSON.stringify({ userId: user.id, label: jsonText(userLabel(user), 500), page }),
+    private_metadata: JSON.stringify({
+      userId: user.id,
+      label: jsonText(userLabel(user), 500),
+      page,
+      ...(input.connection ? { connection: input.connection } : {}),
+    }),
     blocks,
   };
 }
