@@ -4,11 +4,8 @@ import { asCodedError } from '../domain/errors.ts';
 import { sanitizeOutsideText, truncateGraphemes } from '../domain/outside-text.ts';
 import type { IdpCallSteps } from './idp-call-steps.ts';
 import { IdpCallJobSchema } from './job-schemas.ts';
-import { jobIds, QUEUE } from './names.ts';
+import { isLifecycleQueue, jobIds } from './names.ts';
 import { IdpGaveUpError, type PipelineContext, SYSTEM } from './pipeline-context.ts';
-
-/** The lifecycle queues: the batch's and people's plan and finalize. A job of theirs that gave up fails its request. */
-const LIFECYCLE_QUEUES: ReadonlySet<string> = new Set([QUEUE.revocations, QUEUE.peopleRevocations]);
 
 /**
  * Jobs that failed: a failure that will be retried marks a fan-out child as waiting (its parent says which
@@ -82,7 +79,7 @@ export class FailedJobs {
           );
           await this.c.announce('request.dead_lettered', rec);
           // A lifecycle job that gave up leaves the request failed, so nobody waits for it forever.
-          if (LIFECYCLE_QUEUES.has(queue) && job.id !== jobIds.expire(requestId)) {
+          if (isLifecycleQueue(queue) && job.id !== jobIds.expire(requestId)) {
             const res = await this.c.o.store.transition(
               requestId,
               ['queued', 'running', 'scheduled'],

@@ -99,7 +99,9 @@ export class FanOut {
     );
     // A child is the parent's request in one connection: queued at the parent's priority (a person's first).
     for (const s of started) {
-      if (s.status === 'pending') await this.o.queues.enqueuePlan({ id: s.requestId, source: parent.source });
+      if (s.status === 'pending') {
+        await this.o.queues.enqueuePlan({ id: s.requestId, source: parent.source, connection: s.connection });
+      }
     }
     // A connection that could not even start (no email) may be all there is left to wait for.
     await this.sync(parent.id);

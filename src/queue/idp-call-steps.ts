@@ -128,7 +128,10 @@ export class IdpCallSteps {
     if (known === undefined) {
       const rec = await this.c.o.store.get(requestId);
       if (rec?.state !== 'running') return;
-      known = { progress: rec.progress, request: { id: rec.id, source: rec.source } };
+      known = {
+        progress: rec.progress,
+        request: { id: rec.id, source: rec.source, connection: rec.connection },
+      };
       if (this.totals.size >= 1000) this.totals.clear();
       this.totals.set(requestId, known);
     }

@@ -1,8 +1,8 @@
 import { isAutomatedSource, type RevocationRequest } from '../domain/request.ts';
 import type { IdpLane } from '../identity/idp-budget.ts';
 
-/** What a queue needs to know of a request to place its jobs: its id, and who asked. */
-export type RequestRef = Pick<RevocationRequest, 'id' | 'source'>;
+/** What a queue needs to know of a request to place its jobs: its id, who asked, and its connection. */
+export type RequestRef = Pick<RevocationRequest, 'id' | 'source' | 'connection'>;
 
 /**
  * BullMQ priorities of a request's jobs (lower goes first). BullMQ serves its plain wait list before any

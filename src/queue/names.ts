@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 
 /** Queue names (BullMQ's own prefix is Revoker's REVOKER_PREFIX). */
 export const QUEUE = {
-  /** Request lifecycle: start (scheduled), expire (approval), plan, finalize. */
+  /**
+   * Request lifecycle: start (scheduled), expire (approval), and the primary connection's plan and finalize;
+   * every other connection's plan and finalize wait in `revocations{suffix}` (`revocations.okta`).
+   */
   revocations: 'revocations',
   /** The plan and finalize jobs of a person's requests (Slack, the CLI), worked apart from the batch's. */
   peopleRevocations: 'revocations-people',
@@ -10,6 +13,13 @@ export const QUEUE = {
   idpCalls: 'idp-calls',
   deadLetters: 'dead-letters',
 } as const;
+
+/** Whether jobs of queue `name` are lifecycle jobs (start, expire, plan, finalize) rather than IdP calls. */
+export function isLifecycleQueue(name: string): boolean {
+  return (
+    name === QUEUE.revocations || name === QUEUE.peopleRevocations || name.startsWith(`${QUEUE.revocations}.`)
+  );
+}
 
 export const JOB = {
   plan: 'plan',

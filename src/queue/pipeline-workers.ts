@@ -70,14 +70,15 @@ export interface PipelineWorkersOptions {
 const PEOPLE_CONCURRENCY = 5;
 
 /**
- * The workers of the pipeline: lifecycle jobs (start, expire, plan, finalize) on `revocations` (a person's
- * plan and finalize on `revocations-people`, with a worker of their own), and rate-limited IdP calls on one `idp-calls` queue per connection. Everything they do is idempotent: a job
+ * The workers of the pipeline: lifecycle jobs (start, expire, plan, finalize) on `revocations` (plan and
+ * finalize on their connection's `revocations{suffix}`, a person's on `revocations-people`), and
+ * rate-limited IdP calls on one `idp-calls` queue per connection. Everything they do is idempotent: a job
  * can run twice (a worker killed mid-job, Redis restarted) and the audit log still shows each token revoked
  * exactly once. The work itself is in its parts: RequestPlanner, IdpCallSteps, RequestFinalizer, FailedJobs
  * and FanOut, sharing a PipelineContext; this class owns the BullMQ workers and the reconciler.
  */
 export class PipelineWorkers {
-  /** Lifecycle workers: the batch's (`revocations`) and people's plan and finalize (`revocations-people`). */
+  /** Lifecycle workers: each connection's (`revocations{suffix}`) and people's plan and finalize (`revocations-people`). */
   private readonly lifecycles: Worker<RequestJob>[];
   private readonly c: PipelineContext;
   private readonly planner: RequestPlanner;
@@ -122,22 +123,21 @@ export class PipelineWorkers {
       maxStalledCount: 10,
       settings: { backoffStrategy: backoffWithJitter },
     };
-    // Lifecycle jobs (plan, finalize) make half of an offboarding's IdP calls and mostly wait for the
-    // budget's permits: as many of them in flight as IdP calls, or they starve the budget.
-    this.lifecycles = [
-      new Worker<RequestJob>(QUEUE.revocations, (job) => this.inLaneOf(job, () => this.runLifecycle(job)), {
+    const lifecycle = (name: string, concurrency: number) =>
+      new Worker<RequestJob>(name, (job) => this.inLaneOf(job, () => this.runLifecycle(job)), {
         ...common,
-        concurrency: Math.max(5, o.concurrency ?? 10),
-      }),
-      // A person's plan and finalize never wait for a slot behind the batch's (RevocationQueues.workQueueOf).
-      new Worker<RequestJob>(
-        QUEUE.peopleRevocations,
-        (job) => this.inLaneOf(job, () => this.runLifecycle(job)),
-        {
-          ...common,
-          concurrency: PEOPLE_CONCURRENCY,
-        },
+        concurrency,
+      });
+    // Lifecycle jobs (plan, finalize) make half of an offboarding's IdP calls and mostly wait for the
+    // budget's permits: as many of them in flight as IdP calls, or they starve the budget. Each connection
+    // has its own (the primary's, `revocations`, also runs every start and expiry), so a slow connection's
+    // jobs never hold the slots of a fast one; a person's plan and finalize never wait for a slot behind
+    // the batch's (RevocationQueues.workQueueOf).
+    this.lifecycles = [
+      ...connections.all.map((conn) =>
+        lifecycle(`${QUEUE.revocations}${conn.suffix}`, Math.max(5, o.concurrency ?? 10)),
       ),
+      lifecycle(QUEUE.peopleRevocations, PEOPLE_CONCURRENCY),
     ];
     for (const conn of connections.all) {
       const name = `${QUEUE.idpCalls}${conn.suffix}`;

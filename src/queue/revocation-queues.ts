@@ -12,9 +12,11 @@ export interface RevocationQueuesOptions {
   /** BullMQ key prefix; Revoker's REVOKER_PREFIX. */
   prefix: string;
   /**
-   * The connections, each with its own `idp-calls` queue (`idp-calls{suffix}`): BullMQ workers cannot
-   * skip a job on a shared queue, so only workers configured for a connection take its calls. Default:
-   * one connection, `idp-calls`.
+   * The connections, each with its own `idp-calls` queue (`idp-calls{suffix}`) and its own queue for the
+   * batch's plan and finalize (`revocations{suffix}`): BullMQ workers cannot skip a job on a shared queue,
+   * so only workers configured for a connection take its jobs, and a slow connection's jobs, each waiting
+   * for its permits, never hold the slots another connection's need. Default: one connection, `idp-calls`
+   * and `revocations`.
    */
   connections?: readonly { id: string; suffix: string }[];
   /** Attempts for IdP calls before they are dead-lettered. Default 25 (with capped backoff: minutes of outage). */
@@ -47,6 +49,8 @@ export class RevocationQueues {
    * 0.1 s per job at 50 calls/s, measured in bench/urgent.bench.ts).
    */
   readonly peopleRevocations: Queue<RequestJob>;
+  /** Each connection's queue for the batch's plan and finalize, by connection id (the primary's: `revocations`). */
+  private readonly workQueues = new Map<string, Queue<RequestJob>>();
   /** The primary connection's IdP calls (`idp-calls`, the single-IdP name). */
   readonly idpCalls: Queue<IdpCallJob>;
   /** Each connection's IdP-call queue, by connection id. */
@@ -60,6 +64,10 @@ export class RevocationQueues {
     this.peopleRevocations = new Queue<RequestJob>(QUEUE.peopleRevocations, base);
     this.idpCalls = new Queue<IdpCallJob>(QUEUE.idpCalls, base);
     for (const c of options.connections ?? []) {
+      this.workQueues.set(
+        c.id,
+        c.suffix === '' ? this.revocations : new Queue<RequestJob>(`${QUEUE.revocations}${c.suffix}`, base),
+      );
       this.callQueues.set(
         c.id,
         c.suffix === '' ? this.idpCalls : new Queue<IdpCallJob>(`${QUEUE.idpCalls}${c.suffix}`, base),
@@ -70,13 +78,22 @@ export class RevocationQueues {
   }
 
   get all(): Queue[] {
+    const work = new Set([this.revocations, ...this.workQueues.values()]);
     const calls = new Set([this.idpCalls, ...this.callQueues.values()]);
-    return [this.revocations, this.peopleRevocations, ...calls, this.deadLetters] as Queue[];
+    return [...work, this.peopleRevocations, ...calls, this.deadLetters] as Queue[];
   }
 
-  /** Where a request's plan and finalize jobs wait: a person's in their own queue, the batch's in `revocations`. */
-  workQueueOf(request: Pick<RequestRef, 'source'>): Queue<RequestJob> {
-    return jobPriority(request) === JOB_PRIORITY.person ? this.peopleRevocations : this.revocations;
+  /**
+   * Where a request's plan and finalize jobs wait: a person's in their own queue, the batch's in their
+   * connection's. A connection this process does not know (removed from the configuration) sends them to
+   * `revocations`, whose worker fails the request visibly rather than run it in another connection.
+   */
+  workQueueOf(request: Pick<RequestRef, 'source' | 'connection'>): Queue<RequestJob> {
+    if (jobPriority(request) === JOB_PRIORITY.person) return this.peopleRevocations;
+    return (
+      (request.connection === undefined ? undefined : this.workQueues.get(request.connection)) ??
+      this.revocations
+    );
   }
 
   /** The IdP-call queue of a connection (none named: the primary's). */

@@ -85,6 +85,8 @@ describe('GTR_APPS as connections (issue 22)', () => {
     expect(r.connections.primary.id).toBe('idaas');
     expect(r.queues.all.map((q) => q.name)).toEqual([
       'revocations',
+      'revocations.gtr-notes',
+      'revocations.gtr-crm-eu',
       'revocations-people',
       'idp-calls',
       'idp-calls.gtr-notes',

@@ -53,6 +53,7 @@ describe('connections in the runtime (issue 22)', () => {
     ]);
     expect(r.queues.all.map((q) => q.name)).toEqual([
       'revocations',
+      'revocations.okta',
       'revocations-people',
       'idp-calls',
       'idp-calls.okta',
