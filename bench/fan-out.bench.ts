@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type Idaas, startIdaas } from '../src/idaas/index.ts';
 import type { RequestRecord } from '../src/intake/types.ts';
-import { print429Share, printFigure, printHeader } from './lib.ts';
+import { print429Share, printFigure, printHeader, printUrgentFigures } from './lib.ts';
 import {
   allFinished,
   type Leaver,
@@ -186,23 +186,7 @@ async function offboarding(svc: BenchService, secret: string, idaases: Idaas[]):
     higherIsBetter: false,
   });
   print429Share(calls, limited);
-  printFigure({
-    name: `urgent, ${URGENT_AT} s into the batch`,
-    value: urgent.seconds,
-    unit: 's',
-    baseline: idleSeconds,
-    baselineName: 'idle (median)',
-    higherIsBetter: false,
-  });
-  printFigure({
-    name: 'urgent ÷ idle',
-    value: urgent.seconds / idleSeconds,
-    unit: 'x',
-    baseline: 1,
-    baselineName: 'idle',
-    target: { op: '<=', value: 2 },
-    higherIsBetter: false,
-  });
+  printUrgentFigures(URGENT_AT, urgent.seconds, idleSeconds);
   const notVerified = done.filter((r) => r.state !== 'verified');
   const audit = await auditedOnce(svc, stands);
   process.stdout.write(

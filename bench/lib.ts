@@ -350,3 +350,24 @@ export function print429Share(calls: number, limited: number): Figure {
     higherIsBetter: false,
   });
 }
+
+/** A person's request while a batch runs, beside its idle time: the time, and the ratio against ≤ ×2 (issue 22). */
+export function printUrgentFigures(atSeconds: number, seconds: number, idleSeconds: number): void {
+  printFigure({
+    name: `urgent, ${atSeconds} s into the batch`,
+    value: seconds,
+    unit: 's',
+    baseline: idleSeconds,
+    baselineName: 'idle (median)',
+    higherIsBetter: false,
+  });
+  printFigure({
+    name: 'urgent ÷ idle',
+    value: seconds / idleSeconds,
+    unit: 'x',
+    baseline: 1,
+    baselineName: 'idle',
+    target: { op: '<=', value: 2 },
+    higherIsBetter: false,
+  });
+}

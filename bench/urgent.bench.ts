@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { jobIds } from '../src/queue/names.ts';
-import { print429Share, printFigure, printHeader } from './lib.ts';
+import { print429Share, printFigure, printHeader, printUrgentFigures } from './lib.ts';
 import {
   allFinished,
   median,
@@ -90,23 +90,7 @@ export default async function run(): Promise<void> {
     const floorSeconds = floorCalls / RATE;
     const first = loaded[0]!;
 
-    printFigure({
-      name: `urgent, ${URGENT_AT[0]} s into the batch`,
-      value: first.seconds,
-      unit: 's',
-      baseline: idleSeconds,
-      baselineName: 'idle (median)',
-      higherIsBetter: false,
-    });
-    printFigure({
-      name: 'urgent ÷ idle',
-      value: first.seconds / idleSeconds,
-      unit: 'x',
-      baseline: 1,
-      baselineName: 'idle',
-      target: { op: '<=', value: 2 },
-      higherIsBetter: false,
-    });
+    printUrgentFigures(URGENT_AT[0]!, first.seconds, idleSeconds);
     printFigure({
       name: 'batch IdP calls ÷ floor',
       value: calls / floorCalls,

@@ -1,6 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionRegistry } from '../../../src/connections/connection-registry.ts';
@@ -29,6 +26,7 @@ import {
 } from '../../helpers/slack.ts';
 import { submitConfirm } from '../../helpers/slack-flows.ts';
 import { type SlackTestPipeline, slackTestPipeline } from '../../helpers/slack-intake.ts';
+import { serveSlackEvents } from '../../helpers/slack-server.ts';
 
 /**
  * Issue 22 in Slack: with two connections (`a`, the primary, and `b`, each behind its own budget), the
@@ -58,7 +56,7 @@ class RecordingIdp extends FakeSlackIdp {
 const stub = new SlackApiStub(config.SLACK_API_URL);
 let redis: Redis;
 let prefix: string;
-let server: Server;
+let server: Awaited<ReturnType<typeof serveSlackEvents>>;
 let url: string;
 let pipe: SlackTestPipeline;
 let notifications: SlackNotifications;
@@ -103,16 +101,12 @@ beforeAll(async () => {
     logger: silentLogger,
     access: pipe.access,
   });
-  const app = express();
-  app.use('/slack/events', slack.handler);
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, () => resolve(s));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+  server = await serveSlackEvents(slack.handler);
+  url = server.url;
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   await pipe.close();
   await notifications.close();
   await deleteKeys(redis, prefix);

@@ -1,6 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RevocationService } from '../../../src/intake/revocation-service.ts';
@@ -26,6 +23,7 @@ import {
 } from '../../helpers/slack.ts';
 import { click as clickFlow, submitConfirm as submitFlow } from '../../helpers/slack-flows.ts';
 import { type SlackTestPipeline, slackTestPipeline } from '../../helpers/slack-intake.ts';
+import { serveSlackEvents } from '../../helpers/slack-server.ts';
 
 const SECRET = 'test-signing-secret';
 const config = {
@@ -42,7 +40,7 @@ const stub = new SlackApiStub(config.SLACK_API_URL);
 const COALESCE_MS = 400;
 let redis: Redis;
 let prefix: string;
-let server: Server;
+let server: Awaited<ReturnType<typeof serveSlackEvents>>;
 let url: string;
 let idp: FakeSlackIdp;
 let pipe: SlackTestPipeline;
@@ -75,16 +73,12 @@ beforeAll(async () => {
     logger: silentLogger,
     access: pipe.access,
   });
-  const app = express();
-  app.use('/slack/events', slack.handler);
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, () => resolve(s));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+  server = await serveSlackEvents(slack.handler);
+  url = server.url;
 });
 
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   await pipe.close();
   await notifications.close();
   await deleteKeys(redis, prefix);
