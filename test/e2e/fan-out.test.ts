@@ -129,6 +129,30 @@ describe('one HR termination, every connection (issue 22)', () => {
     expect(await isDead(t.idaas, erin)).toBe(true);
   });
 
+  it('two active Okta accounts with the email: that line fails naming both ids (never a guess); the IDaaS is still revoked', async () => {
+    const dave = await mintOne(t, 'dave');
+    okta.addUser({ id: '00udave1', login: 'dave@example.com', email: 'dave@example.com', firstName: 'Dave' });
+    okta.addUser({
+      id: '00udave2',
+      login: 'dave.d@example.com',
+      email: 'dave@example.com',
+      firstName: 'Dave',
+    });
+    okta.issueRefreshToken('00udave1', '0oawiki', 'austhings');
+    const started = new Date().toISOString();
+    expect((await terminate('dave@example.com')).status).toBe(202);
+    const rec = await hrRequestFor(dave.userId, started);
+    const done = await t.rt.intake.waitForOutcome(rec.id, 30_000);
+    expect(lineOf(done, 'idaas')?.status).toBe('verified');
+    expect(lineOf(done, 'okta')?.status).toBe('failed');
+    expect(lineOf(done, 'okta')?.why).toMatch(/00udave1/);
+    expect(lineOf(done, 'okta')?.why).toMatch(/00udave2/);
+    expect(done.state).toBe('failed');
+    expect(await isDead(t.idaas, dave)).toBe(true);
+    // Nothing was revoked at Okta for either account: an ambiguous look-up revokes nobody.
+    expect(okta.stillWorks({ kind: 'user', userId: '00udave1' }).length).toBeGreaterThan(0);
+  });
+
   it('with Okta down, the IDaaS is verified and the request says it waits for okta; it completes when Okta is back', async () => {
     const dave = await mintOne(t, 'dave');
     const { userId: oktaDave } = daveAtOkta();
