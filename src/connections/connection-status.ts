@@ -24,7 +24,7 @@ export const CONNECTION_STATUSES = [
 export type ConnectionStatusKind = (typeof CONNECTION_STATUSES)[number];
 
 /** The statuses a connection ends in; `no_account` counts as done. */
-export const ENDED_CONNECTION_STATUSES: readonly ConnectionStatusKind[] = [
+const ENDED_CONNECTION_STATUSES: readonly ConnectionStatusKind[] = [
   'verified',
   'unverifiable',
   'failed',

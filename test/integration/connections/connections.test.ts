@@ -10,6 +10,7 @@ import { ValidationError } from '../../../src/domain/errors.ts';
 import type { Actor } from '../../../src/domain/request.ts';
 import { type Idaas, startIdaas } from '../../../src/idaas/index.ts';
 import { IdpTransientError } from '../../../src/identity/errors.ts';
+import type { RequestRecord } from '../../../src/intake/types.ts';
 import { MemoryIdp } from '../../helpers/memory-idp.ts';
 import { createPipeline, type Pipeline } from '../../helpers/pipeline.ts';
 import { connectRedis, deleteKeys } from '../../helpers/redis.ts';
@@ -42,6 +43,29 @@ function withUser(id: string): MemoryIdp {
   idp.addToken(id, 'app-1');
   idp.addToken(id, 'app-2');
   return idp;
+}
+
+/**
+ * A request of connection `a` whose first call failed transiently, so its job waits in `idp-calls` (a's
+ * queue) for its retry; the workers that ran it are stopped, for the test to change the configuration.
+ */
+async function requestWaitingInA(a: MemoryIdp, b: MemoryIdp): Promise<[Pipeline, RequestRecord]> {
+  a.failNext.push(new IdpTransientError('IdP unavailable'));
+  const p = await createPipeline({ idp: a, connections: twoConnections(a, b) });
+  pipe = p;
+  const first = await p.startWorkers();
+  const { request } = await p.intake.submit({
+    target: { kind: 'user', userId: 'usr_1' },
+    reason: 'offboarding',
+    requestedBy: admin,
+    source: 'cli',
+    connection: 'a',
+  });
+  await until('the call job to wait for its retry', async () =>
+    (await p.queues.idpCalls.getDelayedCount()) === 1 ? true : undefined,
+  );
+  await first.close(1000);
+  return [p, request];
 }
 
 describe('every job names its connection (issue 22)', () => {
@@ -77,61 +101,33 @@ describe('every job names its connection (issue 22)', () => {
   it('a running request whose connection was removed fails when the workers start, audited, and runs nowhere else', async () => {
     const a = withUser('usr_1');
     const b = withUser('usr_1');
-    // The first call fails transiently: the job waits in `idp-calls` (a's queue) for its retry.
-    a.failNext.push(new IdpTransientError('IdP unavailable'));
-    pipe = await createPipeline({ idp: a, connections: twoConnections(a, b) });
-    const first = await pipe.startWorkers();
-    const { request } = await pipe.intake.submit({
-      target: { kind: 'user', userId: 'usr_1' },
-      reason: 'offboarding',
-      requestedBy: admin,
-      source: 'cli',
-      connection: 'a',
-    });
-    await until('the call job to wait for its retry', async () =>
-      (await pipe!.queues.idpCalls.getDelayedCount()) === 1 ? true : undefined,
-    );
-    await first.close(1000);
+    const [p, request] = await requestWaitingInA(a, b);
     // The configuration changed: `b` is now the only connection and owns `idp-calls`.
-    await pipe.startWorkers({
+    await p.startWorkers({
       connections: new ConnectionRegistry([{ id: 'b', kind: 'memory', idp: b, suffix: '' }]),
     });
-    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
+    const done = await p.intake.waitForOutcome(request.id, 20_000);
     expect(done.state).toBe('failed');
     // b was never asked to revoke a's user: its tokens are all there; a's other step ran (in a, before the change).
     expect(b.revokeCalls).toBe(0);
     expect([a.tokens.size, b.tokens.size]).toEqual([1, 2]);
-    const failed = (await pipe.auditEntries()).find((e) => e.action === 'request.failed');
+    const failed = (await p.auditEntries()).find((e) => e.action === 'request.failed');
     expect(failed?.detail).toEqual({ error: 'revoker_unknown_connection', connection: 'a' });
   });
 
   it('a call job planned for one connection is refused by the worker of another that now owns its queue (IDP reordered)', async () => {
     const a = withUser('usr_1');
     const b = withUser('usr_1');
-    // The first call fails transiently: the job waits in `idp-calls` (a's queue) for its retry.
-    a.failNext.push(new IdpTransientError('IdP unavailable'));
-    pipe = await createPipeline({ idp: a, connections: twoConnections(a, b) });
-    const first = await pipe.startWorkers();
-    const { request } = await pipe.intake.submit({
-      target: { kind: 'user', userId: 'usr_1' },
-      reason: 'offboarding',
-      requestedBy: admin,
-      source: 'cli',
-      connection: 'a',
-    });
-    await until('the call job to wait for its retry', async () =>
-      (await pipe!.queues.idpCalls.getDelayedCount()) === 1 ? true : undefined,
-    );
-    await first.close(1000);
+    const [p, request] = await requestWaitingInA(a, b);
     // The configuration changed: `b` is now listed first and owns `idp-calls`; `a` has its own queue.
-    await pipe.startWorkers({
+    await p.startWorkers({
       connections: new ConnectionRegistry([
         { id: 'b', kind: 'memory', idp: b, suffix: '' },
         { id: 'a', kind: 'memory', idp: a, suffix: '.a' },
       ]),
     });
-    await (await pipe.queues.idpCalls.getDelayed())[0]!.promote();
-    const done = await pipe.intake.waitForOutcome(request.id, 20_000);
+    await (await p.queues.idpCalls.getDelayed())[0]!.promote();
+    const done = await p.intake.waitForOutcome(request.id, 20_000);
     expect(done.state).toBe('failed');
     // b was never asked to revoke a's user: its tokens are all there. The refused call is a failed part.
     expect(b.revokeCalls).toBe(0);
@@ -139,7 +135,7 @@ describe('every job names its connection (issue 22)', () => {
     expect(
       done.result?.parts?.some((p) => p.outcome === 'failed' && p.why.includes('revoker_unknown_connection')),
     ).toBe(true);
-    const dead = (await pipe.auditEntries()).filter((e) => e.action === 'request.dead_lettered');
+    const dead = (await p.auditEntries()).filter((e) => e.action === 'request.dead_lettered');
     expect(dead.map((e) => e.detail?.code)).toContain('revoker_unknown_connection');
   });
 
